@@ -1,0 +1,21 @@
+"""symbolic-sw: effective Hamiltonians *and* effective observables of multi-orbital k·p models.
+
+Implements Samokhin, Sigrist & Fischer (2025): the canonical transformation
+``U = exp(iQ)`` that eliminates distant orbitals changes every operator, and the
+effective spin current carries the extra terms δJ of Eqs. (26)-(27).
+
+>>> import symbolic_sw as ssw
+>>> eff = ssw.effective(ssw.models.samokhin_c4v(), order=2)
+>>> eff.H, eff.J["x", "y"], eff.dJ["x", "y"]      # doctest: +SKIP
+"""
+
+from . import models, operators, symbols
+from .model import Model, ModelError
+from .transformation import Effective, effective, effective_numeric, leading_order
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Model", "ModelError", "Effective", "effective", "effective_numeric",
+    "leading_order", "models", "operators", "symbols", "__version__",
+]

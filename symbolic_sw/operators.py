@@ -1,0 +1,107 @@
+"""Microscopic operators, Eqs. (7)-(10), graded by order in the perturbation.
+
+An operator derived from H inherits H's split ``H = H0 + H1``: its order-0 part
+comes from ``H0`` and its order-1 part from ``H1``, so that the canonical
+transformation counts orders consistently.  A user matrix is order 0.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from .model import Model, ModelError
+from .pauli import SIGMA, kron
+
+__all__ = ["Operator", "operator", "spin", "spin_current", "spin_torque", "velocity",
+           "SPIN_COMPONENTS"]
+
+SPIN_COMPONENTS = ("x", "y", "z")
+
+
+class Operator:
+    """A matrix operator split by order in the perturbation: ``O = Σ_p parts[p]``."""
+
+    def __init__(self, parts, name="O", time_reversal=None):
+        self.parts = tuple(sympy.Matrix(p).applyfunc(sympy.expand) for p in parts)
+        self.name = name
+        #: +1 for TR-even, -1 for TR-odd, None if unknown (Eq. 31).
+        self.time_reversal = time_reversal
+
+    @property
+    def matrix(self) -> sympy.Matrix:
+        total = self.parts[0]
+        for p in self.parts[1:]:
+            total = total + p
+        return total
+
+    @property
+    def shape(self):
+        return self.parts[0].shape
+
+    def __repr__(self):
+        return f"Operator({self.name!r}, shape={self.shape}, orders={len(self.parts)})"
+
+
+def _spin_label(mu):
+    if mu not in SPIN_COMPONENTS:
+        raise ModelError(f"unknown spin component {mu!r}; use one of 'x', 'y', 'z'.")
+    return mu
+
+
+def _momentum(model: Model, i):
+    names = {str(k).removeprefix("k_"): k for k in model.momenta}
+    if i not in names:
+        raise ModelError(f"unknown direction {i!r}; this model's momenta are "
+                         f"{', '.join(repr(n) for n in names)}.")
+    return names[i]
+
+
+def operator(model: Model, O, name="O", time_reversal=None) -> Operator:
+    """Wrap a user-given matrix (order 0), checking its shape against the model."""
+    if isinstance(O, Operator):
+        parts = O.parts
+    else:
+        try:
+            parts = (sympy.Matrix(O),)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"operator must be a SymPy matrix, got {type(O).__name__}.") from exc
+    if parts[0].shape != model.H.shape:
+        raise ModelError(f"operator has shape {parts[0].shape} but the model is "
+                         f"{model.dim}x{model.dim}; give the full (microscopic) matrix.")
+    return O if isinstance(O, Operator) else Operator(parts, name, time_reversal)
+
+
+def spin(model: Model, mu: str) -> Operator:
+    """Spin ``S_μ = 1 ⊗ σ_μ`` (Eq. 7); TR-odd."""
+    model._require_spin("the spin operator")
+    S = kron(sympy.eye(model.n_orbitals), SIGMA[_spin_label(mu)])
+    return Operator((S,), f"S_{mu}", time_reversal=-1)
+
+
+def _split(model: Model, f):
+    return Operator((f(model.H0), f(model.H1)))
+
+
+def velocity(model: Model, i: str) -> Operator:
+    """Velocity ``(1/ħ) ∂H/∂k_i``; the charge current of Eq. (10) is ``-e`` times it."""
+    k = _momentum(model, i)
+    op = _split(model, lambda H: H.diff(k) / model.hbar)
+    op.name, op.time_reversal = f"v_{i}", -1
+    return op
+
+
+def spin_current(model: Model, mu: str, i: str) -> Operator:
+    """Spin current ``J_{μ,i} = ½{(1/ħ)∂H/∂k_i, S_μ}`` (Eq. 8); TR-even."""
+    k = _momentum(model, i)
+    S = spin(model, mu).matrix
+    op = _split(model, lambda H: (H.diff(k) * S + S * H.diff(k)) / (2 * model.hbar))
+    op.name, op.time_reversal = f"J_{mu}{i}", +1
+    return op
+
+
+def spin_torque(model: Model, mu: str) -> Operator:
+    """Spin torque ``T_μ = (i/ħ)[H, S_μ]`` (Eq. 9); TR-even."""
+    S = spin(model, mu).matrix
+    op = _split(model, lambda H: sympy.I * (H * S - S * H) / model.hbar)
+    op.name, op.time_reversal = f"T_{mu}", +1
+    return op

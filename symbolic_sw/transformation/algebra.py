@@ -1,0 +1,338 @@
+"""Exact matrix algebra over rational functions with a fixed set of denominators.
+
+Every entry is a pair ``(num, exps)`` meaning ``num / Π_i f_i**exps[i]``, where
+``num`` is a sparse polynomial (``sympy.polys.rings.PolyElement``) over the
+Gaussian rationals and the ``f_i`` are the *gap factors*: the irreducible real
+polynomials that the Sylvester equations can put into denominators. Symbols
+that appear in denominators of the input (like ``m`` in ħ²k²/2m or ħ in 1/ħ)
+get an inverse generator, and monomials are kept Laurent-reduced.
+
+This keeps every intermediate result a polynomial: sums and products never
+call ``cancel`` or ``gcd``; common factors are divided out only where asked
+(:meth:`RationalAlgebra.reduce`), by exact division by a known factor.
+
+Matrices are dense lists of rows; ``None`` is an exact zero entry, and a
+matrix that is entirely zero is represented by ``None`` too.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy.polys.domains import QQ_I
+from sympy.polys.rings import PolyRing
+
+__all__ = ["RationalAlgebra", "polynomial_symbols"]
+
+
+def _terms(expr):
+    """Yield (coefficient, {symbol: exponent}) for an expanded expression."""
+    for term in sympy.Add.make_args(sympy.expand(expr)):
+        coeff, rest = term.as_coeff_Mul()
+        powers = {}
+        for factor in sympy.Mul.make_args(rest):
+            base, exp = factor.as_base_exp()
+            if base.is_number:
+                coeff = coeff * factor
+                continue
+            if not (isinstance(base, sympy.Symbol) and exp.is_Integer):
+                raise ValueError(
+                    f"entry term {term} is not a polynomial in the parameters (factor "
+                    f"{factor}); symbolic-sw handles polynomial entries, with at most "
+                    f"monomial denominators such as 1/m."
+                )
+            powers[base] = powers.get(base, 0) + int(exp)
+        yield coeff, powers
+
+
+def polynomial_symbols(exprs):
+    """Symbols of ``exprs`` and the subset that appears with negative powers."""
+    symbols, inverse = set(), set()
+    for expr in exprs:
+        for _, powers in _terms(expr):
+            for s, e in powers.items():
+                (inverse if e < 0 else symbols).add(s)
+    return symbols, inverse
+
+
+class RationalAlgebra:
+    """Arithmetic on matrices of ``num / Π f_i**e_i`` entries.
+
+    Parameters
+    ----------
+    symbols : iterable of sympy.Symbol
+        Symbols that appear with non-negative powers.
+    inverse : iterable of sympy.Symbol
+        Symbols that appear with negative powers.
+    factors : list of sympy.Expr
+        Gap factors (real polynomials in ``symbols``).
+    block_of : tuple of int
+        Block label of each basis index.
+    """
+
+    def __init__(self, symbols, inverse, factors, block_of):
+        self.symbols = tuple(sorted(set(symbols) | set(inverse), key=str))
+        self.inverse = tuple(sorted(inverse, key=str))
+        self._inv_gens = tuple(sympy.Dummy(f"inv_{s}") for s in self.inverse)
+        self.ring = PolyRing(self.symbols + self._inv_gens, QQ_I)
+        ngen = len(self.symbols)
+        # pairs (index of s, index of 1/s) for Laurent reduction
+        self._pairs = tuple((self.symbols.index(s), ngen + j) for j, s in enumerate(self.inverse))
+        self._gen_of = {s: i for i, s in enumerate(self.symbols)}
+        self._inv_of = {s: ngen + j for j, s in enumerate(self.inverse)}
+        self.factor_exprs = list(factors)
+        self.factors = [self.poly(f) for f in factors]
+        self.nf = len(self.factors)
+        self.zero_exps = (0,) * self.nf
+        self._pow = {}
+        self.block_of = tuple(block_of)
+        self.n = len(self.block_of)
+
+    # -- conversion -----------------------------------------------------------
+
+    def poly(self, expr):
+        """An expression with monomial denominators as a ring element."""
+        ring = self.ring
+        terms = {}
+        ngens = ring.ngens
+        for coeff, powers in _terms(expr):
+            mono = [0] * ngens
+            for s, e in powers.items():
+                if e >= 0:
+                    if s not in self._gen_of:
+                        raise ValueError(f"symbol {s} is unknown to this algebra")
+                    mono[self._gen_of[s]] += e
+                else:
+                    if s not in self._inv_of:
+                        raise ValueError(f"symbol {s} appears in a denominator unexpectedly")
+                    mono[self._inv_of[s]] += -e
+            mono = self._laurent_mono(mono)
+            c = QQ_I.from_sympy(coeff)
+            terms[mono] = terms.get(mono, QQ_I.zero) + c
+        return ring.from_dict({k: v for k, v in terms.items() if v})
+
+    def _laurent_mono(self, mono):
+        for i, j in self._pairs:
+            common = min(mono[i], mono[j])
+            if common:
+                mono[i] -= common
+                mono[j] -= common
+        return tuple(mono)
+
+    def _laurent(self, p):
+        if not self._pairs:
+            return p
+        if not any(mono[i] and mono[j] for mono in p.keys() for i, j in self._pairs):
+            return p
+        out = {}
+        for mono, c in p.items():
+            mono = self._laurent_mono(list(mono))
+            out[mono] = out.get(mono, QQ_I.zero) + c
+        return self.ring.from_dict({k: v for k, v in out.items() if v})
+
+    def entry(self, expr, exps=None):
+        """Entry ``expr / Π f**exps`` (``None`` if zero)."""
+        p = self.poly(expr)
+        if not p:
+            return None
+        return (p, tuple(exps) if exps is not None else self.zero_exps)
+
+    def matrix(self, M):
+        """A SymPy matrix as an algebra matrix."""
+        M = sympy.Matrix(M)
+        rows = [[self.entry(M[i, j]) for j in range(M.cols)] for i in range(M.rows)]
+        return rows if any(e is not None for r in rows for e in r) else None
+
+    def poly_expr(self, p):
+        """A ring element as a SymPy expression (inverse generators → 1/s)."""
+        gens = list(self.symbols) + [1 / s for s in self.inverse]
+        return p.as_expr(*gens)
+
+    def expr(self, entry):
+        """An entry as a SymPy expression (unsimplified)."""
+        if entry is None:
+            return sympy.Integer(0)
+        num, exps = entry
+        den = sympy.Mul(*[f**e for f, e in zip(self.factor_exprs, exps) if e])
+        return self.poly_expr(num) / den
+
+    # -- entry arithmetic -------------------------------------------------------
+
+    def fpow(self, exps):
+        """``Π f_i**exps[i]`` as a ring element (cached)."""
+        p = self._pow.get(exps)
+        if p is None:
+            p = self.ring.one
+            for f, e in zip(self.factors, exps):
+                if e:
+                    p = p * f**e
+            self._pow[exps] = p
+        return p
+
+    def add_entries(self, entries):
+        entries = [e for e in entries if e is not None]
+        if not entries:
+            return None
+        if len(entries) == 1:
+            return entries[0]
+        if self.nf:
+            top = tuple(max(col) for col in zip(*(e[1] for e in entries)))
+        else:
+            top = ()
+        num = self.ring.zero
+        for p, exps in entries:
+            if exps != top:
+                p = p * self.fpow(tuple(t - e for t, e in zip(top, exps)))
+            num += p
+        return (num, top) if num else None
+
+    def mul_entries(self, a, b):
+        if a is None or b is None:
+            return None
+        num = self._laurent(a[0] * b[0])
+        if not num:
+            return None
+        if self.nf:
+            return (num, tuple(x + y for x, y in zip(a[1], b[1])))
+        return (num, ())
+
+    def scale_entry(self, a, c):
+        """``c * a`` for a Gaussian-rational ``c``."""
+        if a is None:
+            return None
+        return (a[0] * c, a[1])
+
+    def conj_entry(self, a):
+        if a is None:
+            return None
+        num = self.ring.from_dict({m: QQ_I(c.x, -c.y) for m, c in a[0].items()})
+        return (num, a[1])
+
+    def reduce_entry(self, a):
+        """Divide out gap factors that divide the numerator exactly."""
+        if a is None:
+            return None
+        num, exps = a
+        exps = list(exps)
+        for i, f in enumerate(self.factors):
+            while exps[i] > 0:
+                q, r = num.div(f)
+                if r:
+                    break
+                num = q
+                exps[i] -= 1
+        return (num, tuple(exps))
+
+    def diff_entry(self, a, symbol):
+        """Derivative of an entry with respect to a (non-inverted) symbol."""
+        if a is None:
+            return None
+        num, exps = a
+        g = self.ring.gens[self._gen_of[symbol]]
+        terms = [(num.diff(g), exps)]
+        for i, (f, e) in enumerate(zip(self.factors, exps)):
+            if e:
+                df = f.diff(g)
+                if df:
+                    up = list(exps)
+                    up[i] += 1
+                    terms.append((num * df * QQ_I(-e, 0), tuple(up)))
+        return self.add_entries([t for t in terms if t[0]])
+
+    # -- matrix arithmetic ------------------------------------------------------
+
+    def mul(self, A, B, rows=None, cols=None):
+        """Matrix product, optionally only the given rows and columns."""
+        if A is None or B is None:
+            return None
+        n = len(A)
+        rows = range(n) if rows is None else rows
+        cols = range(len(B[0])) if cols is None else cols
+        out = [[None] * len(B[0]) for _ in range(n)]
+        nonzero = False
+        Bt = list(zip(*B))
+        for i in rows:
+            Ai = A[i]
+            for j in cols:
+                Bj = Bt[j]
+                prods = [self.mul_entries(x, y) for x, y in zip(Ai, Bj)
+                         if x is not None and y is not None]
+                e = self.add_entries(prods)
+                if e is not None:
+                    out[i][j] = e
+                    nonzero = True
+        return out if nonzero else None
+
+    def add(self, matrices):
+        matrices = [M for M in matrices if M is not None]
+        if not matrices:
+            return None
+        if len(matrices) == 1:
+            return matrices[0]
+        n, m = len(matrices[0]), len(matrices[0][0])
+        out = [[self.add_entries([M[i][j] for M in matrices]) for j in range(m)]
+               for i in range(n)]
+        return out if any(e is not None for r in out for e in r) else None
+
+    def scale(self, A, c):
+        if A is None:
+            return None
+        c = QQ_I.from_sympy(sympy.nsimplify(c))
+        return [[self.scale_entry(e, c) for e in row] for row in A]
+
+    def dagger(self, A):
+        if A is None:
+            return None
+        return [[self.conj_entry(A[j][i]) for j in range(len(A))] for i in range(len(A[0]))]
+
+    def _mask(self, A, keep):
+        if A is None:
+            return None
+        b = self.block_of
+        out = [[e if keep(b[i], b[j]) else None for j, e in enumerate(row)]
+               for i, row in enumerate(A)]
+        return out if any(e is not None for r in out for e in r) else None
+
+    def mask_rows(self, A, rows):
+        """Only the given rows of ``A``."""
+        if A is None:
+            return None
+        keep = set(rows)
+        out = [row if i in keep else [None] * len(row) for i, row in enumerate(A)]
+        return out if any(e is not None for r in out for e in r) else None
+
+    def mask_cols(self, A, cols):
+        """Only the given columns of ``A``."""
+        if A is None:
+            return None
+        keep = set(cols)
+        out = [[e if j in keep else None for j, e in enumerate(row)] for row in A]
+        return out if any(e is not None for r in out for e in r) else None
+
+    def diag(self, A):
+        """Block-diagonal part."""
+        return self._mask(A, lambda a, b: a == b)
+
+    def offdiag(self, A):
+        """Block-off-diagonal part."""
+        return self._mask(A, lambda a, b: a != b)
+
+    def reduce(self, A):
+        if A is None:
+            return None
+        return [[self.reduce_entry(e) for e in row] for row in A]
+
+    def identity(self):
+        one = (self.ring.one, self.zero_exps)
+        return [[one if i == j else None for j in range(self.n)] for i in range(self.n)]
+
+    def to_sympy(self, A, rows=None, cols=None):
+        """An algebra matrix (or a sub-block) as an unsimplified SymPy matrix."""
+        rows = range(self.n) if rows is None else rows
+        cols = range(self.n) if cols is None else cols
+        if A is None:
+            return sympy.zeros(len(rows), len(cols))
+        return sympy.Matrix([[self.expr(A[i][j]) for j in cols] for i in rows])
+
+    def is_zero(self, A):
+        return A is None
+

@@ -1,0 +1,100 @@
+"""Readable closed forms from exact algebra entries.
+
+An effective operator in a spinful block is written as ``Σ c_μ σ_μ`` (per pair
+of orbitals), each coefficient ``c_μ`` collected by momentum monomials, each
+monomial's coefficient reduced by exact division by the gap factors and then
+factored on its own (small) numerator.  No global ``simplify``.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..pauli import SIGMA
+
+__all__ = ["pauli_coefficients", "from_pauli", "entry_to_expr"]
+
+#: numerators with more terms than this are left expanded instead of factored
+FACTOR_LIMIT = 80
+
+
+def pauli_coefficients(alg, M):
+    """Pauli coefficients of a 2d×2d algebra block: ``{(p, q): {"0": c0, "x": ..}}``."""
+    I = sympy.I
+    half, ihalf = sympy.Rational(1, 2), I / 2
+    d = len(M) // 2
+    out = {}
+    for p in range(d):
+        for q in range(d):
+            m00, m01 = M[2 * p][2 * q], M[2 * p][2 * q + 1]
+            m10, m11 = M[2 * p + 1][2 * q], M[2 * p + 1][2 * q + 1]
+
+            def comb(terms):
+                return alg.reduce_entry(alg.add_entries(
+                    [alg.scale_entry(e, alg.ring.domain.from_sympy(c)) for e, c in terms
+                     if e is not None]))
+            out[p, q] = {
+                "0": comb([(m00, half), (m11, half)]),
+                "x": comb([(m01, half), (m10, half)]),
+                "y": comb([(m01, ihalf), (m10, -ihalf)]),
+                "z": comb([(m00, half), (m11, -half)]),
+            }
+    return out
+
+
+def _factor(expr):
+    if len(sympy.Add.make_args(expr)) > FACTOR_LIMIT:
+        return expr
+    return sympy.factor(expr)
+
+
+def entry_to_expr(alg, entry, momenta):
+    """An algebra entry as a SymPy expression collected by momentum monomials."""
+    if entry is None:
+        return sympy.Integer(0)
+    num, exps = alg.reduce_entry(entry)
+    ring = alg.ring
+    idx = [alg.symbols.index(k) for k in momenta if k in alg.symbols]
+    groups = {}
+    for mono, c in num.items():
+        key = tuple(mono[i] for i in idx)
+        rest = list(mono)
+        for i in idx:
+            rest[i] = 0
+        groups.setdefault(key, {})[tuple(rest)] = c
+    terms = []
+    for key in sorted(groups):
+        k_mono = sympy.Mul(*[alg.symbols[i]**e for i, e in zip(idx, key)])
+        for sub_num, sub_exps in _split(alg, alg.reduce_entry((ring.from_dict(groups[key]), exps))):
+            coeff = _factor(alg.poly_expr(sub_num))
+            den = sympy.Mul(*[f**e for f, e in zip(alg.factor_exprs, sub_exps) if e])
+            terms.append(coeff / den * k_mono)
+    return sympy.Add(*terms)
+
+
+def _split(alg, entry):
+    """Write ``N / D`` as ``q / (D/f) + r / D`` while that shortens the numerators.
+
+    Turns e.g. ``((E_g-b)² - 2b̃²)/(E_g-b)²`` into ``1 - 2b̃²/(E_g-b)²``, the
+    paper's way of writing renormalisation factors.
+    """
+    num, exps = entry
+    for i, f in enumerate(alg.factors):
+        if exps[i] == 0:
+            continue
+        q, r = num.div(f)
+        if q and len(q) + len(r) < len(num):
+            lower = list(exps)
+            lower[i] -= 1
+            pieces = _split(alg, (q, tuple(lower)))
+            return pieces + ([(r, exps)] if r else [])
+    return [(num, exps)]
+
+
+def from_pauli(coefficients, size):
+    """Rebuild a SymPy matrix from ``{(p, q): {"0": c0, ...}}`` with SymPy entries."""
+    M = sympy.zeros(size)
+    for (p, q), cs in coefficients.items():
+        block = sum((cs[mu] * SIGMA[mu] for mu in "0xyz"), sympy.zeros(2))
+        M[2 * p:2 * p + 2, 2 * q:2 * q + 2] = block
+    return M
