@@ -235,6 +235,24 @@ class Effective:
             engine.series.extend(self.order)
         return self._closed(self._op_raw(op, engine), engine)
 
+    def order_terms(self, O="H"):
+        """Per-order terms ``[O_0, O_1, ..., O_order]`` of an effective operator.
+
+        ``O`` is ``"H"`` or an operator (matrix or graded Operator); the terms are
+        unsimplified SymPy matrices of the effective block.
+        """
+        engine = self._engine
+        alg = engine.alg
+        if isinstance(O, str) and O == "H":
+            terms = engine.series.H_eff[: self.order + 1]
+        else:
+            op = ops.operator(self.model, O)
+            if not engine.covers([e for p in op.parts for e in p]):
+                raise ModelError("order_terms() needs an operator in the model's symbols.")
+            terms = engine.series.transform([alg.matrix(p) for p in op.parts],
+                                            self.order, self.rows)
+        return [alg.to_sympy(alg.reduce(t), self.rows, self.rows) for t in terms]
+
     @property
     def gap_factors(self):
         """The gap factors that appear in denominators."""
