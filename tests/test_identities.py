@@ -1,0 +1,83 @@
+"""Identities: T = (i/ħ)[H, S] order by order, Hermiticity, time reversal (Eqs. 30-31),
+and the slow generic route agreeing with the fast recursion for H."""
+
+import pytest
+import sympy
+
+import symbolic_sw as ssw
+from symbolic_sw.pauli import SIGMA
+from symbolic_sw.symbols import hbar, k_x, k_y
+
+from test_appendix_f import is_zero
+
+D = -sympy.I * SIGMA["y"]          # Eq. (30): D(K) = 1 ⊗ (-iσ_y) in the Γ1 doublet
+
+
+def all_zero(M):
+    return all(is_zero(e) for e in M)
+
+
+@pytest.mark.parametrize("name", ["c4v", "a19"])
+@pytest.mark.parametrize("mu", "xyz")
+def test_torque_is_commutator_order_by_order(effective_of, name, mu):
+    eff = effective_of(name, 2)
+    H = eff.order_terms("H")
+    S = eff.order_terms(ssw.operators.spin(eff.model, mu))
+    T = eff.order_terms(ssw.operators.spin_torque(eff.model, mu))
+    for n in range(eff.order + 1):
+        comm = sum((H[p] * S[n - p] - S[n - p] * H[p] for p in range(n + 1)), sympy.zeros(2))
+        assert all_zero(T[n] - sympy.I / hbar * comm), n
+
+
+def test_torque_identity_order_4(effective_of):
+    eff = effective_of("c4v", 4)
+    H = eff.order_terms("H")
+    S = eff.order_terms(ssw.operators.spin(eff.model, "x"))
+    T = eff.order_terms(ssw.operators.spin_torque(eff.model, "x"))
+    for n in range(eff.order + 1):
+        comm = sum((H[p] * S[n - p] - S[n - p] * H[p] for p in range(n + 1)), sympy.zeros(2))
+        assert all_zero(T[n] - sympy.I / hbar * comm), n
+
+
+def closed_forms(eff):
+    yield "H", eff.H, +1
+    for mu in "xyz":
+        yield f"S_{mu}", eff.S[mu], -1
+        yield f"T_{mu}", eff.T[mu], +1
+        for i in "xy":
+            yield f"J_{mu}{i}", eff.J[mu, i], +1
+            yield f"dJ_{mu}{i}", eff.dJ[mu, i], +1
+
+
+@pytest.mark.parametrize("name", ["c4v", "a19", "a20"])
+def test_hermitian_and_time_reversal(effective_of, name):
+    eff = effective_of(name, 2)
+    flip = {k_x: -k_x, k_y: -k_y}
+    for label, M, sign in closed_forms(eff):
+        assert all_zero(M - M.H), label
+        rhs = sign * M.conjugate().subs(flip, simultaneous=True)
+        assert all_zero(D.inv() * M * D - rhs), label          # Eq. (31)
+
+
+def test_generic_transform_of_H_matches_recursion(effective_of):
+    """The slow generic route (U† H U)_AA equals the recursion's H_eff, order by order."""
+    eff = effective_of("c4v", 4)
+    fast = eff.order_terms("H")
+    slow = eff.order_terms(ssw.operators.Operator((eff.model.H0, eff.model.H1), "H"))
+    for n, (f, s) in enumerate(zip(fast, slow)):
+        assert all_zero(f - s), n
+
+
+def test_transform_any_operator(effective_of):
+    """transform() of a user matrix equals the built-in path (S_x as a plain matrix)."""
+    eff = effective_of("c4v", 2)
+    S = ssw.operators.spin(eff.model, "x").matrix
+    assert all_zero(eff.transform(S) - eff.S["x"])
+
+
+def test_transform_new_symbol(effective_of):
+    """An operator with a symbol unknown to the model still transforms (engine rebuilt)."""
+    eff = effective_of("c4v", 2)
+    lam = sympy.Symbol("lambda_so", real=True)
+    S = ssw.operators.spin(eff.model, "z").matrix
+    assert all_zero(eff.transform(lam * S) - lam * eff.S["z"])
