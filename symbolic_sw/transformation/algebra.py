@@ -333,6 +333,37 @@ class RationalAlgebra:
             return sympy.zeros(len(rows), len(cols))
         return sympy.Matrix([[self.expr(A[i][j]) for j in cols] for i in rows])
 
+    def evaluate(self, A, values):
+        """Numeric value of an algebra matrix at ``values`` (symbol → number), numpy."""
+        import numpy as np
+
+        try:
+            point = [complex(values[s]) for s in self.symbols]
+        except KeyError as exc:
+            raise ValueError(f"missing a value for {exc.args[0]}") from None
+        point += [1 / complex(values[s]) for s in self.inverse]
+        point = np.array(point)
+        factors = [self._evaluate_poly(f, point) for f in self.factors]
+        out = np.zeros((len(A), len(A[0])), dtype=complex) if A is not None else None
+        if A is None:
+            return np.zeros((self.n, self.n), dtype=complex)
+        for i, row in enumerate(A):
+            for j, e in enumerate(row):
+                if e is not None:
+                    den = np.prod([f**k for f, k in zip(factors, e[1])]) if self.nf else 1.0
+                    out[i, j] = self._evaluate_poly(e[0], point) / den
+        return out
+
+    @staticmethod
+    def _evaluate_poly(p, point):
+        import numpy as np
+
+        if not p:
+            return 0j
+        monos = np.array(list(p.keys()), dtype=float)
+        coeffs = np.array([complex(float(c.x), float(c.y)) for c in p.values()])
+        return complex(coeffs @ np.prod(point[None, :] ** monos, axis=1))
+
     def is_zero(self, A):
         return A is None
 

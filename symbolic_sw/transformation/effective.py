@@ -164,15 +164,16 @@ class Effective:
             self._raw["H"] = self._sum_orders(self._engine.series.H_eff)
         return self._raw["H"]
 
-    def _op_raw(self, op: ops.Operator, engine=None, cache=False):
+    def _op_raw(self, op: ops.Operator, engine=None, cache=False, reduce=True):
         engine = engine or self._engine
-        key = ("op", op.name) if cache else None
+        key = ("op", op.name, reduce) if cache else None
         if key is not None and key in self._raw:
             return self._raw[key]
         alg = engine.alg
         parts = [alg.matrix(p) for p in op.parts]
         terms = engine.series.transform(parts, self.order, self.rows)
-        out = self._sub(alg.reduce(alg.add(terms)))
+        total = alg.add(terms)
+        out = self._sub(alg.reduce(total) if reduce else total)
         if key is not None:
             self._raw[key] = out
         return out
@@ -234,6 +235,19 @@ class Effective:
             engine = _Engine(self.model, extra_exprs=exprs)
             engine.series.extend(self.order)
         return self._closed(self._op_raw(op, engine), engine)
+
+    def evaluate(self, O, values):
+        """Numeric value of the exact effective operator at one point, without closed forms.
+
+        ``O`` is ``"H"`` or an operator; ``values`` maps every symbol to a number.
+        Useful when the closed form is large (e.g. exact in γ1, γ2 for Eq. A19).
+        """
+        if isinstance(O, str) and O == "H":
+            raw = self._sub(self._engine.alg.add(self._engine.series.H_eff[: self.order + 1]))
+        else:
+            op = ops.operator(self.model, O)
+            raw = self._op_raw(op, cache=op.name != "O", reduce=False)
+        return self._engine.alg.evaluate(raw, values)
 
     def order_terms(self, O="H"):
         """Per-order terms ``[O_0, O_1, ..., O_order]`` of an effective operator.
@@ -307,9 +321,12 @@ def effective_numeric(model: Model, order: int, values, operators=(), block: int
     H_eff, [O_eff, ...] : numpy arrays of the block, summed to ``order``.
     """
     order = check_order(order)
-    missing = sorted(map(str, (model.H.free_symbols | {model.hbar}) - set(values)))
+    op_list = [ops.operator(model, O) for O in operators]
+    needed = model.H.free_symbols.union(*(p.free_symbols for op in op_list for p in op.parts))
+    missing = sorted(map(str, needed - set(values)))
     if missing:
-        raise ModelError(f"missing values for {', '.join(missing)}.")
+        raise ModelError(f"missing values for {', '.join(missing)}; pass a number for every "
+                         f"symbol of the model and the operators.")
 
     def num(M):
         return np.array(sympy.Matrix(M).subs(values).evalf(), dtype=complex)
@@ -326,8 +343,7 @@ def effective_numeric(model: Model, order: int, values, operators=(), block: int
 
     H = cut(alg.add(series.H_eff[: order + 1]))
     outs = []
-    for O in operators:
-        op = ops.operator(model, O)
+    for op in op_list:
         parts = [alg.matrix(num(p)) for p in op.parts]
         outs.append(cut(alg.add(series.transform(parts, order, idx))))
     return H, outs
