@@ -166,7 +166,8 @@ class Effective:
 
     def _op_raw(self, op: ops.Operator, engine=None, cache=False, reduce=True):
         engine = engine or self._engine
-        key = ("op", op.name, reduce) if cache else None
+        # keyed on content, so a user operator never collides with a built-in one
+        key = ("op", tuple(sympy.ImmutableMatrix(p) for p in op.parts), reduce) if cache else None
         if key is not None and key in self._raw:
             return self._raw[key]
         alg = engine.alg
@@ -246,7 +247,7 @@ class Effective:
             raw = self._sub(self._engine.alg.add(self._engine.series.H_eff[: self.order + 1]))
         else:
             op = ops.operator(self.model, O)
-            raw = self._op_raw(op, cache=op.name != "O", reduce=False)
+            raw = self._op_raw(op, cache=True, reduce=False)
         return self._engine.alg.evaluate(raw, values)
 
     def order_terms(self, O="H"):
