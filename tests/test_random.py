@@ -95,6 +95,26 @@ def test_error_exponent_random(n_a, n_b, seed, symbolic, order):
     assert fit_exponent(zs, err_O) >= order + 1.7
 
 
+@pytest.mark.parametrize("order", [2, 4])
+def test_energy_denominator_shortcut(order):
+    """Diagonal blocks take the X_ij = C_ij/(a_i - b_j) path; same certification."""
+    e1, e2, e3 = sympy.symbols("e1 e2 e3", real=True)
+    c = sympy.Matrix([[1 + sympy.I, sympy.Rational(1, 2)], [sympy.Rational(-1, 3), 2]])
+    H = sympy.diag(e1, e2, e3)
+    H[0, 1:] = g * c[0, :]
+    H[1:, 0] = g * c[0, :].H
+    model = ssw.Model(H, [1, 2], spin=False, momenta=())
+    eff = ssw.effective(model, order=order)
+    assert eff._engine.plans[0, 1].kind == "diagonal"
+    zs = np.array([0.2, 0.1, 0.05, 0.025])
+    errs = []
+    for z in zs:
+        point = {g: z, e1: 0.1, e2: 2.0, e3: 3.5}
+        (exact,) = exact_effective(numeric(model.H, point), [numeric(model.H, point)], 1)
+        errs.append(np.linalg.norm(numeric(eff.H, point) - exact))
+    assert fit_exponent(zs, errs) >= order + 1.7
+
+
 def test_numeric_backend_matches_exact_backend():
     """The same recursion in floating point agrees with the exact closed form."""
     model, O = random_model(21, 2, 3, True)
