@@ -50,13 +50,13 @@ def closed_form(eff, label):
     return {"S": eff.S, "T": eff.T}[kind][comp] if kind != "J" else eff.J[comp[0], comp[1]]
 
 
-def exponents(eff, values, evaluate, zs=ZS):
+def exponents(model, values, evaluate, zs=ZS):
     """Fitted error exponents; ``evaluate(label, op, point)`` gives the effective operator."""
-    ops = operators(eff.model)
+    ops = operators(model)
     errors = {label: [] for label, _ in ops}
     for z in zs:
         point = {s: v * (z if s in COUPLINGS else 1.0) for s, v in values.items()}
-        exact = exact_effective(numeric(eff.model.H, point),
+        exact = exact_effective(numeric(model.H, point),
                                 [numeric(op.matrix, point) for _, op in ops], 2)
         for (label, op), ex in zip(ops, exact):
             errors[label].append(np.linalg.norm(evaluate(label, op, point) - ex))
@@ -73,7 +73,7 @@ def test_closed_forms_c4v(effective_of, order):
     """The closed forms users get (lambdified) converge to the exact rotation."""
     eff = effective_of("c4v", order)
     for values in parameter_points(2, seed=order):
-        assert_exponents(exponents(eff, values, lambda label, op, point: numeric(
+        assert_exponents(exponents(eff.model, values, lambda label, op, point: numeric(
             closed_form(eff, label), point)), order)
 
 
@@ -82,7 +82,7 @@ def test_exact_in_gamma_order_2(effective_of, name):
     """Eqs. (A19), (A20): exact in γ1, γ2 (k-dependent gap polynomial), raw exact results."""
     eff = effective_of(name, 2)
     values = next(parameter_points(1, seed=len(name)))
-    assert_exponents(exponents(eff, values, lambda label, op, point: eff.evaluate(op, point)), 2)
+    assert_exponents(exponents(eff.model, values, lambda label, op, point: eff.evaluate(op, point)), 2)
 
 
 MODELS = {"a19": dict(intrinsic_soc=True), "a20": dict(variant="g4g5", intrinsic_soc=True),
@@ -100,13 +100,9 @@ def test_recursion_in_floats(name, order):
     def evaluate(label, op, point):
         return ssw.effective_numeric(model, order, point, [op])[1][0]
 
-    class _Eff:
-        pass
-    eff = _Eff()
-    eff.model = model
     zs = ZS * (2 if order >= 6 else 1)
     values = next(parameter_points(1, seed=order))
-    assert_exponents(exponents(eff, values, evaluate, zs), order)
+    assert_exponents(exponents(model, values, evaluate, zs), order)
 
 
 def test_printed_F10_fails_certification(effective_of):

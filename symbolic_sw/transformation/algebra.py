@@ -343,10 +343,10 @@ class RationalAlgebra:
             raise ValueError(f"missing a value for {exc.args[0]}") from None
         point += [1 / complex(values[s]) for s in self.inverse]
         point = np.array(point)
-        factors = [self._evaluate_poly(f, point) for f in self.factors]
-        out = np.zeros((len(A), len(A[0])), dtype=complex) if A is not None else None
         if A is None:
             return np.zeros((self.n, self.n), dtype=complex)
+        factors = [self._evaluate_poly(f, point) for f in self.factors]
+        out = np.zeros((len(A), len(A[0])), dtype=complex)
         for i, row in enumerate(A):
             for j, e in enumerate(row):
                 if e is not None:
