@@ -1,12 +1,13 @@
-# symbolic-sw — `make` sets up .venv and runs the default derivation; `make test` runs the suite.
+# symbolic-sw — `make` sets up .venv and regenerates generated/; `make test` runs the suite.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all setup derive test test-slow lint clean
+.PHONY: all setup generated check-generated test test-slow lint clean
 
-all: derive
+all: generated
+	$(PY) -m symbolic_sw show samokhin_c4v H
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +17,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-derive: $(STAMP)
-	$(PY) -m symbolic_sw
+# every spec in derivations/ -> generated/<name>/ (cached: seconds when nothing changed)
+generated: $(STAMP)
+	$(PY) -m symbolic_sw generate
+
+# CI: the committed generated/ must be what the code produces
+check-generated: generated
+	git diff --exit-code --stat generated/ || \
+	  (echo "generated/ is stale: run 'make generated' and commit it" >&2; exit 1)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -29,4 +36,4 @@ lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff && $(PY) -m ruff check symbolic_sw tests
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .cache

@@ -10,6 +10,9 @@ effective spin current carries the extra terms δJ of Eqs. (26)-(27).
 """
 
 from . import models, operators, symbols
+from .derivation import list_derivations, load_derivation
+from .export.latex import latex
+from .export.pipeline import generate, load_kernels
 from .model import Model, ModelError
 from .transformation import Effective, effective, effective_numeric, leading_order
 
@@ -17,5 +20,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Model", "ModelError", "Effective", "effective", "effective_numeric",
-    "leading_order", "models", "operators", "symbols", "__version__",
+    "leading_order", "models", "operators", "symbols", "latex", "load_kernels", "generate",
+    "load_derivation", "list_derivations", "__version__",
 ]

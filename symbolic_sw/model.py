@@ -179,6 +179,25 @@ class Model:
             raise ModelError(f"{what} needs a spinful model (orbital ⊗ spin-½ basis); "
                              f"this model was built with spin=False.")
 
+    def with_perturbative(self, symbols) -> "Model":
+        """A copy in which every term of ``H`` containing ``symbols`` counts as perturbation.
+
+        For a double expansion, e.g. Eq. (A19) to first order in the intrinsic SOC
+        γ1, γ2 (whose terms lie inside the diagonal blocks) on top of the
+        inter-orbital coupling; combine with ``effective(..., truncate=...)``.
+        """
+        symbols = tuple(symbols)
+        unknown = [str(s) for s in symbols if s not in self.parameters]
+        if unknown:
+            raise ModelError(f"{', '.join(unknown)} not among the model's parameters "
+                             f"({', '.join(map(str, self.parameters))}).")
+        H0 = self.H0.applyfunc(sympy.expand)
+        moved = H0 - H0.subs({s: 0 for s in symbols})
+        new = Model(self.H, self.blocks, momenta=self.momenta, perturbation=self.H1 + moved,
+                    spin=self.spin, hbar=self.hbar, name=self.name)
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in new.__dict__})
+        return new
+
     def block(self, M, a=0, b=None):
         """The (a, b) block of a matrix in this model's partition."""
         b = a if b is None else b

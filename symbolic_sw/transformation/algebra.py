@@ -110,6 +110,22 @@ class RationalAlgebra:
             terms[mono] = terms.get(mono, QQ_I.zero) + c
         return ring.from_dict({k: v for k, v in terms.items() if v})
 
+    def truncate_entry(self, entry, limits):
+        """Drop the monomials of ``entry`` whose degree in a generator group exceeds its limit.
+
+        ``limits`` is a sequence of ``(generator indices, max total degree)``.  This
+        is a degree truncation of the rational function only when no gap factor
+        contains those generators (checked by the caller).
+        """
+        if entry is None:
+            return None
+        num, exps = entry
+        kept = {mono: c for mono, c in num.items()
+                if all(sum(mono[i] for i in idx) <= deg for idx, deg in limits)}
+        if not kept:
+            return None
+        return (self.ring.from_dict(kept), exps)
+
     def _laurent_mono(self, mono):
         for i, j in self._pairs:
             common = min(mono[i], mono[j])

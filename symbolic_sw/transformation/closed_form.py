@@ -9,6 +9,7 @@ factored on its own (small) numerator.  No global ``simplify``.
 from __future__ import annotations
 
 import sympy
+import sympy.core.random
 
 from ..pauli import SIGMA
 
@@ -45,7 +46,15 @@ def pauli_coefficients(alg, M):
 def _factor(expr):
     if len(sympy.Add.make_args(expr)) > FACTOR_LIMIT:
         return expr
-    return sympy.factor(expr)
+    # Wang's multivariate factorisation draws random evaluation points; a fixed
+    # seed makes its running time reproducible (an unlucky draw can cost minutes).
+    rng = sympy.core.random.rng
+    state = rng.getstate()
+    rng.seed(0x55_57)
+    try:
+        return sympy.factor(expr)
+    finally:
+        rng.setstate(state)
 
 
 def entry_to_expr(alg, entry, momenta):

@@ -128,7 +128,7 @@ class Effective:
         definition ``δJ`` (Eq. 27), and the standard ``½{(1/ħ)∂H_eff/∂k_i, 1⊗σ_μ}`` (Eq. 2).
     """
 
-    def __init__(self, model: Model, order: int, block: int = 0):
+    def __init__(self, model: Model, order: int, block: int = 0, truncate=None):
         self.model = model
         self.order = check_order(order)
         if not 0 <= block < len(model.blocks):
@@ -137,6 +137,7 @@ class Effective:
         self.block = block
         self._engine = _Engine(model)
         self._engine.series.extend(self.order)
+        self.truncate = self._degree_limits(truncate)
         self.rows = self._engine.index[block]
         self._raw = {}
         dirs = [str(k).removeprefix("k_") for k in model.momenta]
@@ -151,8 +152,33 @@ class Effective:
 
     # -- raw (exact algebra) results ---------------------------------------------
 
+    def _degree_limits(self, truncate):
+        """``{symbol or tuple of symbols: max total degree}`` → algebra generator indices."""
+        if not truncate:
+            return ()
+        alg, limits = self._engine.alg, []
+        for key, degree in truncate.items():
+            group = tuple(key) if isinstance(key, (tuple, list, frozenset, set)) else (key,)
+            unknown = [str(s) for s in group if s not in alg.symbols or s in alg.inverse]
+            if unknown:
+                raise ModelError(f"cannot truncate in {', '.join(unknown)}: not a polynomial "
+                                 f"parameter of the model (parameters: "
+                                 f"{', '.join(map(str, self.model.parameters))}).")
+            in_gap = [str(f) for f in alg.factor_exprs if set(group) & f.free_symbols]
+            if in_gap:
+                raise ModelError(f"cannot truncate in {', '.join(map(str, group))}: it appears in the "
+                                 f"energy denominator {in_gap[0]}. Fix: move its terms into the "
+                                 f"perturbation (Model(..., perturbation=...)).")
+            if isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 0:
+                raise ModelError(f"truncation degree for {key} must be an integer ≥ 0, got {degree!r}.")
+            limits.append((tuple(alg.symbols.index(s) for s in group), int(degree)))
+        return tuple(limits)
+
     def _sub(self, M):
-        return [[M[i][j] if M is not None else None for j in self.rows] for i in self.rows]
+        out = [[M[i][j] if M is not None else None for j in self.rows] for i in self.rows]
+        if self.truncate:
+            out = [[self._engine.alg.truncate_entry(e, self.truncate) for e in row] for row in out]
+        return out
 
     def _sum_orders(self, terms):
         alg = self._engine.alg
@@ -286,8 +312,16 @@ class Effective:
     def __repr__(self):
         return f"Effective({self.model.name!r}, order={self.order}, block={self.block})"
 
+    def _repr_latex_(self):
+        """Jupyter: the effective Hamiltonian in the paper's notation (Pauli form)."""
+        from ..export.latex import operator_layout, operator_symbol
+        rows = [" ".join(text for _, text in row if text) for row in operator_layout(self.H)]
+        body = r" \\ &".join(rows)
+        return (rf"$\begin{{aligned}}{operator_symbol('H')} ={{}}& {body}\end{{aligned}}$"
+                f"  (order {self.order})")
 
-def effective(model: Model, order: int = 2, block: int = 0) -> Effective:
+
+def effective(model: Model, order: int = 2, block: int = 0, truncate=None) -> Effective:
     """Effective operators in ``block`` of ``model`` to ``order`` in the perturbation.
 
     The diagonal blocks are kept exactly (the Sylvester equations, Eq. 19, are
@@ -301,10 +335,15 @@ def effective(model: Model, order: int = 2, block: int = 0) -> Effective:
         Highest power of the perturbation kept (≥ 1).
     block : int
         Which block's effective operators to return (default: the first).
+    truncate : dict, optional
+        ``{symbol or tuple of symbols: max degree}``: drop terms of higher total
+        degree in those symbols, for a double expansion — e.g. order 2 in the
+        inter-orbital coupling and 1 in an intrinsic SOC placed in the perturbation
+        (``order`` then counts both, and ``truncate`` separates them).
     """
     if not isinstance(model, Model):
         raise ModelError(f"effective() takes a symbolic_sw Model, got {type(model).__name__}.")
-    return Effective(model, order, block)
+    return Effective(model, order, block, truncate)
 
 
 def effective_numeric(model: Model, order: int, values, operators=(), block: int = 0):

@@ -1,0 +1,151 @@
+"""The ``symbolic-sw`` command (also ``python -m symbolic_sw``).
+
+User mistakes (unknown derivation, bad order, unknown operator) give one line on
+stderr and exit status 2; ``--help`` works on every subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import sympy
+
+from .derivation import list_derivations, load_derivation
+from .model import ModelError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _log(line):
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+
+
+def _progress(line):
+    """Timing lines of real work only (a cache hit is silent)."""
+    if not line.endswith(": cached"):
+        _log(line)
+
+
+def _cmd_list(args):
+    for name in list_derivations():
+        d = load_derivation(name)
+        print(f"{name:<22} order {d.order}  {d.title}")
+
+
+def _cmd_derive(args):
+    from .export.pipeline import generate
+    t0 = time.perf_counter()
+    out = generate(args.name, out=args.out, order=args.order, cache=not args.no_cache, log=_log)
+    print(f"{out}  ({time.perf_counter() - t0:.1f} s)")
+
+
+def _cmd_generate(args):
+    from .export.pipeline import generate, generate_all
+    names = args.names or list_derivations()
+    t0 = time.perf_counter()
+    for name in names:
+        load_derivation(name)  # fail fast on a bad name, before any work
+    if args.names:
+        for name in names:
+            print(generate(name, cache=not args.no_cache, log=_log))
+    else:
+        for path in generate_all(cache=not args.no_cache, log=_log):
+            print(path)
+    _log(f"{len(names)} derivation(s) in {time.perf_counter() - t0:.1f} s")
+
+
+def _cmd_latex(args):
+    from .export.pipeline import build
+    _, files = build(args.name, order=args.order, log=_progress)
+    sys.stdout.write(files["operators.tex"])
+
+
+def _cmd_show(args):
+    from .export.pipeline import build
+    derived, _ = build(args.name, order=args.order, log=_progress)
+    if args.operator not in derived.operators:
+        raise ModelError(f"no operator {args.operator!r} in {args.name!r}; available: "
+                         f"{', '.join(derived.operators)}.")
+    print(f"{args.operator} ({args.name}, order {derived.order}) =")
+    sympy.pprint(derived.operators[args.operator], use_unicode=True, wrap_line=False)
+
+
+def _cmd_check(args):
+    from .certify import certify
+    t0 = time.perf_counter()
+    cert = certify(args.name)
+    print(f"{args.name}: kernels {cert.mode}")
+    if cert.expected is not None:
+        print(f"expected error exponent ≥ {cert.expected} (order {load_derivation(args.name).order})")
+    print(cert.table())
+    print(f"{'PASSED' if cert.passed else 'FAILED'} ({time.perf_counter() - t0:.1f} s)")
+    return 0 if cert.passed else 1
+
+
+def _parser():
+    p = _Parser(prog="symbolic-sw",
+                description="Effective operators (H, S, T, J, δJ) of multi-orbital k·p models by the "
+                            "canonical transformation of Samokhin, Sigrist & Fischer (2025).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("list", help="list the derivation specs in derivations/")
+    s.set_defaults(func=_cmd_list)
+
+    def order_arg(s):
+        s.add_argument("--order", type=int, default=None, help="override the spec's ORDER (≥ 1)")
+
+    s = sub.add_parser("derive", help="derive one spec and write its generated/ folder")
+    s.add_argument("name", help="derivation name (see `list`) or path to a spec file")
+    order_arg(s)
+    s.add_argument("--out", default=None, help="output folder (default: generated/NAME)")
+    s.add_argument("--no-cache", action="store_true", help="recompute even if cached")
+    s.set_defaults(func=_cmd_derive)
+
+    s = sub.add_parser("generate", help="regenerate generated/ for all (or the named) specs")
+    s.add_argument("names", nargs="*", help="derivations (default: all)")
+    s.add_argument("--no-cache", action="store_true", help="recompute even if cached")
+    s.set_defaults(func=_cmd_generate)
+
+    s = sub.add_parser("latex", help="print a derivation's operators as LaTeX")
+    s.add_argument("name")
+    order_arg(s)
+    s.set_defaults(func=_cmd_latex)
+
+    s = sub.add_parser("show", help="pretty-print one effective operator")
+    s.add_argument("name")
+    s.add_argument("operator", help="H, S_x, T_z, J_x_y, dJ_x_y, ...")
+    order_arg(s)
+    s.set_defaults(func=_cmd_show)
+
+    s = sub.add_parser("check", help="certify the kernels against the exact transformation "
+                                     "and print the fitted error exponents")
+    s.add_argument("name")
+    s.set_defaults(func=_cmd_check)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args) or 0
+    except ModelError as exc:
+        print(f"symbolic-sw: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("symbolic-sw: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Derivation specs: small, data-like Python modules in ``derivations/``.
+
+A spec names a model factory of :mod:`symbolic_sw.models`, the order, the
+operators to reduce and optional post-processing; :func:`load_derivation`
+validates it into a :class:`Derivation`.  Fields (upper case, module level):
+
+``MODEL``          factory name in :mod:`symbolic_sw.models` (required)
+``MODEL_OPTIONS``  keyword arguments of the factory (default ``{}``)
+``ORDER``          powers of the inter-block coupling kept (required, ≥ 1)
+``OPERATORS``      subset of ``["H", "S", "T", "J", "dJ"]`` (default: all)
+``EQUATIONS``      equation numbers of the paper the result reproduces
+``PERTURBATIVE``   ``{name or tuple of names: degree}``: symbols inside the blocks
+                   also treated as small, kept to that total degree
+``LEADING_ORDER``  ``{"small": symbol, "order": n, "substitutions": {...}}``:
+                   expand the result to ``order`` in ``small`` (Sec. V)
+``VALUES``         a representative parameter point (checks, examples)
+``SCALE``          parameters that ``symbolic-sw check`` scales to zero
+
+The module docstring is the derivation's description (first line: title).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy
+
+from . import models
+from .model import ModelError
+
+__all__ = ["Derivation", "load_derivation", "list_derivations", "DERIVATIONS", "OPERATOR_KINDS"]
+
+ROOT = Path(__file__).resolve().parent.parent
+#: folder of the shipped specs (override with $SYMBOLIC_SW_DERIVATIONS)
+DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS", ROOT / "derivations"))
+OPERATOR_KINDS = ("H", "S", "T", "J", "dJ")
+_FIELDS = {"MODEL", "MODEL_OPTIONS", "ORDER", "OPERATORS", "EQUATIONS", "PERTURBATIVE",
+           "LEADING_ORDER", "VALUES", "SCALE"}
+
+
+@dataclass
+class Derivation:
+    """A validated derivation spec."""
+
+    name: str
+    path: Path
+    source: str
+    title: str
+    description: str
+    model_factory: str
+    model_options: dict
+    order: int
+    operators: tuple
+    equations: tuple = ()
+    perturbative: dict = field(default_factory=dict)
+    leading_order: dict | None = None
+    values: dict = field(default_factory=dict)
+    scale: tuple = ()
+
+    def model(self):
+        """Build the model (with the ``PERTURBATIVE`` symbols moved to the perturbation)."""
+        model = getattr(models, self.model_factory)(**self.model_options)
+        if self.perturbative:
+            names = [s for group in self.perturbative for s in group]
+            model = model.with_perturbative([_symbol(model, s, self.name) for s in names])
+        return model
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the spec file's bytes."""
+        return hashlib.sha256(self.source.encode()).hexdigest()
+
+
+def _symbol(model, name, spec):
+    for s in model.H.free_symbols:
+        if str(s) == name:
+            return s
+    raise ModelError(f"derivation {spec!r}: {name!r} is not a symbol of the model "
+                     f"(symbols: {', '.join(sorted(map(str, model.H.free_symbols)))}).")
+
+
+def list_derivations(folder=None) -> list[str]:
+    """Names of the specs in ``derivations/``."""
+    folder = Path(folder or DERIVATIONS)
+    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def load_derivation(name, folder=None) -> Derivation:
+    """Load and validate a spec by name (``derivations/NAME.py``) or by path."""
+    folder = Path(folder or DERIVATIONS)
+    name = str(name)
+    path = Path(name) if name.endswith(".py") else folder / f"{name}.py"
+    if not path.is_file():
+        known = ", ".join(list_derivations(folder)) or "(none)"
+        raise ModelError(f"no derivation {name!r}; known: {known}. "
+                         f"Fix: run `symbolic-sw list`, or give a path to a spec file.")
+    source = path.read_text(encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"_ssw_derivation_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ModelError(f"derivation {path}: the spec fails to load: {exc}") from exc
+    return _validate(path, source, module)
+
+
+def _validate(path, source, module) -> Derivation:
+    name = path.stem
+
+    def bad(msg):
+        return ModelError(f"derivation {name!r} ({path}): {msg}")
+
+    fields = {k: getattr(module, k) for k in dir(module) if k.isupper() and not k.startswith("_")}
+    unknown = sorted(set(fields) - _FIELDS)
+    if unknown:
+        raise bad(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}.")
+    for required in ("MODEL", "ORDER"):
+        if required not in fields:
+            raise bad(f"missing {required}.")
+    factory = fields["MODEL"]
+    if factory not in models.__all__:
+        raise bad(f"MODEL {factory!r} is not a factory in symbolic_sw.models "
+                  f"({', '.join(models.__all__)}).")
+    order = fields["ORDER"]
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise bad(f"ORDER must be an integer ≥ 1, got {order!r}.")
+    operators = tuple(fields.get("OPERATORS", OPERATOR_KINDS))
+    wrong = [o for o in operators if o not in OPERATOR_KINDS]
+    if wrong or "H" not in operators:
+        raise bad(f"OPERATORS must contain 'H' and be among {OPERATOR_KINDS}, got {list(operators)}.")
+    perturbative = {}
+    for key, degree in dict(fields.get("PERTURBATIVE", {})).items():
+        group = (key,) if isinstance(key, str) else tuple(key)
+        if not isinstance(degree, int) or degree < 0:
+            raise bad(f"PERTURBATIVE degree for {key!r} must be an integer ≥ 0.")
+        perturbative[group] = degree
+    lo = fields.get("LEADING_ORDER")
+    if lo is not None:
+        if not isinstance(lo, dict) or not isinstance(lo.get("small"), sympy.Symbol):
+            raise bad("LEADING_ORDER must be a dict with a SymPy symbol under 'small'.")
+        lo = {"small": lo["small"], "order": int(lo.get("order", 1)),
+              "substitutions": dict(lo.get("substitutions", {}))}
+    doc = (module.__doc__ or name).strip()
+    title, _, rest = doc.partition("\n")
+    return Derivation(
+        name=name, path=path, source=source, title=title.strip(), description=rest.strip(),
+        model_factory=factory, model_options=dict(fields.get("MODEL_OPTIONS", {})),
+        order=order, operators=operators, equations=tuple(map(str, fields.get("EQUATIONS", ()))),
+        perturbative=perturbative, leading_order=lo, values=dict(fields.get("VALUES", {})),
+        scale=tuple(fields.get("SCALE", ())),
+    )

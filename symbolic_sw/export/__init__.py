@@ -1,0 +1,1 @@
+"""Export: derivation specs → closed forms → numeric kernels, LaTeX and READMEs."""

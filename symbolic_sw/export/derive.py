@@ -1,0 +1,150 @@
+"""Run a derivation spec: the closed-form effective operators it asks for."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import sympy
+
+from ..derivation import Derivation, load_derivation
+from ..model import Model, ModelError
+from ..operators import SPIN_COMPONENTS
+from ..transformation import effective, leading_order
+
+__all__ = ["Derived", "derive", "operator_names", "parameter_order"]
+
+#: the order parameters are listed in (keyword-only, so this is only for reading)
+_CANONICAL = ("hbar", "m", "epsilon_1", "epsilon_2", "E_g", "a_tilde", "b_tilde", "b",
+              "gamma_1", "gamma_2", "gamma_tilde", "alpha_0")
+
+
+def parameter_order(symbols):
+    """Sort parameters: the paper's usual order first, then others by name."""
+    rank = {n: i for i, n in enumerate(_CANONICAL)}
+    return tuple(sorted(symbols, key=lambda s: (rank.get(str(s), len(rank)), str(s))))
+
+
+def operator_names(kinds, momenta, spin=True):
+    """Kernel names in contract order: H, S_μ, T_μ, J_μ_i, dJ_μ_i."""
+    dirs = [str(k).removeprefix("k_") for k in momenta]
+    spins = SPIN_COMPONENTS if spin else ()
+    names = []
+    for kind in ("H", "S", "T", "J", "dJ"):
+        if kind not in kinds:
+            continue
+        if kind == "H":
+            names.append("H")
+        elif kind in ("S", "T"):
+            names += [f"{kind}_{mu}" for mu in spins]
+        else:
+            names += [f"{kind}_{mu}_{i}" for mu in spins for i in dirs]
+    return names
+
+
+@dataclass
+class Derived:
+    """The closed-form result of a derivation.
+
+    Attributes
+    ----------
+    operators : dict name → sympy.Matrix
+        In contract order (``H``, ``S_x`` …, ``J_x_x`` …, ``dJ_x_x`` …).
+    parameters : tuple of sympy.Symbol
+        Every parameter the operators depend on, momenta excluded.
+    """
+
+    derivation: Derivation
+    order: int
+    momenta: tuple
+    operators: dict
+    parameters: tuple
+    equation: str = ""
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def name(self):
+        return self.derivation.name
+
+    @property
+    def shape(self):
+        return next(iter(self.operators.values())).shape
+
+
+def _coupling_symbols(model: Model):
+    """Symbols of the inter-block couplings that appear nowhere inside a block."""
+    inter, intra = set(), set()
+    for i in range(model.dim):
+        for j in range(model.dim):
+            target = inter if model.block_of[i] != model.block_of[j] else intra
+            target |= model.H[i, j].free_symbols
+    couplings = inter - intra - set(model.momenta)
+    for i in range(model.dim):
+        for j in range(model.dim):
+            e = sympy.expand(model.H[i, j])
+            if model.block_of[i] == model.block_of[j] or e == 0:
+                continue
+            poly = sympy.Poly(e, *sorted(couplings, key=str))
+            if not (poly.is_homogeneous and poly.total_degree() == 1):
+                raise ModelError(
+                    f"PERTURBATIVE needs couplings linear in their own parameters; entry "
+                    f"[{i},{j}] = {e} is not. Fix: drop PERTURBATIVE or rewrite the couplings.")
+    return tuple(sorted(couplings, key=str))
+
+
+def derive(spec, order=None, log=None) -> Derived:
+    """Closed-form effective operators of a derivation spec (name, path or :class:`Derivation`).
+
+    Parameters
+    ----------
+    order : int, optional
+        Override the spec's ``ORDER``.
+    log : callable, optional
+        Receives one line per step, with its timing.
+    """
+    derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
+    order = derivation.order if order is None else order
+    log = log or (lambda line: None)
+    t_start = time.perf_counter()
+    model = derivation.model()
+    truncate, engine_order = None, order
+    if derivation.perturbative:
+        truncate = {_coupling_symbols(model): order}
+        for group, degree in derivation.perturbative.items():
+            truncate[tuple(s for s in model.parameters if str(s) in group)] = degree
+            engine_order += degree
+    eff = effective(model, order=engine_order, truncate=truncate)
+
+    raw = {}
+    timings = {}
+    names = operator_names(derivation.operators, model.momenta, model.spin)
+    for name in names:
+        t0 = time.perf_counter()
+        kind, *key = name.split("_")
+        if kind == "H":
+            M = eff.H
+        elif kind in ("S", "T"):
+            M = getattr(eff, kind)[key[0]]
+        else:
+            M = getattr(eff, kind)[tuple(key)]
+        if derivation.leading_order:
+            lo = derivation.leading_order
+            M = leading_order(M, small=lo["small"], substitutions=lo["substitutions"],
+                              order=lo["order"], momenta=model.momenta)
+        raw[name] = sympy.ImmutableMatrix(M)
+        timings[name] = time.perf_counter() - t0
+        if timings[name] > 0.5:
+            log(f"{derivation.name}: {name} ({timings[name]:.1f} s)")
+    timings["total"] = time.perf_counter() - t_start
+    log(f"{derivation.name}: {len(raw)} operators at order {order} in {timings['total']:.1f} s")
+    params = set().union(*(M.free_symbols for M in raw.values())) - set(model.momenta)
+    # keep every model parameter that survives the post-processing, even if unused
+    substituted = set(derivation.leading_order["substitutions"]) if derivation.leading_order else set()
+    params |= {s for s in model.parameters if s not in substituted}
+    if derivation.leading_order:
+        params |= set().union(*(sympy.sympify(v).free_symbols
+                                for v in derivation.leading_order["substitutions"].values()))
+    return Derived(derivation=derivation, order=order, momenta=model.momenta, operators=raw,
+                   parameters=parameter_order(params), equation=getattr(model, "equation", ""),
+                   timings=timings)
+
