@@ -73,8 +73,20 @@ def _cmd_show(args):
     if args.operator not in derived.operators:
         raise ModelError(f"no operator {args.operator!r} in {args.name!r}; available: "
                          f"{', '.join(derived.operators)}.")
+    from .export.kernels import pauli_coefficients
+    from .export.latex import display_form
+    M = derived.operators[args.operator]
     print(f"{args.operator} ({args.name}, order {derived.order}) =")
-    sympy.pprint(derived.operators[args.operator], use_unicode=True, wrap_line=False)
+    if M.shape != (2, 2):
+        sympy.pprint(M, use_unicode=True, wrap_line=False)
+        return
+    gap = any(display_form(e) != e for e in M)
+    for mu, c in zip("0xyz", pauli_coefficients(M)):
+        if c != 0:
+            print(f"\n  σ_{mu} ×")
+            sympy.pprint(display_form(c), use_unicode=True, wrap_line=False)
+    if gap:
+        print("\n(E_g = ε₂ − ε₁)")
 
 
 def _cmd_check(args):

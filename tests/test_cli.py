@@ -54,6 +54,7 @@ def test_latex(capsys):
 def test_show(capsys):
     code, out, _ = run(capsys, "show", "samokhin_c4v", "J_x_y")
     assert code == 0 and out.startswith("J_x_y (samokhin_c4v, order 2) =") and "b_tilde" in out
+    assert "σ_0 ×" in out and "σ_x ×" in out and "E_g - b" in out
 
 
 def test_check_prints_exponents(capsys):
