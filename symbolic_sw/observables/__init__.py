@@ -1,5 +1,8 @@
 """Observables evaluated from the models: equilibrium spin currents.
 
+:mod:`.closed_form` gives ⟨j_{μ,i}⟩ as a SymPy expression J_s(μ, T; parameters)
+from the effective operators (Eqs. 49-52): consistently expanded in the couplings at
+any T (Fermi-Dirac integrals as polylogarithms), or unexpanded at T = 0 (Eq. 4).
 :mod:`.numeric` integrates band-diagonal expectation values over the 2-D
 Brillouin zone (Eqs. 3, 15, 29) for any band model given as numeric callables,
 for the full microscopic model (e.g. the 6×6 Eq. 33) and for effective 2×2
@@ -17,6 +20,10 @@ Energies: the chemical potential ``mu`` is counted from the band bottom
 1.0
 """
 
+from .closed_form import (
+    equilibrium_spin_current, expanded_integrand, expanded_spin_current, fermi_dirac_integral,
+    rashba_spin_current, standard_spin_current_operator,
+)
 from .numeric import (
     BandTerms, SpinCurrentResult, band_bottom, band_terms, effective_spin_current, fermi,
     lambdify_matrix, microscopic_spin_current, spin_current_numeric,
@@ -25,4 +32,6 @@ from .numeric import (
 __all__ = [
     "fermi", "band_bottom", "lambdify_matrix", "band_terms", "spin_current_numeric",
     "microscopic_spin_current", "effective_spin_current", "SpinCurrentResult", "BandTerms",
+    "equilibrium_spin_current", "expanded_spin_current", "expanded_integrand", "rashba_spin_current",
+    "fermi_dirac_integral", "standard_spin_current_operator",
 ]

@@ -1,0 +1,266 @@
+"""Equilibrium spin current in closed form from effective operators (Eqs. 49-52).
+
+For a two-band effective model ``H = ε(k)σ0 + γ(k)·σ`` and spin current
+``J = x(k)σ0 + y(k)·σ``, Eq. (49) reads
+
+    ⟨j⟩ = Σ_λ ∫ d²k/(2π)² [x + λ y·γ̂] f(ξ_λ),   ξ_λ = ε(k) − ε(0) + λ|γ(k)|.
+
+The chemical potential μ is counted from the band bottom E(k = 0) = ε(0) of the
+model being evaluated (ERRATA item 3).
+
+Two evaluations are offered:
+
+* :func:`expanded_spin_current` — consistent to the order of the operators in
+  the inter-orbital couplings (the paper's "within the same approximation"):
+  the couplings are scaled by z and everything is expanded to z^order. Then
+  Σ_λ f(ε + λ|γ|) and Σ_λ λ γ̂ f(...) become polynomials in k times derivatives
+  f^(n)(ξ0), ξ0 = ħ²k²/2m the unperturbed band; the angular integral is done
+  monomial by monomial and the radial one by parts into Fermi-Dirac integrals
+  ∫_0^∞ ξ^j f(ξ) dξ = −j! T^(j+1) Li_(j+1)(−e^(μ/T))  (μ^(j+1)/(j+1) at T = 0).
+  No approximation beyond the truncation in z; any T ≥ 0.
+* :func:`rashba_spin_current` — no expansion, T = 0, for an isotropic
+  Rashba-form H (ε = ε(0) + c k², |γ| = α k): integrates exactly up to the two
+  Fermi momenta. Applied to the standard definition it is Eq. (4).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..model import ModelError
+from ..pauli import SIGMA
+from ..symbols import k_x, k_y
+
+__all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "fermi_dirac_integral",
+           "standard_spin_current_operator", "equilibrium_spin_current", "mu", "T"]
+
+mu = sympy.Symbol("mu", real=True)
+T = sympy.Symbol("T", nonnegative=True)
+_k = sympy.Symbol("k", positive=True)
+
+
+def _pauli(M):
+    from ..export.kernels import pauli_coefficients
+    M = sympy.Matrix(M)
+    if M.shape != (2, 2):
+        raise ModelError(f"the closed-form spin current needs 2×2 effective operators, got {M.shape}; "
+                         f"use the numeric evaluation (symbolic_sw.observables.numeric) for more bands.")
+    return pauli_coefficients(M)
+
+
+def fermi_dirac_integral(j, mu_=mu, T_=T):
+    """``∫_0^∞ ξ^j f(ξ) dξ`` with ``f = 1/(e^{(ξ−μ)/T} + 1)``; at ``T = 0`` (μ > 0) ``μ^(j+1)/(j+1)``."""
+    if T_ == 0:
+        return mu_ ** (j + 1) / (j + 1)
+    return -sympy.factorial(j) * T_ ** (j + 1) * sympy.polylog(j + 1, -sympy.exp(mu_ / T_))
+
+
+def _fermi_derivative_at_zero(n, mu_, T_):
+    """``f^(n)(0)``: 1 and 0 at T = 0 (μ > 0, the step is at μ); the exact value at T > 0."""
+    if T_ == 0:
+        return sympy.Integer(1 if n == 0 else 0)
+    xi = sympy.Dummy("xi")
+    f = 1 / (sympy.exp((xi - mu_) / T_) + 1)
+    return sympy.diff(f, xi, n).subs(xi, 0)
+
+
+def _radial(j, n, mu_, T_):
+    """``∫_0^∞ ξ^j f^(n)(ξ) dξ`` by parts (f and its derivatives vanish at ∞)."""
+    if n == 0:
+        return fermi_dirac_integral(j, mu_, T_)
+    if j == 0:
+        return -_fermi_derivative_at_zero(n - 1, mu_, T_)
+    return -j * _radial(j - 1, n - 1, mu_, T_)
+
+
+def _angular(a, b):
+    """``∫_0^{2π} cos^a φ sin^b φ dφ``."""
+    if a % 2 or b % 2:
+        return sympy.Integer(0)
+    return 2 * sympy.gamma(sympy.Rational(a + 1, 2)) * sympy.gamma(sympy.Rational(b + 1, 2)) \
+        / sympy.gamma(sympy.Rational(a + b + 2, 2))
+
+
+def _z_truncate(expr, z, order):
+    """Taylor polynomial of ``expr`` in ``z`` to ``z**order`` (expr is polynomial in z)."""
+    out, d = [], expr
+    for p in range(order + 1):
+        c = d.subs(z, 0)
+        if c != 0:
+            out.append(c * z**p / sympy.factorial(p))
+        d = sympy.diff(d, z)
+    return sympy.Add(*out)
+
+
+def expanded_integrand(H, J, couplings, order, momenta=(k_x, k_y)):
+    """The λ-summed integrand of Eq. (49) expanded to ``order`` in the couplings.
+
+    Returns ``(c, {n: P_n(k_x, k_y)})`` with ``Σ_λ [...] f(ξ_λ) = Σ_n P_n f^(n)(c k²)``
+    to that order, where ``c k²`` is the unperturbed band counted from ε(0).
+    """
+    kx, ky = momenta
+    z = sympy.Dummy("z", positive=True)
+    scale = {c: z * c for c in couplings}
+    (h0, hx, hy, hz), (x, yx, yy, yz) = (
+        [c.subs(scale, simultaneous=True) for c in _pauli(M)] for M in (H, J))
+    eps = h0 - h0.subs({kx: 0, ky: 0})
+    gamma = (hx, hy, hz)
+    if any(g.subs({kx: 0, ky: 0}) != 0 for g in gamma):
+        raise ModelError("γ(k = 0) ≠ 0: the effective Hamiltonian is not time-reversal symmetric "
+                         "(Eq. 30); the band bottom is not ε(0).")
+    eps0 = sympy.expand(eps.subs(z, 0))
+    c2 = sympy.cancel(eps0 / (kx**2 + ky**2))
+    if c2.has(kx, ky) or c2 == 0:
+        raise ModelError(f"the unperturbed dispersion must be c·k² (an isotropic parabola), got {eps0}.")
+    d_eps = eps - eps0
+    gg = sum(g**2 for g in gamma)
+    yg = yx * hx + yy * hy + yz * hz
+    # Σ_λ f(ε+λ|γ|) = 2 Σ_{p even} |γ|^p f^(p)(ε)/p!;  Σ_λ λ γ̂·y f = 2 Σ_{p odd} (y·γ)|γ|^(p-1) f^(p)/p!
+    # and f^(p)(ε0 + δε) = Σ_q δε^q f^(p+q)(ε0)/q!: only polynomials in k, no |γ|.
+    terms = {}
+    for p in range(0, order + 1):
+        weight = (x * gg ** (p // 2)) if p % 2 == 0 else (yg * gg ** ((p - 1) // 2))
+        weight = 2 * weight / sympy.factorial(p)
+        for q in range(0, order + 1):
+            coeff = _z_truncate(weight * d_eps**q / sympy.factorial(q), z, order)
+            if coeff != 0:
+                terms[p + q] = terms.get(p + q, 0) + coeff.subs(z, 1)
+    return c2, terms
+
+
+def expanded_spin_current(H, J, couplings, order, mu_=mu, T_=T, momenta=(k_x, k_y)):
+    """``⟨j⟩`` of Eq. (49) to ``order`` in the couplings, in closed form at any ``T ≥ 0``.
+
+    Parameters
+    ----------
+    H, J : 2×2 sympy.Matrix
+        Effective Hamiltonian and one effective spin-current component, polynomial
+        in the momenta (e.g. Appendix F, exact in b).
+    couplings : sequence of sympy.Symbol
+        Inter-orbital couplings (ã, b̃): scaled by z, result kept to z^order.
+    order : int
+        The order of the operators (2 for Appendix F).
+    mu_, T_ : sympy expressions
+        Chemical potential counted from the band bottom ε(0) (ERRATA 3), and
+        temperature (``0`` for the T = 0 closed form; then μ > 0 is assumed).
+    """
+    kx, ky = momenta
+    c2, terms = expanded_integrand(H, J, couplings, order, momenta)
+    total = sympy.Integer(0)
+    for n, coeff in terms.items():
+        poly = sympy.Poly(sympy.expand(coeff), kx, ky)
+        radial = {}
+        for (a, b), c in poly.terms():
+            ang = _angular(a, b)
+            if ang != 0:
+                radial[(a + b) // 2] = radial.get((a + b) // 2, 0) + c * ang
+        for j, c in radial.items():
+            # ∫ k dk k^(2j) f^(n)(c2 k²) = ∫ dξ ξ^j f^(n)(ξ) / (2 c2^(j+1))
+            total += c * _radial(j, n, mu_, T_) / (2 * c2 ** (j + 1))
+    return sympy.factor(sympy.expand(total / (2 * sympy.pi) ** 2))
+
+
+def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
+    """``⟨j⟩`` at T = 0 without expansion, for ``H = ε(0) + c k² + γ·σ`` with ``|γ| = α k``.
+
+    Both helicity bands are filled up to their Fermi momenta
+    ``k_λ = (−λα + √(α² + 4cμ))/(2c)`` (μ > 0 from ε(0)). With the standard
+    definition ``J = ½{∂H/∂k_i, σ_μ}/ħ`` for the Rashba model this is Eq. (4).
+    """
+    kx, ky = momenta
+    (h0, hx, hy, hz), (x, yx, yy, yz) = (_pauli(M) for M in (H, J))
+    eps = sympy.expand(h0 - h0.subs({kx: 0, ky: 0}))
+    c2 = sympy.cancel(eps / (kx**2 + ky**2))
+    if c2.has(kx, ky) or c2 == 0:
+        raise ModelError(f"rashba_spin_current needs ε(k) − ε(0) = c·k², got {eps}.")
+    gg = sympy.expand(hx**2 + hy**2 + hz**2)
+    alpha2 = sympy.cancel(gg / (kx**2 + ky**2))
+    if alpha2.has(kx, ky):
+        raise ModelError(f"rashba_spin_current needs |γ(k)| = α|k|, got |γ|² = {gg}.")
+    alpha = sympy.Dummy("alpha", positive=True)       # |α|; its square is alpha2
+
+    def angular(P):
+        """``∫dφ P(k cos φ, k sin φ)`` as ``{2j: coefficient of k^(2j)}``."""
+        out = {}
+        for (a, b), c in sympy.Poly(sympy.expand(P), kx, ky).terms():
+            ang = _angular(a, b)
+            if ang != 0:
+                out[a + b] = out.get(a + b, 0) + c * ang
+        return out
+
+    # k [x̄ + λ (y·γ)‾/(|α| k)]: powers of k in the radial integrand, per λ.  The sum over
+    # λ is done on stand-in symbols (C = c, X_n, Y_n) so that the √ cancels cheaply.
+    x_bar, yg_bar = angular(x), angular(yx * hx + yy * hy + yz * hz)
+    C = sympy.Dummy("C", positive=True)
+    X = {n: sympy.Dummy(f"X{n}") for n in x_bar}
+    Y = {n: sympy.Dummy(f"Y{n}") for n in yg_bar}
+    disc = sympy.sqrt(alpha**2 + 4 * C * mu_)
+    total = sympy.Integer(0)
+    for lam in (1, -1):
+        k_f = (-lam * alpha + disc) / (2 * C)
+        for n in x_bar:                            # ∫_0^kF k^(n+1) dk
+            total += X[n] * k_f ** (n + 2) / (n + 2)
+        for n in yg_bar:                           # ∫_0^kF λ k^n / |α| dk
+            total += lam * Y[n] * k_f ** (n + 1) / ((n + 1) * alpha)
+    total = sympy.expand(total / (2 * sympy.pi) ** 2)
+    # only even powers of |α| survive the λ sum; write them back as α²
+    total = sympy.expand(total.subs(alpha, sympy.sqrt(alpha2)))
+    back = {C: c2, **{X[n]: c for n, c in x_bar.items()}, **{Y[n]: c for n, c in yg_bar.items()}}
+    return sympy.Add(*[sympy.factor(t.subs(back)) for t in sympy.Add.make_args(total)])
+
+
+def standard_spin_current_operator(H, mu_comp, i, hbar, momenta=(k_x, k_y)):
+    """``½{(1/ħ)∂H/∂k_i, σ_μ}``, the textbook definition, Eq. (2)."""
+    k = {"x": momenta[0], "y": momenta[1]}[i]
+    dH = sympy.Matrix(H).diff(k) / hbar
+    s = SIGMA[mu_comp]
+    return (dH * s + s * dH) / 2
+
+
+def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, definition="full", expand=None):
+    """``⟨j_{μ,i}⟩`` in closed form for a derivation (name, spec or built result).
+
+    Parameters
+    ----------
+    source : str or Derived
+        A derivation of :mod:`symbolic_sw.derivation` with 2×2 effective operators.
+    mu_comp, i : str
+        Spin component (x, y, z) and flow direction (x, y).
+    definition : {"full", "standard"}
+        The effective spin current of Eq. (20) (with δJ, Eq. 27), or the textbook
+        ``½{(1/ħ)∂H_eff/∂k_i, σ_μ}`` of Eq. (2).
+    expand : bool, optional
+        ``True``: consistent to the derivation's order in the couplings, any T
+        (:func:`expanded_spin_current`).  ``False``: no expansion, T = 0 only, for a
+        Rashba-form H (:func:`rashba_spin_current`).  Default: expand when the
+        derivation eliminates something, else not.
+
+    μ is counted from the band bottom E(k = 0) of the effective model (ERRATA 3).
+    """
+    from ..export.derive import _coupling_symbols
+    from ..export.pipeline import build
+
+    if mu_comp not in ("x", "y", "z") or i not in ("x", "y"):
+        raise ModelError(f"⟨j_{{{mu_comp},{i}}}⟩ is not a spin-current component: the spin index is "
+                         f"x, y or z and the direction x or y.")
+    if definition not in ("full", "standard"):
+        raise ModelError(f"definition must be 'full' or 'standard', got {definition!r}.")
+    derived = build(source)[0] if isinstance(source, str) else source
+    model = derived.derivation.model()
+    H = derived.operators["H"]
+    if definition == "full":
+        J = derived.operators[f"J_{mu_comp}_{i}"]
+    else:
+        J = standard_spin_current_operator(H, mu_comp, i, model.hbar, derived.momenta)
+    couplings = _coupling_symbols(model) if len(model.blocks) > 1 else ()
+    if expand is None:
+        expand = bool(couplings)
+    if expand:
+        if not couplings:
+            raise ModelError(f"{derived.name!r} eliminates nothing: there is no coupling to expand in; "
+                             f"use expand=False.")
+        return expanded_spin_current(H, J, couplings, derived.order, mu_, T_, derived.momenta)
+    if T_ != 0:
+        raise ModelError("the unexpanded closed form exists at T = 0 only; pass T_=0, or expand=True, or "
+                         "use symbolic_sw.observables.effective_spin_current (numeric, any T).")
+    return rashba_spin_current(H, J, mu_, derived.momenta)

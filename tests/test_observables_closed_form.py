@@ -1,0 +1,164 @@
+"""Equilibrium spin current in closed form (Eqs. 4, 49-52) against the paper and the exact 6×6 value."""
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+import symbolic_sw as ssw
+from symbolic_sw.export.pipeline import build
+from symbolic_sw.observables import (
+    equilibrium_spin_current, expanded_integrand, fermi_dirac_integral, microscopic_spin_current,
+)
+from symbolic_sw.observables.closed_form import T, _radial, mu
+from symbolic_sw.symbols import E_g, a_tilde, alpha_0, b, b_tilde, epsilon_1, epsilon_2, hbar, k_x, k_y, m
+from symbolic_sw.transformation.expansion import taylor
+
+pi = sympy.pi
+alpha_lo = 2 * a_tilde * b_tilde / E_g                                     # (41), b̃ = b̃'
+m_star_lo = m / (1 - 2 * m * a_tilde**2 / (hbar**2 * E_g))                 # (39)
+EQ52 = (mu / E_g) ** 2 * m * b / (pi * hbar**3) * alpha_lo
+EQ4 = m_star_lo**2 * alpha_lo**3 / (3 * pi * hbar**5)
+
+
+def test_leading_order_operators_give_eq52_at_T0():
+    assert sympy.cancel(equilibrium_spin_current("samokhin_c4v_lo", "x", "y", T_=0) - EQ52) == 0
+    assert sympy.cancel(equilibrium_spin_current("samokhin_c4v_lo", "y", "x", T_=0) + EQ52) == 0   # (50)
+
+
+@pytest.mark.parametrize("comp", [("x", "x"), ("y", "y"), ("z", "x"), ("z", "y")])
+def test_other_components_vanish(comp):
+    assert equilibrium_spin_current("samokhin_c4v", *comp, T_=0) == 0
+
+
+def test_standard_definition_gives_eq4_and_the_ratio():
+    """Eq. (2) on H_eff of Eq. (37), unexpanded, T = 0: Eq. (4) ∝ α_R³; within order 2 it is zero."""
+    std = equilibrium_spin_current("samokhin_c4v_lo", definition="standard", T_=0, expand=False)
+    assert sympy.cancel(std - EQ4) == 0
+    assert equilibrium_spin_current("samokhin_c4v_lo", definition="standard", T_=0) == 0
+    ratio = sympy.factor(EQ52 / std)     # (μ/E_g)² ħ²b/(m α_R²) up to the m* factors: the text after Eq. (53)
+    assert sympy.cancel(ratio * alpha_lo**2 * m_star_lo**2 / (m * hbar**2 * b * mu**2 / E_g**2) - 3) == 0
+
+
+def test_exact_in_b_closed_form_and_its_leading_order_limit():
+    """Main result: order 2, exact in b (ERRATA 5); with b̃ = b̃'/(1 + b/E_g) it starts as Eq. (52)."""
+    full = equilibrium_spin_current("samokhin_c4v", T_=0)
+    gap = epsilon_2 - epsilon_1
+    alpha_F9 = 2 * a_tilde * b_tilde / (gap - b)
+    assert sympy.cancel(full - hbar * (2 * m * mu / hbar**2) ** 2 * b * alpha_F9
+                        / (4 * pi * m * (gap**2 - b**2))) == 0
+    # J_s ∝ b, so "leading order in b/E_g" is relative: J_s = Eq.(52) × (1 + O(b²/E_g²)) with b̃' ...
+    lo = full.subs({epsilon_2: epsilon_1 + E_g, b_tilde: b_tilde / (1 + b / E_g)})
+    assert sympy.cancel(taylor(sympy.cancel(lo / EQ52), b, 1) - 1) == 0
+    # ... while read with the bare b̃ it is off by b/E_g (ERRATA 4)
+    bare = full.subs(epsilon_2, epsilon_1 + E_g)
+    assert sympy.cancel(taylor(sympy.cancel(bare / EQ52), b, 1) - (1 + b / E_g)) == 0
+
+
+def test_rashba_toy_C6():
+    assert sympy.cancel(equilibrium_spin_current("rashba_toy", T_=0) - m**2 * alpha_0**3 / (3 * pi * hbar**5)) == 0
+
+
+@pytest.mark.parametrize("j,n", [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1), (1, 2), (2, 3), (0, 2)])
+def test_radial_fermi_dirac_integrals(j, n):
+    """∫_0^∞ ξ^j f^(n)(ξ) dξ by parts + polylogs, against quadrature (T > 0) and the step (T = 0)."""
+    mu_v, T_v = mpmath.mpf("0.3"), mpmath.mpf("0.04")
+    expr = _radial(j, n, mu, T)
+    value = complex(sympy.N(expr.subs({mu: sympy.Rational(3, 10), T: sympy.Rational(1, 25)}), 30))
+    f = lambda x: 1 / (mpmath.exp((x - mu_v) / T_v) + 1)           # noqa: E731
+    ref = mpmath.quad(lambda x: x**j * mpmath.diff(f, x, n), [0, mu_v, mu_v + 40 * T_v])
+    assert abs(value - complex(ref)) < 1e-10 * max(1, abs(complex(ref)))
+    assert fermi_dirac_integral(j, mu, 0) == mu ** (j + 1) / (j + 1)
+
+
+def test_finite_T_closed_form_equals_numeric_k_integral():
+    """T > 0: the polylog closed form vs a 2-D quadrature of the same (expanded) Eq. (49) integrand."""
+    derived = build("samokhin_c4v")[0]
+    J_s = equilibrium_spin_current(derived)
+    c2, terms = expanded_integrand(derived.operators["H"], derived.operators["J_x_y"],
+                                   [a_tilde, b_tilde], derived.order)
+    vals = {hbar: 1, m: 1, epsilon_1: 0, epsilon_2: 1, a_tilde: sympy.Rational(3, 10),
+            b_tilde: sympy.Rational(1, 5), b: sympy.Rational(1, 10)}
+    for mu_v, T_v in [("0.2", "0.01"), ("0.05", "0.03")]:
+        mu_n, T_n = mpmath.mpf(mu_v), mpmath.mpf(T_v)
+        closed = float(sympy.N(J_s.subs(vals).subs({mu: sympy.Rational(mu_v), T: sympy.Rational(T_v)}), 20))
+        c = float(c2.subs(vals))
+        f = lambda x: 1 / (mpmath.exp((x - mu_n) / T_n) + 1)    # noqa: E731
+        parts = []
+        for n, P in terms.items():
+            Pk = sympy.lambdify((k_x, k_y), P.subs(vals), "mpmath")
+            fn = (lambda n: (lambda k: mpmath.diff(f, c * k**2, n)))(n)
+            k_max = mpmath.sqrt((mu_n + 40 * T_n) / c)
+            parts.append(mpmath.quad(lambda k, phi: k * Pk(k * mpmath.cos(phi), k * mpmath.sin(phi)) * fn(k),
+                                     [0, mpmath.sqrt(mu_n / c), k_max], [0, mpmath.pi / 2, mpmath.pi,
+                                                                          3 * mpmath.pi / 2, 2 * mpmath.pi]))
+        numeric = float(sum(parts) / (2 * mpmath.pi) ** 2)
+        assert abs(closed - numeric) < 1e-8 * abs(numeric), (mu_v, T_v, closed, numeric)
+    # T → 0 joins the T = 0 form with the Sommerfeld correction: ∫ξf dξ = μ²/2 + π²T²/6 + O(e^(−μ/T))
+    low = float(sympy.N(J_s.subs(vals).subs({mu: sympy.Rational(1, 5), T: sympy.Rational(1, 2000)}), 20))
+    zero = float(equilibrium_spin_current(derived, T_=0).subs(vals).subs(mu, sympy.Rational(1, 5)))
+    assert abs((low - zero) / zero - np.pi**2 * (1 / 2000) ** 2 / 3 / 0.2**2) < 1e-9
+
+
+def test_eq51_is_the_leading_order_limit_at_finite_T():
+    """Eq. (51) (unexpanded f±) agrees with the closed form of the leading-order operators as s² → 0."""
+    J_lo = equilibrium_spin_current("samokhin_c4v_lo")
+    diffs = []
+    for s in (0.2, 0.1, 0.05):
+        p = dict(hbar=1.0, m=1.0, E_g=1.0, a=0.3 * s, bt=0.2 * s, b=0.1)
+        alpha = 2 * p["a"] * p["bt"] / p["E_g"]
+        inv_ms = (1 - 2 * p["m"] * p["a"] ** 2 / (p["hbar"] ** 2 * p["E_g"])) / p["m"]
+        mu_v, T_v = 0.2, 0.03
+        f = lambda x: 1 / (mpmath.exp((x - mu_v) / T_v) + 1)                       # noqa: E731
+        xi = lambda k, lam: p["hbar"] ** 2 * k**2 * inv_ms / 2 + lam * alpha * k  # noqa: E731
+        first = mpmath.quad(lambda k: k * (1 + p["hbar"] ** 2 * p["b"] * k**2 / (p["m"] * p["E_g"] ** 2))
+                            * (f(xi(k, 1)) + f(xi(k, -1))), [0, 0.6, 3])
+        bracket = (1 - 2 * p["bt"] ** 2 / p["E_g"] ** 2 - 2 * p["m"] * p["b"] * p["a"] ** 2
+                   / (p["hbar"] ** 2 * p["E_g"] ** 2))
+        second = mpmath.quad(lambda k: k**2 * (f(xi(k, 1)) - f(xi(k, -1))), [0, 0.6, 3])
+        eq51 = alpha / (2 * mpmath.pi * p["hbar"]) * first + p["hbar"] * inv_ms / (4 * mpmath.pi) * bracket * second
+        closed = float(sympy.N(J_lo.subs({hbar: 1, m: 1, E_g: 1, a_tilde: p["a"], b_tilde: p["bt"], b: 0.1,
+                                          epsilon_1: 0, mu: mu_v, T: T_v})))
+        diffs.append(abs(float(eq51) / closed - 1))
+    slopes = np.diff(np.log(diffs)) / np.diff(np.log([0.2, 0.1, 0.05]))
+    assert min(slopes) > 1.8, diffs
+
+
+def test_converges_to_exact_6x6_faster_than_eq52():
+    """ã, b̃ → s·(ã, b̃): |closed − exact|/exact ∝ s², and below Eq. (52)'s error at every s."""
+    J_s = equilibrium_spin_current("samokhin_c4v", T_=0)
+    model = ssw.models.samokhin_c4v()
+    rel, rel52 = [], []
+    scales = (0.25, 0.125, 0.0625)
+    for s in scales:
+        vals = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0, "a_tilde": 0.3 * s,
+                "b_tilde": 0.1 * s, "b": 0.1}
+        exact = microscopic_spin_current(model, 0.2, 0.0, "x", "y", vals).value
+        subs = {sympy.Symbol(k, real=True) if k not in ("hbar", "m") else sympy.Symbol(k, positive=True): v
+                for k, v in vals.items()}
+        closed = float(J_s.subs(subs).subs(mu, 0.2))
+        bt_prime = vals["b_tilde"] * (1 + vals["b"])                     # ERRATA 4: b̃' = b̃(1 + b/E_g)
+        eq52 = float(EQ52.subs({mu: 0.2, E_g: 1, m: 1, hbar: 1, b: 0.1, a_tilde: vals["a_tilde"],
+                                b_tilde: bt_prime}))
+        rel.append(abs(closed / exact - 1))
+        rel52.append(abs(eq52 / exact - 1))
+    slopes = np.diff(np.log(rel)) / np.diff(np.log(scales))
+    assert min(slopes) > 1.8, rel
+    assert all(r < r52 for r, r52 in zip(rel, rel52)), (rel, rel52)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"mu_comp": "q"}, "not a spin-current component"),
+    ({"i": "z"}, "not a spin-current component"),
+    ({"definition": "textbook"}, "definition must be"),
+])
+def test_bad_requests(kwargs, message):
+    with pytest.raises(ssw.ModelError, match=message):
+        equilibrium_spin_current("samokhin_c4v", **kwargs)
+
+
+def test_unexpanded_needs_T0_and_2x2():
+    with pytest.raises(ssw.ModelError, match="T = 0 only"):
+        equilibrium_spin_current("rashba_toy")
+    with pytest.raises(ssw.ModelError, match="2×2"):
+        equilibrium_spin_current("isolated_gamma5", T_=0)
