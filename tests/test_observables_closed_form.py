@@ -83,15 +83,21 @@ def test_finite_T_closed_form_equals_numeric_k_integral():
         mu_n, T_n = mpmath.mpf(mu_v), mpmath.mpf(T_v)
         closed = float(sympy.N(J_s.subs(vals).subs({mu: sympy.Rational(mu_v), T: sympy.Rational(T_v)}), 20))
         c = float(c2.subs(vals))
-        f = lambda x: 1 / (mpmath.exp((x - mu_n) / T_n) + 1)    # noqa: E731
+        xi = sympy.Symbol("xi")
+        fermi = 1 / (sympy.exp((xi - sympy.Rational(mu_v)) / sympy.Rational(T_v)) + 1)
         parts = []
         for n, P in terms.items():
             Pk = sympy.lambdify((k_x, k_y), P.subs(vals), "mpmath")
-            fn = (lambda n: (lambda k: mpmath.diff(f, c * k**2, n)))(n)
+            fxi = sympy.lambdify(xi, sympy.diff(fermi, xi, n), "mpmath")
+            fn = (lambda g: (lambda k: g(c * k**2)))(fxi)
             k_max = mpmath.sqrt((mu_n + 40 * T_n) / c)
-            parts.append(mpmath.quad(lambda k, phi: k * Pk(k * mpmath.cos(phi), k * mpmath.sin(phi)) * fn(k),
-                                     [0, mpmath.sqrt(mu_n / c), k_max], [0, mpmath.pi / 2, mpmath.pi,
-                                                                          3 * mpmath.pi / 2, 2 * mpmath.pi]))
+            # angle: periodic trapezoid (exact for these trigonometric polynomials); |k|: adaptive quadrature
+            phis = [2 * mpmath.pi * j / 16 for j in range(16)]
+            ring = (lambda Pk: (lambda k: 2 * mpmath.pi / 16 * sum(Pk(k * mpmath.cos(p), k * mpmath.sin(p))
+                                                                   for p in phis)))(Pk)
+            k_f = mpmath.sqrt(mu_n / c)
+            parts.append(mpmath.quad(lambda k: k * ring(k) * fn(k),
+                                     [0, k_f * 0.9, k_f, k_f * 1.1, k_max]))
         numeric = float(sum(parts) / (2 * mpmath.pi) ** 2)
         assert abs(closed - numeric) < 1e-8 * abs(numeric), (mu_v, T_v, closed, numeric)
     # T → 0 joins the T = 0 form with the Sommerfeld correction: ∫ξf dξ = μ²/2 + π²T²/6 + O(e^(−μ/T))
