@@ -12,3 +12,4 @@ EQUATIONS = ["33", "F6", "F7", "F8", "F9", "F10", "F11"]
 VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0,
           "a_tilde": 0.3, "b_tilde": 0.2, "b": 0.1}
 SCALE = ["a_tilde", "b_tilde"]              # `symbolic-sw check` sends these to zero
+OBSERVABLES = True                          # generated/<name>/observables.py: J_s(mu, T)

@@ -17,3 +17,4 @@ LEADING_ORDER = {"small": b, "order": 1,
 VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "E_g": 1.0,
           "a_tilde": 0.3, "b_tilde": 0.2, "b": 0.02}
 SCALE = ["b"]                               # checked against the exact-in-b result
+OBSERVABLES = True                          # generated/<name>/observables.py: J_s(mu, T)

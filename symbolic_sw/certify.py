@@ -171,6 +171,18 @@ class _Reference:
         return ref
 
 
+def model_values(derivation, values):
+    """The microscopic model's parameter values from a derivation's (e.g. b̃ = b̃'/(1 + b/E_g))."""
+    out = dict(values)
+    lo = derivation.leading_order
+    if lo:
+        env = {s: values[str(s)] for expr in lo["substitutions"].values()
+               for s in sympy.sympify(expr).free_symbols}
+        for sym, expr in lo["substitutions"].items():
+            out[str(sym)] = float(sympy.sympify(expr).subs(env))
+    return out
+
+
 def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
     """Compare a derivation's generated kernels with the exact transformation.
 
@@ -210,12 +222,7 @@ def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
         vals = dict(derivation.values)
         for p in derivation.scale:
             vals[p] = vals[p] * z
-        model_vals = dict(vals)
-        if lo:   # the model's own parameters, from the spec's (e.g. b̃ = b̃'/(1 + b/E_g))
-            env = {s: vals[str(s)] for expr in lo["substitutions"].values()
-                   for s in sympy.sympify(expr).free_symbols}
-            for sym, expr in lo["substitutions"].items():
-                model_vals[str(sym)] = float(sympy.sympify(expr).subs(env))
+        model_vals = model_values(derivation, vals)
         worst = {n: 0.0 for n in names}
         params = {p: vals[p] for p in kernels.PARAMETERS}
         for kx, ky in points:

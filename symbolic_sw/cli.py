@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import sympy
 
@@ -101,6 +102,68 @@ def _cmd_check(args):
     return 0 if cert.passed else 1
 
 
+def _parse_params(pairs):
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise ModelError(f"--param takes name=number, got {pair!r}.") from None
+    return out
+
+
+def _cmd_current(args):
+    from .certify import model_values
+    from .export.pipeline import build, load_kernels
+    from .observables import effective_spin_current, microscopic_spin_current
+
+    derivation = load_derivation(args.name)
+    if not derivation.observables:
+        raise ModelError(f"{args.name!r} has no observables.py (spec field OBSERVABLES); derivations with "
+                         f"it: " + ", ".join(n for n in list_derivations() if load_derivation(n).observables))
+    derived, _ = build(derivation, log=_progress)
+    known = [str(p) for p in derived.parameters]
+    params = {**{k: v for k, v in derivation.values.items() if k in known}, **_parse_params(args.param)}
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ModelError(f"unknown parameter(s) {', '.join(unknown)}; {args.name} has {', '.join(known)}.")
+    missing = sorted(set(known) - set(params))
+    if missing:
+        raise ModelError(f"missing parameter(s) {', '.join(missing)}: pass --param NAME=VALUE.")
+    if args.T < 0:
+        raise ModelError(f"T = {args.T} < 0; the temperature must be ≥ 0.")
+    folder = Path(args.generated) if args.generated else None
+    try:
+        obs = load_kernels(args.name, kind="observables", folder=folder)
+    except ModelError:
+        raise ModelError(f"generated/{args.name}/observables.py is missing: run `make generated`.") from None
+    try:
+        closed = obs.J_s(args.mu, args.T, **params)
+        standard = obs.J_s_standard(args.mu, args.T, **params)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    K = load_kernels(args.name, folder=folder)
+    eff = effective_spin_current(lambda kx, ky: K.H(kx, ky, **params), lambda kx, ky: K.J_x_y(kx, ky, **params),
+                                 args.mu, args.T).value
+    rows = [("closed form (generated observables.py)", closed), ("numeric k-integral, effective model", eff)]
+    model = derivation.model()
+    if len(model.blocks) > 1:
+        names = {str(p) for p in model.parameters}
+        micro = {k: v for k, v in model_values(derivation, params).items() if k in names}
+        exact = microscopic_spin_current(model, args.mu, args.T, "x", "y", micro).value
+        rows.append((f"exact microscopic ({model.dim}×{model.dim})", exact))
+    rows.append(("standard definition, Eq. (2) on H_eff", standard))
+    print(f"<j_x,y> = -<j_y,x> for {args.name} at mu = {args.mu} (from E(k=0)), T = {args.T}")
+    print("  " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
+    ref = rows[2][1] if len(rows) > 3 else rows[1][1]
+    for label, value in rows:
+        ratio = f"{value / ref:10.6f}" if ref else "      —"
+        print(f"  {label:<42} {value: .10e}   ratio to {'exact' if len(rows) > 3 else 'numeric'}: {ratio}")
+
+
 def _parser():
     p = _Parser(prog="symbolic-sw",
                 description="Effective operators (H, S, T, J, δJ) of multi-orbital k·p models by the "
@@ -135,6 +198,15 @@ def _parser():
     s.add_argument("operator", help="H, S_x, T_z, J_x_y, dJ_x_y, ...")
     order_arg(s)
     s.set_defaults(func=_cmd_show)
+
+    s = sub.add_parser("current", help="equilibrium spin current: closed form, numeric, exact, standard")
+    s.add_argument("name")
+    s.add_argument("--mu", type=float, required=True, help="chemical potential, counted from E(k=0)")
+    s.add_argument("--T", type=float, default=0.0, help="temperature (k_B = 1), default 0")
+    s.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="parameter value (default: the spec's VALUES); repeat for several")
+    s.add_argument("--generated", default=None, help=argparse.SUPPRESS)
+    s.set_defaults(func=_cmd_current)
 
     s = sub.add_parser("check", help="certify the kernels against the exact transformation "
                                      "and print the fitted error exponents")

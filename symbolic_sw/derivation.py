@@ -15,6 +15,7 @@ validates it into a :class:`Derivation`.  Fields (upper case, module level):
                    expand the result to ``order`` in ``small`` (Sec. V)
 ``VALUES``         a representative parameter point (checks, examples)
 ``SCALE``          parameters that ``symbolic-sw check`` scales to zero
+``OBSERVABLES``    ``True``: also generate ``observables.py`` (J_s(μ, T), 2×2 models)
 
 The module docstring is the derivation's description (first line: title).
 """
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS", ROOT / "derivations"))
 OPERATOR_KINDS = ("H", "S", "T", "J", "dJ")
 _FIELDS = {"MODEL", "MODEL_OPTIONS", "ORDER", "OPERATORS", "EQUATIONS", "PERTURBATIVE",
-           "LEADING_ORDER", "VALUES", "SCALE"}
+           "LEADING_ORDER", "VALUES", "SCALE", "OBSERVABLES"}
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Derivation:
     leading_order: dict | None = None
     values: dict = field(default_factory=dict)
     scale: tuple = ()
+    observables: bool = False
 
     def model(self):
         """Build the model (with the ``PERTURBATIVE`` symbols moved to the perturbation)."""
@@ -151,5 +153,5 @@ def _validate(path, source, module) -> Derivation:
         model_factory=factory, model_options=dict(fields.get("MODEL_OPTIONS", {})),
         order=order, operators=operators, equations=tuple(map(str, fields.get("EQUATIONS", ()))),
         perturbative=perturbative, leading_order=lo, values=dict(fields.get("VALUES", {})),
-        scale=tuple(fields.get("SCALE", ())),
+        scale=tuple(fields.get("SCALE", ())), observables=bool(fields.get("OBSERVABLES", False)),
     )

@@ -168,3 +168,78 @@ def test_unexpanded_needs_T0_and_2x2():
         equilibrium_spin_current("rashba_toy")
     with pytest.raises(ssw.ModelError, match="2×2"):
         equilibrium_spin_current("isolated_gamma5", T_=0)
+
+
+# -- generated observables.py -------------------------------------------------------
+P_C4V = dict(hbar=1.0, m=1.0, epsilon_1=0.0, epsilon_2=1.0, a_tilde=0.3, b_tilde=0.2, b=0.1)
+
+
+def test_generated_observables_equal_the_closed_form():
+    O = ssw.load_kernels("samokhin_c4v", kind="observables")
+    J_s = equilibrium_spin_current("samokhin_c4v")
+    subs = {s: P_C4V[str(s)] for s in J_s.free_symbols if str(s) in P_C4V}
+    for mu_v, T_v in [(0.2, 0.0), (0.2, 0.02), (0.05, 0.1)]:
+        ref = equilibrium_spin_current("samokhin_c4v", T_=0) if T_v == 0 else J_s
+        expected = float(sympy.N(ref.subs(subs).subs({mu: mu_v, T: T_v}), 20))
+        assert abs(O.J_s(mu_v, T_v, **P_C4V) / expected - 1) < 1e-12
+    lo = ssw.load_kernels("samokhin_c4v_lo", kind="observables")
+    p = dict(hbar=1.0, m=1.0, epsilon_1=0.0, E_g=1.0, a_tilde=0.3, b_tilde=0.2, b=0.1)
+    assert abs(lo.J_s(0.2, **p) / float(EQ52.subs({mu: 0.2, E_g: 1, m: 1, hbar: 1, b: 0.1, a_tilde: 0.3,
+                                                   b_tilde: 0.2})) - 1) < 1e-12
+    assert abs(lo.J_s_standard(0.2, **p) / float(EQ4.subs({E_g: 1, m: 1, hbar: 1, a_tilde: 0.3,
+                                                           b_tilde: 0.2})) - 1) < 1e-12
+
+
+@pytest.mark.parametrize("name,params", [
+    ("rashba_toy", dict(hbar=1.0, m=1.3, alpha_0=0.15)),
+    ("samokhin_c4v", P_C4V),
+])
+def test_generated_finite_T_quadrature_equals_numeric_2d_integral(name, params):
+    """The 1-D |k| quadrature (unexpanded, T > 0) against the 2-D numeric integral of the kernels."""
+    from symbolic_sw.observables import effective_spin_current
+    O = ssw.load_kernels(name, kind="observables")
+    K = ssw.load_kernels(name)
+    hbar_v = params["hbar"]
+    sx = np.array([[0, 1], [1, 0]], dtype=complex)
+
+    def J_std(kx, ky, h=1e-6):
+        dH = (K.H(kx, ky + h, **params) - K.H(kx, ky - h, **params)) / (2 * h) / hbar_v
+        return (dH @ sx + sx @ dH) / 2
+    for mu_v, T_v in [(0.3, 0.02), (0.1, 0.05)]:
+        num_std = effective_spin_current(lambda kx, ky: K.H(kx, ky, **params), J_std, mu_v, T_v,
+                                         rtol=1e-8).value
+        assert abs(O.J_s_standard(mu_v, T_v, **params) / num_std - 1) < 1e-6
+        if name == "rashba_toy":   # nothing eliminated: J_s is the unexpanded integral too
+            num = effective_spin_current(lambda kx, ky: K.H(kx, ky, **params),
+                                         lambda kx, ky: K.J_x_y(kx, ky, **params), mu_v, T_v).value
+            assert abs(O.J_s(mu_v, T_v, **params) / num - 1) < 1e-8
+
+
+def test_generated_observables_reject_bad_input():
+    O = ssw.load_kernels("samokhin_c4v", kind="observables")
+    with pytest.raises(ValueError, match="below the band bottom"):
+        O.J_s(-0.1, 0.0, **P_C4V)
+    with pytest.raises(ValueError, match="T = -0.1 < 0"):
+        O.J_s(0.1, -0.1, **P_C4V)
+    with pytest.raises(TypeError, match="b_tilde"):
+        O.J_s(0.1, **{k: v for k, v in P_C4V.items() if k != "b_tilde"})
+    with pytest.raises(TypeError, match="must be a real number"):
+        O.J_s_standard(0.1, **{**P_C4V, "b": "x"})
+
+
+def test_cli_current(capsys):
+    from symbolic_sw.cli import main
+    assert main(["current", "samokhin_c4v", "--mu", "0.2", "--T", "0.01", "--param", "a_tilde=0.05",
+                 "--param", "b_tilde=0.03"]) == 0
+    out = capsys.readouterr().out
+    for label in ("closed form", "numeric k-integral", "exact microscopic (6×6)", "standard definition"):
+        assert label in out
+    ratios = [float(x) for x in __import__("re").findall(r"ratio to exact:\s+([\d.]+)", out)]
+    assert len(ratios) == 4 and 0.8 < ratios[0] < 1.2 and ratios[2] == 1.0 and ratios[3] < 0.01
+    for argv, message in [(["current", "samokhin_c4v", "--mu", "0.2", "--T", "-1"], "T = -1.0 < 0"),
+                          (["current", "samokhin_c4v", "--mu", "-0.2"], "below the band bottom"),
+                          (["current", "samokhin_c4v", "--mu", "0.2", "--param", "bb=1"], "unknown parameter"),
+                          (["current", "samokhin_a19", "--mu", "0.2"], "no observables.py")]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert message in err[-1] and err[-1].startswith("symbolic-sw: error")

@@ -31,7 +31,7 @@ from ..model import ModelError
 from ..pauli import SIGMA
 from ..symbols import k_x, k_y
 
-__all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "fermi_dirac_integral",
+__all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "rashba_radial", "fermi_dirac_integral",
            "standard_spin_current_operator", "equilibrium_spin_current", "mu", "T"]
 
 mu = sympy.Symbol("mu", real=True)
@@ -160,6 +160,34 @@ def expanded_spin_current(H, J, couplings, order, mu_=mu, T_=T, momenta=(k_x, k_
     return sympy.factor(sympy.expand(total / (2 * sympy.pi) ** 2))
 
 
+def rashba_radial(H, J, momenta=(k_x, k_y)):
+    """Angle-integrated data of Eq. (49) for a Rashba-form ``H = ε(0) + c k² + γ·σ``, ``|γ| = α k``.
+
+    Returns ``(c, α², x̄, ȳ)`` with ``x̄ = {n: coefficient of k^n in ∫dφ x}`` and
+    ``ȳ = {n: coefficient of k^n in ∫dφ y·γ}``, so that
+    ``⟨j⟩ = (2π)⁻² Σ_λ ∫_0^∞ dk k [x̄(k) + λ ȳ(k)/(|α| k)] f(c k² + λ|α| k)``.
+    """
+    kx, ky = momenta
+    (h0, hx, hy, hz), (x, yx, yy, yz) = (_pauli(M) for M in (H, J))
+    eps = sympy.expand(h0 - h0.subs({kx: 0, ky: 0}))
+    c2 = sympy.cancel(eps / (kx**2 + ky**2))
+    if c2.has(kx, ky) or c2 == 0:
+        raise ModelError(f"the unexpanded spin current needs ε(k) − ε(0) = c·k², got {eps}.")
+    gg = sympy.expand(hx**2 + hy**2 + hz**2)
+    alpha2 = sympy.cancel(gg / (kx**2 + ky**2))
+    if alpha2.has(kx, ky):
+        raise ModelError(f"the unexpanded spin current needs |γ(k)| = α|k|, got |γ|² = {gg}.")
+
+    def angular(P):
+        out = {}
+        for (a, b), c in sympy.Poly(sympy.expand(P), kx, ky).terms():
+            ang = _angular(a, b)
+            if ang != 0:
+                out[a + b] = out.get(a + b, 0) + c * ang
+        return out
+    return c2, alpha2, angular(x), angular(yx * hx + yy * hy + yz * hz)
+
+
 def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     """``⟨j⟩`` at T = 0 without expansion, for ``H = ε(0) + c k² + γ·σ`` with ``|γ| = α k``.
 
@@ -167,30 +195,9 @@ def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     ``k_λ = (−λα + √(α² + 4cμ))/(2c)`` (μ > 0 from ε(0)). With the standard
     definition ``J = ½{∂H/∂k_i, σ_μ}/ħ`` for the Rashba model this is Eq. (4).
     """
-    kx, ky = momenta
-    (h0, hx, hy, hz), (x, yx, yy, yz) = (_pauli(M) for M in (H, J))
-    eps = sympy.expand(h0 - h0.subs({kx: 0, ky: 0}))
-    c2 = sympy.cancel(eps / (kx**2 + ky**2))
-    if c2.has(kx, ky) or c2 == 0:
-        raise ModelError(f"rashba_spin_current needs ε(k) − ε(0) = c·k², got {eps}.")
-    gg = sympy.expand(hx**2 + hy**2 + hz**2)
-    alpha2 = sympy.cancel(gg / (kx**2 + ky**2))
-    if alpha2.has(kx, ky):
-        raise ModelError(f"rashba_spin_current needs |γ(k)| = α|k|, got |γ|² = {gg}.")
+    c2, alpha2, x_bar, yg_bar = rashba_radial(H, J, momenta)
     alpha = sympy.Dummy("alpha", positive=True)       # |α|; its square is alpha2
-
-    def angular(P):
-        """``∫dφ P(k cos φ, k sin φ)`` as ``{2j: coefficient of k^(2j)}``."""
-        out = {}
-        for (a, b), c in sympy.Poly(sympy.expand(P), kx, ky).terms():
-            ang = _angular(a, b)
-            if ang != 0:
-                out[a + b] = out.get(a + b, 0) + c * ang
-        return out
-
-    # k [x̄ + λ (y·γ)‾/(|α| k)]: powers of k in the radial integrand, per λ.  The sum over
-    # λ is done on stand-in symbols (C = c, X_n, Y_n) so that the √ cancels cheaply.
-    x_bar, yg_bar = angular(x), angular(yx * hx + yy * hy + yz * hz)
+    # The sum over λ is done on stand-in symbols (C = c, X_n, Y_n) so that the √ cancels cheaply.
     C = sympy.Dummy("C", positive=True)
     X = {n: sympy.Dummy(f"X{n}") for n in x_bar}
     Y = {n: sympy.Dummy(f"Y{n}") for n in yg_bar}

@@ -1,0 +1,63 @@
+"""Code generation of ``observables.py``: the equilibrium spin current J_s(μ, T) in closed form."""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.pycode import MpmathPrinter
+
+from ..observables.closed_form import (
+    T, equilibrium_spin_current, mu, rashba_radial, standard_spin_current_operator,
+)
+
+__all__ = ["observables_context"]
+
+_k = sympy.Symbol("k")
+
+
+class _Printer(MpmathPrinter):
+    """SymPy's mpmath printer plus ``polylog`` (mpmath has it; the stock printer does not know)."""
+
+    def _print_polylog(self, expr):
+        return f"mpmath.polylog({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+def _print(expr):
+    return _Printer({"fully_qualified_modules": True}).doprint(expr)
+
+
+def _radial(H, J, momenta):
+    c2, alpha2, x_bar, y_bar = rashba_radial(H, J, momenta)
+    poly = lambda d: sympy.Add(*[c * _k**n for n, c in sorted(d.items())])   # noqa: E731
+    return {"c": _print(c2), "alpha2": _print(alpha2), "x": _print(poly(x_bar)), "y": _print(poly(y_bar))}
+
+
+def observables_context(derived) -> dict:
+    """Template data for ``observables.py`` of a 2×2 derivation."""
+    model = derived.derivation.model()
+    H = derived.operators["H"]
+    eliminates = len(model.blocks) > 1
+    std = standard_spin_current_operator(H, "x", "y", model.hbar, derived.momenta)
+    ctx = {
+        "std_T0": _print(equilibrium_spin_current(derived, definition="standard", T_=0, expand=False)),
+        "std_radial": _radial(H, std, derived.momenta),
+    }
+    if eliminates:
+        ctx.update(
+            how_full=(f"is the effective spin current of Eq. (20) (with δJ), consistently expanded to order "
+                      f"{derived.order} in the inter-orbital couplings: closed form at any T ≥ 0, the "
+                      f"Fermi-Dirac integrals written as polylogarithms."),
+            short_full=f"to order {derived.order} in the couplings, closed form (polylogs at T > 0)",
+            full_T0=_print(equilibrium_spin_current(derived, T_=0)),
+            full_T=_print(equilibrium_spin_current(derived, T_=T)),
+            full_radial=None,
+        )
+    else:
+        ctx.update(
+            how_full=("is the spin current of the bare model (nothing is eliminated), not expanded: closed "
+                      "form at T = 0, a 1-D mpmath quadrature over |k| at T > 0."),
+            short_full="exact: closed form at T = 0, 1-D quadrature at T > 0",
+            full_T0=_print(equilibrium_spin_current(derived, T_=0, expand=False)),
+            full_T=None,
+            full_radial=_radial(H, derived.operators["J_x_y"], derived.momenta),
+        )
+    return ctx
