@@ -243,3 +243,12 @@ def test_cli_current(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert message in err[-1] and err[-1].startswith("symbolic-sw: error")
+
+
+def test_readme_observables_example_runs():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = text.split("## Equilibrium spin currents", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {"ssw": ssw}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["J_s"].has(mu) and namespace["J_T"].has(sympy.polylog)
