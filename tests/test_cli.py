@@ -30,7 +30,7 @@ def test_derive_writes_folder(capsys, tmp_path):
     code, out, err = run(capsys, "derive", "rashba_toy", "--out", str(tmp_path / "toy"))
     assert code == 0 and str(tmp_path / "toy") in out
     assert sorted(p.name for p in (tmp_path / "toy").iterdir()) == [
-        "README.md", "kernels.py", "kernels_mpmath.py", "operators.tex"]
+        "README.md", "kernels.py", "kernels_mpmath.py", "observables.py", "operators.tex"]
 
 
 def test_derive_order_override(capsys, tmp_path):
