@@ -77,7 +77,7 @@ def test_closed_forms_c4v(effective_of, order):
             closed_form(eff, label), point)), order)
 
 
-@pytest.mark.parametrize("name", ["a19", "a20"])
+@pytest.mark.parametrize("name", ["a19", pytest.param("a20", marks=pytest.mark.slow)])
 def test_exact_in_gamma_order_2(effective_of, name):
     """Eqs. (A19), (A20): exact in γ1, γ2 (k-dependent gap polynomial), raw exact results."""
     eff = effective_of(name, 2)
