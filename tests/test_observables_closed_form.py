@@ -167,7 +167,23 @@ def test_unexpanded_needs_T0_and_2x2():
     with pytest.raises(ssw.ModelError, match="T = 0 only"):
         equilibrium_spin_current("rashba_toy")
     with pytest.raises(ssw.ModelError, match="2×2"):
-        equilibrium_spin_current("isolated_gamma5", T_=0)
+        equilibrium_spin_current("isolated_gamma5", expand=True)
+
+
+def test_isolated_gamma5_G6():
+    """Appendix G: τ_2 ⊗ σ_0 splits (G2) into h_R ± bσ_z; for μ ≥ 2|b| (from E(k=0)) J_s = (G6)."""
+    J_s = equilibrium_spin_current("isolated_gamma5", T_=0)
+    G6 = 2 * m**2 * alpha_0**3 / (3 * pi * hbar**5)
+    for b_v, mu_v in [(sympy.Rational(1, 5), 1), (sympy.Rational(-1, 10), sympy.Rational(1, 5)), (0, 2)]:
+        assert sympy.simplify(J_s.subs({b: b_v, mu: mu_v}) - G6) == 0
+    below = J_s.subs({b: sympy.Rational(1, 5), mu: sympy.Rational(3, 10)})      # one band: depends on μ
+    assert sympy.simplify(below - G6) != 0
+    O = ssw.load_kernels("isolated_gamma5", kind="observables")
+    model = ssw.models.isolated_gamma5()
+    p = dict(hbar=1.0, m=1.2, alpha_0=0.1, b=0.2)
+    for mu_v, T_v in [(0.5, 0.0), (0.3, 0.0), (0.5, 0.02)]:
+        exact = microscopic_spin_current(model, mu_v, T_v, "x", "y", p).value
+        assert abs(O.J_s(mu_v, T_v, **p) / exact - 1) < 1e-10
 
 
 # -- generated observables.py -------------------------------------------------------

@@ -6,7 +6,8 @@ is the spin current of the bare model (nothing is eliminated), not expanded: clo
 
 ``J_s_standard(...)``: the same with the textbook spin current ½{(1/ħ)∂H_eff/∂k_i, σ_μ}
 (Eq. 2), not expanded: closed form at T = 0 (Eq. 4 for a Rashba band), a 1-D
-mpmath quadrature over |k| at T > 0.
+mpmath quadrature over |k| at T > 0 (per spin sector where a conserved τ_a ⊗ σ_0
+splits a four-band model into two two-band ones).
 
 The chemical potential ``mu`` is counted from the band bottom E(k = 0) of the
 effective model (ERRATA item 3); ``T`` is in energy units (k_B = 1). Results are
@@ -43,29 +44,37 @@ def _real(name, key, value):
         raise TypeError(f"{name}(): {key} must be a real number, got {value!r}.") from None
 
 
-def _quadrature(mu, T, c, alpha2, x_bar, y_bar):
-    """(2π)⁻² Σ_λ ∫_0^∞ dk k [x̄(k) + λ ȳ(k)/(|α|k)] f(c k² + λ|α|k), breakpoints at the Fermi momenta."""
-    a = mpmath.sqrt(alpha2)
+def _quadrature(mu, T, c, alpha2, beta2, x_bar, y_bar):
+    """(2π)⁻² Σ_λ ∫_0^∞ dk k [x̄(k) + λ ȳ(k)/|γ|] f(c k² + λ|γ| + |β|), |γ| = √(α²k² + β²).
+
+    Energies from the band bottom E(k=0) = ε(0) − |β|; breakpoints at the Fermi momenta.
+    """
+    beta = mpmath.sqrt(beta2)
     total = mpmath.mpf(0)
     for lam in (1, -1):
-        def xi(k):
-            return c * k**2 + lam * a * k
+        def gap(k):
+            return mpmath.sqrt(alpha2 * k**2 + beta2)
 
         def fermi(k):
-            return 1 / (mpmath.exp((xi(k) - mu) / T) + 1)
+            return 1 / (mpmath.exp((c * k**2 + lam * gap(k) + beta - mu) / T) + 1)
 
         def root(level):
-            d = a**2 + 4 * c * level
-            return (-lam * a + mpmath.sqrt(d)) / (2 * c) if d > 0 else mpmath.mpf(0)
+            """|k| where band λ crosses ``level`` (from the band bottom), if it does."""
+            E = level - beta
+            D = alpha2**2 + 4 * c * E * alpha2 + 4 * c**2 * beta2
+            if D < 0:
+                return None
+            u = (2 * c * E + alpha2 - lam * mpmath.sqrt(D)) / (2 * c**2)
+            return mpmath.sqrt(u) if u > 0 else None
 
-        points = sorted({mpmath.mpf(0), root(mu), root(mu + 40 * T)})
-        points = [p for p in points if p >= 0] or [mpmath.mpf(0)]
+        edges = [root(mu), root(mu + 40 * T)]
+        points = sorted({mpmath.mpf(0), *[e for e in edges if e is not None]})
         if len(points) == 1:
-            points.append(root(mu + 40 * T) + 1)
+            points.append(mpmath.sqrt((abs(mu) + 40 * T + 2 * beta) / c) + 1)
 
         def integrand(k):
-            extra = lam * y_bar(k) / a if a != 0 else 0
-            return (k * x_bar(k) + extra) * fermi(k)
+            g = gap(k)
+            return k * (x_bar(k) + (lam * y_bar(k) / g if g != 0 else 0)) * fermi(k)
         total += mpmath.quad(integrand, points)
     return total / (2 * mpmath.pi) ** 2
 
@@ -78,9 +87,11 @@ def J_s(mu, T=0.0, *, hbar, m, alpha_0):
     alpha_0 = _real("J_s", "alpha_0", alpha_0)
     if T == 0:
         return float((mpmath.mpf(1)/mpmath.mpf(3))*alpha_0**3*m**2/(mpmath.pi*hbar**5))
-    return float(_quadrature(mu, T, (mpmath.mpf(1)/mpmath.mpf(2))*hbar**2/m, alpha_0**2,
-                             lambda k: 2*mpmath.pi*alpha_0/hbar,
-                             lambda k: mpmath.pi*alpha_0*hbar*k**2/m))
+    return float(
+        _quadrature(mu, T, (mpmath.mpf(1)/mpmath.mpf(2))*hbar**2/m, alpha_0**2, 0,
+                      lambda k: 2*mpmath.pi*alpha_0/hbar,
+                      lambda k: mpmath.pi*alpha_0*hbar*k**2/m)
+    )
 
 
 def J_s_standard(mu, T=0.0, *, hbar, m, alpha_0):
@@ -91,6 +102,8 @@ def J_s_standard(mu, T=0.0, *, hbar, m, alpha_0):
     alpha_0 = _real("J_s_standard", "alpha_0", alpha_0)
     if T == 0:
         return float((mpmath.mpf(1)/mpmath.mpf(3))*alpha_0**3*m**2/(mpmath.pi*hbar**5))
-    return float(_quadrature(mu, T, (mpmath.mpf(1)/mpmath.mpf(2))*hbar**2/m, alpha_0**2,
-                             lambda k: 2*mpmath.pi*alpha_0/hbar,
-                             lambda k: mpmath.pi*alpha_0*hbar*k**2/m))
+    return float(
+        _quadrature(mu, T, (mpmath.mpf(1)/mpmath.mpf(2))*hbar**2/m, alpha_0**2, 0,
+                      lambda k: 2*mpmath.pi*alpha_0/hbar,
+                      lambda k: mpmath.pi*alpha_0*hbar*k**2/m)
+    )

@@ -6,7 +6,7 @@ import sympy
 from sympy.printing.pycode import MpmathPrinter
 
 from ..observables.closed_form import (
-    T, equilibrium_spin_current, mu, rashba_radial, standard_spin_current_operator,
+    T, equilibrium_spin_current, mu, rashba_radial, spin_sectors, standard_spin_current_operator,
 )
 
 __all__ = ["observables_context"]
@@ -26,13 +26,18 @@ def _print(expr):
 
 
 def _radial(H, J, momenta):
-    c2, alpha2, x_bar, y_bar = rashba_radial(H, J, momenta)
-    poly = lambda d: sympy.Add(*[c * _k**n for n, c in sorted(d.items())])   # noqa: E731
-    return {"c": _print(c2), "alpha2": _print(alpha2), "x": _print(poly(x_bar)), "y": _print(poly(y_bar))}
+    """Radial data of every two-band sector (one, or two for a 4×4 model with a conserved τ_a)."""
+    out = []
+    for Hs, (Js,) in spin_sectors(H, [J]):
+        c2, alpha2, beta2, x_bar, y_bar = rashba_radial(Hs, Js, momenta)
+        poly = lambda d: sympy.Add(*[c * _k**n for n, c in sorted(d.items())])   # noqa: E731
+        out.append({"c": _print(c2), "alpha2": _print(alpha2), "beta2": _print(beta2),
+                    "x": _print(poly(x_bar)), "y": _print(poly(y_bar))})
+    return out
 
 
 def observables_context(derived) -> dict:
-    """Template data for ``observables.py`` of a 2×2 derivation."""
+    """Template data for ``observables.py`` (2×2, or 4×4 split by a conserved τ_a ⊗ σ_0)."""
     model = derived.derivation.model()
     H = derived.operators["H"]
     eliminates = len(model.blocks) > 1

@@ -32,7 +32,7 @@ from ..pauli import SIGMA
 from ..symbols import k_x, k_y
 
 __all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "rashba_radial", "fermi_dirac_integral",
-           "standard_spin_current_operator", "equilibrium_spin_current", "mu", "T"]
+           "standard_spin_current_operator", "equilibrium_spin_current", "spin_sectors", "mu", "T"]
 
 mu = sympy.Symbol("mu", real=True)
 T = sympy.Symbol("T", nonnegative=True)
@@ -161,11 +161,12 @@ def expanded_spin_current(H, J, couplings, order, mu_=mu, T_=T, momenta=(k_x, k_
 
 
 def rashba_radial(H, J, momenta=(k_x, k_y)):
-    """Angle-integrated data of Eq. (49) for a Rashba-form ``H = ε(0) + c k² + γ·σ``, ``|γ| = α k``.
+    """Angle-integrated data of Eq. (49) for ``H = ε(0) + c k² + γ·σ`` with ``|γ|² = α²k² + β²``.
 
-    Returns ``(c, α², x̄, ȳ)`` with ``x̄ = {n: coefficient of k^n in ∫dφ x}`` and
+    Returns ``(c, α², β², x̄, ȳ)`` with ``x̄ = {n: coefficient of k^n in ∫dφ x}`` and
     ``ȳ = {n: coefficient of k^n in ∫dφ y·γ}``, so that
-    ``⟨j⟩ = (2π)⁻² Σ_λ ∫_0^∞ dk k [x̄(k) + λ ȳ(k)/(|α| k)] f(c k² + λ|α| k)``.
+    ``⟨j⟩ = (2π)⁻² Σ_λ ∫_0^∞ dk k [x̄(k) + λ ȳ(k)/|γ|] f(c k² + λ|γ| − |β|)``
+    with energies counted from the band bottom ``E(k=0) = ε(0) − |β|``.
     """
     kx, ky = momenta
     (h0, hx, hy, hz), (x, yx, yy, yz) = (_pauli(M) for M in (H, J))
@@ -174,9 +175,10 @@ def rashba_radial(H, J, momenta=(k_x, k_y)):
     if c2.has(kx, ky) or c2 == 0:
         raise ModelError(f"the unexpanded spin current needs ε(k) − ε(0) = c·k², got {eps}.")
     gg = sympy.expand(hx**2 + hy**2 + hz**2)
-    alpha2 = sympy.cancel(gg / (kx**2 + ky**2))
+    beta2 = gg.subs({kx: 0, ky: 0})
+    alpha2 = sympy.cancel((gg - beta2) / (kx**2 + ky**2))
     if alpha2.has(kx, ky):
-        raise ModelError(f"the unexpanded spin current needs |γ(k)| = α|k|, got |γ|² = {gg}.")
+        raise ModelError(f"the unexpanded spin current needs |γ(k)|² = α²k² + β², got |γ|² = {gg}.")
 
     def angular(P):
         out = {}
@@ -185,7 +187,7 @@ def rashba_radial(H, J, momenta=(k_x, k_y)):
             if ang != 0:
                 out[a + b] = out.get(a + b, 0) + c * ang
         return out
-    return c2, alpha2, angular(x), angular(yx * hx + yy * hy + yz * hz)
+    return c2, alpha2, beta2, angular(x), angular(yx * hx + yy * hy + yz * hz)
 
 
 def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
@@ -195,7 +197,9 @@ def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     ``k_λ = (−λα + √(α² + 4cμ))/(2c)`` (μ > 0 from ε(0)). With the standard
     definition ``J = ½{∂H/∂k_i, σ_μ}/ħ`` for the Rashba model this is Eq. (4).
     """
-    c2, alpha2, x_bar, yg_bar = rashba_radial(H, J, momenta)
+    c2, alpha2, beta2, x_bar, yg_bar = rashba_radial(H, J, momenta)
+    if beta2 != 0:
+        return _gapped_spin_current(c2, alpha2, beta2, x_bar, yg_bar, mu_)
     alpha = sympy.Dummy("alpha", positive=True)       # |α|; its square is alpha2
     # The sum over λ is done on stand-in symbols (C = c, X_n, Y_n) so that the √ cancels cheaply.
     C = sympy.Dummy("C", positive=True)
@@ -216,11 +220,81 @@ def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     return sympy.Add(*[sympy.factor(t.subs(back)) for t in sympy.Add.make_args(total)])
 
 
+def _gapped_spin_current(c2, alpha2, beta2, x_bar, yg_bar, mu_):
+    """T = 0, ``|γ|² = α²k² + β²`` (β ≠ 0): both bands for μ ≥ 2|β|, the lower one below.
+
+    With u = k² the Fermi surface of band λ at E = μ − |β| (from ε(0)) is
+    ``u_λ = (2cE + α² − λ√D)/(2c²)``, D = α⁴ + 4cEα² + 4c²β², and there
+    ``|γ| = λ(E − c u_λ)``, so ∫ u^n/|γ| du closes without nested radicals.
+    """
+    if any(n % 2 for n in (*x_bar, *yg_bar)):
+        raise ModelError("odd powers of |k| after the angular integral; not a k·p spin current.")
+    A2, B, C = (sympy.Dummy(n, positive=True) for n in ("A2", "B", "C"))
+    X = {n: sympy.Dummy(f"X{n}") for n in x_bar}
+    Y = {n: sympy.Dummy(f"Y{n}") for n in yg_bar}
+    E = mu_ - B
+    sqrtD = sympy.sqrt(A2**2 + 4 * C * E * A2 + 4 * C**2 * B**2)
+
+    def band(lam):
+        u_f = (2 * C * E + A2 - lam * sqrtD) / (2 * C**2)
+        total = sum(X[n] * u_f ** (n // 2 + 1) / (n // 2 + 1) / 2 for n in x_bar)
+        # ∫_0^{u_f} u^j/√(A2 u + B²) du / 2 with w = A2 u + B²: Σ_i binom(j,i)(−B²)^(j−i) w^(i+1/2)/(i+1/2)
+        for n in yg_bar:
+            j = n // 2
+            prim = 0
+            for i in range(j + 1):
+                coeff = sympy.binomial(j, i) * (-B**2) ** (j - i) / A2 ** (j + 1) / (i + sympy.Rational(1, 2))
+                at_f = lam * (E - C * u_f)                         # √w at the Fermi surface
+                prim += coeff * (at_f ** (2 * i + 1) - B ** (2 * i + 1))
+            total += lam * Y[n] * prim / 2
+        return total
+
+    both = sympy.expand((band(1) + band(-1)) / (2 * sympy.pi) ** 2)
+    lower = sympy.expand(band(-1) / (2 * sympy.pi) ** 2)
+    back = {A2: alpha2, B: sympy.sqrt(beta2), C: c2, **{X[n]: c for n, c in x_bar.items()},
+            **{Y[n]: c for n, c in yg_bar.items()}}
+
+    def tidy(expr):
+        return sympy.factor(sympy.simplify(expr)).subs(back)
+    return sympy.Piecewise((tidy(both), mu_ >= 2 * sympy.sqrt(beta2)), (tidy(lower), True))
+
+
+def spin_sectors(H, operators=()):
+    """Split a 2-orbital ⊗ spin operator set into two 2×2 sectors by a conserved τ_a ⊗ σ_0.
+
+    Returns ``[(H_s, [O_s, ...]) for s in (+, −)]`` in the eigenbasis of the first
+    ``τ_a ⊗ σ_0`` (a = 1, 2, 3) that commutes with H and every operator (for
+    Eq. G2, τ_2 ⊗ σ_0: H_± = h_R ± b σ_z), or raise ModelError if none does.
+    """
+    from ..pauli import kron
+    H = sympy.Matrix(H)
+    if H.shape == (2, 2):
+        return [(H, [sympy.Matrix(O) for O in operators])]
+    if H.shape != (4, 4):
+        raise ModelError(f"closed-form spin currents take 2×2 effective operators (or 4×4 with a conserved "
+                         f"orbital τ_a ⊗ σ_0), got {H.shape}; use the numeric evaluation.")
+    for a in "xyz":
+        P = kron(SIGMA[a], sympy.eye(2))
+        mats = [H, *map(sympy.Matrix, operators)]
+        if all((P * M - M * P).applyfunc(sympy.expand).is_zero_matrix for M in mats):
+            V = sympy.Matrix.hstack(*[v / v.norm() for val in (1, -1)
+                                      for v in (P - val * sympy.eye(4)).nullspace()])
+            out = []
+            for sl in (slice(0, 2), slice(2, 4)):
+                W = V[:, sl]
+                out.append(tuple([(W.H * M * W).applyfunc(sympy.simplify) for M in mats][:1])
+                           + ([(W.H * M * W).applyfunc(sympy.simplify) for M in mats[1:]],))
+            return out
+    raise ModelError("no conserved τ_a ⊗ σ_0 splits this 4×4 model into two-band sectors; use the "
+                     "numeric evaluation (symbolic_sw.observables.effective_spin_current).")
+
+
 def standard_spin_current_operator(H, mu_comp, i, hbar, momenta=(k_x, k_y)):
     """``½{(1/ħ)∂H/∂k_i, σ_μ}``, the textbook definition, Eq. (2)."""
     k = {"x": momenta[0], "y": momenta[1]}[i]
+    from ..pauli import kron
     dH = sympy.Matrix(H).diff(k) / hbar
-    s = SIGMA[mu_comp]
+    s = kron(sympy.eye(dH.rows // 2), SIGMA[mu_comp])
     return (dH * s + s * dH) / 2
 
 
@@ -255,6 +329,8 @@ def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, defini
     derived = build(source)[0] if isinstance(source, str) else source
     model = derived.derivation.model()
     H = derived.operators["H"]
+    if derived.shape != (2, 2) and (expand or (expand is None and len(model.blocks) > 1)):
+        raise ModelError(f"the expanded closed form needs 2×2 effective operators, got {derived.shape}.")
     if definition == "full":
         J = derived.operators[f"J_{mu_comp}_{i}"]
     else:
@@ -270,4 +346,8 @@ def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, defini
     if T_ != 0:
         raise ModelError("the unexpanded closed form exists at T = 0 only; pass T_=0, or expand=True, or "
                          "use symbolic_sw.observables.effective_spin_current (numeric, any T).")
-    return rashba_spin_current(H, J, mu_, derived.momenta)
+    sectors = spin_sectors(H, [J])
+    radial = [rashba_radial(Hs, Js, derived.momenta) for Hs, (Js,) in sectors]
+    if len({sympy.simplify(r[2]) for r in radial}) > 1:
+        raise ModelError("the sectors have different gaps at k = 0; their band bottoms differ.")
+    return sympy.Add(*[rashba_spin_current(Hs, Js, mu_, derived.momenta) for Hs, (Js,) in sectors])
