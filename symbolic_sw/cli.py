@@ -164,6 +164,17 @@ def _cmd_current(args):
         print(f"  {label:<42} {value: .10e}   ratio to {'exact' if len(rows) > 3 else 'numeric'}: {ratio}")
 
 
+def _cmd_plot(args):
+    from .plot import plot_bands, plot_current
+    out = args.out or f"{args.name}_{args.what}.png"
+    params = _parse_params(args.param)
+    if args.what == "bands":
+        plot_bands(args.name, out, params)
+    else:
+        plot_current(args.name, out, params, T=args.T)
+    print(out)
+
+
 def _parser():
     p = _Parser(prog="symbolic-sw",
                 description="Effective operators (H, S, T, J, δJ) of multi-orbital k·p models by the "
@@ -207,6 +218,14 @@ def _parser():
                    help="parameter value (default: the spec's VALUES); repeat for several")
     s.add_argument("--generated", default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=_cmd_current)
+
+    s = sub.add_parser("plot", help="bands (effective vs exact) or J_s(mu) as a PNG (needs symbolic-sw[plot])")
+    s.add_argument("name")
+    s.add_argument("what", choices=["bands", "current"])
+    s.add_argument("--out", default=None, help="PNG file (default NAME_WHAT.png)")
+    s.add_argument("--T", type=float, default=0.0, help="temperature for 'current'")
+    s.add_argument("--param", action="append", metavar="NAME=VALUE", help="parameter value; repeatable")
+    s.set_defaults(func=_cmd_plot)
 
     s = sub.add_parser("check", help="certify the kernels against the exact transformation "
                                      "and print the fitted error exponents")

@@ -90,3 +90,17 @@ def test_console_entry_and_help():
         assert r.returncode == 0 and "usage: symbolic-sw" in r.stdout
     r = subprocess.run([sys.executable, "-m", "symbolic_sw", "derive", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_plot_writes_pngs(capsys, tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra (make installs it)")
+    for what in ("bands", "current"):
+        out = tmp_path / f"{what}.png"
+        assert main(["plot", "samokhin_c4v", what, "--out", str(out), "--param", "a_tilde=0.1"]) == 0
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+    try:
+        code = main(["plot", "samokhin_c4v", "spectrum"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2 and "invalid choice" in capsys.readouterr().err
+    assert main(["plot", "samokhin_a19", "current"]) == 2
