@@ -77,6 +77,18 @@ def test_closed_forms_c4v(effective_of, order):
             closed_form(eff, label), point)), order)
 
 
+@pytest.mark.slow
+def test_closed_forms_c4v_order_6(effective_of):
+    """Order-6 closed forms (H, S, T, J, exact in b) against the exact rotation: exponent ≥ 7.5.
+
+    (z^8 reaches double precision below z ≈ 0.04, hence the larger z.)
+    """
+    eff = effective_of("c4v", 6)
+    values = next(parameter_points(1, seed=6))
+    assert_exponents(exponents(eff.model, values, lambda label, op, point: numeric(
+        closed_form(eff, label), point), ZS * 2), 6)
+
+
 @pytest.mark.parametrize("name", ["a19", pytest.param("a20", marks=pytest.mark.slow)])
 def test_exact_in_gamma_order_2(effective_of, name):
     """Eqs. (A19), (A20): exact in γ1, γ2 (k-dependent gap polynomial), raw exact results."""
