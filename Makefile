@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all setup generated check-generated test test-slow lint clean
+.PHONY: all setup generated check-generated test test-slow bench lint clean
 
 all: generated
 	$(PY) -m symbolic_sw show samokhin_c4v H
@@ -31,6 +31,11 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# benchmarks against pymablock (optional extra `bench`); writes benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,plot,bench]'
+	$(PY) benchmarks/run.py --write
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff && $(PY) -m ruff check symbolic_sw tests
