@@ -76,8 +76,9 @@ def order_table(orders, expand_timeout):
         else:
             raw, exp = pmb.get("raw_s"), pmb.get("expand_s")
             total = raw + exp if (raw is not None and exp is not None) else None
+            unfinished = f"> {raw + expand_timeout:.0f} s (unfinished)"
             pmb_cells = [_fmt(raw, " s"), _fmt(pmb.get("raw_ops")),
-                         _fmt(total, " s") if pmb.get("expand_finished") else f"> {raw + expand_timeout:.0f} s (unfinished)",
+                         _fmt(total, " s") if pmb.get("expand_finished") else unfinished,
                          _fmt(pmb.get("expanded_ops"))]
             speed = f"{total / t:.1f}×" if total and t else (f"> {(raw + expand_timeout) / t:.1f}×" if t else "—")
             size = (f"{ours['ops_HJS'] / pmb['expanded_ops']:.2f}" if pmb.get("expanded_ops") else "—")

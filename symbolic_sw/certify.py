@@ -205,7 +205,6 @@ def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
         raise ModelError(f"derivation {derivation.name!r}: VALUES lacks {', '.join(missing)}; "
                          f"add them to the spec to certify it.")
     model = derivation.model()
-    n_a = model.blocks[0]
     names = list(kernels.OPERATORS)
     lo = derivation.leading_order
     if lo:

@@ -31,8 +31,9 @@ from ..model import ModelError
 from ..pauli import SIGMA
 from ..symbols import k_x, k_y
 
-__all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "rashba_radial", "fermi_dirac_integral",
-           "standard_spin_current_operator", "equilibrium_spin_current", "spin_sectors", "mu", "T"]
+__all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "rashba_radial",
+           "fermi_dirac_integral", "standard_spin_current_operator", "equilibrium_spin_current",
+           "spin_sectors", "mu", "T"]
 
 mu = sympy.Symbol("mu", real=True)
 T = sympy.Symbol("T", nonnegative=True)
