@@ -57,7 +57,8 @@ def _explain(name, kwargs, error):
         parts.append("missing parameter(s) " + ", ".join(missing))
     if not parts:
         parts.append(str(error))
-    return f"{name}(): " + "; ".join(parts) + "."
+    return (f"{name}(): " + "; ".join(parts) + ". Call as "
+            f"{name}(k_x, k_y, " + ", ".join(f"{p}=..." for p in PARAMETERS) + ").")
 
 
 def _kernel(f):
