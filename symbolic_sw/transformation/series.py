@@ -13,13 +13,20 @@ With ``X = [U', H0] = Y + Z`` (``Y`` off-diagonal, ``Z`` block-diagonal), the
 conditions ``U†U = 1`` and ``(U†HU)_offdiag = 0`` become, at order ``n``
 (all sums over ``i = 1 .. n-1``, ``U_0 = 1``)::
 
-    W_n      = -½ [Σ U'_i† U'_(n-i)]_D                          (unitarity)
+    W_n      = -½ [Σ U'_i† U'_(n-i)]                             (unitarity)
     P_n      =  Σ U'_i† X_(n-i)
     B_n      =  Σ_(i=0..n-1) U_i† (H1 U)_(n-1-i)                 ((U† H1 U)_n)
     Y_n      =  [B_n - ½ (P_n + P_n†)]_O                        (block-diagonality)
     V_n      :  [V_n, H0] = Y_n                                  (Sylvester, Eq. 19)
-    Z_n      = -½ [P_n - P_n†]_D
+    Z_n      = -½ (P_n - P_n†)                                  (Hermiticity of U†HU)
     H_eff,n  =  [B_n - ½ (P_n + P_n†)]_D                        (Eqs. 18, D6)
+
+With two blocks, ``Q²`` is block-diagonal, so ``W = cos Q - 1`` and ``Z = [W, H0]``
+are too: the off-diagonal parts of ``W_n`` and ``Z_n`` vanish identically and are
+not computed.  With three or more blocks they do not vanish (``V_ab V_bc`` links
+blocks a and c): ``W`` is then Hermitian but not block-diagonal, as in pymablock's
+general algorithm, and the unitary is the one whose diagonal blocks are Hermitian
+and positive — the multi-block generalisation of the direct rotation.
 
 Only ``V_n`` needs ``H0`` (through the Sylvester solve); no product involves
 ``H0``, which is what lets the blocks be non-diagonal and still exact.  Any
@@ -58,6 +65,8 @@ class CanonicalSeries:
         self.H_eff = [alg.diag(H0)]
         self.H1U = [H1]                # (H1 U)_m
         self.order = 0
+        # W and Z are block-diagonal only for two blocks (see module docstring)
+        self._two_blocks = len(set(alg.block_of)) <= 2
         #: number of matrix products and Sylvester solves (cost guard)
         self.counts = {"products": 0, "solves": 0}
 
@@ -69,6 +78,9 @@ class CanonicalSeries:
             self.counts["products"] += 1
         return self.alg.mul(A, B, **kw)
 
+    def _mask(self, A):
+        return self.alg.diag(A) if self._two_blocks else A
+
     def extend(self, order):
         """Compute all terms up to ``order``."""
         for n in range(self.order + 1, order + 1):
@@ -78,8 +90,8 @@ class CanonicalSeries:
     def _step(self, n):
         a, mul = self.alg, self._mul
         Up, X = self.U_prime, self.X
-        W = a.diag(a.add([mul(a.dagger(Up[i]), Up[n - i]) for i in range(1, n)]))
-        W = a.scale(W, -0.5)
+        W = a.add([mul(a.dagger(Up[i]), Up[n - i]) for i in range(1, n)])
+        W = a.scale(self._mask(W), -0.5)
         P = a.add([mul(a.dagger(Up[i]), X[n - i]) for i in range(1, n)])
         B = a.add([self.H1U[n - 1]] +
                   [mul(a.dagger(Up[i]), self.H1U[n - 1 - i]) for i in range(1, n)])
@@ -89,7 +101,7 @@ class CanonicalSeries:
         if Y is not None:
             self.counts["solves"] += 1
         V = self.solve(Y)
-        Z = a.scale(a.diag(a.add([P, a.scale(P_dag, -1)])), -0.5)
+        Z = a.scale(self._mask(a.add([P, a.scale(P_dag, -1)])), -0.5)
         self.W.append(W)
         self.V.append(V)
         self.U_prime.append(a.add([W, V]))
