@@ -13,7 +13,9 @@ from .symbols import (
     gamma_tilde, hbar, k_x, k_y, m,
 )
 
-__all__ = ["samokhin_c4v", "rashba_toy", "isolated_gamma5"]
+from .symmetry import from_symmetry  # qsymm itself is imported only when it is called
+
+__all__ = ["samokhin_c4v", "rashba_toy", "isolated_gamma5", "from_symmetry"]
 
 s0, sx, sy, sz = (SIGMA[c] for c in "0xyz")
 I = sympy.I
