@@ -719,7 +719,7 @@ def from_symmetry(group, orbitals, *, k_order: int = 1, momenta=(k_x, k_y), spin
         info.append((row, piv, pair, d))
     seen = {}
     default_names = []
-    for row, piv, pair, d in info:
+    for _row, _piv, pair, d in info:
         a, b = pair
         lab = orbs[a].label if a == b else orbs[a].label + orbs[b].label
         seen[(pair, d)] = seen.get((pair, d), 0) + 1
