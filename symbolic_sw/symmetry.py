@@ -50,7 +50,7 @@ from .symbols import MOMENTA, hbar as _hbar, k_x, k_y, m as _m
 
 __all__ = [
     "from_symmetry", "PointGroup", "POINT_GROUPS", "SymmetryFamily", "PaperMapping",
-    "paper_mapping", "spin_half_matrix", "group_elements", "symmetry_violations",
+    "paper_mapping", "spin_half_matrix", "symmetry_violations",
 ]
 
 I = sympy.I
@@ -204,8 +204,7 @@ def _close(generators, spin):
                 if same:
                     ratio = [(U * e.U.H).applyfunc(sympy.expand) for e in same]
                     if not any(r.is_diagonal() and len(set(r.diagonal())) == 1
-                               and (r[0, 0] in (1, -1) if not spin else sympy.Abs(r[0, 0]) == 1)
-                               for r in ratio):
+                               and sympy.simplify(sympy.Abs(r[0, 0]) - 1) == 0 for r in ratio):
                         raise ModelError(
                             "the representation matrices do not form a representation of the group: the same "
                             f"element R = {R.tolist()} arises with inequivalent U. Fix: check the irrep "
@@ -219,11 +218,6 @@ def _close(generators, spin):
         if len(elements) > 500:
             raise ModelError("the generated group has more than 500 elements; is it a point group?")
     return elements
-
-
-def group_elements(family) -> list:
-    """All group elements (and their products with time reversal) of a family, exact SymPy."""
-    return family.elements
 
 
 def symmetry_violations(H, elements, momenta) -> list:
@@ -802,6 +796,20 @@ class PaperMapping:
     omitted: tuple
     inverse: dict
 
+    def names(self, omitted=("eta_3", "eta_4")) -> dict:
+        """``names=`` for :func:`from_symmetry`: the paper's names, and ``omitted`` for the omitted terms.
+
+        The default calls the two extra k-linear Γ5 terms η3 (τ3 ⊗ (k_xσ_y + k_yσ_x)) and
+        η4 (τ1 ⊗ (k_xσ_x − k_yσ_y)).
+        """
+        omitted = tuple(omitted)
+        if len(omitted) != len(self.omitted):
+            raise ModelError(f"give {len(self.omitted)} names for the omitted terms "
+                             f"({', '.join(map(str, self.omitted))}), got {len(omitted)}.")
+        out = {str(g): str(p) for g, p in self.substitutions.items() if isinstance(p, sympy.Symbol)}
+        out.update({str(g): str(n) for g, n in zip(self.omitted, omitted)})
+        return out
+
     def restrict(self, H=None):
         """``H`` (default the generated H) with the mapping and zero for the omitted terms."""
         H = self.model.H if H is None else H
@@ -835,7 +843,7 @@ def paper_mapping(variant: str = "g1g5", k_order: int = 1, names=None) -> PaperM
     omitted = tuple(s for s, v in values.items() if v == 0)
     inverse = {}
     for s, v in subs.items():
-        if len(v.free_symbols) == 1 and v.is_Mul or v.is_Symbol:
+        if len(v.free_symbols) == 1 and sympy.Poly(v, *v.free_symbols).is_linear:
             (p,) = v.free_symbols
             inverse[p] = sympy.solve(sympy.Eq(s, v), p)[0]
     return PaperMapping(model, paper, subs, omitted, inverse)

@@ -191,6 +191,7 @@ def test_names_and_model_goes_into_effective(g1g5):
     shifts by δα = −2b̃²(η3 − η4)/(E_g − b)² (order 2 in b̃, exact in b)."""
     eta_3, eta_4 = sympy.symbols("eta_3 eta_4", real=True)
     names = {**{str(k): str(v) for k, v in g1g5.substitutions.items()}, "c1_G5_2": "eta_3", "c1_G5_3": "eta_4"}
+    assert g1g5.names() == names
     model = ssw.models.from_symmetry("C4v", ["Γ1", "Γ5"], names=names)
     assert set(model.parameters) >= {eta_3, eta_4, epsilon_1, b_tilde}
     H = model.H.subs({gamma_1: 0, gamma_2: 0, gamma_tilde: 0, a_tilde: 0})
