@@ -23,7 +23,8 @@ from .pauli import SIGMA
 from .transformation.numeric import NumericAlgebra, NumericSylvester
 from .transformation.series import CanonicalSeries
 
-__all__ = ["direct_rotation", "exact_effective", "fit_exponent", "certify", "Certificate"]
+__all__ = ["direct_rotation", "exact_effective", "block_rotation", "exact_block_effective",
+           "fit_exponent", "certify", "Certificate"]
 
 POINTS = ((0.31, 0.17), (-0.23, 0.41), (0.12, -0.37))
 ZS = (0.2, 0.1, 0.05, 0.025)
@@ -48,6 +49,53 @@ def exact_effective(H, operators, n_a):
     """``[(U† O U)_AA for O in operators]`` with the direct rotation."""
     U = direct_rotation(H, n_a)
     return [(U.conj().T @ O @ U)[:n_a, :n_a] for O in operators]
+
+
+def _assign_to_blocks(vecs, sizes):
+    """Eigenvector → block by largest weight, each block taking exactly its size.
+
+    Valid when the perturbation is small enough that every exact eigenvector is
+    mostly made of the unperturbed states it is adiabatically connected to.
+    """
+    starts = np.cumsum([0, *sizes])
+    weight = np.array([np.sum(np.abs(vecs[starts[a]:starts[a + 1], :]) ** 2, axis=0)
+                       for a in range(len(sizes))])            # (block, eigenvector)
+    free, owner = list(sizes), [-1] * vecs.shape[1]
+    order = np.argsort(-weight, axis=None, kind="stable")
+    for flat in order:
+        a, j = divmod(int(flat), vecs.shape[1])
+        if owner[j] < 0 and free[a] > 0:
+            owner[j], free[a] = a, free[a] - 1
+    return [np.flatnonzero(np.array(owner) == a) for a in range(len(sizes))]
+
+
+def block_rotation(H, sizes):
+    """The exact block-diagonalising unitary for any number of blocks (numpy).
+
+    Among all ``U`` with ``U†HU`` block-diagonal in the partition ``sizes``, the
+    one whose diagonal blocks ``U_aa`` are Hermitian and positive: from the
+    eigenvectors ``V_a`` assigned to block ``a``, ``U[:, a] = V_a Ω_a†`` with
+    ``(V_a)_aa = |…| Ω_a`` the polar decomposition.  This is the gauge of the
+    series (``U = 1 + W + V``, ``W`` Hermitian), and for two blocks it equals
+    :func:`direct_rotation`.
+    """
+    sizes = [int(n) for n in sizes]
+    _, vecs = np.linalg.eigh(H)
+    starts = np.cumsum([0, *sizes])
+    U = np.zeros_like(vecs)
+    for a, cols in enumerate(_assign_to_blocks(vecs, sizes)):
+        Va = vecs[:, cols]
+        left, _, right = np.linalg.svd(Va[starts[a]:starts[a + 1], :])
+        U[:, starts[a]:starts[a + 1]] = Va @ (left @ right).conj().T
+    return U
+
+
+def exact_block_effective(H, operators, sizes, block=0):
+    """``[(U† O U)_bb for O in operators]`` with :func:`block_rotation`, block ``b``."""
+    U = block_rotation(H, sizes)
+    start = sum(sizes[:block])
+    cut = slice(start, start + sizes[block])
+    return [(U.conj().T @ O @ U)[cut, cut] for O in operators]
 
 
 def fit_exponent(zs, errors):

@@ -48,6 +48,11 @@ class Model:
         The part of ``H`` counted as first order. Default: all inter-block
         couplings; everything inside the diagonal blocks is kept exactly.
         ``H - perturbation`` must be block-diagonal.
+    perturbative : sequence of sympy.Symbol, optional
+        Parameters whose terms *inside* the diagonal blocks also count as first
+        order (e.g. ``[b]`` to expand in b as pymablock would, instead of keeping
+        it exactly).  Combine with ``effective(..., truncate=...)`` for a double
+        expansion.
     spin : bool
         Whether the basis is orbital ⊗ spin-½ (needed for spin operators).
     time_reversal : bool
@@ -59,7 +64,7 @@ class Model:
     """
 
     def __init__(self, H, blocks: Sequence[int], *, momenta=None, perturbation=None,
-                 spin: bool = True, time_reversal: bool = False, hbar=_hbar,
+                 perturbative=(), spin: bool = True, time_reversal: bool = False, hbar=_hbar,
                  name: str | None = None):
         H = _as_matrix(H)
         self.H = H
@@ -138,11 +143,79 @@ class Model:
                 f"(entry [{i},{j}] = {H0[i, j]}); the unperturbed part must be block-"
                 f"diagonal. Fix: include all inter-block couplings in the perturbation."
             )
+        H1 = H1.applyfunc(sympy.expand)
+        perturbative = tuple(perturbative or ())
+        if perturbative:
+            params = set(H.free_symbols) - set(self.momenta)
+            unknown = [str(s) for s in perturbative if s not in params]
+            if unknown:
+                raise ModelError(
+                    f"perturbative: {', '.join(unknown)} not among the model's parameters "
+                    f"({', '.join(sorted(map(str, params)))}). Fix: pass symbols of H.")
+            moved = H0 - H0.subs({s: 0 for s in perturbative}).applyfunc(sympy.expand)
+            H0, H1 = (H0 - moved).applyfunc(sympy.expand), (H1 + moved).applyfunc(sympy.expand)
+        self.perturbative = perturbative
         self.H0 = H0
-        self.H1 = H1.applyfunc(sympy.expand)
+        self.H1 = H1
+        #: original basis index of each basis state (set by :meth:`grouped`)
+        self.basis_order = None
+        #: per block: ``((fine block, slice inside this block), ...)`` (set by :meth:`grouped`)
+        self.fine_blocks = tuple(((a, slice(0, n)),) for a, n in enumerate(self.blocks))
 
         if time_reversal:
             self.check_time_reversal()
+
+    @classmethod
+    def from_string(cls, text: str, blocks: Sequence[int], *, basis=None, symbols=None, momenta=None,
+                    perturbation=None, spin: bool = True, time_reversal: bool = False, hbar=None,
+                    name: str | None = None, **options) -> "Model":
+        """A model from a Hamiltonian written as a string, kwant-continuum style.
+
+        The string is parsed by :mod:`symbolic_sw.parsing` against a whitelist
+        and built by walking its syntax tree: nothing is evaluated or executed,
+        and anything outside the grammar raises :class:`ModelError` (a
+        ``ValueError``) naming it.
+
+        Parameters
+        ----------
+        text : str
+            E.g. ``"(epsilon_1 + hbar**2*(k_x**2 + k_y**2)/(2*m)) * kron(proj(1, 3), sigma_0) + ..."``.
+            Names: ``k_x, k_y, k_z``, ``hbar`` and the other symbols of
+            :mod:`symbolic_sw.symbols` (the same SymPy objects as the built-in
+            models), ``I``, ``pi``, ``sigma_0/x/y/z`` (spin), ``tau_0/x/y/z``
+            (orbital), ``lambda_1 … lambda_8`` (Gell-Mann). Functions: ``kron``,
+            ``Matrix``, ``block``, ``diag``, ``eye``, ``zeros``, ``proj(i, n)``,
+            ``ketbra(i, j, n)`` (1-based), ``dagger``, ``transpose``, ``conjugate``,
+            ``sqrt, exp, cos, sin, cosh, sinh``. Scalars added to a matrix mean
+            scalar × identity; decimals become exact rationals.
+        blocks : sequence of int
+            As for :class:`Model`.
+        basis : sequence of str, optional
+            One label per basis state (e.g. ``["Γ1↑", "Γ1↓", ...]``), stored as
+            ``model.basis`` (``None`` if not given).
+        symbols : iterable of str or sympy.Symbol, or mapping, optional
+            Names beyond the built-in ones: ``"x"`` becomes a real symbol, a SymPy
+            symbol is used as is, ``{name: expr_or_matrix}`` binds names.
+            Unknown names in ``text`` are an error naming them.
+        momenta : sequence of str or sympy.Symbol, optional
+            Default: as for :class:`Model` (``k_x, k_y``, plus ``k_z`` if present).
+        perturbation : str or sympy.Matrix, optional
+            The first-order part, as a string in the same syntax or a matrix.
+        spin, time_reversal, name, **options
+            Passed to :class:`Model`.
+        hbar : sympy.Symbol, optional
+            Default: the symbol the string calls ``hbar``.
+
+        Returns
+        -------
+        Model
+            With ``model.basis`` and ``model.source`` (the string) set.
+        """
+        from .parsing import model_from_string
+
+        return model_from_string(cls, text, blocks, basis=basis, symbols=symbols, momenta=momenta,
+                                 perturbation=perturbation, spin=spin, time_reversal=time_reversal,
+                                 hbar=hbar, name=name, **options)
 
     # -- derived data --------------------------------------------------------
 
@@ -186,17 +259,86 @@ class Model:
         γ1, γ2 (whose terms lie inside the diagonal blocks) on top of the
         inter-orbital coupling; combine with ``effective(..., truncate=...)``.
         """
-        symbols = tuple(symbols)
-        unknown = [str(s) for s in symbols if s not in self.parameters]
-        if unknown:
-            raise ModelError(f"{', '.join(unknown)} not among the model's parameters "
-                             f"({', '.join(map(str, self.parameters))}).")
-        H0 = self.H0.applyfunc(sympy.expand)
-        moved = H0 - H0.subs({s: 0 for s in symbols})
-        new = Model(self.H, self.blocks, momenta=self.momenta, perturbation=self.H1 + moved,
+        new = Model(self.H, self.blocks, momenta=self.momenta, perturbation=self.H1,
+                    perturbative=tuple(self.perturbative) + tuple(symbols),
                     spin=self.spin, hbar=self.hbar, name=self.name)
         new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in new.__dict__})
         return new
+
+    def grouped(self, groups) -> "Model":
+        """The same Hamiltonian with blocks merged into coarser blocks.
+
+        Couplings *inside* a group are kept in the effective operators of that
+        group (to the order they enter), couplings *between* groups are
+        eliminated: selective elimination, e.g. fold a remote orbital into both
+        Γ1 and Γ5 while keeping the Γ1–Γ5 coupling, ``grouped([[0, 1], [2]])``.
+        The perturbation is unchanged.
+
+        Parameters
+        ----------
+        groups : sequence of sequences of int
+            A partition of the block indices; the first group is the essential
+            one.  Blocks of a group need not be adjacent: the basis is permuted
+            (recorded in ``basis_order``) and user matrices given to
+            :meth:`Effective.transform` are permuted to match.
+        """
+        n = len(self.blocks)
+        try:
+            groups = [[int(a) for a in g] for g in groups]
+        except TypeError as exc:
+            raise ModelError(f"groups must be a list of lists of block indices, got {groups!r}.") from exc
+        flat = sorted(a for g in groups for a in g)
+        if flat != list(range(n)) or any(not g for g in groups):
+            raise ModelError(
+                f"groups {groups} must use every block index 0..{n - 1} exactly once, in "
+                f"non-empty groups. Fix: e.g. {[list(range(n - 1)), [n - 1]]}.")
+        base = self.basis_order or tuple(range(self.dim))
+        perm, fine, sizes = [], [], []
+        for g in groups:
+            start, parts = 0, []
+            for a in g:
+                sl = self.block_slices[a]
+                perm.extend(range(sl.start, sl.stop))
+                parts.append((a, slice(start, start + self.blocks[a])))
+                start += self.blocks[a]
+            fine.append(tuple(parts))
+            sizes.append(start)
+        H = self.H.extract(perm, perm)
+        new = Model(H, sizes, momenta=self.momenta, perturbation=self.H1.extract(perm, perm),
+                    spin=self.spin, hbar=self.hbar, name=self.name)
+        new.perturbative = self.perturbative
+        new.basis_order = None if perm == list(range(self.dim)) else tuple(base[i] for i in perm)
+        new.fine_blocks = tuple(fine)
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in new.__dict__})
+        return new
+
+    def groups_eliminating(self, pairs):
+        """The coarsest grouping in which exactly the block ``pairs`` are eliminated.
+
+        Blocks joined by a coupling that is *not* eliminated form one group; this
+        is a canonical transformation only if the kept couplings are transitive
+        (keeping 0–1 and 1–2 but eliminating 0–2 is not), which is checked.
+        """
+        n = len(self.blocks)
+        pairs = {tuple(sorted((int(a), int(b)))) for a, b in pairs}
+        bad = [p for p in pairs if p[0] == p[1] or not (0 <= p[0] < n and 0 <= p[1] < n)]
+        if bad:
+            raise ModelError(f"cannot eliminate block pair(s) {sorted(bad)}: pairs must join two "
+                             f"different blocks among 0..{n - 1}.")
+        group = list(range(n))
+        for a in range(n):
+            for b in range(a + 1, n):
+                if (a, b) not in pairs:
+                    old, new = group[b], group[a]
+                    group = [new if g == old else g for g in group]
+        for a, b in sorted(pairs):
+            if group[a] == group[b]:
+                raise ModelError(
+                    f"eliminating blocks {a}–{b} is inconsistent with keeping the couplings "
+                    f"that link them through other blocks; kept couplings must group blocks "
+                    f"transitively. Fix: also eliminate the pairs linking {a} and {b}, or keep {a}–{b}.")
+        labels = sorted(set(group), key=group.index)
+        return [[a for a in range(n) if group[a] == lab] for lab in labels]
 
     def block(self, M, a=0, b=None):
         """The (a, b) block of a matrix in this model's partition."""

@@ -12,8 +12,8 @@ import sympy
 from .model import Model, ModelError
 from .pauli import SIGMA, kron
 
-__all__ = ["Operator", "operator", "spin", "spin_current", "spin_torque", "velocity",
-           "SPIN_COMPONENTS"]
+__all__ = ["Operator", "operator", "of_hamiltonian", "spin", "spin_current", "spin_torque",
+           "velocity", "charge_current", "SPIN_COMPONENTS"]
 
 SPIN_COMPONENTS = ("x", "y", "z")
 
@@ -56,8 +56,40 @@ def _momentum(model: Model, i):
     return names[i]
 
 
+def of_hamiltonian(model: Model, f, name="O", time_reversal=None) -> Operator:
+    """An operator built from the Hamiltonian, graded like it.
+
+    ``f(H)`` must be a polynomial in the matrix ``H`` (derivatives in k,
+    commutators and products with fixed matrices, powers): it is evaluated on
+    ``H0 + ζ H1`` and split by powers of ``ζ``, so that e.g. ``H²`` gets the
+    parts ``H0²``, ``H0 H1 + H1 H0``, ``H1²`` of orders 0, 1, 2.
+    """
+    zeta = sympy.Dummy("zeta", real=True)
+    try:
+        M = sympy.Matrix(f(model.H0 + zeta * model.H1))
+    except Exception as exc:  # noqa: BLE001 - re-raised with the reason
+        raise ModelError(f"operator function {name!r} failed on the model's H: {exc}. It must "
+                         f"take the SymPy matrix H and return a matrix.") from exc
+    if M.shape != model.H.shape:
+        raise ModelError(f"operator function {name!r} returned shape {M.shape}; the model is "
+                         f"{model.dim}x{model.dim}.")
+    M = M.applyfunc(sympy.expand)
+    if not all(e.is_polynomial(zeta) for e in M):
+        raise ModelError(f"operator function {name!r} is not a polynomial in H (e.g. it "
+                         f"inverts H); only sums, products, powers and derivatives of H are "
+                         f"supported.")
+    top = max((sympy.degree(e, zeta) for e in M if e != 0), default=0)
+    parts = [M.applyfunc(lambda e, p=p: e.coeff(zeta, p)) for p in range(top + 1)]
+    return Operator(parts, name, time_reversal)
+
+
 def operator(model: Model, O, name="O", time_reversal=None) -> Operator:
-    """Wrap a user-given matrix (order 0), checking its shape against the model."""
+    """Wrap a user operator: a matrix (order 0), a graded :class:`Operator`, or ``f(H)``.
+
+    A callable is passed to :func:`of_hamiltonian`.
+    """
+    if callable(O) and not isinstance(O, (Operator, sympy.MatrixBase)):
+        return of_hamiltonian(model, O, name, time_reversal)
     if isinstance(O, Operator):
         parts = O.parts
     else:
@@ -88,6 +120,13 @@ def velocity(model: Model, i: str) -> Operator:
     op = _split(model, lambda H: H.diff(k) / model.hbar)
     op.name, op.time_reversal = f"v_{i}", -1
     return op
+
+
+def charge_current(model: Model, i: str, e=None) -> Operator:
+    """Charge current ``-e v_i`` (Eq. 10); ``e`` defaults to a positive symbol ``e``."""
+    e = sympy.Symbol("e", positive=True) if e is None else e
+    v = velocity(model, i)
+    return Operator([-e * p for p in v.parts], f"j_{i}", time_reversal=-1)
 
 
 def spin_current(model: Model, mu: str, i: str) -> Operator:

@@ -255,13 +255,47 @@ class Effective:
         ``O`` is a full-size SymPy matrix (order 0 in the perturbation) or an
         :class:`~symbolic_sw.operators.Operator` with graded parts.
         """
-        op = ops.operator(self.model, O, name=name)
+        op = self._user_operator(O, name)
         exprs = [e for p in op.parts for e in p]
         engine = self._engine
         if not engine.covers(exprs):
             engine = _Engine(self.model, extra_exprs=exprs)
             engine.series.extend(self.order)
         return self._closed(self._op_raw(op, engine), engine)
+
+    def _user_operator(self, O, name="O"):
+        """A user operator in this model's basis (permuted if blocks were regrouped)."""
+        perm = self.model.basis_order
+        is_function = callable(O) and not isinstance(O, (ops.Operator, sympy.MatrixBase))
+        if perm is not None and not is_function:     # f(H) already sees the permuted H
+            parts = O.parts if isinstance(O, ops.Operator) else (O,)
+            try:
+                parts = [sympy.Matrix(p).extract(list(perm), list(perm)) for p in parts]
+            except (IndexError, TypeError, ValueError) as exc:
+                raise ModelError(f"operator must be a {self.model.dim}x{self.model.dim} matrix "
+                                 f"in the original basis.") from exc
+            O = ops.Operator(parts, getattr(O, "name", name), getattr(O, "time_reversal", None))
+        return ops.operator(self.model, O, name=name)
+
+    @property
+    def fine_blocks(self):
+        """The original blocks inside this effective block: ``{block: slice}``."""
+        return dict(self.model.fine_blocks[self.block])
+
+    def sub(self, M, a, b=None):
+        """The ``(a, b)`` sub-block of an effective operator, by original block index.
+
+        After selective elimination (``effective(..., eliminate=...)``) the
+        effective block holds several original blocks; ``eff.sub(eff.H, 0, 1)``
+        is the effective coupling between blocks 0 and 1.
+        """
+        b = a if b is None else b
+        fine = self.fine_blocks
+        missing = [x for x in (a, b) if x not in fine]
+        if missing:
+            raise ModelError(f"block {missing[0]} is not part of this effective block; it holds "
+                             f"the original blocks {sorted(fine)}.")
+        return sympy.Matrix(M)[fine[a], fine[b]]
 
     def evaluate(self, O, values):
         """Numeric value of the exact effective operator at one point, without closed forms.
@@ -272,7 +306,7 @@ class Effective:
         if isinstance(O, str) and O == "H":
             raw = self._sub(self._engine.alg.add(self._engine.series.H_eff[: self.order + 1]))
         else:
-            op = ops.operator(self.model, O)
+            op = self._user_operator(O)
             raw = self._op_raw(op, cache=True, reduce=False)
         return self._engine.alg.evaluate(raw, values)
 
@@ -287,7 +321,7 @@ class Effective:
         if isinstance(O, str) and O == "H":
             terms = engine.series.H_eff[: self.order + 1]
         else:
-            op = ops.operator(self.model, O)
+            op = self._user_operator(O)
             if not engine.covers([e for p in op.parts for e in p]):
                 raise ModelError("order_terms() needs an operator in the model's symbols.")
             terms = engine.series.transform([alg.matrix(p) for p in op.parts],
@@ -321,7 +355,8 @@ class Effective:
                 f"  (order {self.order})")
 
 
-def effective(model: Model, order: int = 2, block: int = 0, truncate=None) -> Effective:
+def effective(model: Model, order: int = 2, block: int = 0, truncate=None,
+              eliminate=None) -> Effective:
     """Effective operators in ``block`` of ``model`` to ``order`` in the perturbation.
 
     The diagonal blocks are kept exactly (the Sylvester equations, Eq. 19, are
@@ -340,9 +375,22 @@ def effective(model: Model, order: int = 2, block: int = 0, truncate=None) -> Ef
         degree in those symbols, for a double expansion — e.g. order 2 in the
         inter-orbital coupling and 1 in an intrinsic SOC placed in the perturbation
         (``order`` then counts both, and ``truncate`` separates them).
+    eliminate : sequence of (int, int), optional
+        Selective elimination: only the couplings between these block pairs are
+        removed; blocks joined by a kept coupling are treated as one block
+        (:meth:`Model.grouped`), and ``block`` selects the group containing it.
+        Default: every pair — full block-diagonalisation, any number of blocks.
+        Use :meth:`Effective.sub` to read the original blocks of the result.
     """
     if not isinstance(model, Model):
         raise ModelError(f"effective() takes a symbolic_sw Model, got {type(model).__name__}.")
+    if not isinstance(block, numbers.Integral) or not 0 <= block < len(model.blocks):
+        raise ModelError(f"block {block!r} does not exist; the model has {len(model.blocks)} "
+                         f"blocks (0..{len(model.blocks) - 1}).")
+    if eliminate is not None:
+        groups = model.groups_eliminating(eliminate)
+        model = model.grouped(groups)
+        block = next(i for i, g in enumerate(groups) if block in g)
     return Effective(model, order, block, truncate)
 
 
