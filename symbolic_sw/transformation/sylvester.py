@@ -174,7 +174,7 @@ def inverse_entry(alg, factorisation):
     c, fs = factorisation
     exps = [0] * alg.nf
     for f, e in fs:
-        exps[alg.factor_exprs.index(f)] += e
+        exps[alg.factor_exprs.index(f)] += int(e)   # factor_list may hand back SymPy Integers
     return alg.entry(1 / sympy.nsimplify(c), exps)
 
 
