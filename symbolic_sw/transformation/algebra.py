@@ -82,8 +82,11 @@ class RationalAlgebra:
         self.factor_exprs = list(factors)
         self.factors = [self.poly(f) for f in factors]
         self.nf = len(self.factors)
+        self._divisors = [self._divisor(f) for f in self.factors]
         self.zero_exps = (0,) * self.nf
         self._pow = {}
+        #: caches of pure functions of ring elements (closed forms), shared by all operators
+        self.memo = {}
         self.block_of = tuple(block_of)
         self.n = len(self.block_of)
 
@@ -223,15 +226,88 @@ class RationalAlgebra:
         num = self.ring.from_dict({m: QQ_I(c.x, -c.y) for m, c in a[0].items()})
         return (num, a[1])
 
+    def _divisor(self, f):
+        """``(v, d, c, lower)`` when ``f = c v^d + Σ_(j<d) f_j v^j`` with a constant ``c``.
+
+        ``v`` is the lex-leading generator of ``f``; ``lower`` lists ``(j, f_j)``
+        as monomial dicts without ``v``.  ``None`` if ``f`` is not of this form.
+        """
+        lead = f.leading_expv()
+        v = next(i for i, e in enumerate(lead) if e)
+        d = lead[v]
+        if any(e for i, e in enumerate(lead) if i != v) or \
+                sum(1 for mono in f if mono[v] == d) != 1:
+            return None
+        lower = {}
+        for mono, c in f.items():
+            j = mono[v]
+            if j < d:
+                lower.setdefault(j, {})[mono[:v] + (0,) + mono[v + 1:]] = c
+        return v, d, f[lead], sorted(lower.items())
+
+    def divmod_factor(self, num, i):
+        """``num.div(self.factors[i])``: quotient and remainder in the ring's lex order.
+
+        The generic multivariate division rescans the whole dividend for its
+        leading term at every step.  Gap factors are (so far always) of the form
+        ``c v^d + lower powers of v`` with a constant ``c``, for which lex
+        division is long division in ``v`` with polynomial coefficients, and the
+        quotient and remainder (``deg_v r < d``) are unique, so this gives exactly
+        ``num.div(f)`` in linear time.  Other factors use ``num.div``.
+        """
+        spec = self._divisors[i]
+        if spec is None:
+            return num.div(self.factors[i])
+        v, d, c, lower = spec
+        # coefficients of v^k as monomial dicts with the v exponent cleared
+        parts = {}
+        for mono, coeff in num.items():
+            parts.setdefault(mono[v], {})[mono[:v] + (0,) + mono[v + 1:]] = coeff
+        if not parts or max(parts) < d:
+            return self.ring.zero, num
+        one = self.ring.domain.one
+        inv_c = one / c
+        mono_mul = self.ring.monomial_mul
+        quotient = {}
+        for k in range(max(parts), d - 1, -1):
+            a = parts.pop(k, None)
+            if not a:
+                continue
+            qk = a if inv_c == one else {m: x * inv_c for m, x in a.items()}
+            quotient[k - d] = qk
+            for j, fj in lower:
+                target = parts.setdefault(k - d + j, {})
+                for m1, x1 in qk.items():
+                    for m2, x2 in fj.items():
+                        m = mono_mul(m1, m2)
+                        y = target.get(m)
+                        y = -x1 * x2 if y is None else y - x1 * x2
+                        if y:
+                            target[m] = y
+                        else:
+                            del target[m]
+        return self._join(quotient, v), self._join(parts, v)
+
+    def _join(self, parts, v):
+        """Inverse of the split by powers of generator ``v``."""
+        out = {}
+        for k, d in parts.items():
+            if k:
+                for mono, c in d.items():
+                    out[mono[:v] + (k,) + mono[v + 1:]] = c
+            else:
+                out.update(d)
+        return self.ring.dtype(out)
+
     def reduce_entry(self, a):
         """Divide out gap factors that divide the numerator exactly."""
         if a is None:
             return None
         num, exps = a
         exps = list(exps)
-        for i, f in enumerate(self.factors):
+        for i in range(self.nf):
             while exps[i] > 0:
-                q, r = num.div(f)
+                q, r = self.divmod_factor(num, i)
                 if r:
                     break
                 num = q

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import sympy
 import sympy.core.random
+from sympy.core.mul import _keep_coeff
+from sympy.polys.domains import QQ
+from sympy.polys.polyutils import _sort_gens
 
 from ..pauli import SIGMA
 
@@ -43,18 +46,73 @@ def pauli_coefficients(alg, M):
     return out
 
 
-def _factor(expr):
-    if len(sympy.Add.make_args(expr)) > FACTOR_LIMIT:
-        return expr
+def _seeded(f, *args):
     # Wang's multivariate factorisation draws random evaluation points; a fixed
     # seed makes its running time reproducible (an unlucky draw can cost minutes).
     rng = sympy.core.random.rng
     state = rng.getstate()
     rng.seed(0x55_57)
     try:
-        return sympy.factor(expr)
+        return f(*args)
     finally:
         rng.setstate(state)
+
+
+def _factor(expr):
+    if len(sympy.Add.make_args(expr)) > FACTOR_LIMIT:
+        return expr
+    return _seeded(sympy.factor, expr)
+
+
+def factor_numerator(alg, num):
+    """``sympy.factor(alg.poly_expr(num))``, computed from the ring element.
+
+    ``sympy.factor`` first rebuilds the polynomial from the expression
+    (``together``, ``gcd_terms``, domain detection), which costs more than the
+    factorisation itself.  Here the common monomial (including the inverse
+    generators such as ``1/ħ``) is split off directly and only the remaining
+    polynomial goes to ``Poly.factor_list``.  The factorisation into primitive
+    irreducible factors with positive leading coefficient (in SymPy's generator
+    order) is unique, so the assembled product is the same expression
+    ``sympy.factor`` returns; numerators with non-real coefficients take the
+    ``sympy.factor`` path.  Results are memoised per algebra: the same
+    coefficient recurs across entries, orders and operators.
+    """
+    cache = alg.memo.setdefault("factor", {})
+    key = frozenset(num.items())
+    out = cache.get(key)
+    if out is None:
+        out = cache[key] = _factor_numerator(alg, num)
+    return out
+
+
+def _factor_numerator(alg, num):
+    if len(num) > FACTOR_LIMIT:
+        return alg.poly_expr(num)
+    if any(c.y for c in num.values()):
+        return _factor(alg.poly_expr(num))
+    ngen = len(alg.symbols)
+    inv = dict(alg._pairs)
+    terms = []
+    for mono, c in num.items():
+        e = list(mono[:ngen])
+        for i, j in inv.items():
+            e[i] -= mono[j]
+        terms.append((e, c.x))
+    low = [min(e[i] for e, _ in terms) for i in range(ngen)]
+    high = [max(e[i] for e, _ in terms) for i in range(ngen)]
+    content = [alg.symbols[i]**low[i] for i in range(ngen) if low[i]]
+    gens = [i for i in range(ngen) if high[i] > low[i]]
+    if not gens:
+        coeff, factors = QQ.to_sympy(terms[0][1]), []
+    else:
+        order = {s: i for i, s in zip(gens, (alg.symbols[i] for i in gens))}
+        syms = _sort_gens([alg.symbols[i] for i in gens])
+        idx = [order[s] for s in syms]
+        rep = {tuple(e[i] - low[i] for i in idx): c for e, c in terms}
+        poly = sympy.Poly.from_dict(rep, *syms, domain=QQ)
+        coeff, factors = _seeded(poly.factor_list)
+    return _keep_coeff(coeff, sympy.Mul(*[f.as_expr()**k for f, k in factors], *content))
 
 
 def entry_to_expr(alg, entry, momenta):
@@ -75,7 +133,7 @@ def entry_to_expr(alg, entry, momenta):
     for key in sorted(groups):
         k_mono = sympy.Mul(*[alg.symbols[i]**e for i, e in zip(idx, key)])
         for sub_num, sub_exps in _split(alg, alg.reduce_entry((ring.from_dict(groups[key]), exps))):
-            coeff = _factor(alg.poly_expr(sub_num))
+            coeff = factor_numerator(alg, sub_num)
             den = sympy.Mul(*[f**e for f, e in zip(alg.factor_exprs, sub_exps) if e])
             terms.append(coeff / den * k_mono)
     return sympy.Add(*terms)
@@ -88,10 +146,10 @@ def _split(alg, entry):
     paper's way of writing renormalisation factors.
     """
     num, exps = entry
-    for i, f in enumerate(alg.factors):
+    for i in range(alg.nf):
         if exps[i] == 0:
             continue
-        q, r = num.div(f)
+        q, r = alg.divmod_factor(num, i)
         if q and len(q) + len(r) < len(num):
             lower = list(exps)
             lower[i] -= 1
