@@ -26,7 +26,7 @@ from .transformation.series import CanonicalSeries
 __all__ = ["direct_rotation", "exact_effective", "block_rotation", "exact_block_effective",
            "fit_exponent", "certify", "Certificate"]
 
-POINTS = ((0.31, 0.17), (-0.23, 0.41), (0.12, -0.37))
+POINTS = ((0.31, 0.17, 0.21), (-0.23, 0.41, -0.13), (0.12, -0.37, 0.33))   # k_z used in 3-D
 ZS = (0.2, 0.1, 0.05, 0.025)
 
 
@@ -153,7 +153,8 @@ class _Reference:
         self.model, self.order, self.series = model, order, series
         self.n_a = model.blocks[0]
         self.params = sorted(model.parameters, key=str)
-        args = [*model.momenta[:2], *self.params]
+        self.momenta = model.momenta
+        args = [*model.momenta, *self.params]
         micro = {}
         for n in names:
             kind, *key = n.split("_")
@@ -172,8 +173,8 @@ class _Reference:
         self.f_ops = [[lam(p) for p in micro[n].parts] for n in self.names]
         self.f_full = [lam(micro[n].matrix) for n in self.names]
 
-    def __call__(self, vals, kx, ky, with_ops=True):
-        x = [kx, ky, *(vals[str(p)] for p in self.params)]
+    def __call__(self, vals, k, with_ops=True):
+        x = [*k, *(vals[str(p)] for p in self.params)]
 
         def num(f):
             return np.array(f(*x), dtype=complex)
@@ -199,9 +200,9 @@ class _Reference:
                 outs[n] = cut(alg.add(series.transform(parts, self.order, idx)))
         return H, outs
 
-    def point(self, vals, kx, ky, names, h=1e-3):
+    def point(self, vals, k, names, h=1e-3):
         """Every kernel name at one k point; δJ with a 5-point derivative of H_eff."""
-        H, out = self(vals, kx, ky)
+        H, out = self(vals, k)
         ref = {"H": H, **out}
         hbar = vals.get(str(self.model.hbar), 1.0)
         dH = {}
@@ -210,9 +211,9 @@ class _Reference:
                 continue
             _, mu, i = n.split("_")
             if i not in dH:
-                step = (h, 0.0) if i == "x" else (0.0, h)
-                Hs = [self(vals, kx + c * step[0], ky + c * step[1], with_ops=False)[0]
-                      for c in (-2, -1, 1, 2)]
+                axis = [str(q).removeprefix("k_") for q in self.momenta].index(i)
+                Hs = [self(vals, [q + (c * h if a == axis else 0.0) for a, q in enumerate(k)],
+                           with_ops=False)[0] for c in (-2, -1, 1, 2)]
                 dH[i] = (Hs[0] - 8 * Hs[1] + 8 * Hs[2] - Hs[3]) / (12 * h)
             sigma = np.kron(np.eye(self.n_a // 2), np.array(SIGMA[mu], dtype=complex))
             ref[n] = out[n] - (dH[i] @ sigma + sigma @ dH[i]) / (2 * hbar)
@@ -272,10 +273,11 @@ def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
         model_vals = model_values(derivation, vals)
         worst = {n: 0.0 for n in names}
         params = {p: vals[p] for p in kernels.PARAMETERS}
-        for kx, ky in points:
-            ref = reference.point(model_vals, kx, ky, names)
+        for point in points:
+            k = tuple(point[:len(model.momenta)])
+            ref = reference.point(model_vals, k, names)
             for n in names:
-                got = kernels.OPERATORS[n](kx, ky, **params)
+                got = kernels.OPERATORS[n](*k, **params)
                 scale = max(1.0, float(np.max(np.abs(ref[n]))))
                 worst[n] = max(worst[n], float(np.max(np.abs(got - ref[n]))) / scale)
         for n in names:

@@ -4,8 +4,19 @@ A spec names a model factory of :mod:`symbolic_sw.models`, the order, the
 operators to reduce and optional post-processing; :func:`load_derivation`
 validates it into a :class:`Derivation`.  Fields (upper case, module level):
 
-``MODEL``          factory name in :mod:`symbolic_sw.models` (required)
-``MODEL_OPTIONS``  keyword arguments of the factory (default ``{}``)
+``MODEL``          the model, one of (required unless ``HAMILTONIAN`` is given):
+                   a factory name in :mod:`symbolic_sw.models` (``"samokhin_c4v"``);
+                   ``"my_models.py:kane"`` — a function in a Python file next to
+                   the spec (or an absolute path); ``"package.module:kane"`` — a
+                   function in an importable module.  The function returns a
+                   :class:`~symbolic_sw.Model`; its file is part of the cache key.
+``HAMILTONIAN``    instead of ``MODEL``: the Hamiltonian as a string, parsed safely
+                   by :meth:`Model.from_string <symbolic_sw.Model.from_string>`
+``BLOCKS``         with ``HAMILTONIAN``: block sizes (required), e.g. ``[2, 4]``
+``SYMBOLS``        with ``HAMILTONIAN``: names of the parameters beyond the package's
+``BASIS``          with ``HAMILTONIAN``: labels of the basis states (optional)
+``MODEL_OPTIONS``  keyword arguments of the factory / of ``Model.from_string``
+                   (``spin``, ``time_reversal``, ``momenta``, ``perturbation`` …)
 ``ORDER``          powers of the inter-block coupling kept (required, ≥ 1)
 ``OPERATORS``      subset of ``["H", "S", "T", "J", "dJ"]`` (default: all)
 ``EQUATIONS``      equation numbers of the paper the result reproduces
@@ -31,7 +42,7 @@ from pathlib import Path
 import sympy
 
 from . import models
-from .model import ModelError
+from .model import Model, ModelError
 
 __all__ = ["Derivation", "load_derivation", "list_derivations", "DERIVATIONS", "OPERATOR_KINDS"]
 
@@ -40,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS", ROOT / "derivations"))
 OPERATOR_KINDS = ("H", "S", "T", "J", "dJ")
 _FIELDS = {"MODEL", "MODEL_OPTIONS", "ORDER", "OPERATORS", "EQUATIONS", "PERTURBATIVE",
-           "LEADING_ORDER", "VALUES", "SCALE", "OBSERVABLES"}
+           "LEADING_ORDER", "VALUES", "SCALE", "OBSERVABLES", "HAMILTONIAN", "BLOCKS",
+           "SYMBOLS", "BASIS"}
 
 
 @dataclass
@@ -62,10 +74,22 @@ class Derivation:
     values: dict = field(default_factory=dict)
     scale: tuple = ()
     observables: bool = False
+    #: ``HAMILTONIAN``, ``BLOCKS``, ``SYMBOLS``, ``BASIS`` of a string model
+    string_model: dict | None = None
+    #: source text of a user model file (part of the digest)
+    model_source: str = ""
 
     def model(self):
         """Build the model (with the ``PERTURBATIVE`` symbols moved to the perturbation)."""
-        model = getattr(models, self.model_factory)(**self.model_options)
+        if self.string_model is not None:
+            sm = self.string_model
+            model = Model.from_string(sm["HAMILTONIAN"], sm["BLOCKS"], symbols=sm["SYMBOLS"],
+                                      basis=sm["BASIS"], name=self.name, **self.model_options)
+        else:
+            model = _model_function(self.model_factory, self.path)[0](**self.model_options)
+            if not isinstance(model, Model):
+                raise ModelError(f"derivation {self.name!r}: MODEL {self.model_factory!r} returned "
+                                 f"{type(model).__name__}, not a symbolic_sw Model.")
         if self.perturbative:
             names = [s for group in self.perturbative for s in group]
             model = model.with_perturbative([_symbol(model, s, self.name) for s in names])
@@ -73,8 +97,44 @@ class Derivation:
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the spec file's bytes."""
-        return hashlib.sha256(self.source.encode()).hexdigest()
+        """SHA-256 of the spec file's bytes (and of the user model's file, if any)."""
+        return hashlib.sha256((self.source + "\0" + self.model_source).encode()).hexdigest()
+
+
+def _model_function(target, spec_path):
+    """``(function, source text)`` for a MODEL field: a factory name or ``where:function``."""
+    if ":" not in target:
+        if target not in models.__all__:
+            raise ModelError(f"MODEL {target!r} is not a factory in symbolic_sw.models "
+                             f"({', '.join(models.__all__)}); for your own model use "
+                             f"'my_models.py:function' or 'package.module:function'.")
+        return getattr(models, target), ""
+    where, _, func = target.rpartition(":")
+    if where.endswith(".py"):
+        path = Path(where)
+        path = path if path.is_absolute() else Path(spec_path).parent / path
+        if not path.is_file():
+            raise ModelError(f"MODEL {target!r}: no file {path}. Fix: give a path relative to "
+                             f"the spec ({Path(spec_path).parent}) or an absolute one.")
+        spec = importlib.util.spec_from_file_location(f"_ssw_user_model_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise ModelError(f"MODEL {target!r}: {path} fails to load: {exc}") from exc
+        source = path.read_text(encoding="utf-8")
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as exc:
+            raise ModelError(f"MODEL {target!r}: cannot import {where!r} ({exc}). Fix: install "
+                             f"it, or give a file path 'my_models.py:{func}'.") from exc
+        file = getattr(module, "__file__", None)
+        source = Path(file).read_text(encoding="utf-8") if file else ""
+    function = getattr(module, func, None)
+    if not callable(function):
+        raise ModelError(f"MODEL {target!r}: {where} has no function {func!r}.")
+    return function, source
 
 
 def _symbol(model, name, spec):
@@ -120,13 +180,29 @@ def _validate(path, source, module) -> Derivation:
     unknown = sorted(set(fields) - _FIELDS)
     if unknown:
         raise bad(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}.")
-    for required in ("MODEL", "ORDER"):
-        if required not in fields:
-            raise bad(f"missing {required}.")
-    factory = fields["MODEL"]
-    if factory not in models.__all__:
-        raise bad(f"MODEL {factory!r} is not a factory in symbolic_sw.models "
-                  f"({', '.join(models.__all__)}).")
+    if "ORDER" not in fields:
+        raise bad("missing ORDER.")
+    string_model, model_source = None, ""
+    string_fields = sorted({"HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS"} & set(fields))
+    if "HAMILTONIAN" in fields:
+        if "MODEL" in fields:
+            raise bad("give either MODEL or HAMILTONIAN, not both.")
+        if not isinstance(fields["HAMILTONIAN"], str) or "BLOCKS" not in fields:
+            raise bad("HAMILTONIAN must be a string, and BLOCKS (block sizes) must be given.")
+        string_model = {k: fields.get(k) for k in ("HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS")}
+        factory = "Model.from_string"
+    elif string_fields:
+        raise bad(f"{', '.join(string_fields)} only go with HAMILTONIAN (a string model).")
+    elif "MODEL" not in fields:
+        raise bad("missing MODEL (a factory name or 'file.py:function') or HAMILTONIAN.")
+    else:
+        factory = fields["MODEL"]
+        if not isinstance(factory, str):
+            raise bad(f"MODEL must be a string, got {type(factory).__name__}.")
+        try:
+            _, model_source = _model_function(factory, path)
+        except ModelError as exc:
+            raise bad(str(exc)) from None
     order = fields["ORDER"]
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise bad(f"ORDER must be an integer ≥ 1, got {order!r}.")
@@ -154,4 +230,5 @@ def _validate(path, source, module) -> Derivation:
         order=order, operators=operators, equations=tuple(map(str, fields.get("EQUATIONS", ()))),
         perturbative=perturbative, leading_order=lo, values=dict(fields.get("VALUES", {})),
         scale=tuple(fields.get("SCALE", ())), observables=bool(fields.get("OBSERVABLES", False)),
+        string_model=string_model, model_source=model_source,
     )
