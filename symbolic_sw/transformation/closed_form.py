@@ -35,7 +35,7 @@ def pauli_coefficients(alg, M):
 
             def comb(terms):
                 return alg.reduce_entry(alg.add_entries(
-                    [alg.scale_entry(e, alg.ring.domain.from_sympy(c)) for e, c in terms
+                    [alg.scale_entry(e, c) for e, c in terms
                      if e is not None]))
             out[p, q] = {
                 "0": comb([(m00, half), (m11, half)]),
@@ -89,7 +89,7 @@ def factor_numerator(alg, num):
 def _factor_numerator(alg, num):
     if len(num) > FACTOR_LIMIT:
         return alg.poly_expr(num)
-    if any(c.y for c in num.values()):
+    if any(mono[alg._ii] for mono in num):
         return _factor(alg.poly_expr(num))
     ngen = len(alg.symbols)
     inv = dict(alg._pairs)
@@ -98,7 +98,7 @@ def _factor_numerator(alg, num):
         e = list(mono[:ngen])
         for i, j in inv.items():
             e[i] -= mono[j]
-        terms.append((e, c.x))
+        terms.append((e, c))
     low = [min(e[i] for e, _ in terms) for i in range(ngen)]
     high = [max(e[i] for e, _ in terms) for i in range(ngen)]
     content = [alg.symbols[i]**low[i] for i in range(ngen) if low[i]]
@@ -132,7 +132,7 @@ def entry_to_expr(alg, entry, momenta):
     terms = []
     for key in sorted(groups):
         k_mono = sympy.Mul(*[alg.symbols[i]**e for i, e in zip(idx, key)])
-        for sub_num, sub_exps in _split(alg, alg.reduce_entry((ring.from_dict(groups[key]), exps))):
+        for sub_num, sub_exps in _split(alg, alg.reduce_entry((ring.dtype(groups[key]), exps))):
             coeff = factor_numerator(alg, sub_num)
             den = sympy.Mul(*[f**e for f, e in zip(alg.factor_exprs, sub_exps) if e])
             terms.append(coeff / den * k_mono)
