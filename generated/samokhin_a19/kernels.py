@@ -8,6 +8,15 @@ Every function is ``f(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_til
 parameters are keyword-only; all arguments broadcast as numpy arrays of reals
 and the result is a complex array of shape ``broadcast(...).shape + (2, 2)``.
 A missing, misspelt or non-real parameter raises ``TypeError`` naming it.
+``evaluate(k_x, k_y, operators=[...], **parameters)`` returns several operators
+at once, sharing the work between them.
+
+Two paths give the same numbers (to rounding).  With scalar parameters and
+many points (``_FAST_MIN_POINTS`` or more) an operator that is a polynomial in
+the momenta is evaluated from its coefficient table (the fast path, below);
+otherwise (array-valued parameters, few points, or a momentum in a
+denominator) its closed form is evaluated elementwise, which broadcasts
+everything.
 """
 
 import difflib
@@ -36,7 +45,7 @@ __all__ = [
     "dJ_y_y",
     "dJ_z_x",
     "dJ_z_y",
-    "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
+    "evaluate", "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
 ]
 
 MODEL = "samokhin_c4v"
@@ -61,26 +70,45 @@ def _explain(name, kwargs, error):
             f"{name}(k_x, k_y, " + ", ".join(f"{p}=..." for p in PARAMETERS) + ").")
 
 
-def _kernel(f):
-    """Bind and check the arguments of a generated kernel, then convert them to float arrays."""
-    signature = inspect.signature(f)
+def _arguments(name, signature, args, kwargs):
+    """Bind a call to ``signature`` and convert every argument to a float array (0-d for scalars)."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(_explain(name, kwargs, error)) from None
+    values = {}
+    for key, value in bound.arguments.items():
+        array = numpy.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name}(): {key} must be a real number or an array of "
+                            f"reals, got {value!r}.")
+        values[key] = array.astype(float)
+    return values
 
-    @functools.wraps(f)
-    def checked(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as error:
-            raise TypeError(_explain(f.__name__, kwargs, error)) from None
-        values = {}
-        for key, value in bound.arguments.items():
-            array = numpy.asarray(value)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"{f.__name__}(): {key} must be a real number or an array of "
-                                f"reals, got {value!r}.")
-            values[key] = array.astype(float)
-        return f(values.pop("k_x"), values.pop("k_y"), **values)
 
-    return checked
+def _kernel(terms, coefficients):
+    """Decorate the general path of an operator: check the arguments, take the fast path if possible.
+
+    ``terms``/``coefficients`` are the operator's coefficient table (None when it
+    is not a polynomial in the momenta); the decorated function evaluates the
+    closed form elementwise and stays reachable as ``kernel.__wrapped__``.
+    """
+    def decorate(f):
+        signature = inspect.signature(f)
+
+        @functools.wraps(f)
+        def checked(*args, **kwargs):
+            values = _arguments(f.__name__, signature, args, kwargs)
+            k_x, k_y = values.pop("k_x"), values.pop("k_y")
+            if terms is None or not _fast(values, k_x, k_y):
+                return f(k_x, k_y, **values)
+            table = _table(terms, coefficients(**{p: v[()] for p, v in values.items()}))
+            return _polynomials(k_x, k_y, [table])[0]
+
+        checked.terms, checked.coefficients = terms, coefficients
+        return checked
+
+    return decorate
 
 
 def _pauli(shape, c_0, c_x, c_y, c_z):
@@ -101,7 +129,282 @@ def _entries(shape, n, entries):
     return out
 
 
-@_kernel
+# -- fast path ------------------------------------------------------------------------
+# Every operator here is a polynomial in (k_x, k_y) whose coefficients depend on the
+# parameters only: the denominators are gap factors, free of the momenta.  With scalar
+# parameters a call on many points therefore
+#   1. evaluates each coefficient once, in scalar arithmetic (_<name>_coefficients);
+#   2. builds the monomials k_x**a k_y**b once per block of points, shared by every
+#      operator asked for (blocks of a few thousand points stay in cache);
+#   3. gets every real output column (Re and Im of each matrix entry) as a product
+#      coefficients @ monomials.  Symmetric models (k_x -> -k_x, k_y -> -k_y) make each
+#      column use one parity class (a % 2, b % 2) of monomials only, so there is one
+#      small product per class; identical columns (σ_x gives entries 01 and 10 alike)
+#      and negated ones (σ_y) are computed once, zero columns not at all;
+#   4. copies the columns into the complex output, one gather per operator.
+# Writing the output is most of the time that remains.  The products are kept below
+# OpenBLAS's multithreading threshold (m·n·k = 2**18): threads woken for products
+# this small cost far more than they save, and on a busy machine a lot more.  Below
+# _FAST_MIN_POINTS points the fixed cost of steps 1-4 exceeds the elementwise path.
+
+_SIGMA = {"c_0": ((1, 0), (0, 1)), "c_x": ((0, 1), (1, 0)),
+          "c_y": ((0, -1j), (1j, 0)), "c_z": ((1, 0), (0, -1))}
+_BLOCK = 4096             # points per block, at most
+_PRODUCT_SIZE = 2 ** 18   # m·n·k of one product, at most
+_FAST_MIN_POINTS = 2048   # fewer points: the general path
+
+
+def _fast(values, k_x, k_y):
+    """Whether the fast path applies: scalar parameters and enough points."""
+    return (all(v.ndim == 0 for v in values.values())
+            and numpy.broadcast(k_x, k_y).size >= _FAST_MIN_POINTS)
+
+
+def _parity(monomial):
+    """Sort key of a monomial (a, b): parity class first, then degree."""
+    a, b = monomial
+    return (a % 2, b % 2, a + b, a)
+
+
+@functools.lru_cache(maxsize=None)
+def _layout(terms):
+    """``(monomials, select, weights)`` of a terms tuple: the parameter-independent part of :func:`_table`."""
+    n = SHAPE[0]
+    monomials = tuple(sorted({(a, b) for _, a, b in terms}, key=_parity))
+    row = {mono: r for r, mono in enumerate(monomials)}
+    select = numpy.zeros((len(monomials), len(terms)))
+    weights = numpy.zeros((len(terms), n * n), dtype=complex)
+    for t, (component, a, b) in enumerate(terms):
+        select[row[a, b], t] = 1
+        if isinstance(component, str):
+            weights[t] = numpy.asarray(_SIGMA[component]).ravel()
+        else:
+            weights[t, component[0] * n + component[1]] = 1
+    return monomials, select, weights
+
+
+def _table(terms, coefficients):
+    """``(monomials, E)``: ``E[r, j]`` is the coefficient of ``monomials[r]`` in real output column j.
+
+    The columns are the real and imaginary parts of the matrix entries, in the
+    memory order of a complex ``SHAPE`` array.
+    """
+    monomials, select, weights = _layout(terms)
+    E = select @ (weights * numpy.asarray(coefficients, dtype=complex).reshape(-1, 1))
+    return monomials, numpy.ascontiguousarray(E).view(float)
+
+
+def _plan(tables):
+    """How to evaluate several coefficient tables together (steps 2-4 above).
+
+    Returns ``(monomials, products, negations, gathers, rows)``: the monomials in
+    parity order; ``(lo, hi, C, first)`` per product ``Y[first:first + len(C)] =
+    C @ X[lo:hi]``; ``(source, target)`` rows of Y to negate; per table the rows
+    of Y that are its output columns (the last row of Y stays zero); the number
+    of rows of Y.
+    """
+    monomials = sorted({mono for mons, _ in tables for mono in mons}, key=_parity)
+    index = {mono: r for r, mono in enumerate(monomials)}
+    classes = {}
+    for r, (a, b) in enumerate(monomials):
+        lo, _ = classes.get((a % 2, b % 2), (r, r))
+        classes[a % 2, b % 2] = (lo, r + 1)
+    groups, seen, references = {}, {}, []     # columns by row range; column bytes -> reference
+    for mons, E in tables:
+        full = numpy.zeros((len(monomials), E.shape[1]))
+        full[[index[mono] for mono in mons]] = E
+        refs = []
+        for column in full.T:
+            support = numpy.flatnonzero(column)
+            if support.size == 0:
+                refs.append(None)
+                continue
+            key, negated = (column + 0.0).tobytes(), (-column + 0.0).tobytes()   # + 0.0: no -0.0
+            if key in seen or negated in seen:
+                refs.append((1, seen[key]) if key in seen else (-1, seen[negated]))
+                continue
+            parities = {(a % 2, b % 2) for a, b in (monomials[r] for r in support)}
+            span = classes[parities.pop()] if len(parities) == 1 else (0, len(monomials))
+            groups.setdefault(span, []).append(column[span[0]:span[1]])
+            seen[key] = (span, len(groups[span]) - 1)
+            refs.append((1, seen[key]))
+        references.append(refs)
+    products, first, count = [], {}, 0
+    for (lo, hi), columns in sorted(groups.items()):
+        first[lo, hi] = count
+        products.append((lo, hi, numpy.array(columns), count))
+        count += len(columns)
+    negations, negated_row, gathers = [], {}, []
+    for refs in references:
+        gather = []
+        for ref in refs:
+            if ref is None:
+                gather.append(-1)
+                continue
+            sign, (span, position) = ref
+            source = first[span] + position
+            if sign < 0 and source not in negated_row:
+                negated_row[source] = count + len(negations)
+                negations.append((source, negated_row[source]))
+            gather.append(source if sign > 0 else negated_row[source])
+        gathers.append(gather)
+    rows = count + len(negations) + 1
+    gathers = [numpy.array([g if g >= 0 else rows - 1 for g in gather]) for gather in gathers]
+    return monomials, products, negations, gathers, rows
+
+
+def _polynomials(k_x, k_y, tables):
+    """The operators of ``tables`` (from :func:`_table`) on the broadcast points: a list of arrays."""
+    shape = numpy.broadcast(k_x, k_y).shape
+    x = numpy.broadcast_to(k_x, shape).ravel()
+    y = numpy.broadcast_to(k_y, shape).ravel()
+    monomials, products, negations, gathers, rows = _plan(tables)
+    width = 2 * SHAPE[0] * SHAPE[1]
+    outs = [numpy.empty((x.size, width)) for _ in tables]
+    widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
+    block = max(1, min(_BLOCK, x.size, _PRODUCT_SIZE // widest))
+    X = numpy.empty((len(monomials), block))
+    Y = numpy.zeros((rows, block))
+    row = {mono: r for r, mono in enumerate(monomials)}
+    by_degree = sorted(monomials, key=sum)
+    for start in range(0, x.size, block):
+        xs, ys = x[start:start + block], y[start:start + block]
+        m = xs.size
+        _fill_monomials(X[:, :m], xs, ys, by_degree, row)
+        for lo, hi, C, first in products:
+            numpy.matmul(C, X[lo:hi, :m], out=Y[first:first + C.shape[0], :m])
+        for source, target in negations:
+            numpy.negative(Y[source, :m], out=Y[target, :m])
+        for out, gather in zip(outs, gathers):
+            out[start:start + m] = Y[gather, :m].T
+    return [out.view(complex).reshape(shape + SHAPE) for out in outs]
+
+
+def _fill_monomials(X, x, y, by_degree, row):
+    """``X[row[a, b]] = x**a * y**b``, each monomial one product from a lower one (lowest first)."""
+    powers = {(0, 0): 1.0, (1, 0): x, (0, 1): y}
+    for a, b in by_degree:
+        r = row[a, b]
+        if (a, b) in powers:
+            X[r] = powers[a, b]
+            continue
+        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
+        base = X[row[lower]] if lower in row else _power(powers, lower, x, y)
+        numpy.multiply(base, factor, out=X[r])
+
+
+def _power(powers, monomial, x, y):
+    """``x**a * y**b`` for a monomial that is not a row of X (computed once, kept in ``powers``)."""
+    if monomial not in powers:
+        a, b = monomial
+        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
+        powers[monomial] = _power(powers, lower, x, y) * factor
+    return powers[monomial]
+
+
+def evaluate(k_x, k_y, *, operators=None, **parameters):
+    """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
+
+    Parameters as for every kernel (keyword-only, same checks and ``TypeError``
+    messages); the values are those of calling each kernel, with the monomials
+    of the momenta built once for all operators (step 2 above).  ``operators``
+    is a list of names of ``OPERATORS`` or one name; an unknown name raises
+    ``ValueError``.
+    """
+    names = _operator_names(operators)
+    signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
+    values = _arguments("evaluate", signature, (k_x, k_y), parameters)
+    k_x, k_y = values.pop("k_x"), values.pop("k_y")
+    fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, k_x, k_y) else []
+    results = {n: OPERATORS[n].__wrapped__(k_x, k_y, **values) for n in names if n not in fast}
+    if fast:
+        scalars = {p: v[()] for p, v in values.items()}
+        tables = [_table(OPERATORS[n].terms, OPERATORS[n].coefficients(**scalars)) for n in fast]
+        results.update(zip(fast, _polynomials(k_x, k_y, tables)))
+    return {n: results[n] for n in names}
+
+
+def _operator_names(operators):
+    """The names asked of :func:`evaluate`, checked, without repeats."""
+    names = [operators] if isinstance(operators, str) else list(OPERATORS if operators is None else operators)
+    unknown = [name for name in names if name not in OPERATORS]
+    if unknown:
+        hints = [repr(name) + "".join(f" (did you mean {close!r}?)"
+                                      for close in difflib.get_close_matches(str(name), OPERATORS, n=1))
+                 for name in unknown]
+        raise ValueError(f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are "
+                         f"{', '.join(OPERATORS)}.")
+    return list(dict.fromkeys(names))
+
+
+#: H as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _H_coefficients returns
+_H_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_H_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -epsilon_1
+    cse1 = b_tilde**2
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 2/cse3
+    cse5 = b + cse0 + epsilon_2
+    cse6 = 1/cse3**2
+    cse7 = a_tilde*epsilon_2
+    cse8 = 2*b_tilde
+    cse9 = cse8*gamma_2
+    cse10 = a_tilde**2
+    cse11 = cse10*epsilon_2
+    cse12 = gamma_tilde**2
+    cse13 = cse8*gamma_1
+    cse14 = a_tilde*epsilon_1
+    cse15 = 2*gamma_tilde
+    cse16 = a_tilde*cse4*gamma_tilde - 2*cse2*cse6*(a_tilde + gamma_tilde)*(a_tilde*epsilon_1 - cse7 - cse9 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde)/cse5 + cse6*(a_tilde*cse13 + a_tilde*cse9 - cse10*epsilon_1 + cse11 - cse12*epsilon_1 + cse12*epsilon_2 - cse13*gamma_tilde - cse14*cse15 + cse15*cse7 + cse9*gamma_tilde) + (1/2)*hbar**2/m
+    cse17 = b_tilde*cse4*(a_tilde - gamma_tilde) - 2*cse1*cse6*gamma_1 + gamma_1
+    cse18 = b**2
+    cse19 = cse10*gamma_1
+    cse20 = epsilon_1**2
+    cse21 = epsilon_2**2
+    cse22 = cse12*gamma_1
+    cse23 = cse12*gamma_2
+    cse24 = -4*a_tilde*b*epsilon_2*gamma_1*gamma_tilde + 4*b*cse14*gamma_1*gamma_tilde + cse10*cse18*gamma_2 - cse10*cse20*gamma_2 - cse10*cse21*gamma_2 - 2*cse10*epsilon_1*epsilon_2*gamma_1 + 2*cse11*epsilon_1*gamma_2 + cse12*cse18*gamma_1 - cse12*cse18*gamma_2 - 2*cse12*epsilon_1*epsilon_2*gamma_1 - 2*cse12*epsilon_1*epsilon_2*gamma_2 + cse18*cse19 + cse19*cse20 + cse19*cse21 + cse20*cse22 + cse20*cse23 + cse21*cse22 + cse21*cse23
+    cse25 = cse6/cse5**2
+    cse26 = -cse24*cse25
+    cse27 = cse24*cse25
+    return (
+        # c_0: 1
+        -cse0 - cse1*cse4,
+        # c_0: k_x**2
+        cse16,
+        # c_0: k_y**2
+        cse16,
+        # c_x: k_y
+        cse17,
+        # c_x: k_x**2*k_y
+        cse26,
+        # c_x: k_y**3
+        cse26,
+        # c_y: k_x
+        -cse17,
+        # c_y: k_x**3
+        cse27,
+        # c_y: k_x*k_y**2
+        cse27,
+    )
+
+
+@_kernel(_H_TERMS, _H_coefficients)
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
     cse0 = k_x**2
@@ -150,7 +453,77 @@ def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, 
     )
 
 
-@_kernel
+#: S_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_x_coefficients returns
+_S_x_TERMS = (
+    ("c_0", 0, 1),
+    ("c_0", 2, 1),
+    ("c_0", 0, 3),
+    ("c_x", 0, 0),
+    ("c_x", 2, 0),
+    ("c_x", 0, 2),
+    ("c_y", 1, 1),
+)
+
+
+def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_S_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b_tilde**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2
+    cse4 = -b - cse1
+    cse5 = 1/cse4**3
+    cse6 = b_tilde*gamma_1
+    cse7 = b_tilde*gamma_2
+    cse8 = a_tilde*b
+    cse9 = epsilon_1*gamma_tilde
+    cse10 = epsilon_2*gamma_tilde
+    cse11 = -cse10 + cse8 + cse9
+    cse12 = 1/cse4**2
+    cse13 = 4*b_tilde*cse12*cse3
+    cse14 = b**2
+    cse15 = gamma_1*gamma_tilde
+    cse16 = epsilon_1**2
+    cse17 = gamma_2*gamma_tilde
+    cse18 = epsilon_2**2
+    cse19 = 2*cse8
+    cse20 = 2*epsilon_2
+    cse21 = cse20*gamma_1
+    cse22 = 4*cse11*cse5*(cse14*cse15 - cse14*cse17 + cse15*cse16 + cse15*cse18 + cse16*cse17 + cse17*cse18 + cse19*epsilon_1*gamma_1 - cse20*cse9*gamma_2 - cse21*cse8 - cse21*cse9)/cse2**3
+    cse23 = 2*cse12
+    cse24 = 1/cse2**2
+    cse25 = 16*cse1**2*cse24*cse5*cse6*(a_tilde - gamma_tilde)
+    cse26 = 6*cse6
+    cse27 = a_tilde*epsilon_1
+    cse28 = 2*cse7
+    cse29 = 4*cse6
+    cse30 = a_tilde*epsilon_2
+    cse31 = gamma_tilde**2
+    cse32 = a_tilde**2*cse14 - cse10*cse19 + cse16*cse31 + cse18*cse31 + cse19*cse9 - cse20*cse31*epsilon_1
+    cse33 = cse23*cse24
+    cse34 = 8*cse6
+    cse35 = 4*cse7
+    cse36 = b*gamma_tilde
+    return (
+        # c_0: k_y
+        8*cse0*cse1*cse3*cse5*gamma_1 + cse13*(cse11 + cse6 - cse7),
+        # c_0: k_x**2*k_y
+        cse22,
+        # c_0: k_y**3
+        cse22,
+        # c_x: 1
+        -cse0*cse23 + 1,
+        # c_x: k_x**2
+        cse25 - cse33*(a_tilde*cse20*cse7 - cse10*cse26 + cse10*cse28 - cse26*cse27 + cse26*cse30 + cse26*cse9 - cse27*cse28 - cse28*cse9 + cse29*cse8 + cse32),
+        # c_x: k_y**2
+        cse25 - cse33*(-cse10*cse29 + cse10*cse35 + cse19*cse6 - cse19*cse7 - cse27*cse34 + cse28*cse36 + cse29*cse9 + cse30*cse34 + cse32 - cse35*cse9 - 2*cse36*cse6),
+        # c_y: k_x*k_y
+        -cse1*cse12*cse24*cse34*(a_tilde + gamma_tilde) - cse13*(a_tilde*gamma_1 + a_tilde*gamma_2 + cse15 - cse17),
+    )
+
+
+@_kernel(_S_x_TERMS, _S_x_coefficients)
 def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin S_eff^x, Eq. (22)."""
     cse0 = b_tilde**2
@@ -205,7 +578,77 @@ def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     )
 
 
-@_kernel
+#: S_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_y_coefficients returns
+_S_y_TERMS = (
+    ("c_0", 1, 0),
+    ("c_0", 3, 0),
+    ("c_0", 1, 2),
+    ("c_x", 1, 1),
+    ("c_y", 0, 0),
+    ("c_y", 2, 0),
+    ("c_y", 0, 2),
+)
+
+
+def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_S_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b_tilde**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2
+    cse4 = -b - cse1
+    cse5 = 1/cse4**3
+    cse6 = b_tilde*gamma_1
+    cse7 = b_tilde*gamma_2
+    cse8 = a_tilde*b
+    cse9 = epsilon_1*gamma_tilde
+    cse10 = epsilon_2*gamma_tilde
+    cse11 = -cse10 + cse8 + cse9
+    cse12 = 1/cse4**2
+    cse13 = 4*b_tilde*cse12*cse3
+    cse14 = b**2
+    cse15 = gamma_1*gamma_tilde
+    cse16 = epsilon_1**2
+    cse17 = gamma_2*gamma_tilde
+    cse18 = epsilon_2**2
+    cse19 = 2*cse8
+    cse20 = 2*epsilon_2
+    cse21 = cse20*gamma_1
+    cse22 = -4*cse11*cse5*(cse14*cse15 - cse14*cse17 + cse15*cse16 + cse15*cse18 + cse16*cse17 + cse17*cse18 + cse19*epsilon_1*gamma_1 - cse20*cse9*gamma_2 - cse21*cse8 - cse21*cse9)/cse2**3
+    cse23 = 1/cse2**2
+    cse24 = 8*cse6
+    cse25 = 2*cse12
+    cse26 = 16*cse1**2*cse23*cse5*cse6*(a_tilde - gamma_tilde)
+    cse27 = a_tilde*epsilon_1
+    cse28 = 4*cse9
+    cse29 = 4*cse10
+    cse30 = 2*b*gamma_tilde
+    cse31 = a_tilde*epsilon_2
+    cse32 = gamma_tilde**2
+    cse33 = a_tilde**2*cse14 - cse10*cse19 + cse16*cse32 + cse18*cse32 + cse19*cse9 - cse20*cse32*epsilon_1
+    cse34 = cse23*cse25
+    cse35 = 6*cse6
+    cse36 = 2*cse7
+    return (
+        # c_0: k_x
+        -8*cse0*cse1*cse3*cse5*gamma_1 - cse13*(cse11 + cse6 - cse7),
+        # c_0: k_x**3
+        cse22,
+        # c_0: k_x*k_y**2
+        cse22,
+        # c_x: k_x*k_y
+        -cse1*cse12*cse23*cse24*(a_tilde + gamma_tilde) - cse13*(a_tilde*gamma_1 + a_tilde*gamma_2 + cse15 - cse17),
+        # c_y: 1
+        -cse0*cse25 + 1,
+        # c_y: k_x**2
+        cse26 - cse34*(cse19*cse6 - cse19*cse7 - cse24*cse27 + cse24*cse31 + cse28*cse6 - cse28*cse7 - cse29*cse6 + cse29*cse7 - cse30*cse6 + cse30*cse7 + cse33),
+        # c_y: k_y**2
+        cse26 - cse34*(a_tilde*cse20*cse7 - cse10*cse35 + cse10*cse36 - cse27*cse35 - cse27*cse36 + cse31*cse35 + cse33 + cse35*cse9 - cse36*cse9 + 4*cse6*cse8),
+    )
+
+
+@_kernel(_S_y_TERMS, _S_y_coefficients)
 def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin S_eff^y, Eq. (22)."""
     cse0 = b_tilde**2
@@ -258,7 +701,32 @@ def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     )
 
 
-@_kernel
+#: S_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_z_coefficients returns
+_S_z_TERMS = (
+    ("c_z", 0, 0),
+    ("c_z", 2, 0),
+    ("c_z", 0, 2),
+)
+
+
+def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_S_z_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = b_tilde/cse1**3
+    cse3 = 8*cse0*cse2*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2) + 4*cse2*(a_tilde*gamma_1 + a_tilde*gamma_2 - gamma_1*gamma_tilde + gamma_2*gamma_tilde)
+    return (
+        # c_z: 1
+        -4*b_tilde**2/cse1**2 + 1,
+        # c_z: k_x**2
+        cse3,
+        # c_z: k_y**2
+        cse3,
+    )
+
+
+@_kernel(_S_z_TERMS, _S_z_coefficients)
 def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin S_eff^z, Eq. (22)."""
     cse0 = epsilon_1 - epsilon_2
@@ -278,7 +746,46 @@ def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     )
 
 
-@_kernel
+#: T_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_x_coefficients returns
+_T_x_TERMS = (
+    ("c_z", 1, 0),
+    ("c_z", 3, 0),
+    ("c_z", 1, 2),
+)
+
+
+def _T_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_T_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = -b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1**2
+    cse3 = 8*a_tilde*b*gamma_1*gamma_tilde
+    cse4 = b**2
+    cse5 = a_tilde**2
+    cse6 = cse5*gamma_2
+    cse7 = epsilon_1**2
+    cse8 = cse5*gamma_1
+    cse9 = epsilon_2**2
+    cse10 = gamma_tilde**2
+    cse11 = cse10*cse4
+    cse12 = cse10*gamma_2
+    cse13 = epsilon_1*epsilon_2
+    cse14 = 2*cse13
+    cse15 = cse10*gamma_1
+    cse16 = 3*cse15
+    cse17 = 2*cse0*cse2*(cse11*gamma_1 - cse11*gamma_2 - cse12*cse14 + cse12*cse7 + cse12*cse9 - 6*cse13*cse15 + cse14*cse6 - cse14*cse8 + cse16*cse7 + cse16*cse9 + cse3*epsilon_1 - cse3*epsilon_2 + cse4*cse6 + 3*cse4*cse8 - cse6*cse7 - cse6*cse9 + cse7*cse8 + cse8*cse9)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: k_x
+        8*b_tilde**2*cse0*cse2*gamma_1 - 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse1 - 2*cse0*gamma_1,
+        # c_z: k_x**3
+        cse17,
+        # c_z: k_x*k_y**2
+        cse17,
+    )
+
+
+@_kernel(_T_x_TERMS, _T_x_coefficients)
 def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin torque T_eff^x = (i/ħ)[H_eff, S_eff^x], Eq. (21)."""
     cse0 = 1/hbar
@@ -311,7 +818,46 @@ def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     )
 
 
-@_kernel
+#: T_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_y_coefficients returns
+_T_y_TERMS = (
+    ("c_z", 0, 1),
+    ("c_z", 2, 1),
+    ("c_z", 0, 3),
+)
+
+
+def _T_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_T_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = -b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1**2
+    cse3 = 8*a_tilde*b*gamma_1*gamma_tilde
+    cse4 = b**2
+    cse5 = a_tilde**2
+    cse6 = cse5*gamma_2
+    cse7 = epsilon_1**2
+    cse8 = cse5*gamma_1
+    cse9 = epsilon_2**2
+    cse10 = gamma_tilde**2
+    cse11 = cse10*cse4
+    cse12 = cse10*gamma_2
+    cse13 = epsilon_1*epsilon_2
+    cse14 = 2*cse13
+    cse15 = cse10*gamma_1
+    cse16 = 3*cse15
+    cse17 = 2*cse0*cse2*(cse11*gamma_1 - cse11*gamma_2 - cse12*cse14 + cse12*cse7 + cse12*cse9 - 6*cse13*cse15 + cse14*cse6 - cse14*cse8 + cse16*cse7 + cse16*cse9 + cse3*epsilon_1 - cse3*epsilon_2 + cse4*cse6 + 3*cse4*cse8 - cse6*cse7 - cse6*cse9 + cse7*cse8 + cse8*cse9)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: k_y
+        8*b_tilde**2*cse0*cse2*gamma_1 - 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse1 - 2*cse0*gamma_1,
+        # c_z: k_x**2*k_y
+        cse17,
+        # c_z: k_y**3
+        cse17,
+    )
+
+
+@_kernel(_T_y_TERMS, _T_y_coefficients)
 def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin torque T_eff^y = (i/ħ)[H_eff, S_eff^y], Eq. (21)."""
     cse0 = 1/hbar
@@ -344,7 +890,54 @@ def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     )
 
 
-@_kernel
+#: T_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_z_coefficients returns
+_T_z_TERMS = (
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_T_z_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = cse0*gamma_1
+    cse2 = -b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2**2
+    cse4 = -12*b_tilde**2*cse1*cse3 + 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse2 + 2*cse1
+    cse5 = 4*a_tilde*b*gamma_1*gamma_tilde
+    cse6 = b**2
+    cse7 = a_tilde**2
+    cse8 = cse7*gamma_1
+    cse9 = cse7*gamma_2
+    cse10 = epsilon_1**2
+    cse11 = epsilon_2**2
+    cse12 = gamma_tilde**2
+    cse13 = cse12*gamma_1
+    cse14 = cse12*gamma_2
+    cse15 = 2*epsilon_1*epsilon_2
+    cse16 = -2*cse0*cse3*(cse10*cse13 + cse10*cse14 + cse10*cse8 - cse10*cse9 + cse11*cse13 + cse11*cse14 + cse11*cse8 - cse11*cse9 - cse13*cse15 + cse13*cse6 - cse14*cse15 - cse14*cse6 - cse15*cse8 + cse15*cse9 + cse5*epsilon_1 - cse5*epsilon_2 + cse6*cse8 + cse6*cse9)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_x: k_x
+        cse4,
+        # c_x: k_x**3
+        cse16,
+        # c_x: k_x*k_y**2
+        cse16,
+        # c_y: k_y
+        cse4,
+        # c_y: k_x**2*k_y
+        cse16,
+        # c_y: k_y**3
+        cse16,
+    )
+
+
+@_kernel(_T_z_TERMS, _T_z_coefficients)
 def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin torque T_eff^z = (i/ħ)[H_eff, S_eff^z], Eq. (21)."""
     cse0 = 1/hbar
@@ -375,7 +968,106 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     )
 
 
-@_kernel
+#: J_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_x_x_coefficients returns
+_J_x_x_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+)
+
+
+def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_J_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = a_tilde + gamma_tilde
+    cse2 = a_tilde*gamma_1
+    cse3 = 1/hbar
+    cse4 = -b - cse0
+    cse5 = 1/cse4**3
+    cse6 = cse3*cse5
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7**2
+    cse9 = 16*cse8
+    cse10 = 1/m
+    cse11 = cse2*m
+    cse12 = a_tilde*gamma_2
+    cse13 = gamma_1*gamma_tilde
+    cse14 = gamma_2*gamma_tilde
+    cse15 = hbar**2
+    cse16 = b_tilde*cse15
+    cse17 = 1/cse7
+    cse18 = 2*cse3
+    cse19 = a_tilde*cse18/cse4
+    cse20 = cse17*cse19
+    cse21 = epsilon_1*gamma_tilde
+    cse22 = a_tilde*m
+    cse23 = a_tilde**2
+    cse24 = cse23*m
+    cse25 = cse24*epsilon_1
+    cse26 = epsilon_2*gamma_tilde
+    cse27 = cse22*cse26
+    cse28 = b_tilde**2
+    cse29 = cse15*cse28
+    cse30 = cse24*epsilon_2
+    cse31 = a_tilde*epsilon_1
+    cse32 = a_tilde*epsilon_2
+    cse33 = 1/cse4**2
+    cse34 = cse10*cse33
+    cse35 = 4*cse17
+    cse36 = cse3*cse35
+    cse37 = a_tilde*b
+    cse38 = cse21 - cse26 + cse37
+    cse39 = b**2
+    cse40 = epsilon_1**2
+    cse41 = epsilon_2**2
+    cse42 = 2*cse37
+    cse43 = 2*epsilon_2
+    cse44 = cse43*gamma_1
+    cse45 = cse10*hbar
+    cse46 = cse45*cse5
+    cse47 = 4*cse38*cse46*(cse13*cse39 + cse13*cse40 + cse13*cse41 - cse14*cse39 + cse14*cse40 + cse14*cse41 - cse21*cse43*gamma_2 - cse21*cse44 - cse37*cse44 + cse42*epsilon_1*gamma_1)/cse7**3
+    cse48 = b_tilde*gamma_2
+    cse49 = a_tilde*cse0*cse33
+    cse50 = b_tilde*gamma_1
+    cse51 = cse0**2*cse46*cse50*cse9*(a_tilde - gamma_tilde)
+    cse52 = 6*cse50
+    cse53 = 2*cse48
+    cse54 = 4*cse50
+    cse55 = gamma_tilde**2
+    cse56 = cse21*cse42 + cse23*cse39 - cse26*cse42 + cse40*cse55 + cse41*cse55 - cse43*cse55*epsilon_1
+    cse57 = cse33*cse45
+    cse58 = cse57*cse8
+    cse59 = 2*cse58
+    cse60 = 8*cse50
+    cse61 = 4*cse48
+    cse62 = b*gamma_tilde
+    return (
+        # c_0: k_x*k_y
+        cse0**3*cse1*cse2*cse6*cse9 + 8*cse0*cse10*cse17*cse6*gamma_1*(cse21*cse22 + cse25 - cse27 + cse29 - cse30) + cse10*cse20*(cse11 + cse12*m + cse13*m - cse14*m - 2*cse16) - cse34*cse36*(cse11*cse21 - cse11*cse26 - cse16*cse21 + cse16*cse26 + cse16*cse31 - cse16*cse32 + cse25*gamma_1 - cse29*gamma_1 + cse29*gamma_2 - cse30*gamma_1),
+        # c_0: k_x**3*k_y
+        cse47,
+        # c_0: k_x*k_y**3
+        cse47,
+        # c_x: k_x
+        -cse18*cse34*(a_tilde*epsilon_1*gamma_tilde*m + cse15*cse28 - cse22*cse48 - cse22*cse50 + cse23*epsilon_1*m - cse27 - cse30) + cse19*gamma_tilde - cse36*cse49*(a_tilde*epsilon_1 - cse26 - cse32 - cse48 + epsilon_1*gamma_tilde) + cse45,
+        # c_x: k_x**3
+        cse51 - cse59*(cse21*cse52 - cse21*cse53 - cse26*cse52 + cse26*cse53 - cse31*cse52 - cse31*cse53 + cse32*cse52 + cse32*cse53 + cse37*cse54 + cse56),
+        # c_x: k_x*k_y**2
+        cse51 - cse59*(cse21*cse54 - cse21*cse61 - cse26*cse54 + cse26*cse61 - cse31*cse60 + cse32*cse60 - cse42*cse48 + cse42*cse50 - 2*cse50*cse62 + cse53*cse62 + cse56),
+        # c_y: k_y
+        -cse17*cse3*cse49*cse54 - cse20*(cse38 - cse48 + cse50),
+        # c_y: k_x**2*k_y
+        -b_tilde*cse35*cse57*(cse12 + cse13 - cse14 + cse2) - cse0*cse1*cse58*cse60,
+    )
+
+
+@_kernel(_J_x_x_TERMS, _J_x_x_coefficients)
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
     cse0 = epsilon_1 - epsilon_2
@@ -454,7 +1146,145 @@ def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     )
 
 
-@_kernel
+#: J_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_x_y_coefficients returns
+_J_x_y_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 2, 2),
+    ("c_0", 0, 4),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_J_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 2*a_tilde
+    cse4 = cse0*cse3/cse2
+    cse5 = b_tilde**2
+    cse6 = 1/cse2**2
+    cse7 = cse0*cse6
+    cse8 = 2*cse7
+    cse9 = 4*gamma_2
+    cse10 = a_tilde*b
+    cse11 = epsilon_1*gamma_tilde
+    cse12 = cse10*cse11
+    cse13 = cse12*cse9
+    cse14 = 4*gamma_1
+    cse15 = epsilon_2*gamma_tilde
+    cse16 = cse10*cse15
+    cse17 = a_tilde**2
+    cse18 = b**2
+    cse19 = cse17*cse18
+    cse20 = cse19*gamma_2
+    cse21 = epsilon_1**2
+    cse22 = cse17*gamma_2
+    cse23 = cse21*cse22
+    cse24 = epsilon_2**2
+    cse25 = cse22*cse24
+    cse26 = gamma_tilde**2
+    cse27 = cse18*cse26
+    cse28 = cse27*gamma_2
+    cse29 = cse21*cse26
+    cse30 = cse29*gamma_2
+    cse31 = cse24*cse26
+    cse32 = cse31*gamma_2
+    cse33 = a_tilde*gamma_1
+    cse34 = 2*cse33
+    cse35 = cse34*gamma_tilde
+    cse36 = cse21*gamma_tilde
+    cse37 = a_tilde*gamma_2
+    cse38 = 2*cse37
+    cse39 = b*cse17
+    cse40 = cse17*gamma_1
+    cse41 = 2*epsilon_2
+    cse42 = cse41*epsilon_1
+    cse43 = cse26*cse42
+    cse44 = cse43*gamma_1
+    cse45 = b - epsilon_1 + epsilon_2
+    cse46 = 1/cse45**2
+    cse47 = cse46*cse7
+    cse48 = 1/m
+    cse49 = cse48*hbar
+    cse50 = cse49/cse2**3
+    cse51 = 16*cse1**2*cse46*cse50
+    cse52 = 8*gamma_1*m
+    cse53 = hbar**2
+    cse54 = b_tilde*cse53
+    cse55 = 4*cse54
+    cse56 = cse10*cse55
+    cse57 = 6*epsilon_1*epsilon_2*m
+    cse58 = b*cse55
+    cse59 = 4*a_tilde
+    cse60 = 3*m
+    cse61 = cse5*cse53
+    cse62 = b*cse61
+    cse63 = 12*gamma_1
+    cse64 = cse61*epsilon_1
+    cse65 = cse61*epsilon_2
+    cse66 = gamma_1*gamma_tilde
+    cse67 = gamma_2*gamma_tilde
+    cse68 = 2*cse10
+    cse69 = cse68*gamma_1
+    cse70 = cse41*gamma_1
+    cse71 = 4*cse50*(cse10 + cse11 - cse15)*(-cse10*cse70 - cse11*cse41*gamma_2 - cse11*cse70 + cse18*cse66 - cse18*cse67 + cse21*cse66 + cse21*cse67 + cse24*cse66 + cse24*cse67 + cse69*epsilon_1)/cse45**3
+    cse72 = 1/cse45
+    cse73 = a_tilde*epsilon_2
+    cse74 = b_tilde*gamma_2
+    cse75 = cse1*cse59*cse7*cse72*(a_tilde*epsilon_1 - cse15 - cse73 - cse74 + epsilon_1*gamma_tilde)
+    cse76 = a_tilde*cse11
+    cse77 = b_tilde*cse66
+    cse78 = cse17*m
+    cse79 = b_tilde*cse34
+    cse80 = a_tilde*cse15
+    cse81 = cse74*gamma_tilde
+    cse82 = b_tilde*gamma_1
+    cse83 = cse51*cse82*(a_tilde - gamma_tilde)
+    cse84 = a_tilde*epsilon_1
+    cse85 = 6*cse82
+    cse86 = 2*cse74
+    cse87 = b_tilde*cse14
+    cse88 = cse11*cse68 - cse15*cse68 + cse19 + cse29 + cse31 - cse43
+    cse89 = cse49*cse6
+    cse90 = cse46*cse89
+    cse91 = 2*cse90
+    cse92 = 8*cse82
+    cse93 = 4*cse74
+    cse94 = 2*b
+    cse95 = 2*cse17
+    return (
+        # c_0: 1
+        b_tilde*cse4 + cse0*gamma_1 - cse5*cse8*(gamma_1 - gamma_2),
+        # c_0: k_x**2
+        -cse47*(4*a_tilde*b*epsilon_1*gamma_1*gamma_tilde + 4*a_tilde*b*epsilon_2*gamma_2*gamma_tilde + 2*a_tilde*cse18*gamma_2*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_1*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_2*gamma_tilde + 4*b*cse17*epsilon_2*gamma_1 - cse13 - cse14*cse16 - cse14*cse39*epsilon_1 + cse17*cse18*gamma_1 + cse17*cse21*gamma_1 + cse17*cse24*gamma_1 + 2*cse17*epsilon_1*epsilon_2*gamma_2 + cse18*cse26*gamma_1 - cse18*cse35 - cse20 + cse21*cse26*gamma_1 - cse21*cse35 - cse23 + cse24*cse26*gamma_1 - cse24*cse35 - cse24*cse38*gamma_tilde - cse25 + 2*cse26*epsilon_1*epsilon_2*gamma_2 - cse28 - cse30 - cse32 - cse36*cse38 - cse40*cse42 - cse44),
+        # c_0: k_y**2
+        -cse47*cse48*(-8*cse11*cse54*epsilon_2 - cse11*cse58 + cse12*cse52 - cse13*m - cse14*cse62 + cse15*cse58 - cse16*cse52 + cse16*cse9*m - cse18*cse54*cse59 + cse19*cse60*gamma_1 + cse20*m + cse21*cse40*cse60 + cse22*cse57 - cse23*cse60 + cse24*cse40*cse60 + cse24*cse55*gamma_tilde - cse25*cse60 + cse27*gamma_1*m - cse28*m + cse29*gamma_1*m - cse30*m + cse31*gamma_1*m - cse32*m + cse36*cse55 - cse40*cse57 + cse43*gamma_2*m - cse44*m + cse56*epsilon_1 - cse56*epsilon_2 + cse62*cse9 + cse63*cse64 - cse63*cse65 - cse64*cse9 + cse65*cse9) - cse5*cse51*gamma_1,
+        # c_0: k_x**2*k_y**2
+        cse71,
+        # c_0: k_y**4
+        cse71,
+        # c_x: k_y
+        cse4*gamma_tilde - cse48*cse8*(cse61 + cse76*m + cse77*m + cse78*epsilon_1 - cse78*epsilon_2 - cse79*m - cse80*m - cse81*m) + cse49 - cse75,
+        # c_x: k_x**2*k_y
+        cse83 - cse91*(cse10*cse87 + cse11*cse85 - cse11*cse86 - cse15*cse85 + cse15*cse86 + cse73*cse85 + cse73*cse86 - cse84*cse85 - cse84*cse86 + cse88),
+        # c_x: k_y**3
+        cse83 - cse91*(b_tilde*cse69 + cse11*cse87 - cse11*cse93 - cse15*cse87 + cse15*cse93 - cse68*cse74 + cse73*cse92 - cse77*cse94 + cse81*cse94 - cse84*cse92 + cse88),
+        # c_y: k_x
+        -cse75 - cse8*(-cse3*cse74 + cse39 + cse76 - cse77 + cse79 - cse80 + cse81 + cse95*epsilon_1 - cse95*epsilon_2),
+        # c_y: k_x*k_y**2
+        -4*b_tilde*cse72*cse89*(cse33 + cse37 + cse66 - cse67) - cse1*cse90*cse92*(a_tilde + gamma_tilde),
+    )
+
+
+@_kernel(_J_x_y_TERMS, _J_x_y_coefficients)
 def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{x,y}, Eq. (20)."""
     cse0 = 1/hbar
@@ -570,7 +1400,144 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     )
 
 
-@_kernel
+#: J_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_y_x_coefficients returns
+_J_y_x_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 4, 0),
+    ("c_0", 2, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_J_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 2*a_tilde
+    cse4 = cse0*cse3/cse2
+    cse5 = b_tilde**2
+    cse6 = 1/cse2**2
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7**2
+    cse9 = 1/m
+    cse10 = cse9*hbar
+    cse11 = cse10/cse2**3
+    cse12 = 16*cse1**2*cse11*cse8
+    cse13 = epsilon_1*gamma_tilde
+    cse14 = 8*cse13
+    cse15 = a_tilde*b
+    cse16 = cse15*gamma_1*m
+    cse17 = cse13*gamma_2
+    cse18 = 4*cse15
+    cse19 = cse17*cse18
+    cse20 = epsilon_2*gamma_tilde
+    cse21 = a_tilde**2
+    cse22 = b**2
+    cse23 = cse21*cse22
+    cse24 = cse23*gamma_2
+    cse25 = gamma_tilde**2
+    cse26 = cse22*cse25
+    cse27 = epsilon_1**2
+    cse28 = cse25*cse27
+    cse29 = epsilon_2**2
+    cse30 = cse25*cse29
+    cse31 = hbar**2
+    cse32 = 4*b_tilde
+    cse33 = cse31*cse32
+    cse34 = cse15*cse33
+    cse35 = cse21*gamma_1
+    cse36 = 6*epsilon_1*epsilon_2*m
+    cse37 = cse21*gamma_2
+    cse38 = b*cse33
+    cse39 = 2*epsilon_2
+    cse40 = cse39*epsilon_1
+    cse41 = cse25*cse40
+    cse42 = cse41*gamma_1
+    cse43 = 3*m
+    cse44 = cse27*cse37
+    cse45 = cse29*cse37
+    cse46 = cse31*cse5
+    cse47 = cse46*gamma_1
+    cse48 = 4*b
+    cse49 = cse46*gamma_2
+    cse50 = cse26*gamma_2
+    cse51 = cse33*gamma_tilde
+    cse52 = 12*cse47
+    cse53 = 4*epsilon_1
+    cse54 = cse28*gamma_2
+    cse55 = cse30*gamma_2
+    cse56 = cse0*cse6
+    cse57 = cse56*cse8
+    cse58 = a_tilde*gamma_1
+    cse59 = 2*cse58
+    cse60 = cse59*gamma_tilde
+    cse61 = a_tilde*gamma_2
+    cse62 = 2*cse61*gamma_tilde
+    cse63 = b*cse21
+    cse64 = gamma_1*gamma_tilde
+    cse65 = gamma_2*gamma_tilde
+    cse66 = 2*cse15
+    cse67 = cse66*gamma_1
+    cse68 = cse39*gamma_1
+    cse69 = -4*cse11*(cse13 + cse15 - cse20)*(-cse13*cse68 - cse15*cse68 - cse17*cse39 + cse22*cse64 - cse22*cse65 + cse27*cse64 + cse27*cse65 + cse29*cse64 + cse29*cse65 + cse67*epsilon_1)/cse7**3
+    cse70 = 1/cse7
+    cse71 = a_tilde*epsilon_2
+    cse72 = b_tilde*gamma_2
+    cse73 = 4*a_tilde*cse1*cse56*cse70*(a_tilde*epsilon_1 - cse20 - cse71 - cse72 + epsilon_1*gamma_tilde)
+    cse74 = a_tilde*cse13
+    cse75 = cse72*gamma_tilde
+    cse76 = b_tilde*cse59
+    cse77 = a_tilde*cse20
+    cse78 = b_tilde*cse64
+    cse79 = 2*cse21
+    cse80 = 2*cse56
+    cse81 = b_tilde*gamma_1
+    cse82 = 8*cse81
+    cse83 = cse10*cse6
+    cse84 = cse8*cse83
+    cse85 = cse21*m
+    cse86 = cse12*cse81*(a_tilde - gamma_tilde)
+    cse87 = a_tilde*epsilon_1
+    cse88 = 4*cse72
+    cse89 = cse32*gamma_1
+    cse90 = 2*b
+    cse91 = cse13*cse66 - cse20*cse66 + cse23 + cse28 + cse30 - cse41
+    cse92 = 2*cse84
+    cse93 = 6*cse81
+    cse94 = 2*cse72
+    return (
+        # c_0: 1
+        -b_tilde*cse4 + 2*cse0*cse5*cse6*(gamma_1 - gamma_2) - cse0*gamma_1,
+        # c_0: k_x**2
+        cse12*cse5*gamma_1 + cse57*cse9*(-a_tilde*cse22*cse33 - b_tilde*cse14*cse31*epsilon_2 - cse13*cse38 + cse14*cse16 - 8*cse16*cse20 + cse18*cse20*gamma_2*m - cse19*m + cse20*cse38 + cse23*cse43*gamma_1 + cse24*m + cse26*gamma_1*m + cse27*cse35*cse43 + cse27*cse51 + cse28*gamma_1*m + cse29*cse35*cse43 + cse29*cse51 + cse30*gamma_1*m + cse34*epsilon_1 - cse34*epsilon_2 - cse35*cse36 + cse36*cse37 + cse41*gamma_2*m - cse42*m - cse43*cse44 - cse43*cse45 - cse47*cse48 + cse48*cse49 - cse49*cse53 + 4*cse49*epsilon_2 - cse50*m + cse52*epsilon_1 - cse52*epsilon_2 - cse54*m - cse55*m),
+        # c_0: k_y**2
+        cse57*(4*a_tilde*b*epsilon_1*gamma_1*gamma_tilde + 4*a_tilde*b*epsilon_2*gamma_2*gamma_tilde + 2*a_tilde*cse22*gamma_2*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_1*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_2*gamma_tilde + 4*b*cse21*epsilon_2*gamma_1 - cse18*cse20*gamma_1 - cse19 + cse21*cse22*gamma_1 + cse21*cse27*gamma_1 + cse21*cse29*gamma_1 + 2*cse21*epsilon_1*epsilon_2*gamma_2 + cse22*cse25*gamma_1 - cse22*cse60 - cse24 + cse25*cse27*gamma_1 + cse25*cse29*gamma_1 + 2*cse25*epsilon_1*epsilon_2*gamma_2 - cse27*cse60 - cse27*cse62 - cse29*cse60 - cse29*cse62 - cse35*cse40 - cse42 - cse44 - cse45 - cse50 - cse53*cse63*gamma_1 - cse54 - cse55),
+        # c_0: k_x**4
+        cse69,
+        # c_0: k_x**2*k_y**2
+        cse69,
+        # c_x: k_y
+        -cse73 - cse80*(-cse3*cse72 + cse63 + cse74 + cse75 + cse76 - cse77 - cse78 + cse79*epsilon_1 - cse79*epsilon_2),
+        # c_x: k_x**2*k_y
+        -cse1*cse82*cse84*(a_tilde + gamma_tilde) - cse32*cse70*cse83*(cse58 + cse61 + cse64 - cse65),
+        # c_y: k_x
+        cse10 + cse4*gamma_tilde - cse73 - cse80*cse9*(cse46 + cse74*m - cse75*m - cse76*m - cse77*m + cse78*m + cse85*epsilon_1 - cse85*epsilon_2),
+        # c_y: k_x**3
+        cse86 - cse92*(b_tilde*cse67 - cse13*cse88 + cse13*cse89 + cse20*cse88 - cse20*cse89 - cse66*cse72 + cse71*cse82 + cse75*cse90 - cse78*cse90 - cse82*cse87 + cse91),
+        # c_y: k_x*k_y**2
+        cse86 - cse92*(cse13*cse93 - cse13*cse94 + cse15*cse89 - cse20*cse93 + cse20*cse94 + cse71*cse93 + cse71*cse94 - cse87*cse93 - cse87*cse94 + cse91),
+    )
+
+
+@_kernel(_J_y_x_TERMS, _J_y_x_coefficients)
 def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{y,x}, Eq. (20)."""
     cse0 = 1/hbar
@@ -684,7 +1651,105 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     )
 
 
-@_kernel
+#: J_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_y_y_coefficients returns
+_J_y_y_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = a_tilde + gamma_tilde
+    cse2 = a_tilde*gamma_1
+    cse3 = 1/hbar
+    cse4 = -b - cse0
+    cse5 = 1/cse4**3
+    cse6 = cse3*cse5
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7**2
+    cse9 = 16*cse8
+    cse10 = 1/m
+    cse11 = cse2*m
+    cse12 = a_tilde*gamma_2
+    cse13 = gamma_1*gamma_tilde
+    cse14 = gamma_2*gamma_tilde
+    cse15 = hbar**2
+    cse16 = b_tilde*cse15
+    cse17 = 1/cse7
+    cse18 = 2*cse3
+    cse19 = a_tilde*cse18/cse4
+    cse20 = cse17*cse19
+    cse21 = epsilon_1*gamma_tilde
+    cse22 = a_tilde*m
+    cse23 = a_tilde**2
+    cse24 = cse23*m
+    cse25 = cse24*epsilon_1
+    cse26 = epsilon_2*gamma_tilde
+    cse27 = cse22*cse26
+    cse28 = b_tilde**2
+    cse29 = cse15*cse28
+    cse30 = cse24*epsilon_2
+    cse31 = 1/cse4**2
+    cse32 = a_tilde*epsilon_1
+    cse33 = a_tilde*epsilon_2
+    cse34 = a_tilde*b
+    cse35 = cse21 - cse26 + cse34
+    cse36 = b**2
+    cse37 = epsilon_1**2
+    cse38 = epsilon_2**2
+    cse39 = 2*cse34
+    cse40 = 2*epsilon_2
+    cse41 = cse40*gamma_1
+    cse42 = cse10*hbar
+    cse43 = cse42*cse5
+    cse44 = -4*cse35*cse43*(cse13*cse36 + cse13*cse37 + cse13*cse38 - cse14*cse36 + cse14*cse37 + cse14*cse38 - cse21*cse40*gamma_2 - cse21*cse41 - cse34*cse41 + cse39*epsilon_1*gamma_1)/cse7**3
+    cse45 = b_tilde*gamma_1
+    cse46 = 4*cse45
+    cse47 = a_tilde*cse0*cse31
+    cse48 = b_tilde*gamma_2
+    cse49 = 8*cse45
+    cse50 = cse31*cse42
+    cse51 = cse50*cse8
+    cse52 = 4*cse17
+    cse53 = cse0**2*cse43*cse45*cse9*(a_tilde - gamma_tilde)
+    cse54 = 4*cse21
+    cse55 = 4*cse26
+    cse56 = 2*b*gamma_tilde
+    cse57 = gamma_tilde**2
+    cse58 = cse21*cse39 + cse23*cse36 - cse26*cse39 + cse37*cse57 + cse38*cse57 - cse40*cse57*epsilon_1
+    cse59 = 2*cse51
+    cse60 = 6*cse45
+    cse61 = 2*cse48
+    return (
+        # c_0: k_x*k_y
+        -cse0**3*cse1*cse2*cse6*cse9 - 8*cse0*cse10*cse17*cse6*gamma_1*(cse21*cse22 + cse25 - cse27 + cse29 - cse30) + 4*cse10*cse17*cse3*cse31*(cse11*cse21 - cse11*cse26 - cse16*cse21 + cse16*cse26 + cse16*cse32 - cse16*cse33 + cse25*gamma_1 - cse29*gamma_1 + cse29*gamma_2 - cse30*gamma_1) - cse10*cse20*(cse11 + cse12*m + cse13*m - cse14*m - 2*cse16),
+        # c_0: k_x**3*k_y
+        cse44,
+        # c_0: k_x*k_y**3
+        cse44,
+        # c_x: k_x
+        -cse17*cse3*cse46*cse47 - cse20*(cse35 + cse45 - cse48),
+        # c_x: k_x*k_y**2
+        -b_tilde*cse50*cse52*(cse12 + cse13 - cse14 + cse2) - cse0*cse1*cse49*cse51,
+        # c_y: k_y
+        -cse10*cse18*cse31*(a_tilde*epsilon_1*gamma_tilde*m + cse15*cse28 - cse22*cse45 - cse22*cse48 + cse23*epsilon_1*m - cse27 - cse30) + cse19*gamma_tilde - cse3*cse47*cse52*(a_tilde*epsilon_1 - cse26 - cse33 - cse48 + epsilon_1*gamma_tilde) + cse42,
+        # c_y: k_x**2*k_y
+        cse53 - cse59*(-cse32*cse49 + cse33*cse49 + cse39*cse45 - cse39*cse48 + cse45*cse54 - cse45*cse55 - cse45*cse56 - cse48*cse54 + cse48*cse55 + cse48*cse56 + cse58),
+        # c_y: k_y**3
+        cse53 - cse59*(cse21*cse60 - cse21*cse61 - cse26*cse60 + cse26*cse61 - cse32*cse60 - cse32*cse61 + cse33*cse60 + cse33*cse61 + cse34*cse46 + cse58),
+    )
+
+
+@_kernel(_J_y_y_TERMS, _J_y_y_coefficients)
 def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
     cse0 = 1/hbar
@@ -761,7 +1826,44 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     )
 
 
-@_kernel
+#: J_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_z_x_coefficients returns
+_J_z_x_TERMS = (
+    ("c_z", 1, 0),
+    ("c_z", 3, 0),
+    ("c_z", 1, 2),
+)
+
+
+def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/m
+    cse1 = cse0*hbar
+    cse2 = 1/hbar
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = a_tilde*epsilon_2
+    cse6 = b_tilde*gamma_2
+    cse7 = cse2/cse4**2
+    cse8 = cse3*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
+    cse9 = a_tilde*gamma_1
+    cse10 = cse6*m
+    cse11 = a_tilde**2
+    cse12 = epsilon_2*m
+    cse13 = gamma_tilde**2
+    cse14 = cse1/cse4**3
+    cse15 = 4*b_tilde*cse14*(a_tilde*gamma_2 + cse9 - gamma_1*gamma_tilde + gamma_2*gamma_tilde) + 8*cse14*cse6*cse8
+    return (
+        # c_z: k_x
+        4*a_tilde*cse2*gamma_tilde/cse4 - 2*cse0*cse7*(-a_tilde*cse10 + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde**2*hbar**2 - b_tilde*cse9*m + b_tilde*gamma_1*gamma_tilde*m - cse10*gamma_tilde - cse11*cse12 + cse11*epsilon_1*m - cse12*cse13 + cse13*epsilon_1*m - 2*cse5*gamma_tilde*m) + cse1 - 4*cse7*cse8*(a_tilde*epsilon_1 - cse5 - cse6 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde),
+        # c_z: k_x**3
+        cse15,
+        # c_z: k_x*k_y**2
+        cse15,
+    )
+
+
+@_kernel(_J_z_x_TERMS, _J_z_x_coefficients)
 def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{z,x}, Eq. (20)."""
     cse0 = 1/m
@@ -797,7 +1899,44 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     )
 
 
-@_kernel
+#: J_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_z_y_coefficients returns
+_J_z_y_TERMS = (
+    ("c_z", 0, 1),
+    ("c_z", 2, 1),
+    ("c_z", 0, 3),
+)
+
+
+def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/m
+    cse1 = cse0*hbar
+    cse2 = 1/hbar
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = a_tilde*epsilon_2
+    cse6 = b_tilde*gamma_2
+    cse7 = cse2/cse4**2
+    cse8 = cse3*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
+    cse9 = a_tilde*gamma_1
+    cse10 = cse6*m
+    cse11 = a_tilde**2
+    cse12 = epsilon_2*m
+    cse13 = gamma_tilde**2
+    cse14 = cse1/cse4**3
+    cse15 = 4*b_tilde*cse14*(a_tilde*gamma_2 + cse9 - gamma_1*gamma_tilde + gamma_2*gamma_tilde) + 8*cse14*cse6*cse8
+    return (
+        # c_z: k_y
+        4*a_tilde*cse2*gamma_tilde/cse4 - 2*cse0*cse7*(-a_tilde*cse10 + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde**2*hbar**2 - b_tilde*cse9*m + b_tilde*gamma_1*gamma_tilde*m - cse10*gamma_tilde - cse11*cse12 + cse11*epsilon_1*m - cse12*cse13 + cse13*epsilon_1*m - 2*cse5*gamma_tilde*m) + cse1 - 4*cse7*cse8*(a_tilde*epsilon_1 - cse5 - cse6 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde),
+        # c_z: k_x**2*k_y
+        cse15,
+        # c_z: k_y**3
+        cse15,
+    )
+
+
+@_kernel(_J_z_y_TERMS, _J_z_y_coefficients)
 def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{z,y}, Eq. (20)."""
     cse0 = 1/m
@@ -833,7 +1972,113 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     )
 
 
-@_kernel
+#: dJ_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_x_x_coefficients returns
+_dJ_x_x_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+)
+
+
+def _dJ_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_dJ_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**3
+    cse3 = a_tilde + gamma_tilde
+    cse4 = 1/hbar
+    cse5 = cse4*gamma_1
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6**2
+    cse8 = cse7*(a_tilde - gamma_tilde)
+    cse9 = a_tilde*gamma_2
+    cse10 = gamma_tilde*m
+    cse11 = gamma_tilde**2
+    cse12 = hbar**2
+    cse13 = b_tilde*cse12
+    cse14 = a_tilde*cse13
+    cse15 = 1/m
+    cse16 = 2*cse15
+    cse17 = 1/cse6
+    cse18 = cse17*cse4/cse1
+    cse19 = b_tilde**2*cse12
+    cse20 = a_tilde**2
+    cse21 = cse20*m
+    cse22 = cse21*epsilon_1
+    cse23 = cse21*epsilon_2
+    cse24 = cse11*epsilon_2
+    cse25 = cse11*epsilon_1
+    cse26 = cse24*m - cse25*m
+    cse27 = 4*cse17
+    cse28 = cse0*cse27
+    cse29 = cse15*cse2
+    cse30 = epsilon_2*gamma_tilde
+    cse31 = a_tilde*gamma_1
+    cse32 = cse31*m
+    cse33 = a_tilde*epsilon_1
+    cse34 = epsilon_1*gamma_tilde
+    cse35 = 1/cse1**2
+    cse36 = cse35*cse4
+    cse37 = a_tilde*b
+    cse38 = -cse30 + cse34 + cse37
+    cse39 = b**2
+    cse40 = gamma_1*gamma_tilde
+    cse41 = epsilon_1**2
+    cse42 = gamma_2*gamma_tilde
+    cse43 = epsilon_2**2
+    cse44 = 2*epsilon_1
+    cse45 = cse37*gamma_1
+    cse46 = 2*epsilon_2
+    cse47 = cse34*cse46
+    cse48 = cse29*hbar
+    cse49 = 4*cse38*cse48*(cse39*cse40 - cse39*cse42 + cse40*cse41 + cse40*cse43 + cse41*cse42 + cse42*cse43 + cse44*cse45 - cse45*cse46 - cse47*gamma_1 - cse47*gamma_2)/cse6**3
+    cse50 = b_tilde*gamma_2
+    cse51 = a_tilde*cse50
+    cse52 = a_tilde*cse30
+    cse53 = 2*cse50
+    cse54 = cse53*gamma_tilde
+    cse55 = cse28*cse36
+    cse56 = b_tilde*gamma_1
+    cse57 = a_tilde*cse56
+    cse58 = 16*cse0**2*cse48*cse56*cse8
+    cse59 = 6*cse56
+    cse60 = 4*cse56
+    cse61 = cse57*epsilon_2
+    cse62 = 2*cse37
+    cse63 = cse11*cse41 + cse11*cse43 + cse20*cse39 - cse24*cse44 - cse30*cse62 + cse34*cse62
+    cse64 = cse35*hbar
+    cse65 = cse64*cse7
+    cse66 = cse16*cse65
+    cse67 = 8*cse56
+    cse68 = 4*cse50
+    cse69 = 2*cse56
+    return (
+        # c_0: k_x*k_y
+        8*cse0**3*cse2*cse3*cse5*cse8 - cse15*cse27*cse36*(cse13*cse30 + cse13*cse33 - cse13*cse34 - cse14*epsilon_2 - cse19*gamma_1 + cse19*gamma_2 + cse22*gamma_1 - cse23*gamma_1 + cse30*cse32 - cse32*cse34) + cse16*cse18*(a_tilde*gamma_1*gamma_tilde*m - cse10*cse9 - cse11*gamma_1*m + cse11*gamma_2*m - 2*cse14) + cse28*cse29*cse5*(2*cse19 + cse22 - cse23 + cse26),
+        # c_0: k_x**3*k_y
+        cse49,
+        # c_0: k_x*k_y**3
+        cse49,
+        # c_x: k_x
+        2*cse15*cse35*cse4*(a_tilde*b*gamma_tilde*m + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde*gamma_1*gamma_tilde*m - cse10*cse53 - cse19 - cse26 - cse51*m - 2*cse52*m - cse57*m) - cse55*(-a_tilde*cse34 + cse24 - cse25 + cse51 + cse52 + cse54),
+        # c_x: k_x**3
+        cse58 - cse66*(cse30*cse53 - cse30*cse59 - cse33*cse59 - cse34*cse53 + cse34*cse59 + cse37*cse60 - cse44*cse51 + cse46*cse51 + 6*cse61 + cse63),
+        # c_x: k_x*k_y**2
+        cse58 - cse66*(b*cse54 - b*cse69*gamma_tilde - cse30*cse60 + cse30*cse68 - cse33*cse67 + cse34*cse60 - cse34*cse68 - cse37*cse53 + cse37*cse69 + 8*cse61 + cse63),
+        # c_y: k_y
+        -2*a_tilde*cse18*(cse38 - cse50 + cse56) - cse55*cse57,
+        # c_y: k_x**2*k_y
+        -b_tilde*cse15*cse27*cse64*(cse31 + cse40 - cse42 + cse9) - cse0*cse15*cse3*cse65*cse67,
+    )
+
+
+@_kernel(_dJ_x_x_TERMS, _dJ_x_x_coefficients)
 def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{x,x} = J_eff_{x,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = b - epsilon_1 + epsilon_2
@@ -921,7 +2166,137 @@ def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     )
 
 
-@_kernel
+#: dJ_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_x_y_coefficients returns
+_dJ_x_y_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 2, 2),
+    ("c_0", 0, 4),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_dJ_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2
+    cse4 = 2*b_tilde
+    cse5 = b_tilde**2
+    cse6 = 1/cse2**2
+    cse7 = 2*cse0
+    cse8 = cse6*cse7
+    cse9 = b**2
+    cse10 = a_tilde*gamma_1
+    cse11 = cse10*gamma_tilde
+    cse12 = epsilon_1**2
+    cse13 = a_tilde*gamma_2
+    cse14 = cse13*gamma_tilde
+    cse15 = epsilon_2**2
+    cse16 = epsilon_1*gamma_tilde
+    cse17 = cse16*gamma_2
+    cse18 = a_tilde*b
+    cse19 = 2*cse18
+    cse20 = epsilon_2*gamma_tilde
+    cse21 = cse19*cse20
+    cse22 = a_tilde*epsilon_2
+    cse23 = 2*cse22
+    cse24 = a_tilde**2
+    cse25 = cse24*cse9
+    cse26 = cse25*gamma_2
+    cse27 = gamma_tilde**2
+    cse28 = cse12*cse27
+    cse29 = cse28*gamma_2
+    cse30 = cse15*cse27
+    cse31 = cse30*gamma_2
+    cse32 = b*cse24
+    cse33 = cse32*gamma_1
+    cse34 = 2*epsilon_1
+    cse35 = 2*epsilon_2
+    cse36 = cse27*cse35*epsilon_1
+    cse37 = b - epsilon_1 + epsilon_2
+    cse38 = 1/cse37**2
+    cse39 = 1/cse2**3
+    cse40 = 1/m
+    cse41 = cse40*hbar
+    cse42 = cse38*cse41
+    cse43 = 16*cse1**2*cse39*cse42
+    cse44 = gamma_1*m
+    cse45 = cse16*cse19
+    cse46 = 2*cse18*m
+    cse47 = cse27*m
+    cse48 = cse47*cse9
+    cse49 = hbar**2
+    cse50 = b_tilde*cse49
+    cse51 = cse18*cse50
+    cse52 = 2*b
+    cse53 = cse50*cse52
+    cse54 = 4*cse16
+    cse55 = cse47*epsilon_1
+    cse56 = cse35*gamma_1
+    cse57 = 2*a_tilde
+    cse58 = cse49*cse5
+    cse59 = cse58*gamma_1
+    cse60 = cse58*gamma_2
+    cse61 = 2*cse50*gamma_tilde
+    cse62 = 6*cse59
+    cse63 = 2*m
+    cse64 = gamma_1*gamma_tilde
+    cse65 = gamma_2*gamma_tilde
+    cse66 = cse18*gamma_1
+    cse67 = 4*cse39*cse41*(cse16 + cse18 - cse20)*(cse12*cse64 + cse12*cse65 + cse15*cse64 + cse15*cse65 - cse16*cse56 - cse17*cse35 - cse18*cse56 + cse34*cse66 + cse64*cse9 - cse65*cse9)/cse37**3
+    cse68 = cse0*cse1*cse6
+    cse69 = 4*b_tilde
+    cse70 = 1/cse37
+    cse71 = cse40*cse70
+    cse72 = cse69*cse71
+    cse73 = b_tilde*gamma_2
+    cse74 = cse73*gamma_tilde
+    cse75 = cse57*cse73
+    cse76 = b_tilde*gamma_1
+    cse77 = cse43*cse76*(a_tilde - gamma_tilde)
+    cse78 = a_tilde*epsilon_1
+    cse79 = 6*cse76
+    cse80 = 2*cse73
+    cse81 = -cse21 + cse25 + cse28 + cse30 - cse36 + cse45
+    cse82 = cse42*cse6
+    cse83 = 2*cse82
+    cse84 = 8*cse76
+    cse85 = 4*cse20
+    cse86 = b_tilde*cse64
+    cse87 = 2*cse24
+    return (
+        # c_0: 1
+        cse0*cse3*cse4*gamma_tilde + cse5*cse8*gamma_2,
+        # c_0: k_x**2
+        cse38*cse8*(cse11*cse12 + cse11*cse15 + cse11*cse9 + cse12*cse14 + cse14*cse15 - cse14*cse9 - cse16*cse23*gamma_1 + cse17*cse19 - cse17*cse23 - cse21*gamma_2 + cse26 + cse29 + cse31 + cse33*cse34 - cse33*cse35 - cse36*gamma_2),
+        # c_0: k_y**2
+        2*cse0*cse38*cse40*cse6*(-cse12*cse61 - cse15*cse61 + cse16*cse53 + cse17*cse46 - cse20*cse46*gamma_2 - cse20*cse53 - cse21*cse44 + cse26*m + cse28*cse44 + cse29*cse63 + cse30*cse44 + cse31*cse63 - cse34*cse51 + cse34*cse60 + cse35*cse51 - cse35*cse60 + cse44*cse45 + cse48*gamma_1 - cse48*gamma_2 + cse50*cse54*epsilon_2 + cse50*cse57*cse9 + cse52*cse59 - cse52*cse60 - cse55*cse56 - 4*cse55*epsilon_2*gamma_2 - cse62*epsilon_1 + cse62*epsilon_2) - cse43*cse5*gamma_1,
+        # c_0: k_x**2*k_y**2
+        cse67,
+        # c_0: k_y**4
+        cse67,
+        # c_x: k_y
+        -cse3*cse7*cse71*(a_tilde*b*gamma_tilde*m + b_tilde*gamma_1*gamma_tilde*m + cse27*epsilon_1*m - cse47*epsilon_2 - cse58 - cse74*m - cse75*m) + cse68*cse72*(cse13*m + cse50 - cse64*m - cse65*m),
+        # c_x: k_x**2*k_y
+        cse77 - cse83*(cse16*cse79 - cse16*cse80 - cse20*cse79 + cse20*cse80 + cse22*cse79 + cse22*cse80 + cse66*cse69 - cse78*cse79 - cse78*cse80 + cse81),
+        # c_x: k_y**3
+        cse77 - cse83*(-cse19*cse73 + cse22*cse84 + cse4*cse66 + cse52*cse74 - cse52*cse86 - cse54*cse73 + cse54*cse76 + cse73*cse85 - cse76*cse85 - cse78*cse84 + cse81),
+        # c_y: k_x
+        -4*a_tilde*cse68*cse70*(a_tilde*epsilon_1 - cse20 - cse22 - cse73 + epsilon_1*gamma_tilde) - cse8*(a_tilde*cse16 - a_tilde*cse20 + cse10*cse4 + cse32 + cse74 - cse75 - cse86 + cse87*epsilon_1 - cse87*epsilon_2),
+        # c_y: k_x*k_y**2
+        -cse1*cse82*cse84*(a_tilde + gamma_tilde) - cse6*cse72*hbar*(cse10 + cse13 + cse64 - cse65),
+    )
+
+
+@_kernel(_dJ_x_y_TERMS, _dJ_x_y_coefficients)
 def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{x,y} = J_eff_{x,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = 2*b_tilde
@@ -1030,7 +2405,138 @@ def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     )
 
 
-@_kernel
+#: dJ_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_y_x_coefficients returns
+_dJ_y_x_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 4, 0),
+    ("c_0", 2, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _dJ_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_dJ_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2
+    cse4 = 2*b_tilde
+    cse5 = b_tilde**2
+    cse6 = 1/cse2**2
+    cse7 = 2*cse0
+    cse8 = cse6*cse7
+    cse9 = 1/cse2**3
+    cse10 = b - epsilon_1 + epsilon_2
+    cse11 = 1/cse10**2
+    cse12 = 1/m
+    cse13 = cse12*hbar
+    cse14 = cse11*cse13
+    cse15 = 16*cse1**2*cse14*cse9
+    cse16 = gamma_1*m
+    cse17 = epsilon_1*gamma_tilde
+    cse18 = a_tilde*b
+    cse19 = 2*cse18
+    cse20 = cse17*cse19
+    cse21 = cse17*gamma_2
+    cse22 = 2*cse18*m
+    cse23 = epsilon_2*gamma_tilde
+    cse24 = cse19*cse23
+    cse25 = a_tilde**2
+    cse26 = b**2
+    cse27 = cse25*cse26
+    cse28 = cse27*gamma_2
+    cse29 = gamma_tilde**2
+    cse30 = cse29*m
+    cse31 = cse26*cse30
+    cse32 = epsilon_1**2
+    cse33 = cse29*cse32
+    cse34 = epsilon_2**2
+    cse35 = cse29*cse34
+    cse36 = hbar**2
+    cse37 = b_tilde*cse36
+    cse38 = 2*cse37
+    cse39 = 2*epsilon_2
+    cse40 = 2*b
+    cse41 = cse37*cse40
+    cse42 = 4*cse17
+    cse43 = cse30*epsilon_1
+    cse44 = cse39*gamma_1
+    cse45 = 2*a_tilde
+    cse46 = cse36*cse5
+    cse47 = cse46*gamma_1
+    cse48 = cse46*gamma_2
+    cse49 = cse38*gamma_tilde
+    cse50 = 6*cse47
+    cse51 = 2*epsilon_1
+    cse52 = cse33*gamma_2
+    cse53 = 2*m
+    cse54 = cse35*gamma_2
+    cse55 = cse11*cse8
+    cse56 = a_tilde*gamma_1
+    cse57 = cse56*gamma_tilde
+    cse58 = a_tilde*gamma_2
+    cse59 = cse58*gamma_tilde
+    cse60 = a_tilde*epsilon_2
+    cse61 = 2*cse60
+    cse62 = b*cse25
+    cse63 = cse62*gamma_1
+    cse64 = cse29*cse39*epsilon_1
+    cse65 = gamma_1*gamma_tilde
+    cse66 = gamma_2*gamma_tilde
+    cse67 = cse18*gamma_1
+    cse68 = -4*cse13*cse9*(cse17 + cse18 - cse23)*(-cse17*cse44 - cse18*cse44 - cse21*cse39 + cse26*cse65 - cse26*cse66 + cse32*cse65 + cse32*cse66 + cse34*cse65 + cse34*cse66 + cse51*cse67)/cse10**3
+    cse69 = 1/cse10
+    cse70 = b_tilde*gamma_2
+    cse71 = cse0*cse1*cse6
+    cse72 = cse70*gamma_tilde
+    cse73 = cse45*cse70
+    cse74 = b_tilde*cse65
+    cse75 = 2*cse25
+    cse76 = b_tilde*gamma_1
+    cse77 = 8*cse76
+    cse78 = cse14*cse6
+    cse79 = 4*b_tilde
+    cse80 = cse12*cse69
+    cse81 = cse79*cse80
+    cse82 = cse15*cse76*(a_tilde - gamma_tilde)
+    cse83 = a_tilde*epsilon_1
+    cse84 = 4*cse23
+    cse85 = cse20 - cse24 + cse27 + cse33 + cse35 - cse64
+    cse86 = 2*cse78
+    cse87 = 6*cse76
+    cse88 = 2*cse70
+    return (
+        # c_0: 1
+        -cse0*cse3*cse4*gamma_tilde - cse5*cse8*gamma_2,
+        # c_0: k_x**2
+        -cse12*cse55*(cse16*cse20 - cse16*cse24 + cse16*cse33 + cse16*cse35 + cse17*cse41 + cse18*cse37*cse39 - cse18*cse38*epsilon_1 + cse21*cse22 - cse22*cse23*gamma_2 - cse23*cse41 + cse26*cse37*cse45 + cse28*m + cse31*gamma_1 - cse31*gamma_2 - cse32*cse49 - cse34*cse49 + cse37*cse42*epsilon_2 - cse39*cse48 + cse40*cse47 - cse40*cse48 - cse43*cse44 - 4*cse43*epsilon_2*gamma_2 + cse48*cse51 - cse50*epsilon_1 + cse50*epsilon_2 + cse52*cse53 + cse53*cse54) + cse15*cse5*gamma_1,
+        # c_0: k_y**2
+        -cse55*(-cse17*cse61*gamma_1 + cse19*cse21 - cse21*cse61 - cse24*gamma_2 + cse26*cse57 - cse26*cse59 + cse28 + cse32*cse57 + cse32*cse59 + cse34*cse57 + cse34*cse59 - cse39*cse63 + cse51*cse63 + cse52 + cse54 - cse64*gamma_2),
+        # c_0: k_x**4
+        cse68,
+        # c_0: k_x**2*k_y**2
+        cse68,
+        # c_x: k_y
+        -4*a_tilde*cse69*cse71*(a_tilde*epsilon_1 - cse23 - cse60 - cse70 + epsilon_1*gamma_tilde) - cse8*(a_tilde*cse17 - a_tilde*cse23 + cse4*cse56 + cse62 + cse72 - cse73 - cse74 + cse75*epsilon_1 - cse75*epsilon_2),
+        # c_x: k_x**2*k_y
+        -cse1*cse77*cse78*(a_tilde + gamma_tilde) - cse6*cse81*hbar*(cse56 + cse58 + cse65 - cse66),
+        # c_y: k_x
+        -cse3*cse7*cse80*(a_tilde*b*gamma_tilde*m + b_tilde*gamma_1*gamma_tilde*m + cse29*epsilon_1*m - cse30*epsilon_2 - cse46 - cse72*m - cse73*m) + cse71*cse81*(cse37 + cse58*m - cse65*m - cse66*m),
+        # c_y: k_x**3
+        cse82 - cse86*(-cse19*cse70 + cse4*cse67 + cse40*cse72 - cse40*cse74 - cse42*cse70 + cse42*cse76 + cse60*cse77 + cse70*cse84 - cse76*cse84 - cse77*cse83 + cse85),
+        # c_y: k_x*k_y**2
+        cse82 - cse86*(cse17*cse87 - cse17*cse88 - cse23*cse87 + cse23*cse88 + cse60*cse87 + cse60*cse88 + cse67*cse79 - cse83*cse87 - cse83*cse88 + cse85),
+    )
+
+
+@_kernel(_dJ_y_x_TERMS, _dJ_y_x_coefficients)
 def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{y,x} = J_eff_{y,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_y}: the part beyond the standard definition, Eq. (27)."""
     cse0 = 2*b_tilde
@@ -1139,7 +2645,111 @@ def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     )
 
 
-@_kernel
+#: dJ_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_y_y_coefficients returns
+_dJ_y_y_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _dJ_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_dJ_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = 8*a_tilde + 8*gamma_tilde
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = 1/cse3**2
+    cse5 = -b - cse1
+    cse6 = 1/cse5**3
+    cse7 = cse4*cse6*(a_tilde - gamma_tilde)
+    cse8 = a_tilde*gamma_2
+    cse9 = gamma_tilde*m
+    cse10 = gamma_tilde**2
+    cse11 = hbar**2
+    cse12 = b_tilde*cse11
+    cse13 = 2*a_tilde
+    cse14 = 1/m
+    cse15 = 2*cse14
+    cse16 = 1/cse3
+    cse17 = cse0*cse16
+    cse18 = cse17/cse5
+    cse19 = b_tilde**2*cse11
+    cse20 = a_tilde**2
+    cse21 = cse20*m
+    cse22 = cse21*epsilon_1
+    cse23 = cse21*epsilon_2
+    cse24 = cse10*epsilon_2
+    cse25 = cse10*epsilon_1
+    cse26 = cse24*m - cse25*m
+    cse27 = 4*cse14
+    cse28 = cse27*cse6
+    cse29 = 1/cse5**2
+    cse30 = epsilon_2*gamma_tilde
+    cse31 = a_tilde*gamma_1
+    cse32 = cse31*m
+    cse33 = a_tilde*cse12
+    cse34 = epsilon_1*gamma_tilde
+    cse35 = a_tilde*b
+    cse36 = -cse30 + cse34 + cse35
+    cse37 = b**2
+    cse38 = gamma_1*gamma_tilde
+    cse39 = epsilon_1**2
+    cse40 = gamma_2*gamma_tilde
+    cse41 = epsilon_2**2
+    cse42 = 2*epsilon_1
+    cse43 = cse35*gamma_1
+    cse44 = 2*epsilon_2
+    cse45 = cse34*cse44
+    cse46 = -cse28*cse36*hbar*(cse37*cse38 - cse37*cse40 + cse38*cse39 + cse38*cse41 + cse39*cse40 + cse40*cse41 + cse42*cse43 - cse43*cse44 - cse45*gamma_1 - cse45*gamma_2)/cse3**3
+    cse47 = b_tilde*gamma_1
+    cse48 = a_tilde*cse47
+    cse49 = 4*cse0*cse1*cse16*cse29
+    cse50 = b_tilde*gamma_2
+    cse51 = cse29*hbar
+    cse52 = cse4*cse51
+    cse53 = cse14*cse47
+    cse54 = a_tilde*cse50
+    cse55 = a_tilde*cse30
+    cse56 = 2*cse50
+    cse57 = cse56*gamma_tilde
+    cse58 = 16*cse1**2*cse53*cse7*hbar
+    cse59 = 8*cse48
+    cse60 = 4*cse34
+    cse61 = 4*cse30
+    cse62 = 2*cse47
+    cse63 = 2*cse35
+    cse64 = cse10*cse39 + cse10*cse41 + cse20*cse37 - cse24*cse42 - cse30*cse63 + cse34*cse63
+    cse65 = cse15*cse52
+    cse66 = 6*cse48
+    cse67 = 6*cse47
+    return (
+        # c_0: k_x*k_y
+        -cse0*cse1**3*cse2*cse7*gamma_1 + 4*cse0*cse14*cse16*cse29*(cse12*cse30 - cse12*cse34 - cse19*gamma_1 + cse19*gamma_2 + cse22*gamma_1 - cse23*gamma_1 + cse30*cse32 - cse32*cse34 + cse33*epsilon_1 - cse33*epsilon_2) - cse1*cse17*cse28*gamma_1*(2*cse19 + cse22 - cse23 + cse26) - cse15*cse18*(a_tilde*gamma_1*gamma_tilde*m - cse10*gamma_1*m + cse10*gamma_2*m - cse12*cse13 - cse8*cse9),
+        # c_0: k_x**3*k_y
+        cse46,
+        # c_0: k_x*k_y**3
+        cse46,
+        # c_x: k_x
+        -cse13*cse18*(cse36 + cse47 - cse50) - cse48*cse49,
+        # c_x: k_x*k_y**2
+        -b_tilde*cse16*cse27*cse51*(cse31 + cse38 - cse40 + cse8) - cse1*cse2*cse52*cse53,
+        # c_y: k_y
+        2*cse0*cse14*cse29*(a_tilde*b*gamma_tilde*m + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde*gamma_1*gamma_tilde*m - cse19 - cse26 - cse48*m - cse54*m - 2*cse55*m - cse56*cse9) - cse49*(-a_tilde*cse34 + cse24 - cse25 + cse54 + cse55 + cse57),
+        # c_y: k_x**2*k_y
+        cse58 - cse65*(b*cse57 - b*cse62*gamma_tilde - cse35*cse56 + cse35*cse62 + cse47*cse60 - cse47*cse61 - cse50*cse60 + cse50*cse61 - cse59*epsilon_1 + cse59*epsilon_2 + cse64),
+        # c_y: k_y**3
+        cse58 - cse65*(cse30*cse56 - cse30*cse67 - cse34*cse56 + cse34*cse67 + 4*cse35*cse47 - cse42*cse54 + cse44*cse54 + cse64 - cse66*epsilon_1 + cse66*epsilon_2),
+    )
+
+
+@_kernel(_dJ_y_y_TERMS, _dJ_y_y_coefficients)
 def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{y,y} = J_eff_{y,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_y}: the part beyond the standard definition, Eq. (27)."""
     cse0 = 1/hbar
@@ -1225,7 +2835,41 @@ def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     )
 
 
-@_kernel
+#: dJ_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_z_x_coefficients returns
+_dJ_z_x_TERMS = (
+    ("c_z", 1, 0),
+    ("c_z", 3, 0),
+    ("c_z", 1, 2),
+)
+
+
+def _dJ_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_dJ_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/(cse1**2*hbar)
+    cse3 = 4*b_tilde
+    cse4 = cse0*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
+    cse5 = 1/m
+    cse6 = a_tilde*gamma_1
+    cse7 = a_tilde*gamma_2
+    cse8 = gamma_2*gamma_tilde
+    cse9 = gamma_1*gamma_tilde
+    cse10 = 2*b_tilde
+    cse11 = cse5*hbar/cse1**3
+    cse12 = 8*b_tilde*cse11*cse4 + cse11*cse3*(cse6 + cse7 + cse8 - cse9)
+    return (
+        # c_z: k_x
+        -cse10*cse2*cse5*(cse10*hbar**2 + cse6*m + cse7*m + cse8*m - cse9*m) - cse2*cse3*cse4,
+        # c_z: k_x**3
+        cse12,
+        # c_z: k_x*k_y**2
+        cse12,
+    )
+
+
+@_kernel(_dJ_z_x_TERMS, _dJ_z_x_coefficients)
 def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{z,x} = J_eff_{z,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_z}: the part beyond the standard definition, Eq. (27)."""
     cse0 = a_tilde*gamma_1
@@ -1255,7 +2899,41 @@ def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     )
 
 
-@_kernel
+#: dJ_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_z_y_coefficients returns
+_dJ_z_y_TERMS = (
+    ("c_z", 0, 1),
+    ("c_z", 2, 1),
+    ("c_z", 0, 3),
+)
+
+
+def _dJ_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
+    """The coefficients of ``_dJ_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/(cse1**2*hbar)
+    cse3 = 4*b_tilde
+    cse4 = cse0*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
+    cse5 = 1/m
+    cse6 = a_tilde*gamma_1
+    cse7 = a_tilde*gamma_2
+    cse8 = gamma_2*gamma_tilde
+    cse9 = gamma_1*gamma_tilde
+    cse10 = 2*b_tilde
+    cse11 = cse5*hbar/cse1**3
+    cse12 = 8*b_tilde*cse11*cse4 + cse11*cse3*(cse6 + cse7 + cse8 - cse9)
+    return (
+        # c_z: k_y
+        -cse10*cse2*cse5*(cse10*hbar**2 + cse6*m + cse7*m + cse8*m - cse9*m) - cse2*cse3*cse4,
+        # c_z: k_x**2*k_y
+        cse12,
+        # c_z: k_y**3
+        cse12,
+    )
+
+
+@_kernel(_dJ_z_y_TERMS, _dJ_z_y_coefficients)
 def dJ_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{z,y} = J_eff_{z,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_z}: the part beyond the standard definition, Eq. (27)."""
     cse0 = a_tilde*gamma_1

@@ -8,6 +8,15 @@ Every function is ``f(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_til
 parameters are keyword-only; all arguments broadcast as numpy arrays of reals
 and the result is a complex array of shape ``broadcast(...).shape + (2, 2)``.
 A missing, misspelt or non-real parameter raises ``TypeError`` naming it.
+``evaluate(k_x, k_y, operators=[...], **parameters)`` returns several operators
+at once, sharing the work between them.
+
+Two paths give the same numbers (to rounding).  With scalar parameters and
+many points (``_FAST_MIN_POINTS`` or more) an operator that is a polynomial in
+the momenta is evaluated from its coefficient table (the fast path, below);
+otherwise (array-valued parameters, few points, or a momentum in a
+denominator) its closed form is evaluated elementwise, which broadcasts
+everything.
 """
 
 import difflib
@@ -36,7 +45,7 @@ __all__ = [
     "dJ_y_y",
     "dJ_z_x",
     "dJ_z_y",
-    "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
+    "evaluate", "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
 ]
 
 MODEL = "samokhin_c4v"
@@ -61,26 +70,45 @@ def _explain(name, kwargs, error):
             f"{name}(k_x, k_y, " + ", ".join(f"{p}=..." for p in PARAMETERS) + ").")
 
 
-def _kernel(f):
-    """Bind and check the arguments of a generated kernel, then convert them to float arrays."""
-    signature = inspect.signature(f)
+def _arguments(name, signature, args, kwargs):
+    """Bind a call to ``signature`` and convert every argument to a float array (0-d for scalars)."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(_explain(name, kwargs, error)) from None
+    values = {}
+    for key, value in bound.arguments.items():
+        array = numpy.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name}(): {key} must be a real number or an array of "
+                            f"reals, got {value!r}.")
+        values[key] = array.astype(float)
+    return values
 
-    @functools.wraps(f)
-    def checked(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as error:
-            raise TypeError(_explain(f.__name__, kwargs, error)) from None
-        values = {}
-        for key, value in bound.arguments.items():
-            array = numpy.asarray(value)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"{f.__name__}(): {key} must be a real number or an array of "
-                                f"reals, got {value!r}.")
-            values[key] = array.astype(float)
-        return f(values.pop("k_x"), values.pop("k_y"), **values)
 
-    return checked
+def _kernel(terms, coefficients):
+    """Decorate the general path of an operator: check the arguments, take the fast path if possible.
+
+    ``terms``/``coefficients`` are the operator's coefficient table (None when it
+    is not a polynomial in the momenta); the decorated function evaluates the
+    closed form elementwise and stays reachable as ``kernel.__wrapped__``.
+    """
+    def decorate(f):
+        signature = inspect.signature(f)
+
+        @functools.wraps(f)
+        def checked(*args, **kwargs):
+            values = _arguments(f.__name__, signature, args, kwargs)
+            k_x, k_y = values.pop("k_x"), values.pop("k_y")
+            if terms is None or not _fast(values, k_x, k_y):
+                return f(k_x, k_y, **values)
+            table = _table(terms, coefficients(**{p: v[()] for p, v in values.items()}))
+            return _polynomials(k_x, k_y, [table])[0]
+
+        checked.terms, checked.coefficients = terms, coefficients
+        return checked
+
+    return decorate
 
 
 def _pauli(shape, c_0, c_x, c_y, c_z):
@@ -101,7 +129,248 @@ def _entries(shape, n, entries):
     return out
 
 
-@_kernel
+# -- fast path ------------------------------------------------------------------------
+# Every operator here is a polynomial in (k_x, k_y) whose coefficients depend on the
+# parameters only: the denominators are gap factors, free of the momenta.  With scalar
+# parameters a call on many points therefore
+#   1. evaluates each coefficient once, in scalar arithmetic (_<name>_coefficients);
+#   2. builds the monomials k_x**a k_y**b once per block of points, shared by every
+#      operator asked for (blocks of a few thousand points stay in cache);
+#   3. gets every real output column (Re and Im of each matrix entry) as a product
+#      coefficients @ monomials.  Symmetric models (k_x -> -k_x, k_y -> -k_y) make each
+#      column use one parity class (a % 2, b % 2) of monomials only, so there is one
+#      small product per class; identical columns (σ_x gives entries 01 and 10 alike)
+#      and negated ones (σ_y) are computed once, zero columns not at all;
+#   4. copies the columns into the complex output, one gather per operator.
+# Writing the output is most of the time that remains.  The products are kept below
+# OpenBLAS's multithreading threshold (m·n·k = 2**18): threads woken for products
+# this small cost far more than they save, and on a busy machine a lot more.  Below
+# _FAST_MIN_POINTS points the fixed cost of steps 1-4 exceeds the elementwise path.
+
+_SIGMA = {"c_0": ((1, 0), (0, 1)), "c_x": ((0, 1), (1, 0)),
+          "c_y": ((0, -1j), (1j, 0)), "c_z": ((1, 0), (0, -1))}
+_BLOCK = 4096             # points per block, at most
+_PRODUCT_SIZE = 2 ** 18   # m·n·k of one product, at most
+_FAST_MIN_POINTS = 2048   # fewer points: the general path
+
+
+def _fast(values, k_x, k_y):
+    """Whether the fast path applies: scalar parameters and enough points."""
+    return (all(v.ndim == 0 for v in values.values())
+            and numpy.broadcast(k_x, k_y).size >= _FAST_MIN_POINTS)
+
+
+def _parity(monomial):
+    """Sort key of a monomial (a, b): parity class first, then degree."""
+    a, b = monomial
+    return (a % 2, b % 2, a + b, a)
+
+
+@functools.lru_cache(maxsize=None)
+def _layout(terms):
+    """``(monomials, select, weights)`` of a terms tuple: the parameter-independent part of :func:`_table`."""
+    n = SHAPE[0]
+    monomials = tuple(sorted({(a, b) for _, a, b in terms}, key=_parity))
+    row = {mono: r for r, mono in enumerate(monomials)}
+    select = numpy.zeros((len(monomials), len(terms)))
+    weights = numpy.zeros((len(terms), n * n), dtype=complex)
+    for t, (component, a, b) in enumerate(terms):
+        select[row[a, b], t] = 1
+        if isinstance(component, str):
+            weights[t] = numpy.asarray(_SIGMA[component]).ravel()
+        else:
+            weights[t, component[0] * n + component[1]] = 1
+    return monomials, select, weights
+
+
+def _table(terms, coefficients):
+    """``(monomials, E)``: ``E[r, j]`` is the coefficient of ``monomials[r]`` in real output column j.
+
+    The columns are the real and imaginary parts of the matrix entries, in the
+    memory order of a complex ``SHAPE`` array.
+    """
+    monomials, select, weights = _layout(terms)
+    E = select @ (weights * numpy.asarray(coefficients, dtype=complex).reshape(-1, 1))
+    return monomials, numpy.ascontiguousarray(E).view(float)
+
+
+def _plan(tables):
+    """How to evaluate several coefficient tables together (steps 2-4 above).
+
+    Returns ``(monomials, products, negations, gathers, rows)``: the monomials in
+    parity order; ``(lo, hi, C, first)`` per product ``Y[first:first + len(C)] =
+    C @ X[lo:hi]``; ``(source, target)`` rows of Y to negate; per table the rows
+    of Y that are its output columns (the last row of Y stays zero); the number
+    of rows of Y.
+    """
+    monomials = sorted({mono for mons, _ in tables for mono in mons}, key=_parity)
+    index = {mono: r for r, mono in enumerate(monomials)}
+    classes = {}
+    for r, (a, b) in enumerate(monomials):
+        lo, _ = classes.get((a % 2, b % 2), (r, r))
+        classes[a % 2, b % 2] = (lo, r + 1)
+    groups, seen, references = {}, {}, []     # columns by row range; column bytes -> reference
+    for mons, E in tables:
+        full = numpy.zeros((len(monomials), E.shape[1]))
+        full[[index[mono] for mono in mons]] = E
+        refs = []
+        for column in full.T:
+            support = numpy.flatnonzero(column)
+            if support.size == 0:
+                refs.append(None)
+                continue
+            key, negated = (column + 0.0).tobytes(), (-column + 0.0).tobytes()   # + 0.0: no -0.0
+            if key in seen or negated in seen:
+                refs.append((1, seen[key]) if key in seen else (-1, seen[negated]))
+                continue
+            parities = {(a % 2, b % 2) for a, b in (monomials[r] for r in support)}
+            span = classes[parities.pop()] if len(parities) == 1 else (0, len(monomials))
+            groups.setdefault(span, []).append(column[span[0]:span[1]])
+            seen[key] = (span, len(groups[span]) - 1)
+            refs.append((1, seen[key]))
+        references.append(refs)
+    products, first, count = [], {}, 0
+    for (lo, hi), columns in sorted(groups.items()):
+        first[lo, hi] = count
+        products.append((lo, hi, numpy.array(columns), count))
+        count += len(columns)
+    negations, negated_row, gathers = [], {}, []
+    for refs in references:
+        gather = []
+        for ref in refs:
+            if ref is None:
+                gather.append(-1)
+                continue
+            sign, (span, position) = ref
+            source = first[span] + position
+            if sign < 0 and source not in negated_row:
+                negated_row[source] = count + len(negations)
+                negations.append((source, negated_row[source]))
+            gather.append(source if sign > 0 else negated_row[source])
+        gathers.append(gather)
+    rows = count + len(negations) + 1
+    gathers = [numpy.array([g if g >= 0 else rows - 1 for g in gather]) for gather in gathers]
+    return monomials, products, negations, gathers, rows
+
+
+def _polynomials(k_x, k_y, tables):
+    """The operators of ``tables`` (from :func:`_table`) on the broadcast points: a list of arrays."""
+    shape = numpy.broadcast(k_x, k_y).shape
+    x = numpy.broadcast_to(k_x, shape).ravel()
+    y = numpy.broadcast_to(k_y, shape).ravel()
+    monomials, products, negations, gathers, rows = _plan(tables)
+    width = 2 * SHAPE[0] * SHAPE[1]
+    outs = [numpy.empty((x.size, width)) for _ in tables]
+    widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
+    block = max(1, min(_BLOCK, x.size, _PRODUCT_SIZE // widest))
+    X = numpy.empty((len(monomials), block))
+    Y = numpy.zeros((rows, block))
+    row = {mono: r for r, mono in enumerate(monomials)}
+    by_degree = sorted(monomials, key=sum)
+    for start in range(0, x.size, block):
+        xs, ys = x[start:start + block], y[start:start + block]
+        m = xs.size
+        _fill_monomials(X[:, :m], xs, ys, by_degree, row)
+        for lo, hi, C, first in products:
+            numpy.matmul(C, X[lo:hi, :m], out=Y[first:first + C.shape[0], :m])
+        for source, target in negations:
+            numpy.negative(Y[source, :m], out=Y[target, :m])
+        for out, gather in zip(outs, gathers):
+            out[start:start + m] = Y[gather, :m].T
+    return [out.view(complex).reshape(shape + SHAPE) for out in outs]
+
+
+def _fill_monomials(X, x, y, by_degree, row):
+    """``X[row[a, b]] = x**a * y**b``, each monomial one product from a lower one (lowest first)."""
+    powers = {(0, 0): 1.0, (1, 0): x, (0, 1): y}
+    for a, b in by_degree:
+        r = row[a, b]
+        if (a, b) in powers:
+            X[r] = powers[a, b]
+            continue
+        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
+        base = X[row[lower]] if lower in row else _power(powers, lower, x, y)
+        numpy.multiply(base, factor, out=X[r])
+
+
+def _power(powers, monomial, x, y):
+    """``x**a * y**b`` for a monomial that is not a row of X (computed once, kept in ``powers``)."""
+    if monomial not in powers:
+        a, b = monomial
+        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
+        powers[monomial] = _power(powers, lower, x, y) * factor
+    return powers[monomial]
+
+
+def evaluate(k_x, k_y, *, operators=None, **parameters):
+    """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
+
+    Parameters as for every kernel (keyword-only, same checks and ``TypeError``
+    messages); the values are those of calling each kernel, with the monomials
+    of the momenta built once for all operators (step 2 above).  ``operators``
+    is a list of names of ``OPERATORS`` or one name; an unknown name raises
+    ``ValueError``.
+    """
+    names = _operator_names(operators)
+    signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
+    values = _arguments("evaluate", signature, (k_x, k_y), parameters)
+    k_x, k_y = values.pop("k_x"), values.pop("k_y")
+    fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, k_x, k_y) else []
+    results = {n: OPERATORS[n].__wrapped__(k_x, k_y, **values) for n in names if n not in fast}
+    if fast:
+        scalars = {p: v[()] for p, v in values.items()}
+        tables = [_table(OPERATORS[n].terms, OPERATORS[n].coefficients(**scalars)) for n in fast]
+        results.update(zip(fast, _polynomials(k_x, k_y, tables)))
+    return {n: results[n] for n in names}
+
+
+def _operator_names(operators):
+    """The names asked of :func:`evaluate`, checked, without repeats."""
+    names = [operators] if isinstance(operators, str) else list(OPERATORS if operators is None else operators)
+    unknown = [name for name in names if name not in OPERATORS]
+    if unknown:
+        hints = [repr(name) + "".join(f" (did you mean {close!r}?)"
+                                      for close in difflib.get_close_matches(str(name), OPERATORS, n=1))
+                 for name in unknown]
+        raise ValueError(f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are "
+                         f"{', '.join(OPERATORS)}.")
+    return list(dict.fromkeys(names))
+
+
+#: H as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _H_coefficients returns
+_H_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_x", 0, 1),
+    ("c_y", 1, 0),
+)
+
+
+def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_H_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -epsilon_1
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = 1/(-b - cse1)
+    cse3 = 2*cse2
+    cse4 = a_tilde**2*cse1*cse2/(b + cse0 + epsilon_2) + (1/2)*hbar**2/m
+    cse5 = a_tilde*b_tilde*cse3
+    return (
+        # c_0: 1
+        -b_tilde**2*cse3 - cse0,
+        # c_0: k_x**2
+        cse4,
+        # c_0: k_y**2
+        cse4,
+        # c_x: k_y
+        cse5,
+        # c_y: k_x
+        -cse5,
+    )
+
+
+@_kernel(_H_TERMS, _H_coefficients)
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
     cse0 = k_x**2
@@ -122,7 +391,35 @@ def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: S_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_x_coefficients returns
+_S_x_TERMS = (
+    ("c_0", 0, 1),
+    ("c_x", 0, 0),
+    ("c_x", 2, 0),
+    ("c_x", 0, 2),
+)
+
+
+def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_S_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/(-b - epsilon_1 + epsilon_2)**2
+    cse2 = 2*cse1
+    cse3 = -a_tilde**2*b**2*cse2/cse0**2
+    return (
+        # c_0: k_y
+        4*a_tilde*b*b_tilde*cse1/cse0,
+        # c_x: 1
+        -b_tilde**2*cse2 + 1,
+        # c_x: k_x**2
+        cse3,
+        # c_x: k_y**2
+        cse3,
+    )
+
+
+@_kernel(_S_x_TERMS, _S_x_coefficients)
 def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^x, Eq. (22)."""
     cse0 = b - epsilon_1 + epsilon_2
@@ -139,7 +436,35 @@ def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: S_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_y_coefficients returns
+_S_y_TERMS = (
+    ("c_0", 1, 0),
+    ("c_y", 0, 0),
+    ("c_y", 2, 0),
+    ("c_y", 0, 2),
+)
+
+
+def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_S_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/(-b - epsilon_1 + epsilon_2)**2
+    cse2 = 2*cse1
+    cse3 = -a_tilde**2*b**2*cse2/cse0**2
+    return (
+        # c_0: k_x
+        -4*a_tilde*b*b_tilde*cse1/cse0,
+        # c_y: 1
+        -b_tilde**2*cse2 + 1,
+        # c_y: k_x**2
+        cse3,
+        # c_y: k_y**2
+        cse3,
+    )
+
+
+@_kernel(_S_y_TERMS, _S_y_coefficients)
 def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^y, Eq. (22)."""
     cse0 = b - epsilon_1 + epsilon_2
@@ -156,7 +481,22 @@ def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: S_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_z_coefficients returns
+_S_z_TERMS = (
+    ("c_z", 0, 0),
+)
+
+
+def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_S_z_TERMS`` at scalar parameters (no momentum: k-free)."""
+    return (
+        # c_z: 1
+        -4*b_tilde**2/(-b - epsilon_1 + epsilon_2)**2 + 1,
+    )
+
+
+@_kernel(_S_z_TERMS, _S_z_coefficients)
 def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^z, Eq. (22)."""
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
@@ -169,7 +509,22 @@ def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: T_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_x_coefficients returns
+_T_x_TERMS = (
+    ("c_z", 1, 0),
+)
+
+
+def _T_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_T_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    return (
+        # c_z: k_x
+        -4*a_tilde*b_tilde/(hbar*(-b - epsilon_1 + epsilon_2)),
+    )
+
+
+@_kernel(_T_x_TERMS, _T_x_coefficients)
 def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^x = (i/ħ)[H_eff, S_eff^x], Eq. (21)."""
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
@@ -182,7 +537,22 @@ def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: T_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_y_coefficients returns
+_T_y_TERMS = (
+    ("c_z", 0, 1),
+)
+
+
+def _T_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_T_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    return (
+        # c_z: k_y
+        -4*a_tilde*b_tilde/(hbar*(-b - epsilon_1 + epsilon_2)),
+    )
+
+
+@_kernel(_T_y_TERMS, _T_y_coefficients)
 def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^y = (i/ħ)[H_eff, S_eff^y], Eq. (21)."""
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
@@ -195,7 +565,26 @@ def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: T_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_z_coefficients returns
+_T_z_TERMS = (
+    ("c_x", 1, 0),
+    ("c_y", 0, 1),
+)
+
+
+def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_T_z_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 4*a_tilde*b_tilde/(hbar*(-b - epsilon_1 + epsilon_2))
+    return (
+        # c_x: k_x
+        cse0,
+        # c_y: k_y
+        cse0,
+    )
+
+
+@_kernel(_T_z_TERMS, _T_z_coefficients)
 def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^z = (i/ħ)[H_eff, S_eff^z], Eq. (21)."""
     cse0 = 4*a_tilde*b_tilde/(hbar*(-b - epsilon_1 + epsilon_2))
@@ -209,7 +598,47 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_x_x_coefficients returns
+_J_x_x_TERMS = (
+    ("c_0", 1, 1),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+)
+
+
+def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3**2
+    cse5 = 1/m
+    cse6 = cse4*cse5*hbar
+    cse7 = 1/hbar
+    cse8 = cse4*cse7
+    cse9 = a_tilde**2
+    cse10 = cse1*cse9
+    cse11 = cse9*m
+    cse12 = -2*b**2*cse6*cse9/cse0**2
+    return (
+        # c_0: k_x*k_y
+        4*a_tilde*b*b_tilde*cse1*cse6,
+        # c_x: k_x
+        -4*cse10*cse2**2*cse8 - 2*cse5*cse8*(b_tilde**2*hbar**2 + cse11*epsilon_1 - cse11*epsilon_2) + cse5*hbar,
+        # c_x: k_x**3
+        cse12,
+        # c_x: k_x*k_y**2
+        cse12,
+        # c_y: k_y
+        -2*b*cse10*cse7/cse3,
+    )
+
+
+@_kernel(_J_x_x_TERMS, _J_x_x_coefficients)
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
     cse0 = epsilon_1 - epsilon_2
@@ -237,7 +666,53 @@ def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_x_y_coefficients returns
+_J_x_y_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 0, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+)
+
+
+def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = a_tilde*b_tilde
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/hbar
+    cse4 = 2*cse3
+    cse5 = cse4/cse2
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6
+    cse8 = 1/m
+    cse9 = cse8*hbar
+    cse10 = 1/cse2**2
+    cse11 = 4*cse10
+    cse12 = a_tilde**2
+    cse13 = cse12*cse7
+    cse14 = cse12*m
+    cse15 = -2*b**2*cse10*cse12*cse9/cse6**2
+    return (
+        # c_0: 1
+        cse0*cse5,
+        # c_0: k_y**2
+        b*cse0*cse11*cse7*cse9,
+        # c_x: k_y
+        -cse1**2*cse11*cse13*cse3 - cse10*cse4*cse8*(b_tilde**2*hbar**2 + cse14*epsilon_1 - cse14*epsilon_2) + cse8*hbar,
+        # c_x: k_x**2*k_y
+        cse15,
+        # c_x: k_y**3
+        cse15,
+        # c_y: k_x
+        b*cse13*cse5,
+    )
+
+
+@_kernel(_J_x_y_TERMS, _J_x_y_coefficients)
 def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,y}, Eq. (20)."""
     cse0 = a_tilde*b_tilde
@@ -267,7 +742,53 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_y_x_coefficients returns
+_J_y_x_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_x", 0, 1),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = a_tilde*b_tilde
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/hbar
+    cse4 = 2*cse3
+    cse5 = cse4/cse2
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6
+    cse8 = 1/m
+    cse9 = cse8*hbar
+    cse10 = 1/cse2**2
+    cse11 = 4*cse10
+    cse12 = a_tilde**2
+    cse13 = cse12*cse7
+    cse14 = cse12*m
+    cse15 = -2*b**2*cse10*cse12*cse9/cse6**2
+    return (
+        # c_0: 1
+        -cse0*cse5,
+        # c_0: k_x**2
+        -b*cse0*cse11*cse7*cse9,
+        # c_x: k_y
+        b*cse13*cse5,
+        # c_y: k_x
+        -cse1**2*cse11*cse13*cse3 - cse10*cse4*cse8*(b_tilde**2*hbar**2 + cse14*epsilon_1 - cse14*epsilon_2) + cse8*hbar,
+        # c_y: k_x**3
+        cse15,
+        # c_y: k_x*k_y**2
+        cse15,
+    )
+
+
+@_kernel(_J_y_x_TERMS, _J_y_x_coefficients)
 def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,x}, Eq. (20)."""
     cse0 = a_tilde*b_tilde
@@ -297,7 +818,48 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_y_y_coefficients returns
+_J_y_y_TERMS = (
+    ("c_0", 1, 1),
+    ("c_x", 1, 0),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0
+    cse2 = 1/m
+    cse3 = cse2*hbar
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**2
+    cse7 = 4*cse6
+    cse8 = 1/hbar
+    cse9 = 2*cse8
+    cse10 = a_tilde**2
+    cse11 = cse1*cse10
+    cse12 = cse10*m
+    cse13 = -2*b**2*cse10*cse3*cse6/cse0**2
+    return (
+        # c_0: k_x*k_y
+        -a_tilde*b*b_tilde*cse1*cse3*cse7,
+        # c_x: k_x
+        -b*cse11*cse9/cse5,
+        # c_y: k_y
+        -cse11*cse4**2*cse7*cse8 - cse2*cse6*cse9*(b_tilde**2*hbar**2 + cse12*epsilon_1 - cse12*epsilon_2) + cse2*hbar,
+        # c_y: k_x**2*k_y
+        cse13,
+        # c_y: k_y**3
+        cse13,
+    )
+
+
+@_kernel(_J_y_y_TERMS, _J_y_y_coefficients)
 def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
     cse0 = b - epsilon_1 + epsilon_2
@@ -326,7 +888,27 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_z_x_coefficients returns
+_J_z_x_TERMS = (
+    ("c_z", 1, 0),
+)
+
+
+def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/m
+    cse1 = a_tilde**2
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = 1/(hbar*(-b - cse2)**2)
+    cse4 = cse1*m
+    return (
+        # c_z: k_x
+        -2*cse0*cse3*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar - 4*cse1*cse2**2*cse3/(b - epsilon_1 + epsilon_2),
+    )
+
+
+@_kernel(_J_z_x_TERMS, _J_z_x_coefficients)
 def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,x}, Eq. (20)."""
     cse0 = 1/m
@@ -344,7 +926,27 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_z_y_coefficients returns
+_J_z_y_TERMS = (
+    ("c_z", 0, 1),
+)
+
+
+def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/m
+    cse1 = a_tilde**2
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = 1/(hbar*(-b - cse2)**2)
+    cse4 = cse1*m
+    return (
+        # c_z: k_y
+        -2*cse0*cse3*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar - 4*cse1*cse2**2*cse3/(b - epsilon_1 + epsilon_2),
+    )
+
+
+@_kernel(_J_z_y_TERMS, _J_z_y_coefficients)
 def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,y}, Eq. (20)."""
     cse0 = 1/m
@@ -362,7 +964,41 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_x_x_coefficients returns
+_dJ_x_x_TERMS = (
+    ("c_0", 1, 1),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+)
+
+
+def _dJ_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = hbar/(cse0**2*m)
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = b/cse2
+    cse4 = 2*cse1
+    cse5 = a_tilde**2
+    cse6 = -b**2*cse4*cse5/cse2**2
+    return (
+        # c_0: k_x*k_y
+        4*a_tilde*b_tilde*cse1*cse3,
+        # c_x: k_x
+        -b_tilde**2*cse4,
+        # c_x: k_x**3
+        cse6,
+        # c_x: k_x*k_y**2
+        cse6,
+        # c_y: k_y
+        -2*cse3*cse5/(cse0*hbar),
+    )
+
+
+@_kernel(_dJ_x_x_TERMS, _dJ_x_x_coefficients)
 def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{x,x} = J_eff_{x,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = 1/m
@@ -384,7 +1020,41 @@ def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_x_y_coefficients returns
+_dJ_x_y_TERMS = (
+    ("c_0", 0, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+)
+
+
+def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = hbar/(cse0**2*m)
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = b/cse2
+    cse4 = 2*cse1
+    cse5 = a_tilde**2
+    cse6 = -b**2*cse4*cse5/cse2**2
+    return (
+        # c_0: k_y**2
+        4*a_tilde*b_tilde*cse1*cse3,
+        # c_x: k_y
+        -b_tilde**2*cse4,
+        # c_x: k_x**2*k_y
+        cse6,
+        # c_x: k_y**3
+        cse6,
+        # c_y: k_x
+        2*cse3*cse5/(cse0*hbar),
+    )
+
+
+@_kernel(_dJ_x_y_TERMS, _dJ_x_y_coefficients)
 def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{x,y} = J_eff_{x,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = -b - epsilon_1 + epsilon_2
@@ -405,7 +1075,41 @@ def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_y_x_coefficients returns
+_dJ_y_x_TERMS = (
+    ("c_0", 2, 0),
+    ("c_x", 0, 1),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _dJ_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = hbar/(cse0**2*m)
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = b/cse2
+    cse4 = a_tilde**2
+    cse5 = 2*cse1
+    cse6 = -b**2*cse4*cse5/cse2**2
+    return (
+        # c_0: k_x**2
+        -4*a_tilde*b_tilde*cse1*cse3,
+        # c_x: k_y
+        2*cse3*cse4/(cse0*hbar),
+        # c_y: k_x
+        -b_tilde**2*cse5,
+        # c_y: k_x**3
+        cse6,
+        # c_y: k_x*k_y**2
+        cse6,
+    )
+
+
+@_kernel(_dJ_y_x_TERMS, _dJ_y_x_coefficients)
 def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{y,x} = J_eff_{y,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_y}: the part beyond the standard definition, Eq. (27)."""
     cse0 = -b - epsilon_1 + epsilon_2
@@ -426,7 +1130,41 @@ def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_y_y_coefficients returns
+_dJ_y_y_TERMS = (
+    ("c_0", 1, 1),
+    ("c_x", 1, 0),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _dJ_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = hbar/(cse0**2*m)
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = b/cse2
+    cse4 = a_tilde**2
+    cse5 = 2*cse1
+    cse6 = -b**2*cse4*cse5/cse2**2
+    return (
+        # c_0: k_x*k_y
+        -4*a_tilde*b_tilde*cse1*cse3,
+        # c_x: k_x
+        -2*cse3*cse4/(cse0*hbar),
+        # c_y: k_y
+        -b_tilde**2*cse5,
+        # c_y: k_x**2*k_y
+        cse6,
+        # c_y: k_y**3
+        cse6,
+    )
+
+
+@_kernel(_dJ_y_y_TERMS, _dJ_y_y_coefficients)
 def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{y,y} = J_eff_{y,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_y}: the part beyond the standard definition, Eq. (27)."""
     cse0 = 1/m
@@ -448,7 +1186,22 @@ def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_z_x_coefficients returns
+_dJ_z_x_TERMS = (
+    ("c_z", 1, 0),
+)
+
+
+def _dJ_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    return (
+        # c_z: k_x
+        -4*b_tilde**2*hbar/(m*(-b - epsilon_1 + epsilon_2)**2),
+    )
+
+
+@_kernel(_dJ_z_x_TERMS, _dJ_z_x_coefficients)
 def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{z,x} = J_eff_{z,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_z}: the part beyond the standard definition, Eq. (27)."""
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
@@ -461,7 +1214,22 @@ def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_z_y_coefficients returns
+_dJ_z_y_TERMS = (
+    ("c_z", 0, 1),
+)
+
+
+def _dJ_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    return (
+        # c_z: k_y
+        -4*b_tilde**2*hbar/(m*(-b - epsilon_1 + epsilon_2)**2),
+    )
+
+
+@_kernel(_dJ_z_y_TERMS, _dJ_z_y_coefficients)
 def dJ_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{z,y} = J_eff_{z,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_z}: the part beyond the standard definition, Eq. (27)."""
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape

@@ -8,6 +8,15 @@ Every function is ``f(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_til
 parameters are keyword-only; all arguments broadcast as numpy arrays of reals
 and the result is a complex array of shape ``broadcast(...).shape + (2, 2)``.
 A missing, misspelt or non-real parameter raises ``TypeError`` naming it.
+``evaluate(k_x, k_y, operators=[...], **parameters)`` returns several operators
+at once, sharing the work between them.
+
+Two paths give the same numbers (to rounding).  With scalar parameters and
+many points (``_FAST_MIN_POINTS`` or more) an operator that is a polynomial in
+the momenta is evaluated from its coefficient table (the fast path, below);
+otherwise (array-valued parameters, few points, or a momentum in a
+denominator) its closed form is evaluated elementwise, which broadcasts
+everything.
 """
 
 import difflib
@@ -36,7 +45,7 @@ __all__ = [
     "dJ_y_y",
     "dJ_z_x",
     "dJ_z_y",
-    "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
+    "evaluate", "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
 ]
 
 MODEL = "samokhin_c4v"
@@ -61,26 +70,45 @@ def _explain(name, kwargs, error):
             f"{name}(k_x, k_y, " + ", ".join(f"{p}=..." for p in PARAMETERS) + ").")
 
 
-def _kernel(f):
-    """Bind and check the arguments of a generated kernel, then convert them to float arrays."""
-    signature = inspect.signature(f)
+def _arguments(name, signature, args, kwargs):
+    """Bind a call to ``signature`` and convert every argument to a float array (0-d for scalars)."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(_explain(name, kwargs, error)) from None
+    values = {}
+    for key, value in bound.arguments.items():
+        array = numpy.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name}(): {key} must be a real number or an array of "
+                            f"reals, got {value!r}.")
+        values[key] = array.astype(float)
+    return values
 
-    @functools.wraps(f)
-    def checked(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as error:
-            raise TypeError(_explain(f.__name__, kwargs, error)) from None
-        values = {}
-        for key, value in bound.arguments.items():
-            array = numpy.asarray(value)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"{f.__name__}(): {key} must be a real number or an array of "
-                                f"reals, got {value!r}.")
-            values[key] = array.astype(float)
-        return f(values.pop("k_x"), values.pop("k_y"), **values)
 
-    return checked
+def _kernel(terms, coefficients):
+    """Decorate the general path of an operator: check the arguments, take the fast path if possible.
+
+    ``terms``/``coefficients`` are the operator's coefficient table (None when it
+    is not a polynomial in the momenta); the decorated function evaluates the
+    closed form elementwise and stays reachable as ``kernel.__wrapped__``.
+    """
+    def decorate(f):
+        signature = inspect.signature(f)
+
+        @functools.wraps(f)
+        def checked(*args, **kwargs):
+            values = _arguments(f.__name__, signature, args, kwargs)
+            k_x, k_y = values.pop("k_x"), values.pop("k_y")
+            if terms is None or not _fast(values, k_x, k_y):
+                return f(k_x, k_y, **values)
+            table = _table(terms, coefficients(**{p: v[()] for p, v in values.items()}))
+            return _polynomials(k_x, k_y, [table])[0]
+
+        checked.terms, checked.coefficients = terms, coefficients
+        return checked
+
+    return decorate
 
 
 def _pauli(shape, c_0, c_x, c_y, c_z):
@@ -101,7 +129,286 @@ def _entries(shape, n, entries):
     return out
 
 
-@_kernel
+# -- fast path ------------------------------------------------------------------------
+# Every operator here is a polynomial in (k_x, k_y) whose coefficients depend on the
+# parameters only: the denominators are gap factors, free of the momenta.  With scalar
+# parameters a call on many points therefore
+#   1. evaluates each coefficient once, in scalar arithmetic (_<name>_coefficients);
+#   2. builds the monomials k_x**a k_y**b once per block of points, shared by every
+#      operator asked for (blocks of a few thousand points stay in cache);
+#   3. gets every real output column (Re and Im of each matrix entry) as a product
+#      coefficients @ monomials.  Symmetric models (k_x -> -k_x, k_y -> -k_y) make each
+#      column use one parity class (a % 2, b % 2) of monomials only, so there is one
+#      small product per class; identical columns (σ_x gives entries 01 and 10 alike)
+#      and negated ones (σ_y) are computed once, zero columns not at all;
+#   4. copies the columns into the complex output, one gather per operator.
+# Writing the output is most of the time that remains.  The products are kept below
+# OpenBLAS's multithreading threshold (m·n·k = 2**18): threads woken for products
+# this small cost far more than they save, and on a busy machine a lot more.  Below
+# _FAST_MIN_POINTS points the fixed cost of steps 1-4 exceeds the elementwise path.
+
+_SIGMA = {"c_0": ((1, 0), (0, 1)), "c_x": ((0, 1), (1, 0)),
+          "c_y": ((0, -1j), (1j, 0)), "c_z": ((1, 0), (0, -1))}
+_BLOCK = 4096             # points per block, at most
+_PRODUCT_SIZE = 2 ** 18   # m·n·k of one product, at most
+_FAST_MIN_POINTS = 2048   # fewer points: the general path
+
+
+def _fast(values, k_x, k_y):
+    """Whether the fast path applies: scalar parameters and enough points."""
+    return (all(v.ndim == 0 for v in values.values())
+            and numpy.broadcast(k_x, k_y).size >= _FAST_MIN_POINTS)
+
+
+def _parity(monomial):
+    """Sort key of a monomial (a, b): parity class first, then degree."""
+    a, b = monomial
+    return (a % 2, b % 2, a + b, a)
+
+
+@functools.lru_cache(maxsize=None)
+def _layout(terms):
+    """``(monomials, select, weights)`` of a terms tuple: the parameter-independent part of :func:`_table`."""
+    n = SHAPE[0]
+    monomials = tuple(sorted({(a, b) for _, a, b in terms}, key=_parity))
+    row = {mono: r for r, mono in enumerate(monomials)}
+    select = numpy.zeros((len(monomials), len(terms)))
+    weights = numpy.zeros((len(terms), n * n), dtype=complex)
+    for t, (component, a, b) in enumerate(terms):
+        select[row[a, b], t] = 1
+        if isinstance(component, str):
+            weights[t] = numpy.asarray(_SIGMA[component]).ravel()
+        else:
+            weights[t, component[0] * n + component[1]] = 1
+    return monomials, select, weights
+
+
+def _table(terms, coefficients):
+    """``(monomials, E)``: ``E[r, j]`` is the coefficient of ``monomials[r]`` in real output column j.
+
+    The columns are the real and imaginary parts of the matrix entries, in the
+    memory order of a complex ``SHAPE`` array.
+    """
+    monomials, select, weights = _layout(terms)
+    E = select @ (weights * numpy.asarray(coefficients, dtype=complex).reshape(-1, 1))
+    return monomials, numpy.ascontiguousarray(E).view(float)
+
+
+def _plan(tables):
+    """How to evaluate several coefficient tables together (steps 2-4 above).
+
+    Returns ``(monomials, products, negations, gathers, rows)``: the monomials in
+    parity order; ``(lo, hi, C, first)`` per product ``Y[first:first + len(C)] =
+    C @ X[lo:hi]``; ``(source, target)`` rows of Y to negate; per table the rows
+    of Y that are its output columns (the last row of Y stays zero); the number
+    of rows of Y.
+    """
+    monomials = sorted({mono for mons, _ in tables for mono in mons}, key=_parity)
+    index = {mono: r for r, mono in enumerate(monomials)}
+    classes = {}
+    for r, (a, b) in enumerate(monomials):
+        lo, _ = classes.get((a % 2, b % 2), (r, r))
+        classes[a % 2, b % 2] = (lo, r + 1)
+    groups, seen, references = {}, {}, []     # columns by row range; column bytes -> reference
+    for mons, E in tables:
+        full = numpy.zeros((len(monomials), E.shape[1]))
+        full[[index[mono] for mono in mons]] = E
+        refs = []
+        for column in full.T:
+            support = numpy.flatnonzero(column)
+            if support.size == 0:
+                refs.append(None)
+                continue
+            key, negated = (column + 0.0).tobytes(), (-column + 0.0).tobytes()   # + 0.0: no -0.0
+            if key in seen or negated in seen:
+                refs.append((1, seen[key]) if key in seen else (-1, seen[negated]))
+                continue
+            parities = {(a % 2, b % 2) for a, b in (monomials[r] for r in support)}
+            span = classes[parities.pop()] if len(parities) == 1 else (0, len(monomials))
+            groups.setdefault(span, []).append(column[span[0]:span[1]])
+            seen[key] = (span, len(groups[span]) - 1)
+            refs.append((1, seen[key]))
+        references.append(refs)
+    products, first, count = [], {}, 0
+    for (lo, hi), columns in sorted(groups.items()):
+        first[lo, hi] = count
+        products.append((lo, hi, numpy.array(columns), count))
+        count += len(columns)
+    negations, negated_row, gathers = [], {}, []
+    for refs in references:
+        gather = []
+        for ref in refs:
+            if ref is None:
+                gather.append(-1)
+                continue
+            sign, (span, position) = ref
+            source = first[span] + position
+            if sign < 0 and source not in negated_row:
+                negated_row[source] = count + len(negations)
+                negations.append((source, negated_row[source]))
+            gather.append(source if sign > 0 else negated_row[source])
+        gathers.append(gather)
+    rows = count + len(negations) + 1
+    gathers = [numpy.array([g if g >= 0 else rows - 1 for g in gather]) for gather in gathers]
+    return monomials, products, negations, gathers, rows
+
+
+def _polynomials(k_x, k_y, tables):
+    """The operators of ``tables`` (from :func:`_table`) on the broadcast points: a list of arrays."""
+    shape = numpy.broadcast(k_x, k_y).shape
+    x = numpy.broadcast_to(k_x, shape).ravel()
+    y = numpy.broadcast_to(k_y, shape).ravel()
+    monomials, products, negations, gathers, rows = _plan(tables)
+    width = 2 * SHAPE[0] * SHAPE[1]
+    outs = [numpy.empty((x.size, width)) for _ in tables]
+    widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
+    block = max(1, min(_BLOCK, x.size, _PRODUCT_SIZE // widest))
+    X = numpy.empty((len(monomials), block))
+    Y = numpy.zeros((rows, block))
+    row = {mono: r for r, mono in enumerate(monomials)}
+    by_degree = sorted(monomials, key=sum)
+    for start in range(0, x.size, block):
+        xs, ys = x[start:start + block], y[start:start + block]
+        m = xs.size
+        _fill_monomials(X[:, :m], xs, ys, by_degree, row)
+        for lo, hi, C, first in products:
+            numpy.matmul(C, X[lo:hi, :m], out=Y[first:first + C.shape[0], :m])
+        for source, target in negations:
+            numpy.negative(Y[source, :m], out=Y[target, :m])
+        for out, gather in zip(outs, gathers):
+            out[start:start + m] = Y[gather, :m].T
+    return [out.view(complex).reshape(shape + SHAPE) for out in outs]
+
+
+def _fill_monomials(X, x, y, by_degree, row):
+    """``X[row[a, b]] = x**a * y**b``, each monomial one product from a lower one (lowest first)."""
+    powers = {(0, 0): 1.0, (1, 0): x, (0, 1): y}
+    for a, b in by_degree:
+        r = row[a, b]
+        if (a, b) in powers:
+            X[r] = powers[a, b]
+            continue
+        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
+        base = X[row[lower]] if lower in row else _power(powers, lower, x, y)
+        numpy.multiply(base, factor, out=X[r])
+
+
+def _power(powers, monomial, x, y):
+    """``x**a * y**b`` for a monomial that is not a row of X (computed once, kept in ``powers``)."""
+    if monomial not in powers:
+        a, b = monomial
+        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
+        powers[monomial] = _power(powers, lower, x, y) * factor
+    return powers[monomial]
+
+
+def evaluate(k_x, k_y, *, operators=None, **parameters):
+    """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
+
+    Parameters as for every kernel (keyword-only, same checks and ``TypeError``
+    messages); the values are those of calling each kernel, with the monomials
+    of the momenta built once for all operators (step 2 above).  ``operators``
+    is a list of names of ``OPERATORS`` or one name; an unknown name raises
+    ``ValueError``.
+    """
+    names = _operator_names(operators)
+    signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
+    values = _arguments("evaluate", signature, (k_x, k_y), parameters)
+    k_x, k_y = values.pop("k_x"), values.pop("k_y")
+    fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, k_x, k_y) else []
+    results = {n: OPERATORS[n].__wrapped__(k_x, k_y, **values) for n in names if n not in fast}
+    if fast:
+        scalars = {p: v[()] for p, v in values.items()}
+        tables = [_table(OPERATORS[n].terms, OPERATORS[n].coefficients(**scalars)) for n in fast]
+        results.update(zip(fast, _polynomials(k_x, k_y, tables)))
+    return {n: results[n] for n in names}
+
+
+def _operator_names(operators):
+    """The names asked of :func:`evaluate`, checked, without repeats."""
+    names = [operators] if isinstance(operators, str) else list(OPERATORS if operators is None else operators)
+    unknown = [name for name in names if name not in OPERATORS]
+    if unknown:
+        hints = [repr(name) + "".join(f" (did you mean {close!r}?)"
+                                      for close in difflib.get_close_matches(str(name), OPERATORS, n=1))
+                 for name in unknown]
+        raise ValueError(f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are "
+                         f"{', '.join(OPERATORS)}.")
+    return list(dict.fromkeys(names))
+
+
+#: H as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _H_coefficients returns
+_H_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 4, 0),
+    ("c_0", 2, 2),
+    ("c_0", 0, 4),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_H_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b_tilde**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2
+    cse4 = 1/cse2**3
+    cse5 = 4*cse4
+    cse6 = a_tilde**2
+    cse7 = cse1*cse6
+    cse8 = epsilon_1**2
+    cse9 = epsilon_2**2
+    cse10 = epsilon_1*epsilon_2
+    cse11 = -2*cse10 + cse8 + cse9
+    cse12 = 2*cse4
+    cse13 = b - epsilon_1 + epsilon_2
+    cse14 = cse1**2*cse5/cse13**2
+    cse15 = cse12/cse13
+    cse16 = cse0*cse14*cse6 + cse12*cse6*(3*cse0 + cse11) + cse15*cse7*(cse0 - 4*cse10 + 2*cse8 + 2*cse9) + (1/2)*hbar**2/m - cse7/cse2**2
+    cse17 = a_tilde**4*cse1*(b**2 + cse11)/cse13**3
+    cse18 = -cse17*cse4
+    cse19 = 8*a_tilde*b_tilde**3*cse4 - 2*a_tilde*b_tilde*cse3
+    cse20 = a_tilde**3*b_tilde
+    cse21 = b*cse15*cse20 + cse14*cse20
+    cse22 = -cse21
+    return (
+        # c_0: 1
+        b_tilde**4*cse5 - 2*cse0*cse3 + epsilon_1,
+        # c_0: k_x**2
+        cse16,
+        # c_0: k_y**2
+        cse16,
+        # c_0: k_x**4
+        cse18,
+        # c_0: k_x**2*k_y**2
+        -cse12*cse17,
+        # c_0: k_y**4
+        cse18,
+        # c_x: k_y
+        -cse19,
+        # c_x: k_x**2*k_y
+        cse22,
+        # c_x: k_y**3
+        cse22,
+        # c_y: k_x
+        cse19,
+        # c_y: k_x**3
+        cse21,
+        # c_y: k_x*k_y**2
+        cse21,
+    )
+
+
+@_kernel(_H_TERMS, _H_coefficients)
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
     cse0 = k_x**2
@@ -151,7 +458,79 @@ def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: S_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_x_coefficients returns
+_S_x_TERMS = (
+    ("c_0", 0, 1),
+    ("c_0", 2, 1),
+    ("c_0", 0, 3),
+    ("c_x", 0, 0),
+    ("c_x", 2, 0),
+    ("c_x", 0, 2),
+    ("c_x", 4, 0),
+    ("c_x", 2, 2),
+    ("c_x", 0, 4),
+    ("c_y", 1, 1),
+)
+
+
+def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_S_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**2
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = a_tilde/cse3
+    cse5 = b*b_tilde
+    cse6 = 1/cse1**3
+    cse7 = b_tilde**3
+    cse8 = cse4*cse7
+    cse9 = 1/cse1**4
+    cse10 = 1/cse3**2
+    cse11 = cse0**2
+    cse12 = 2*epsilon_1
+    cse13 = 2*epsilon_2
+    cse14 = -8*a_tilde**3*cse10*cse5*cse9*(b - cse12 + cse13)
+    cse15 = b_tilde**2
+    cse16 = 2*cse2
+    cse17 = a_tilde**2
+    cse18 = 16*cse15
+    cse19 = cse0**3*cse17*cse18*cse9/cse3**3
+    cse20 = epsilon_1**2
+    cse21 = epsilon_2**2
+    cse22 = b**2
+    cse23 = cse10*cse17
+    cse24 = 2*cse9
+    cse25 = cse23*cse24
+    cse26 = 10*epsilon_2
+    cse27 = 5*cse20 + 5*cse21 + cse22 - cse26*epsilon_1
+    cse28 = a_tilde**4*cse22*cse27/cse3**4
+    cse29 = cse24*cse28
+    return (
+        # c_0: k_y
+        16*a_tilde*cse10*cse11*cse7*cse9 + 56*cse0*cse8*cse9 + 4*cse2*cse4*cse5 + 28*cse6*cse8,
+        # c_0: k_x**2*k_y
+        cse14,
+        # c_0: k_y**3
+        cse14,
+        # c_x: 1
+        12*b_tilde**4*cse9 - cse15*cse16 + 1,
+        # c_x: k_x**2
+        -b*cse25*(b**3 - b*cse12*epsilon_2 - 12*b*cse15 + b*cse20 + b*cse21 + cse12*cse22 - cse13*cse22 + cse18*epsilon_1 - cse18*epsilon_2) - cse19,
+        # c_x: k_y**2
+        96*cse0*cse10*cse15*cse17*cse6 + 64*cse10*cse11*cse15*cse17*cse9 - cse16*cse23*(-11*cse15 + cse22) - cse19,
+        # c_x: k_x**4
+        cse29,
+        # c_x: k_x**2*k_y**2
+        4*cse28*cse9,
+        # c_x: k_y**4
+        cse29,
+        # c_y: k_x*k_y
+        cse15*cse25*(-b*cse26 + 10*b*epsilon_1 + cse27),
+    )
+
+
+@_kernel(_S_x_TERMS, _S_x_coefficients)
 def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^x, Eq. (22)."""
     cse0 = epsilon_1 - epsilon_2
@@ -199,7 +578,78 @@ def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: S_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_y_coefficients returns
+_S_y_TERMS = (
+    ("c_0", 1, 0),
+    ("c_0", 3, 0),
+    ("c_0", 1, 2),
+    ("c_x", 1, 1),
+    ("c_y", 0, 0),
+    ("c_y", 2, 0),
+    ("c_y", 0, 2),
+    ("c_y", 4, 0),
+    ("c_y", 2, 2),
+    ("c_y", 0, 4),
+)
+
+
+def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_S_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**2
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = 1/cse3
+    cse5 = b*b_tilde
+    cse6 = 1/cse1**3
+    cse7 = a_tilde*b_tilde**3
+    cse8 = cse4*cse7
+    cse9 = 1/cse1**4
+    cse10 = 1/cse3**2
+    cse11 = cse0**2
+    cse12 = 2*epsilon_1
+    cse13 = 2*epsilon_2
+    cse14 = 8*a_tilde**3*cse10*cse5*cse9*(b - cse12 + cse13)
+    cse15 = 10*epsilon_2
+    cse16 = b**2
+    cse17 = epsilon_1**2
+    cse18 = epsilon_2**2
+    cse19 = -cse15*epsilon_1 + cse16 + 5*cse17 + 5*cse18
+    cse20 = b_tilde**2
+    cse21 = a_tilde**2
+    cse22 = cse10*cse21
+    cse23 = 2*cse9
+    cse24 = 2*cse2
+    cse25 = 16*cse20
+    cse26 = cse0**3*cse21*cse25*cse9/cse3**3
+    cse27 = a_tilde**4*cse16*cse19/cse3**4
+    cse28 = cse23*cse27
+    return (
+        # c_0: k_x
+        -4*a_tilde*cse2*cse4*cse5 - 56*cse0*cse8*cse9 - 16*cse10*cse11*cse7*cse9 - 28*cse6*cse8,
+        # c_0: k_x**3
+        cse14,
+        # c_0: k_x*k_y**2
+        cse14,
+        # c_x: k_x*k_y
+        cse20*cse22*cse23*(-b*cse15 + 10*b*epsilon_1 + cse19),
+        # c_y: 1
+        12*b_tilde**4*cse9 - cse20*cse24 + 1,
+        # c_y: k_x**2
+        96*cse0*cse10*cse20*cse21*cse6 + 64*cse10*cse11*cse20*cse21*cse9 - cse22*cse24*(cse16 - 11*cse20) - cse26,
+        # c_y: k_y**2
+        -b*cse22*cse23*(b**3 - b*cse12*epsilon_2 + b*cse17 + b*cse18 - 12*b*cse20 + cse12*cse16 - cse13*cse16 + cse25*epsilon_1 - cse25*epsilon_2) - cse26,
+        # c_y: k_x**4
+        cse28,
+        # c_y: k_x**2*k_y**2
+        4*cse27*cse9,
+        # c_y: k_y**4
+        cse28,
+    )
+
+
+@_kernel(_S_y_TERMS, _S_y_coefficients)
 def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^y, Eq. (22)."""
     cse0 = epsilon_1 - epsilon_2
@@ -247,7 +697,33 @@ def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: S_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _S_z_coefficients returns
+_S_z_TERMS = (
+    ("c_z", 0, 0),
+    ("c_z", 2, 0),
+    ("c_z", 0, 2),
+)
+
+
+def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_S_z_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = b_tilde**2
+    cse1 = -b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1**4
+    cse3 = 14*b
+    cse4 = 2*a_tilde**2*cse0*cse2*(7*b**2 - cse3*epsilon_1 + cse3*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: 1
+        24*b_tilde**4*cse2 - 4*cse0/cse1**2 + 1,
+        # c_z: k_x**2
+        cse4,
+        # c_z: k_y**2
+        cse4,
+    )
+
+
+@_kernel(_S_z_TERMS, _S_z_coefficients)
 def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^z, Eq. (22)."""
     cse0 = b_tilde**2
@@ -265,7 +741,34 @@ def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: T_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_x_coefficients returns
+_T_x_TERMS = (
+    ("c_z", 1, 0),
+    ("c_z", 3, 0),
+    ("c_z", 1, 2),
+)
+
+
+def _T_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_T_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = 1/hbar
+    cse2 = a_tilde*cse1
+    cse3 = 4*b_tilde
+    cse4 = 1/cse0**3
+    cse5 = a_tilde**3*cse1*cse3*cse4*(3*b**2 - b*epsilon_1 + b*epsilon_2 + 2*epsilon_1**2 - 4*epsilon_1*epsilon_2 + 2*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: k_x
+        24*b_tilde**3*cse2*cse4 - cse2*cse3/cse0,
+        # c_z: k_x**3
+        cse5,
+        # c_z: k_x*k_y**2
+        cse5,
+    )
+
+
+@_kernel(_T_x_TERMS, _T_x_coefficients)
 def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^x = (i/ħ)[H_eff, S_eff^x], Eq. (21)."""
     cse0 = -b - epsilon_1 + epsilon_2
@@ -284,7 +787,34 @@ def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: T_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_y_coefficients returns
+_T_y_TERMS = (
+    ("c_z", 0, 1),
+    ("c_z", 2, 1),
+    ("c_z", 0, 3),
+)
+
+
+def _T_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_T_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = 1/hbar
+    cse2 = a_tilde*cse1
+    cse3 = 4*b_tilde
+    cse4 = 1/cse0**3
+    cse5 = a_tilde**3*cse1*cse3*cse4*(3*b**2 - b*epsilon_1 + b*epsilon_2 + 2*epsilon_1**2 - 4*epsilon_1*epsilon_2 + 2*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: k_y
+        24*b_tilde**3*cse2*cse4 - cse2*cse3/cse0,
+        # c_z: k_x**2*k_y
+        cse5,
+        # c_z: k_y**3
+        cse5,
+    )
+
+
+@_kernel(_T_y_TERMS, _T_y_coefficients)
 def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^y = (i/ħ)[H_eff, S_eff^y], Eq. (21)."""
     cse0 = -b - epsilon_1 + epsilon_2
@@ -303,7 +833,45 @@ def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: T_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _T_z_coefficients returns
+_T_z_TERMS = (
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_T_z_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**3
+    cse4 = -32*a_tilde*b_tilde**3*cse0*cse3 + 4*a_tilde*b_tilde*cse0/cse2
+    cse5 = b - epsilon_1 + epsilon_2
+    cse6 = a_tilde**3*cse0*cse3
+    cse7 = -4*b*b_tilde*cse6/cse5 - 8*b_tilde*cse1**2*cse6/cse5**2
+    return (
+        # c_x: k_x
+        cse4,
+        # c_x: k_x**3
+        cse7,
+        # c_x: k_x*k_y**2
+        cse7,
+        # c_y: k_y
+        cse4,
+        # c_y: k_x**2*k_y
+        cse7,
+        # c_y: k_y**3
+        cse7,
+    )
+
+
+@_kernel(_T_z_TERMS, _T_z_coefficients)
 def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^z = (i/ħ)[H_eff, S_eff^z], Eq. (21)."""
     cse0 = 1/hbar
@@ -333,7 +901,128 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_x_x_coefficients returns
+_J_x_x_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_x", 5, 0),
+    ("c_x", 3, 2),
+    ("c_x", 1, 4),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**2
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = 1/cse3
+    cse5 = a_tilde*b_tilde*cse4
+    cse6 = 1/m
+    cse7 = cse6*hbar
+    cse8 = b*cse7
+    cse9 = 2*epsilon_1
+    cse10 = a_tilde**2
+    cse11 = cse10*m
+    cse12 = cse11*cse9
+    cse13 = 2*epsilon_2
+    cse14 = cse11*cse13
+    cse15 = b_tilde**2
+    cse16 = hbar**2
+    cse17 = cse15*cse16
+    cse18 = 7*cse17
+    cse19 = 1/cse1**3
+    cse20 = 1/hbar
+    cse21 = cse20*cse6
+    cse22 = cse21*cse5
+    cse23 = cse12 - cse14
+    cse24 = 1/cse1**4
+    cse25 = 8*cse24
+    cse26 = cse0**2
+    cse27 = 16*cse24
+    cse28 = cse26*cse27
+    cse29 = 1/cse3**2
+    cse30 = b_tilde*cse29
+    cse31 = -a_tilde**3*cse25*cse30*cse8*(b + cse13 - cse9)
+    cse32 = epsilon_1**2
+    cse33 = epsilon_2**2
+    cse34 = cse9*epsilon_2
+    cse35 = cse32 + cse33 - cse34
+    cse36 = cse10*cse20
+    cse37 = cse15*cse29
+    cse38 = cse36*cse37
+    cse39 = cse0**3*cse27
+    cse40 = cse11*epsilon_1
+    cse41 = cse11*epsilon_2
+    cse42 = cse40 - cse41
+    cse43 = 2*cse21
+    cse44 = cse2*cse43
+    cse45 = cse36*cse4
+    cse46 = epsilon_1**3
+    cse47 = epsilon_2**3
+    cse48 = 4*cse24
+    cse49 = 1/cse3**3
+    cse50 = cse10*cse39*cse49
+    cse51 = cse21*cse50*(cse10*epsilon_1*m - cse17 - cse41)
+    cse52 = b**3
+    cse53 = b*cse11
+    cse54 = 4*cse53
+    cse55 = b**2
+    cse56 = b*epsilon_2
+    cse57 = cse17*cse55
+    cse58 = cse10*cse29
+    cse59 = cse24*cse58
+    cse60 = cse0*cse19
+    cse61 = 8*cse17
+    cse62 = 8*cse26
+    cse63 = a_tilde**4
+    cse64 = epsilon_1*epsilon_2
+    cse65 = cse55*cse63*cse7*(5*cse32 + 5*cse33 + cse55 - 10*cse64)/cse3**4
+    cse66 = 2*cse24*cse65
+    cse67 = 2*b
+    cse68 = cse15*cse45
+    cse69 = 3*cse32
+    cse70 = 3*cse33
+    cse71 = 13*cse17
+    cse72 = cse19*cse49
+    return (
+        # c_0: k_x*k_y
+        a_tilde*cse21*cse28*cse30*(cse17 + cse23) + cse0*cse22*cse25*(cse18 + cse23) - 4*cse19*cse22*(cse12 - cse14 - cse18) + 4*cse2*cse5*cse8,
+        # c_0: k_x**3*k_y
+        cse31,
+        # c_0: k_x*k_y**3
+        cse31,
+        # c_x: k_x
+        4*cse10*cse19*cse20*(2*cse15 + cse35) - cse21*cse48*(-3*b_tilde**4*cse16 + cse10*cse15*epsilon_1*m + 6*cse10*cse33*epsilon_1*m + 2*cse10*cse46*m - 2*cse11*cse47 - cse15*cse41 - 6*cse32*cse41) - cse28*cse45*(cse15 + cse35) - cse38*cse39 - cse44*(cse17 + cse42) + cse6*hbar,
+        # c_x: k_x**3
+        -cse43*cse59*(b**4*cse16 + 8*b*cse10*epsilon_1*epsilon_2*m + 16*b*cse15*cse16*epsilon_1 + 18*cse10*cse32*epsilon_2*m + 6*cse10*cse47*m + 2*cse10*cse55*epsilon_2*m - 6*cse11*cse46 - cse12*cse55 - cse13*cse16*cse52 + cse16*cse32*cse55 + cse16*cse33*cse55 - cse16*cse34*cse55 + 2*cse16*cse52*epsilon_1 - 16*cse17*cse56 - cse32*cse54 - 18*cse33*cse40 - cse33*cse54 - 12*cse57) + cse51,
+        # c_x: k_x*k_y**2
+        96*cse10*cse37*cse60*cse7 + cse21*cse59*cse62*(cse42 + cse61) - cse44*cse58*(cse16*cse55 - 11*cse17 - cse23) + cse51,
+        # c_x: k_x**5
+        cse66,
+        # c_x: k_x**3*k_y**2
+        cse48*cse65,
+        # c_x: k_x*k_y**4
+        cse66,
+        # c_y: k_y
+        -cse19*cse38*cse62 - 8*cse2*cse68 - 20*cse60*cse68 - cse45*cse67/cse1,
+        # c_y: k_x**2*k_y
+        cse10*cse43*cse72*(-b*cse61*epsilon_1 + cse11*cse52 - 26*cse17*cse64 + cse32*cse71 + cse33*cse71 - 6*cse40*cse56 + cse53*cse69 + cse53*cse70 + cse56*cse61 - cse57) + cse15*cse50*cse7,
+        # c_y: k_y**3
+        cse20*cse63*cse67*cse72*(cse55 - 6*cse64 + cse69 + cse70),
+    )
+
+
+@_kernel(_J_x_x_TERMS, _J_x_x_coefficients)
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
     cse0 = 1/m
@@ -420,7 +1109,135 @@ def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_x_y_coefficients returns
+_J_x_y_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 2, 2),
+    ("c_0", 0, 4),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_x", 4, 1),
+    ("c_x", 2, 3),
+    ("c_x", 0, 5),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2
+    cse4 = a_tilde*cse0
+    cse5 = 1/cse2**3
+    cse6 = 8*cse5
+    cse7 = 3*b
+    cse8 = -epsilon_1 + epsilon_2
+    cse9 = 2*cse5
+    cse10 = b + cse8
+    cse11 = 1/cse10**2
+    cse12 = 2*epsilon_1
+    cse13 = 2*epsilon_2
+    cse14 = a_tilde**3*b_tilde*cse11*(b - cse12 + cse13)
+    cse15 = b_tilde**2
+    cse16 = hbar**2
+    cse17 = cse15*cse16
+    cse18 = 14*cse17
+    cse19 = a_tilde**2
+    cse20 = cse19*m
+    cse21 = cse20*epsilon_2
+    cse22 = cse20*epsilon_1
+    cse23 = -3*cse21 + 3*cse22
+    cse24 = 1/cse2**4
+    cse25 = 4*cse24
+    cse26 = 1/cse10
+    cse27 = cse1*cse26
+    cse28 = 1/m
+    cse29 = b_tilde*cse28*cse4
+    cse30 = cse1**2
+    cse31 = 8*cse30
+    cse32 = cse20*cse7
+    cse33 = b*cse16
+    cse34 = b**2
+    cse35 = cse16*cse34
+    cse36 = cse28*hbar
+    cse37 = cse24*cse36
+    cse38 = -8*b*cse14*cse37
+    cse39 = epsilon_1**2
+    cse40 = epsilon_2**2
+    cse41 = cse12*epsilon_2
+    cse42 = cse39 + cse40 - cse41
+    cse43 = cse0*cse19
+    cse44 = cse11*cse15
+    cse45 = cse43*cse44
+    cse46 = 16*cse24
+    cse47 = cse1**3*cse46
+    cse48 = -cse21 + cse22
+    cse49 = 1/cse2**2
+    cse50 = cse0*cse28
+    cse51 = 2*cse50
+    cse52 = cse49*cse51
+    cse53 = cse26*cse43
+    cse54 = epsilon_1**3
+    cse55 = epsilon_2**3
+    cse56 = 1/cse10**3
+    cse57 = cse19*cse47*cse56
+    cse58 = cse50*cse57*(-cse17 + cse19*epsilon_1*m - cse21)
+    cse59 = b**3
+    cse60 = 4*b*cse20
+    cse61 = cse12*cse20
+    cse62 = b*epsilon_2
+    cse63 = cse17*cse34
+    cse64 = cse11*cse19
+    cse65 = cse24*cse64
+    cse66 = 8*cse17
+    cse67 = a_tilde**4
+    cse68 = 2*cse67
+    cse69 = epsilon_1*epsilon_2
+    cse70 = cse34*(cse34 + 5*cse39 + 5*cse40 - 10*cse69)/cse10**4
+    cse71 = cse37*cse68*cse70
+    cse72 = cse5*cse56
+    cse73 = 13*cse17
+    return (
+        # c_0: 1
+        2*a_tilde*b_tilde*cse0*cse3 - b_tilde**3*cse4*cse6,
+        # c_0: k_x**2
+        -cse0*cse14*cse9*(cse7 + cse8),
+        # c_0: k_y**2
+        cse11*cse24*cse29*cse31*(2*cse17 + cse23) + cse25*cse27*cse29*(cse18 + cse23) - cse26*cse29*cse9*(cse12*cse33 - cse13*cse33 - cse18 + cse32 + 2*cse35),
+        # c_0: k_x**2*k_y**2
+        cse38,
+        # c_0: k_y**4
+        cse38,
+        # c_x: k_y
+        4*cse0*cse19*cse5*(3*cse15 + cse42) - cse25*cse50*(-3*b_tilde**4*cse16 + cse15*cse19*epsilon_1*m - cse15*cse21 + 6*cse19*cse40*epsilon_1*m + 2*cse19*cse54*m - 2*cse20*cse55 - 6*cse21*cse39) + cse28*hbar - cse30*cse46*cse53*(cse15 + cse42) - cse45*cse47 - cse52*(cse17 + cse48),
+        # c_x: k_x**2*k_y
+        -cse51*cse65*(b**4*cse16 + 16*b*cse15*cse16*epsilon_1 + 8*b*cse19*epsilon_1*epsilon_2*m - cse13*cse16*cse59 + cse16*cse34*cse39 + cse16*cse34*cse40 + 2*cse16*cse59*epsilon_1 - 16*cse17*cse62 + 2*cse19*cse34*epsilon_2*m + 18*cse19*cse39*epsilon_2*m + 6*cse19*cse55*m - 6*cse20*cse54 - 18*cse22*cse40 - cse34*cse61 - cse35*cse41 - cse39*cse60 - cse40*cse60 - 12*cse63) + cse58,
+        # c_x: k_y**3
+        96*cse1*cse19*cse36*cse44*cse5 + cse31*cse50*cse65*(cse48 + cse66) - cse52*cse64*(cse16*cse34 - 11*cse17 + 2*cse19*epsilon_2*m - cse61) + cse58,
+        # c_x: k_x**4*k_y
+        cse71,
+        # c_x: k_x**2*k_y**3
+        cse25*cse36*cse67*cse70,
+        # c_x: k_y**5
+        cse71,
+        # c_y: k_x
+        2*b*cse3*cse53 + 28*cse15*cse27*cse43*cse5 + 12*cse15*cse49*cse53 + cse30*cse45*cse6,
+        # c_y: k_x**3
+        -b*cse0*cse68*cse72*(cse34 + 3*cse39 + 3*cse40 - 6*cse69),
+        # c_y: k_x*k_y**2
+        cse15*cse36*cse57 - cse19*cse51*cse72*(b*cse66*epsilon_1 + 26*cse17*cse69 + cse20*cse59 - 6*cse22*cse62 + cse32*cse39 + cse32*cse40 - cse39*cse73 - cse40*cse73 - cse62*cse66 + cse63),
+    )
+
+
+@_kernel(_J_x_y_TERMS, _J_x_y_coefficients)
 def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,y}, Eq. (20)."""
     cse0 = 1/hbar
@@ -519,7 +1336,137 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_y_x_coefficients returns
+_J_y_x_TERMS = (
+    ("c_0", 0, 0),
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 4, 0),
+    ("c_0", 2, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+    ("c_y", 5, 0),
+    ("c_y", 3, 2),
+    ("c_y", 1, 4),
+)
+
+
+def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 2/cse1
+    cse3 = 1/hbar
+    cse4 = a_tilde*cse3
+    cse5 = b_tilde*cse4
+    cse6 = 1/cse1**3
+    cse7 = 8*cse6
+    cse8 = b_tilde**2
+    cse9 = hbar**2
+    cse10 = cse8*cse9
+    cse11 = 14*cse10
+    cse12 = a_tilde**2
+    cse13 = cse12*m
+    cse14 = cse13*epsilon_2
+    cse15 = cse13*epsilon_1
+    cse16 = -3*cse14 + 3*cse15
+    cse17 = 1/cse1**4
+    cse18 = 4*cse17
+    cse19 = -epsilon_1 + epsilon_2
+    cse20 = b + cse19
+    cse21 = 1/cse20
+    cse22 = 1/m
+    cse23 = cse22*cse5
+    cse24 = cse0**2
+    cse25 = 1/cse20**2
+    cse26 = cse24*cse25
+    cse27 = 8*cse17*cse26
+    cse28 = 3*b
+    cse29 = cse13*cse28
+    cse30 = 2*epsilon_1
+    cse31 = b*cse9
+    cse32 = 2*epsilon_2
+    cse33 = b**2
+    cse34 = cse33*cse9
+    cse35 = 2*cse3
+    cse36 = a_tilde**3*b_tilde*(b - cse30 + cse32)
+    cse37 = cse22*hbar
+    cse38 = cse17*cse25
+    cse39 = 8*b*cse36*cse37*cse38
+    cse40 = cse12*cse3
+    cse41 = cse21*cse40
+    cse42 = 1/cse1**2
+    cse43 = cse0*cse8
+    cse44 = cse40*cse8
+    cse45 = 1/cse20**3
+    cse46 = 16*cse17
+    cse47 = cse0**3*cse46
+    cse48 = cse12*cse45*cse47
+    cse49 = b**3
+    cse50 = epsilon_1*epsilon_2
+    cse51 = 6*cse50
+    cse52 = b*cse13
+    cse53 = cse10*cse33
+    cse54 = epsilon_1**2
+    cse55 = epsilon_2**2
+    cse56 = 8*cse10
+    cse57 = b*cse56
+    cse58 = 13*cse10
+    cse59 = cse45*cse6
+    cse60 = cse22*cse3
+    cse61 = 2*cse60
+    cse62 = cse12*cse61
+    cse63 = a_tilde**4
+    cse64 = cse30*epsilon_2
+    cse65 = cse54 + cse55 - cse64
+    cse66 = -cse14 + cse15
+    cse67 = cse42*cse61
+    cse68 = epsilon_1**3
+    cse69 = epsilon_2**3
+    cse70 = cse12*cse25
+    cse71 = cse48*cse60*(-cse10 + cse12*epsilon_1*m - cse14)
+    cse72 = cse13*cse30
+    cse73 = 4*cse52
+    cse74 = cse33*cse37*cse63*(cse33 - 10*cse50 + 5*cse54 + 5*cse55)/cse20**4
+    cse75 = 2*cse17*cse74
+    return (
+        # c_0: 1
+        b_tilde**3*cse4*cse7 - cse2*cse5,
+        # c_0: k_x**2
+        2*a_tilde*b_tilde*cse21*cse22*cse3*cse6*(-cse11 + cse29 + cse30*cse31 - cse31*cse32 + 2*cse34) - cse0*cse18*cse21*cse23*(cse11 + cse16) - cse23*cse27*(2*cse10 + cse16),
+        # c_0: k_y**2
+        cse25*cse35*cse36*cse6*(cse19 + cse28),
+        # c_0: k_x**4
+        cse39,
+        # c_0: k_x**2*k_y**2
+        cse39,
+        # c_x: k_y
+        b*cse2*cse41 + 28*cse21*cse40*cse43*cse6 + cse26*cse44*cse7 + 12*cse41*cse42*cse8,
+        # c_x: k_x**2*k_y
+        cse37*cse48*cse8 - cse59*cse62*(26*cse10*cse50 + cse13*cse49 + cse29*cse54 + cse29*cse55 - cse51*cse52 + cse53 - cse54*cse58 - cse55*cse58 + cse57*epsilon_1 - cse57*epsilon_2),
+        # c_x: k_y**3
+        -b*cse35*cse59*cse63*(cse33 - cse51 + 3*cse54 + 3*cse55),
+        # c_y: k_x
+        4*cse12*cse3*cse6*(cse65 + 3*cse8) - cse18*cse60*(-3*b_tilde**4*cse9 + 6*cse12*cse55*epsilon_1*m + 2*cse12*cse68*m + cse12*cse8*epsilon_1*m - 2*cse13*cse69 - 6*cse14*cse54 - cse14*cse8) + cse22*hbar - cse24*cse41*cse46*(cse65 + cse8) - cse25*cse44*cse47 - cse67*(cse10 + cse66),
+        # c_y: k_x**3
+        cse12*cse27*cse60*(cse56 + cse66) + 96*cse37*cse43*cse6*cse70 - cse67*cse70*(-11*cse10 + 2*cse12*epsilon_2*m + cse33*cse9 - cse72) + cse71,
+        # c_y: k_x*k_y**2
+        -cse38*cse62*(b**4*cse9 - 16*b*cse10*epsilon_2 + 8*b*cse12*epsilon_1*epsilon_2*m + 16*b*cse8*cse9*epsilon_1 + 2*cse12*cse33*epsilon_2*m + 18*cse12*cse54*epsilon_2*m + 6*cse12*cse69*m - 6*cse13*cse68 - 18*cse15*cse55 - cse32*cse49*cse9 + cse33*cse54*cse9 + cse33*cse55*cse9 - cse33*cse72 - cse34*cse64 + 2*cse49*cse9*epsilon_1 - 12*cse53 - cse54*cse73 - cse55*cse73) + cse71,
+        # c_y: k_x**5
+        cse75,
+        # c_y: k_x**3*k_y**2
+        cse18*cse74,
+        # c_y: k_x*k_y**4
+        cse75,
+    )
+
+
+@_kernel(_J_y_x_TERMS, _J_y_x_coefficients)
 def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,x}, Eq. (20)."""
     cse0 = epsilon_1 - epsilon_2
@@ -620,7 +1567,129 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_y_y_coefficients returns
+_J_y_y_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+    ("c_y", 4, 1),
+    ("c_y", 2, 3),
+    ("c_y", 0, 5),
+)
+
+
+def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**2
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = 1/cse3
+    cse5 = a_tilde*b_tilde
+    cse6 = cse4*cse5
+    cse7 = 1/m
+    cse8 = cse7*hbar
+    cse9 = b*cse8
+    cse10 = 1/hbar
+    cse11 = 1/cse1**3
+    cse12 = 2*epsilon_1
+    cse13 = a_tilde**2
+    cse14 = cse13*m
+    cse15 = cse12*cse14
+    cse16 = 2*epsilon_2
+    cse17 = cse14*cse16
+    cse18 = b_tilde**2
+    cse19 = hbar**2
+    cse20 = cse18*cse19
+    cse21 = 7*cse20
+    cse22 = 1/cse1**4
+    cse23 = cse15 - cse17
+    cse24 = cse10*cse7
+    cse25 = 1/cse3**2
+    cse26 = cse0**2
+    cse27 = 16*cse22
+    cse28 = cse26*cse27
+    cse29 = cse22*cse25
+    cse30 = 8*a_tilde**3*b_tilde*cse29*cse9*(b - cse12 + cse16)
+    cse31 = cse10*cse13
+    cse32 = cse31*cse4
+    cse33 = 2*b
+    cse34 = cse18*cse32
+    cse35 = cse0*cse11
+    cse36 = cse18*cse25
+    cse37 = cse31*cse36
+    cse38 = 8*cse26
+    cse39 = a_tilde**4
+    cse40 = b**2
+    cse41 = epsilon_1*epsilon_2
+    cse42 = 6*cse41
+    cse43 = epsilon_1**2
+    cse44 = 3*cse43
+    cse45 = epsilon_2**2
+    cse46 = 3*cse45
+    cse47 = 1/cse3**3
+    cse48 = cse11*cse47
+    cse49 = cse13*cse8
+    cse50 = cse0**3*cse27
+    cse51 = cse47*cse50
+    cse52 = b**3
+    cse53 = b*cse14
+    cse54 = 8*cse20
+    cse55 = b*cse54
+    cse56 = cse20*cse40
+    cse57 = 13*cse20
+    cse58 = 2*cse24
+    cse59 = cse13*cse58
+    cse60 = cse12*epsilon_2
+    cse61 = cse43 + cse45 - cse60
+    cse62 = cse14*epsilon_1
+    cse63 = cse14*epsilon_2
+    cse64 = cse62 - cse63
+    cse65 = cse2*cse58
+    cse66 = epsilon_1**3
+    cse67 = epsilon_2**3
+    cse68 = 4*cse22
+    cse69 = cse13*cse25
+    cse70 = cse13*cse24*cse51*(cse13*epsilon_1*m - cse20 - cse63)
+    cse71 = 4*cse53
+    cse72 = cse39*cse40*cse8*(cse40 - 10*cse41 + 5*cse43 + 5*cse45)/cse3**4
+    cse73 = 2*cse22*cse72
+    return (
+        # c_0: k_x*k_y
+        4*a_tilde*b_tilde*cse10*cse11*cse4*cse7*(cse15 - cse17 - cse21) - 8*cse0*cse22*cse24*cse6*(cse21 + cse23) - 4*cse2*cse6*cse9 - cse24*cse25*cse28*cse5*(cse20 + cse23),
+        # c_0: k_x**3*k_y
+        cse30,
+        # c_0: k_x*k_y**3
+        cse30,
+        # c_x: k_x
+        -cse11*cse37*cse38 - 8*cse2*cse34 - 20*cse34*cse35 - cse32*cse33/cse1,
+        # c_x: k_x**3
+        cse10*cse33*cse39*cse48*(cse40 - cse42 + cse44 + cse46),
+        # c_x: k_x*k_y**2
+        cse18*cse49*cse51 + cse48*cse59*(cse14*cse52 - 26*cse20*cse41 - cse42*cse53 + cse43*cse57 + cse44*cse53 + cse45*cse57 + cse46*cse53 - cse55*epsilon_1 + cse55*epsilon_2 - cse56),
+        # c_y: k_y
+        4*cse10*cse11*cse13*(2*cse18 + cse61) - cse24*cse68*(-3*b_tilde**4*cse19 + cse13*cse18*epsilon_1*m + 6*cse13*cse45*epsilon_1*m + 2*cse13*cse66*m - 2*cse14*cse67 - cse18*cse63 - 6*cse43*cse63) - cse28*cse32*(cse18 + cse61) - cse37*cse50 - cse65*(cse20 + cse64) + cse7*hbar,
+        # c_y: k_x**2*k_y
+        cse22*cse24*cse38*cse69*(cse54 + cse64) + 96*cse35*cse36*cse49 - cse65*cse69*(cse19*cse40 - 11*cse20 - cse23) + cse70,
+        # c_y: k_y**3
+        -cse29*cse59*(b**4*cse19 + 8*b*cse13*epsilon_1*epsilon_2*m + 16*b*cse18*cse19*epsilon_1 - 16*b*cse20*epsilon_2 + 2*cse13*cse40*epsilon_2*m + 18*cse13*cse43*epsilon_2*m + 6*cse13*cse67*m - 6*cse14*cse66 - cse15*cse40 - cse16*cse19*cse52 + cse19*cse40*cse43 + cse19*cse40*cse45 - cse19*cse40*cse60 + 2*cse19*cse52*epsilon_1 - cse43*cse71 - 18*cse45*cse62 - cse45*cse71 - 12*cse56) + cse70,
+        # c_y: k_x**4*k_y
+        cse73,
+        # c_y: k_x**2*k_y**3
+        cse68*cse72,
+        # c_y: k_y**5
+        cse73,
+    )
+
+
+@_kernel(_J_y_y_TERMS, _J_y_y_coefficients)
 def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
     cse0 = epsilon_1 - epsilon_2
@@ -714,7 +1783,61 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_z_x_coefficients returns
+_J_z_x_TERMS = (
+    ("c_z", 1, 0),
+    ("c_z", 3, 0),
+    ("c_z", 1, 2),
+)
+
+
+def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/m
+    cse1 = a_tilde**2
+    cse2 = 1/hbar
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = b_tilde**2
+    cse6 = 2*cse5
+    cse7 = epsilon_1**2
+    cse8 = epsilon_2**2
+    cse9 = epsilon_1*epsilon_2
+    cse10 = cse7 + cse8 - 2*cse9
+    cse11 = b - epsilon_1 + epsilon_2
+    cse12 = 1/cse11**2
+    cse13 = 1/cse4**4
+    cse14 = 16*cse13
+    cse15 = cse1*cse14*cse2
+    cse16 = cse1*m
+    cse17 = cse16*epsilon_1
+    cse18 = cse16*epsilon_2
+    cse19 = hbar**2
+    cse20 = cse0*cse2
+    cse21 = epsilon_1**3
+    cse22 = epsilon_2**3
+    cse23 = cse18*cse7
+    cse24 = cse13*cse20
+    cse25 = 6*cse16
+    cse26 = 4*b*cse16
+    cse27 = b**2
+    cse28 = 2*cse27
+    cse29 = cse19*cse5
+    cse30 = 14*b*cse29
+    cse31 = 11*cse29
+    cse32 = a_tilde**4*cse14*cse2*cse3**4/cse11**3 + 2*cse1*cse12*cse24*(-8*b*cse17*epsilon_2 + cse17*cse28 + 18*cse17*cse8 - cse18*cse28 + cse21*cse25 - cse22*cse25 - 18*cse23 + cse26*cse7 + cse26*cse8 + 7*cse27*cse29 - 22*cse29*cse9 - cse30*epsilon_1 + cse30*epsilon_2 + cse31*cse7 + cse31*cse8)
+    return (
+        # c_z: k_x
+        cse0*hbar + 4*cse1*cse2*(cse10 + cse6)/cse4**3 - cse12*cse15*cse3**3*cse5 - 2*cse20*(cse17 - cse18 + cse19*cse6)/cse4**2 - 4*cse24*(-6*b_tilde**4*cse19 + 2*cse1*cse21*m + cse1*cse5*epsilon_1*m + 6*cse1*cse8*epsilon_1*m - 2*cse16*cse22 - cse18*cse5 - 6*cse23) - cse15*cse3**2*(cse10 + cse5)/cse11,
+        # c_z: k_x**3
+        cse32,
+        # c_z: k_x*k_y**2
+        cse32,
+    )
+
+
+@_kernel(_J_z_x_TERMS, _J_z_x_coefficients)
 def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,x}, Eq. (20)."""
     cse0 = 1/m
@@ -766,7 +1889,61 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: J_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _J_z_y_coefficients returns
+_J_z_y_TERMS = (
+    ("c_z", 0, 1),
+    ("c_z", 2, 1),
+    ("c_z", 0, 3),
+)
+
+
+def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = 1/m
+    cse1 = a_tilde**2
+    cse2 = 1/hbar
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = b_tilde**2
+    cse6 = 2*cse5
+    cse7 = epsilon_1**2
+    cse8 = epsilon_2**2
+    cse9 = epsilon_1*epsilon_2
+    cse10 = cse7 + cse8 - 2*cse9
+    cse11 = b - epsilon_1 + epsilon_2
+    cse12 = 1/cse11**2
+    cse13 = 1/cse4**4
+    cse14 = 16*cse13
+    cse15 = cse1*cse14*cse2
+    cse16 = cse1*m
+    cse17 = cse16*epsilon_1
+    cse18 = cse16*epsilon_2
+    cse19 = hbar**2
+    cse20 = cse0*cse2
+    cse21 = epsilon_1**3
+    cse22 = epsilon_2**3
+    cse23 = cse18*cse7
+    cse24 = cse13*cse20
+    cse25 = 6*cse16
+    cse26 = 4*b*cse16
+    cse27 = b**2
+    cse28 = 2*cse27
+    cse29 = cse19*cse5
+    cse30 = 14*b*cse29
+    cse31 = 11*cse29
+    cse32 = a_tilde**4*cse14*cse2*cse3**4/cse11**3 + 2*cse1*cse12*cse24*(-8*b*cse17*epsilon_2 + cse17*cse28 + 18*cse17*cse8 - cse18*cse28 + cse21*cse25 - cse22*cse25 - 18*cse23 + cse26*cse7 + cse26*cse8 + 7*cse27*cse29 - 22*cse29*cse9 - cse30*epsilon_1 + cse30*epsilon_2 + cse31*cse7 + cse31*cse8)
+    return (
+        # c_z: k_y
+        cse0*hbar + 4*cse1*cse2*(cse10 + cse6)/cse4**3 - cse12*cse15*cse3**3*cse5 - 2*cse20*(cse17 - cse18 + cse19*cse6)/cse4**2 - 4*cse24*(-6*b_tilde**4*cse19 + 2*cse1*cse21*m + cse1*cse5*epsilon_1*m + 6*cse1*cse8*epsilon_1*m - 2*cse16*cse22 - cse18*cse5 - 6*cse23) - cse15*cse3**2*(cse10 + cse5)/cse11,
+        # c_z: k_x**2*k_y
+        cse32,
+        # c_z: k_y**3
+        cse32,
+    )
+
+
+@_kernel(_J_z_y_TERMS, _J_z_y_coefficients)
 def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,y}, Eq. (20)."""
     cse0 = 1/m
@@ -818,7 +1995,108 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_x_x_coefficients returns
+_dJ_x_x_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_x", 5, 0),
+    ("c_x", 3, 2),
+    ("c_x", 1, 4),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+)
+
+
+def _dJ_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**4
+    cse3 = 1/m
+    cse4 = cse3*hbar
+    cse5 = cse2*cse4
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6**2
+    cse8 = cse0**2
+    cse9 = cse7*cse8
+    cse10 = 1/hbar
+    cse11 = b**3
+    cse12 = hbar**2
+    cse13 = b**2
+    cse14 = a_tilde**2
+    cse15 = cse14*m
+    cse16 = epsilon_1**2
+    cse17 = b*cse16
+    cse18 = epsilon_2**2
+    cse19 = b*cse18
+    cse20 = b*epsilon_2
+    cse21 = 3*cse15
+    cse22 = b_tilde**2
+    cse23 = b*cse22
+    cse24 = cse12*cse23
+    cse25 = cse12*cse22
+    cse26 = 1/cse1**3
+    cse27 = 4*cse26
+    cse28 = b_tilde*cse7
+    cse29 = 2*epsilon_1
+    cse30 = 2*epsilon_2
+    cse31 = -8*a_tilde**3*b*cse28*cse5*(b - cse29 + cse30)
+    cse32 = 1/cse1**2
+    cse33 = 2*cse4
+    cse34 = cse32*cse33
+    cse35 = cse10*cse14
+    cse36 = cse22*cse35
+    cse37 = 1/cse6**3
+    cse38 = 16*cse22
+    cse39 = cse0**3*cse14*cse37*cse38*cse5
+    cse40 = cse14*cse7
+    cse41 = cse2*cse33
+    cse42 = a_tilde**4
+    cse43 = epsilon_1*epsilon_2
+    cse44 = cse13*cse42*(cse13 + 5*cse16 + 5*cse18 - 10*cse43)/cse6**4
+    cse45 = cse41*cse44
+    cse46 = 1/cse6
+    cse47 = 2*cse35
+    cse48 = cse36*cse46
+    cse49 = 6*cse43
+    cse50 = 8*cse24
+    cse51 = 13*cse25
+    cse52 = cse26*cse37
+    return (
+        # c_0: k_x*k_y
+        -96*a_tilde*b_tilde**3*cse5*cse9 - a_tilde*cse10*cse27*cse28*cse3*(2*b*cse12*epsilon_1*epsilon_2 + 3*b*cse14*epsilon_1*m + cse11*cse12 - cse12*cse17 - cse12*cse19 + 21*cse12*cse22*epsilon_1 - cse13*cse15 - cse20*cse21 - 7*cse24 - 21*cse25*epsilon_2),
+        # c_0: k_x**3*k_y
+        cse31,
+        # c_0: k_x*k_y**3
+        cse31,
+        # c_x: k_x
+        12*b_tilde**4*cse2*cse3*hbar - cse22*cse34 - cse27*cse36,
+        # c_x: k_x**3
+        -b*cse40*cse41*(cse11 + cse13*cse29 - cse13*cse30 + cse17 + cse19 - cse20*cse29 - 12*cse23 + cse38*epsilon_1 - cse38*epsilon_2) - cse39,
+        # c_x: k_x*k_y**2
+        96*cse0*cse14*cse22*cse26*cse3*cse7*hbar + 64*cse14*cse2*cse22*cse3*cse7*cse8*hbar - cse34*cse40*(cse13 - 11*cse22) - cse39,
+        # c_x: k_x**5
+        cse45,
+        # c_x: k_x**3*k_y**2
+        4*cse44*cse5,
+        # c_x: k_x*k_y**4
+        cse45,
+        # c_y: k_y
+        -b*cse46*cse47/cse1 - 20*cse0*cse26*cse48 - 8*cse26*cse36*cse9 - 8*cse32*cse48,
+        # c_y: k_x**2*k_y
+        cse3*cse47*cse52*(-b*cse15*cse49 + cse11*cse15 - cse13*cse25 + cse16*cse51 + cse17*cse21 + cse18*cse51 + cse19*cse21 - 26*cse25*cse43 - cse50*epsilon_1 + cse50*epsilon_2) + cse39,
+        # c_y: k_y**3
+        2*b*cse10*cse42*cse52*(cse13 + 3*cse16 + 3*cse18 - cse49),
+    )
+
+
+@_kernel(_dJ_x_x_TERMS, _dJ_x_x_coefficients)
 def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{x,x} = J_eff_{x,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = epsilon_1 - epsilon_2
@@ -894,7 +2172,114 @@ def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_x_y_coefficients returns
+_dJ_x_y_TERMS = (
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 2, 2),
+    ("c_0", 0, 4),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_x", 4, 1),
+    ("c_x", 2, 3),
+    ("c_x", 0, 5),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+)
+
+
+def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = a_tilde**3
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**3
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4**2
+    cse6 = cse3*cse5
+    cse7 = 1/hbar
+    cse8 = b*cse7
+    cse9 = 4*b_tilde
+    cse10 = 1/cse2**2
+    cse11 = 1/cse4
+    cse12 = b*cse11
+    cse13 = 1/m
+    cse14 = cse13*hbar
+    cse15 = a_tilde*cse14
+    cse16 = 28*cse3
+    cse17 = b_tilde**3
+    cse18 = cse11*cse17
+    cse19 = 1/cse2**4
+    cse20 = cse14*cse19
+    cse21 = a_tilde*cse20
+    cse22 = cse1**2
+    cse23 = 2*epsilon_1
+    cse24 = 2*epsilon_2
+    cse25 = -8*b*b_tilde*cse0*cse20*cse5*(b - cse23 + cse24)
+    cse26 = b_tilde**2
+    cse27 = cse10*cse26
+    cse28 = 2*cse14
+    cse29 = a_tilde**2
+    cse30 = 1/cse4**3
+    cse31 = 16*cse26
+    cse32 = cse1**3*cse20*cse29*cse30*cse31
+    cse33 = b**3
+    cse34 = epsilon_1**2
+    cse35 = b*cse34
+    cse36 = epsilon_2**2
+    cse37 = b*cse36
+    cse38 = b*cse26
+    cse39 = b**2
+    cse40 = cse28*cse29*cse5
+    cse41 = a_tilde**4
+    cse42 = epsilon_1*epsilon_2
+    cse43 = cse39*cse41*(5*cse34 + 5*cse36 + cse39 - 10*cse42)/cse4**4
+    cse44 = cse19*cse28*cse43
+    cse45 = cse29*cse7
+    cse46 = 2*cse45
+    cse47 = cse11*cse45
+    cse48 = 6*cse42
+    cse49 = cse3*cse30
+    cse50 = cse29*m
+    cse51 = hbar**2
+    cse52 = cse26*cse51
+    cse53 = 3*cse50
+    cse54 = 8*cse38*cse51
+    cse55 = 13*cse52
+    return (
+        # c_0: k_x**2
+        -cse0*cse6*cse8*cse9*(b - 3*epsilon_1 + 3*epsilon_2),
+        # c_0: k_y**2
+        56*cse1*cse18*cse21 + cse10*cse12*cse15*cse9 + cse15*cse16*cse18 + 16*cse17*cse21*cse22*cse5,
+        # c_0: k_x**2*k_y**2
+        cse25,
+        # c_0: k_y**4
+        cse25,
+        # c_x: k_y
+        12*b_tilde**4*cse20 - cse27*cse28,
+        # c_x: k_x**2*k_y
+        -b*cse19*cse40*(-b*cse23*epsilon_2 + cse23*cse39 - cse24*cse39 + cse31*epsilon_1 - cse31*epsilon_2 + cse33 + cse35 + cse37 - 12*cse38) - cse32,
+        # c_x: k_y**3
+        96*cse1*cse13*cse26*cse29*cse3*cse5*hbar - cse10*cse40*(-11*cse26 + cse39) + 64*cse13*cse19*cse22*cse26*cse29*cse5*hbar - cse32,
+        # c_x: k_x**4*k_y
+        cse44,
+        # c_x: k_x**2*k_y**3
+        4*cse20*cse43,
+        # c_x: k_y**5
+        cse44,
+        # c_y: k_x
+        cse1*cse16*cse26*cse47 + cse12*cse46/cse2 + 8*cse22*cse26*cse45*cse6 + 12*cse27*cse47,
+        # c_y: k_x**3
+        -2*cse41*cse49*cse8*(3*cse34 + 3*cse36 + cse39 - cse48),
+        # c_y: k_x*k_y**2
+        -cse13*cse46*cse49*(-b*cse48*cse50 + cse33*cse50 - cse34*cse55 + cse35*cse53 - cse36*cse55 + cse37*cse53 + cse39*cse52 + 26*cse42*cse52 + cse54*epsilon_1 - cse54*epsilon_2) + cse32,
+    )
+
+
+@_kernel(_dJ_x_y_TERMS, _dJ_x_y_coefficients)
 def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{x,y} = J_eff_{x,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = epsilon_1 - epsilon_2
@@ -975,7 +2360,114 @@ def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_y_x_coefficients returns
+_dJ_y_x_TERMS = (
+    ("c_0", 2, 0),
+    ("c_0", 0, 2),
+    ("c_0", 4, 0),
+    ("c_0", 2, 2),
+    ("c_x", 0, 1),
+    ("c_x", 2, 1),
+    ("c_x", 0, 3),
+    ("c_y", 1, 0),
+    ("c_y", 3, 0),
+    ("c_y", 1, 2),
+    ("c_y", 5, 0),
+    ("c_y", 3, 2),
+    ("c_y", 1, 4),
+)
+
+
+def _dJ_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**2
+    cse3 = 1/m
+    cse4 = cse3*hbar
+    cse5 = cse2*cse4
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6
+    cse8 = b*cse7
+    cse9 = 4*b_tilde
+    cse10 = 1/cse1**3
+    cse11 = 28*cse10
+    cse12 = a_tilde*b_tilde**3
+    cse13 = cse12*cse7
+    cse14 = 1/cse1**4
+    cse15 = cse14*cse4
+    cse16 = cse0**2
+    cse17 = 1/cse6**2
+    cse18 = cse16*cse17
+    cse19 = 1/hbar
+    cse20 = b*cse19
+    cse21 = a_tilde**3*cse17
+    cse22 = 2*epsilon_1
+    cse23 = 2*epsilon_2
+    cse24 = b*cse15
+    cse25 = 8*b_tilde*cse21*cse24*(b - cse22 + cse23)
+    cse26 = a_tilde**2
+    cse27 = cse19*cse26
+    cse28 = 2*cse27
+    cse29 = b_tilde**2
+    cse30 = 12*cse29
+    cse31 = cse27*cse7
+    cse32 = 1/cse6**3
+    cse33 = 16*cse29
+    cse34 = cse0**3*cse15*cse26*cse32*cse33
+    cse35 = b**3
+    cse36 = cse26*m
+    cse37 = epsilon_1*epsilon_2
+    cse38 = 6*cse37
+    cse39 = b*cse36
+    cse40 = b**2
+    cse41 = cse29*hbar**2
+    cse42 = epsilon_1**2
+    cse43 = 3*cse42
+    cse44 = epsilon_2**2
+    cse45 = 3*cse44
+    cse46 = 8*cse41
+    cse47 = b*epsilon_2
+    cse48 = 13*cse41
+    cse49 = cse10*cse32
+    cse50 = a_tilde**4
+    cse51 = 2*cse50
+    cse52 = 2*cse5
+    cse53 = cse17*cse26
+    cse54 = cse15*cse40*(-10*cse37 + cse40 + 5*cse42 + 5*cse44)/cse6**4
+    cse55 = cse51*cse54
+    return (
+        # c_0: k_x**2
+        -a_tilde*cse5*cse8*cse9 - 56*cse0*cse13*cse15 - cse11*cse13*cse4 - 16*cse12*cse15*cse18,
+        # c_0: k_y**2
+        cse10*cse20*cse21*cse9*(b - 3*epsilon_1 + 3*epsilon_2),
+        # c_0: k_x**4
+        cse25,
+        # c_0: k_x**2*k_y**2
+        cse25,
+        # c_x: k_y
+        cse0*cse11*cse29*cse31 + 8*cse10*cse18*cse27*cse29 + cse2*cse30*cse31 + cse28*cse8/cse1,
+        # c_x: k_x**2*k_y
+        -cse28*cse3*cse49*(b*cse46*epsilon_1 + cse35*cse36 + 26*cse37*cse41 - cse38*cse39 + cse39*cse43 + cse39*cse45 + cse40*cse41 - cse42*cse48 - cse44*cse48 - cse46*cse47) + cse34,
+        # c_x: k_y**3
+        -cse20*cse49*cse51*(-cse38 + cse40 + cse43 + cse45),
+        # c_y: k_x
+        12*b_tilde**4*cse15 - cse29*cse52,
+        # c_y: k_x**3
+        96*cse0*cse10*cse17*cse26*cse29*cse3*hbar + 64*cse14*cse16*cse17*cse26*cse29*cse3*hbar - cse34 - cse52*cse53*(-11*cse29 + cse40),
+        # c_y: k_x*k_y**2
+        -2*cse24*cse53*(-b*cse30 + b*cse42 + b*cse44 + cse22*cse40 - cse22*cse47 - cse23*cse40 + cse33*epsilon_1 - cse33*epsilon_2 + cse35) - cse34,
+        # c_y: k_x**5
+        cse55,
+        # c_y: k_x**3*k_y**2
+        4*cse50*cse54,
+        # c_y: k_x*k_y**4
+        cse55,
+    )
+
+
+@_kernel(_dJ_y_x_TERMS, _dJ_y_x_coefficients)
 def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{y,x} = J_eff_{y,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_y}: the part beyond the standard definition, Eq. (27)."""
     cse0 = epsilon_1 - epsilon_2
@@ -1052,7 +2544,107 @@ def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_y_y_coefficients returns
+_dJ_y_y_TERMS = (
+    ("c_0", 1, 1),
+    ("c_0", 3, 1),
+    ("c_0", 1, 3),
+    ("c_x", 1, 0),
+    ("c_x", 3, 0),
+    ("c_x", 1, 2),
+    ("c_y", 0, 1),
+    ("c_y", 2, 1),
+    ("c_y", 0, 3),
+    ("c_y", 4, 1),
+    ("c_y", 2, 3),
+    ("c_y", 0, 5),
+)
+
+
+def _dJ_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**4
+    cse3 = 1/m
+    cse4 = cse3*hbar
+    cse5 = cse2*cse4
+    cse6 = cse0**2
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7**2
+    cse9 = cse6*cse8
+    cse10 = 1/hbar
+    cse11 = b**3
+    cse12 = hbar**2
+    cse13 = b**2
+    cse14 = a_tilde**2
+    cse15 = cse14*m
+    cse16 = epsilon_1**2
+    cse17 = b*cse16
+    cse18 = epsilon_2**2
+    cse19 = b*cse18
+    cse20 = b*epsilon_2
+    cse21 = b_tilde**2
+    cse22 = cse12*cse21
+    cse23 = b*cse22
+    cse24 = 1/cse1**3
+    cse25 = 4*cse24
+    cse26 = b_tilde*cse8
+    cse27 = 2*epsilon_1
+    cse28 = 2*epsilon_2
+    cse29 = 8*a_tilde**3*b*cse26*cse5*(b - cse27 + cse28)
+    cse30 = 1/cse7
+    cse31 = cse10*cse14
+    cse32 = 2*b
+    cse33 = 1/cse1**2
+    cse34 = cse21*cse31
+    cse35 = cse30*cse34
+    cse36 = a_tilde**4
+    cse37 = epsilon_1*epsilon_2
+    cse38 = 6*cse37
+    cse39 = 3*cse16
+    cse40 = 3*cse18
+    cse41 = 1/cse7**3
+    cse42 = cse24*cse41
+    cse43 = 16*cse21
+    cse44 = cse0**3*cse14*cse41*cse43*cse5
+    cse45 = b*cse15
+    cse46 = 8*cse23
+    cse47 = 13*cse22
+    cse48 = 2*cse33
+    cse49 = cse14*cse8
+    cse50 = cse13*cse36*cse5*(cse13 + 5*cse16 + 5*cse18 - 10*cse37)/cse7**4
+    cse51 = 2*cse50
+    return (
+        # c_0: k_x*k_y
+        96*a_tilde*b_tilde**3*cse5*cse9 + a_tilde*cse10*cse25*cse26*cse3*(2*b*cse12*epsilon_1*epsilon_2 + 3*b*cse14*epsilon_1*m + cse11*cse12 - cse12*cse17 - cse12*cse19 + 21*cse12*cse21*epsilon_1 - cse13*cse15 - 3*cse15*cse20 - 21*cse22*epsilon_2 - 7*cse23),
+        # c_0: k_x**3*k_y
+        cse29,
+        # c_0: k_x*k_y**3
+        cse29,
+        # c_x: k_x
+        -20*cse0*cse24*cse35 - 8*cse24*cse34*cse9 - 8*cse33*cse35 - cse30*cse31*cse32/cse1,
+        # c_x: k_x**3
+        cse10*cse32*cse36*cse42*(cse13 - cse38 + cse39 + cse40),
+        # c_x: k_x*k_y**2
+        2*cse3*cse31*cse42*(cse11*cse15 - cse13*cse22 + cse16*cse47 + cse18*cse47 - 26*cse22*cse37 - cse38*cse45 + cse39*cse45 + cse40*cse45 - cse46*epsilon_1 + cse46*epsilon_2) + cse44,
+        # c_y: k_y
+        12*b_tilde**4*cse2*cse3*hbar - cse21*cse4*cse48 - cse25*cse34,
+        # c_y: k_x**2*k_y
+        96*cse0*cse14*cse21*cse24*cse3*cse8*hbar + 64*cse14*cse2*cse21*cse3*cse6*cse8*hbar - cse4*cse48*cse49*(cse13 - 11*cse21) - cse44,
+        # c_y: k_y**3
+        -cse32*cse49*cse5*(-12*b*cse21 + cse11 + cse13*cse27 - cse13*cse28 + cse17 + cse19 - cse20*cse27 + cse43*epsilon_1 - cse43*epsilon_2) - cse44,
+        # c_y: k_x**4*k_y
+        cse51,
+        # c_y: k_x**2*k_y**3
+        4*cse50,
+        # c_y: k_y**5
+        cse51,
+    )
+
+
+@_kernel(_dJ_y_y_TERMS, _dJ_y_y_coefficients)
 def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{y,y} = J_eff_{y,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_y}: the part beyond the standard definition, Eq. (27)."""
     cse0 = epsilon_1 - epsilon_2
@@ -1128,7 +2720,37 @@ def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_z_x_coefficients returns
+_dJ_z_x_TERMS = (
+    ("c_z", 1, 0),
+    ("c_z", 3, 0),
+    ("c_z", 1, 2),
+)
+
+
+def _dJ_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = b_tilde**2
+    cse2 = 4*cse1
+    cse3 = 1/m
+    cse4 = cse3*hbar
+    cse5 = 1/cse0**4
+    cse6 = a_tilde**2
+    cse7 = 14*b
+    cse8 = 2*cse1*cse4*cse5*cse6*(7*b**2 - cse7*epsilon_1 + cse7*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: k_x
+        24*b_tilde**4*cse3*cse5*hbar - cse2*cse4/cse0**2 - cse2*cse6/(cse0**3*hbar),
+        # c_z: k_x**3
+        cse8,
+        # c_z: k_x*k_y**2
+        cse8,
+    )
+
+
+@_kernel(_dJ_z_x_TERMS, _dJ_z_x_coefficients)
 def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{z,x} = J_eff_{z,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_z}: the part beyond the standard definition, Eq. (27)."""
     cse0 = -b - epsilon_1 + epsilon_2
@@ -1150,7 +2772,37 @@ def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-@_kernel
+#: dJ_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: of each coefficient that _dJ_z_y_coefficients returns
+_dJ_z_y_TERMS = (
+    ("c_z", 0, 1),
+    ("c_z", 2, 1),
+    ("c_z", 0, 3),
+)
+
+
+def _dJ_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
+    """The coefficients of ``_dJ_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = b_tilde**2
+    cse2 = 4*cse1
+    cse3 = 1/m
+    cse4 = cse3*hbar
+    cse5 = 1/cse0**4
+    cse6 = a_tilde**2
+    cse7 = 14*b
+    cse8 = 2*cse1*cse4*cse5*cse6*(7*b**2 - cse7*epsilon_1 + cse7*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    return (
+        # c_z: k_y
+        24*b_tilde**4*cse3*cse5*hbar - cse2*cse4/cse0**2 - cse2*cse6/(cse0**3*hbar),
+        # c_z: k_x**2*k_y
+        cse8,
+        # c_z: k_y**3
+        cse8,
+    )
+
+
+@_kernel(_dJ_z_y_TERMS, _dJ_z_y_coefficients)
 def dJ_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{z,y} = J_eff_{z,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_z}: the part beyond the standard definition, Eq. (27)."""
     cse0 = -b - epsilon_1 + epsilon_2

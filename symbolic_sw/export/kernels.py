@@ -3,6 +3,13 @@
 Each operator becomes one function; its Pauli coefficients (or matrix entries)
 go through one common-subexpression elimination and SymPy's ``NumPyPrinter`` /
 ``MpmathPrinter``.  The module skeleton lives in ``templates/kernels*.py.j2``.
+
+For the numpy kernels an operator that is a polynomial in the momenta (every
+shipped one: the denominators are k-free gap factors) also gets its coefficient
+table: the coefficient of each Pauli component (or entry) and monomial
+``k_x**a k_y**b`` as a function of the parameters alone.  The generated module
+evaluates that table once per call and the monomials once per block of points
+(the fast path, see ``templates/kernels.py.j2``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from sympy.printing.pycode import MpmathPrinter
 
 from ..pauli import SIGMA
 
-__all__ = ["kernel_functions", "describe", "pauli_coefficients"]
+__all__ = ["kernel_functions", "describe", "pauli_coefficients", "polynomial_terms"]
 
 
 def describe(name: str) -> str:
@@ -84,19 +91,120 @@ class _Printer:
         return self.printer.doprint(expr)
 
 
+def _components(M):
+    """``(labels, exprs)``: Pauli coefficients of a 2×2 matrix, else its nonzero entries."""
+    M = sympy.Matrix(M)
+    if M.shape == (2, 2):
+        return ["c_0", "c_x", "c_y", "c_z"], pauli_coefficients(M)
+    labels, exprs = [], []
+    for i in range(M.rows):
+        for j in range(M.cols):
+            if M[i, j] != 0:
+                labels.append((i, j))
+                exprs.append(M[i, j])
+    return labels, exprs
+
+
+def _monomials(expr, momenta):
+    """``{(a, b): coefficient}`` with ``expr = Σ coefficient · k_x**a k_y**b``, or None.
+
+    The coefficients are free of the momenta and keep their factored form (no
+    ``expand``: the gap-factor denominators stay as they are).  None when
+    ``expr`` is not a polynomial in the momenta (a momentum in a denominator or
+    inside a function).
+    """
+    kx, ky = momenta
+    if not expr.has(kx, ky):
+        return {(0, 0): expr}
+    if expr == kx:
+        return {(1, 0): sympy.S.One}
+    if expr == ky:
+        return {(0, 1): sympy.S.One}
+    if expr.is_Add:
+        parts = {}
+        for arg in expr.args:
+            terms = _monomials(arg, momenta)
+            if terms is None:
+                return None
+            for mono, c in terms.items():
+                parts.setdefault(mono, []).append(c)
+        return {mono: sympy.Add(*cs) for mono, cs in parts.items()}
+    if expr.is_Mul:
+        free = sympy.Mul(*[f for f in expr.args if not f.has(kx, ky)])
+        result = {(0, 0): free}
+        for factor in (f for f in expr.args if f.has(kx, ky)):
+            terms = _monomials(factor, momenta)
+            if terms is None:
+                return None
+            result = _product(result, terms)
+        return result
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        base = _monomials(expr.base, momenta)
+        if base is None:
+            return None
+        result = {(0, 0): sympy.S.One}
+        for _ in range(int(expr.exp)):
+            result = _product(result, base)
+        return result
+    return None
+
+
+def _product(p, q):
+    """Product of two ``{(a, b): coefficient}`` polynomials."""
+    parts = {}
+    for (a1, b1), c1 in p.items():
+        for (a2, b2), c2 in q.items():
+            parts.setdefault((a1 + a2, b1 + b2), []).append(c1 * c2)
+    return {mono: sympy.Add(*cs) for mono, cs in parts.items()}
+
+
+def polynomial_terms(M, momenta):
+    """``[(component, a, b, coefficient)]`` of ``M`` as a polynomial in the momenta, or None.
+
+    ``component`` is ``"c_0"`` … ``"c_z"`` for a 2×2 matrix (Pauli decomposition)
+    and the entry ``(i, j)`` otherwise; ``coefficient`` multiplies
+    ``k_x**a k_y**b`` and depends on the parameters only.  Terms come in a fixed
+    order (component, then total degree, then descending power of ``k_x``); zero
+    coefficients are dropped.  None when some component is not a polynomial in
+    the momenta.
+    """
+    terms = []
+    for label, expr in zip(*_components(M)):
+        monomials = _monomials(sympy.sympify(expr), momenta)
+        if monomials is None:
+            return None
+        for (a, b) in sorted(monomials, key=lambda mono: (mono[0] + mono[1], -mono[0])):
+            if monomials[a, b] != 0:
+                terms.append((label, a, b, monomials[a, b]))
+    return terms
+
+
+def _label_text(label):
+    """A component as a Python literal: ``"c_x"`` or ``(i, j)``."""
+    return f'"{label}"' if isinstance(label, str) else f"({label[0]}, {label[1]})"
+
+
+def _monomial_text(a, b, momenta):
+    factors = [f"{k}**{n}" if n > 1 else str(k) for k, n in zip(momenta, (a, b)) if n]
+    return "*".join(factors) or "1"
+
+
+def _coefficient_body(terms, momenta, printer):
+    """Lines of the scalar coefficient function: cse, then the tuple of coefficients."""
+    replacements, reduced = sympy.cse([c for *_, c in terms], symbols=sympy.numbered_symbols("cse"))
+    lines = [f"{s} = {printer(e)}" for s, e in replacements]
+    lines.append("return (")
+    for (label, a, b, _), e in zip(terms, reduced):
+        lines.append(f"    # {label}: {_monomial_text(a, b, momenta)}")
+        lines.append(f"    {printer(e)},")
+    lines.append(")")
+    return lines
+
+
 def _body(M, parameters, momenta, kind):
     printer = _Printer(kind)
     M = sympy.Matrix(M)
-    if M.shape == (2, 2):
-        labels = ["c_0", "c_x", "c_y", "c_z"]
-        exprs = pauli_coefficients(M)
-    else:
-        labels, exprs = [], []
-        for i in range(M.rows):
-            for j in range(M.cols):
-                if M[i, j] != 0:
-                    labels.append((i, j))
-                    exprs.append(M[i, j])
+    labels, exprs = _components(M)
     replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("cse"))
     lines = [f"{s} = {printer(e)}" for s, e in replacements]
     args = ", ".join(str(s) for s in (*momenta, *parameters))
@@ -116,8 +224,23 @@ def _body(M, parameters, momenta, kind):
 
 
 def kernel_functions(derived, kind="numpy"):
-    """``[{"name", "doc", "body"}]`` for the template, one per effective operator."""
+    """``[{"name", "doc", "body", "terms", "coefficients"}]`` for the template, one per operator.
+
+    ``body`` evaluates the closed form elementwise (the general path).  For the
+    numpy kernels of an operator polynomial in the momenta, ``terms`` lists the
+    ``(component, a, b)`` of its coefficients and ``coefficients`` is the body
+    of the function computing them from scalar parameters; both are None
+    otherwise (and always for mpmath).
+    """
     params = [str(p) for p in derived.parameters]
-    return [{"name": name, "doc": describe(name),
-             "body": _body(M, params, [str(k) for k in derived.momenta], kind)}
-            for name, M in derived.operators.items()]
+    momenta = [str(k) for k in derived.momenta]
+    functions = []
+    for name, M in derived.operators.items():
+        f = {"name": name, "doc": describe(name), "body": _body(M, params, momenta, kind),
+             "terms": None, "coefficients": None}
+        terms = polynomial_terms(M, derived.momenta) if kind == "numpy" else None
+        if terms is not None:
+            f["terms"] = [f"({_label_text(label)}, {a}, {b})" for label, a, b, _ in terms]
+            f["coefficients"] = _coefficient_body(terms, derived.momenta, _Printer(kind))
+        functions.append(f)
+    return functions
