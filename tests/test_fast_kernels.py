@@ -121,7 +121,7 @@ def test_fast_path_is_taken_on_many_points(monkeypatch):
     K = ssw.load_kernels("samokhin_c4v")
     calls = []
     original = K._polynomials
-    monkeypatch.setattr(K, "_polynomials", lambda *a: calls.append(len(a[2])) or original(*a))
+    monkeypatch.setattr(K, "_polynomials", lambda *a: calls.append(len(a[1])) or original(*a))
     vals = _values("samokhin_c4v", np.random.default_rng(0))
     kx = np.linspace(-0.5, 0.5, K._FAST_MIN_POINTS)
     K.J_x_y(kx, kx[::-1], **vals)
@@ -176,15 +176,23 @@ def test_polynomial_terms_rebuild_the_matrix_and_refuse_non_polynomials():
     terms = polynomial_terms(M, (k_x, k_y))
     sigma = {"c_0": sympy.eye(2), "c_x": sympy.Matrix([[0, 1], [1, 0]]),
              "c_y": sympy.Matrix([[0, -sympy.I], [sympy.I, 0]]), "c_z": sympy.Matrix([[1, 0], [0, -1]])}
-    rebuilt = sum((coef * k_x**i * k_y**j * sigma[label] for label, i, j, coef in terms), sympy.zeros(2))
+    rebuilt = sum((coef * k_x**i * k_y**j * sigma[label] for label, (i, j), coef in terms), sympy.zeros(2))
     assert sympy.simplify(rebuilt - M) == sympy.zeros(2)
     assert all(not coef.has(k_x, k_y) for *_, coef in terms)
-    keys = [t[:3] for t in terms]
-    assert ("c_0", 2, 2) in keys and ("c_x", 1, 0) in keys and ("c_y", 0, 1) in keys and ("c_z", 0, 3) in keys
+    keys = [t[:2] for t in terms]
+    assert ("c_0", (2, 2)) in keys and ("c_x", (1, 0)) in keys and ("c_y", (0, 1)) in keys
+    assert ("c_z", (0, 3)) in keys
     assert polynomial_terms(sympy.Matrix([[1 / (1 + k_x**2), 0], [0, 1]]), (k_x, k_y)) is None
     assert polynomial_terms(sympy.Matrix([[sympy.sqrt(a + k_y**2), 0], [0, 1]]), (k_x, k_y)) is None
     entries = polynomial_terms(sympy.Matrix([[k_x, 0, 0], [0, 0, a * k_y], [0, 0, 1]]), (k_x, k_y))
-    assert [t[:3] for t in entries] == [((0, 0), 1, 0), ((1, 2), 0, 1), ((2, 2), 0, 0)]
+    assert [t[:2] for t in entries] == [((0, 0), (1, 0)), ((1, 2), (0, 1)), ((2, 2), (0, 0))]
+    # three momenta: powers of (k_x, k_y, k_z), same order rules
+    k_z = sympy.Symbol("k_z", real=True)
+    terms3 = polynomial_terms(sympy.Matrix([[a * k_z**2 + k_x * k_y, c * k_z], [c * k_z, -k_x]]),
+                              (k_x, k_y, k_z))
+    assert [t[:2] for t in terms3] == [("c_0", (1, 0, 0)), ("c_0", (1, 1, 0)), ("c_0", (0, 0, 2)),
+                                       ("c_x", (0, 0, 1)), ("c_z", (1, 0, 0)), ("c_z", (1, 1, 0)),
+                                       ("c_z", (0, 0, 2))]
 
 
 def test_non_polynomial_operator_takes_the_general_path(tmp_path):

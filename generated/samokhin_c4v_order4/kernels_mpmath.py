@@ -43,12 +43,13 @@ MODEL = "samokhin_c4v"
 DERIVATION = "samokhin_c4v_order4"
 ORDER = 4
 PARAMETERS = ("hbar", "m", "epsilon_1", "epsilon_2", "a_tilde", "b_tilde", "b")
+MOMENTA = ("k_x", "k_y")
 SHAPE = (2, 2)
 
 
 def _explain(name, kwargs, error):
     missing = [p for p in PARAMETERS if p not in kwargs]
-    unknown = [k for k in kwargs if k not in PARAMETERS + ("k_x", "k_y")]
+    unknown = [k for k in kwargs if k not in PARAMETERS + MOMENTA]
     parts = []
     for k in unknown:
         close = difflib.get_close_matches(k, PARAMETERS, n=1)
@@ -58,7 +59,7 @@ def _explain(name, kwargs, error):
     if not parts:
         parts.append(str(error))
     return (f"{name}(): " + "; ".join(parts) + ". Call as "
-            f"{name}(k_x, k_y, " + ", ".join(f"{p}=..." for p in PARAMETERS) + ").")
+            f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ").")
 
 
 def _kernel(f):
@@ -77,7 +78,7 @@ def _kernel(f):
                 values[key] = mpmath.mpf(value)
             except (TypeError, ValueError):
                 raise TypeError(f"{f.__name__}(): {key} must be a real number, got {value!r}.") from None
-        return f(values.pop("k_x"), values.pop("k_y"), **values)
+        return f(*[values.pop(k) for k in MOMENTA], **values)
 
     return checked
 

@@ -52,12 +52,13 @@ MODEL = "samokhin_c4v"
 DERIVATION = "samokhin_g4g5"
 ORDER = 2
 PARAMETERS = ("hbar", "m", "epsilon_1", "epsilon_2", "a_tilde", "b_tilde", "b")
+MOMENTA = ("k_x", "k_y")
 SHAPE = (2, 2)
 
 
 def _explain(name, kwargs, error):
     missing = [p for p in PARAMETERS if p not in kwargs]
-    unknown = [k for k in kwargs if k not in PARAMETERS + ("k_x", "k_y")]
+    unknown = [k for k in kwargs if k not in PARAMETERS + MOMENTA]
     parts = []
     for k in unknown:
         close = difflib.get_close_matches(k, PARAMETERS, n=1)
@@ -67,7 +68,7 @@ def _explain(name, kwargs, error):
     if not parts:
         parts.append(str(error))
     return (f"{name}(): " + "; ".join(parts) + ". Call as "
-            f"{name}(k_x, k_y, " + ", ".join(f"{p}=..." for p in PARAMETERS) + ").")
+            f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ").")
 
 
 def _arguments(name, signature, args, kwargs):
@@ -99,11 +100,11 @@ def _kernel(terms, coefficients):
         @functools.wraps(f)
         def checked(*args, **kwargs):
             values = _arguments(f.__name__, signature, args, kwargs)
-            k_x, k_y = values.pop("k_x"), values.pop("k_y")
-            if terms is None or not _fast(values, k_x, k_y):
-                return f(k_x, k_y, **values)
+            momenta = [values.pop(k) for k in MOMENTA]
+            if terms is None or not _fast(values, momenta):
+                return f(*momenta, **values)
             table = _table(terms, coefficients(**{p: v[()] for p, v in values.items()}))
-            return _polynomials(k_x, k_y, [table])[0]
+            return _polynomials(momenta, [table])[0]
 
         checked.terms, checked.coefficients = terms, coefficients
         return checked
@@ -134,11 +135,11 @@ def _entries(shape, n, entries):
 # parameters only: the denominators are gap factors, free of the momenta.  With scalar
 # parameters a call on many points therefore
 #   1. evaluates each coefficient once, in scalar arithmetic (_<name>_coefficients);
-#   2. builds the monomials k_x**a k_y**b once per block of points, shared by every
+#   2. builds the monomials (k_x**a k_y**b ...) once per block of points, shared by every
 #      operator asked for (blocks of a few thousand points stay in cache);
 #   3. gets every real output column (Re and Im of each matrix entry) as a product
-#      coefficients @ monomials.  Symmetric models (k_x -> -k_x, k_y -> -k_y) make each
-#      column use one parity class (a % 2, b % 2) of monomials only, so there is one
+#      coefficients @ monomials.  Symmetric models (k_i -> -k_i) make each column
+#      use one parity class (a % 2, b % 2, ...) of monomials only, so there is one
 #      small product per class; identical columns (σ_x gives entries 01 and 10 alike)
 #      and negated ones (σ_y) are computed once, zero columns not at all;
 #   4. copies the columns into the complex output, one gather per operator.
@@ -154,28 +155,27 @@ _PRODUCT_SIZE = 2 ** 18   # m·n·k of one product, at most
 _FAST_MIN_POINTS = 2048   # fewer points: the general path
 
 
-def _fast(values, k_x, k_y):
+def _fast(values, momenta):
     """Whether the fast path applies: scalar parameters and enough points."""
     return (all(v.ndim == 0 for v in values.values())
-            and numpy.broadcast(k_x, k_y).size >= _FAST_MIN_POINTS)
+            and numpy.broadcast(*momenta).size >= _FAST_MIN_POINTS)
 
 
 def _parity(monomial):
-    """Sort key of a monomial (a, b): parity class first, then degree."""
-    a, b = monomial
-    return (a % 2, b % 2, a + b, a)
+    """Sort key of a monomial (a, b, ...): parity class first, then degree."""
+    return (*(a % 2 for a in monomial), sum(monomial), *monomial)
 
 
 @functools.lru_cache(maxsize=None)
 def _layout(terms):
     """``(monomials, select, weights)`` of a terms tuple: the parameter-independent part of :func:`_table`."""
     n = SHAPE[0]
-    monomials = tuple(sorted({(a, b) for _, a, b in terms}, key=_parity))
+    monomials = tuple(sorted({tuple(powers) for _, *powers in terms}, key=_parity))
     row = {mono: r for r, mono in enumerate(monomials)}
     select = numpy.zeros((len(monomials), len(terms)))
     weights = numpy.zeros((len(terms), n * n), dtype=complex)
-    for t, (component, a, b) in enumerate(terms):
-        select[row[a, b], t] = 1
+    for t, (component, *powers) in enumerate(terms):
+        select[row[tuple(powers)], t] = 1
         if isinstance(component, str):
             weights[t] = numpy.asarray(_SIGMA[component]).ravel()
         else:
@@ -206,9 +206,10 @@ def _plan(tables):
     monomials = sorted({mono for mons, _ in tables for mono in mons}, key=_parity)
     index = {mono: r for r, mono in enumerate(monomials)}
     classes = {}
-    for r, (a, b) in enumerate(monomials):
-        lo, _ = classes.get((a % 2, b % 2), (r, r))
-        classes[a % 2, b % 2] = (lo, r + 1)
+    for r, mono in enumerate(monomials):
+        parity = tuple(a % 2 for a in mono)
+        lo, _ = classes.get(parity, (r, r))
+        classes[parity] = (lo, r + 1)
     groups, seen, references = {}, {}, []     # columns by row range; column bytes -> reference
     for mons, E in tables:
         full = numpy.zeros((len(monomials), E.shape[1]))
@@ -223,7 +224,7 @@ def _plan(tables):
             if key in seen or negated in seen:
                 refs.append((1, seen[key]) if key in seen else (-1, seen[negated]))
                 continue
-            parities = {(a % 2, b % 2) for a, b in (monomials[r] for r in support)}
+            parities = {tuple(a % 2 for a in monomials[r]) for r in support}
             span = classes[parities.pop()] if len(parities) == 1 else (0, len(monomials))
             groups.setdefault(span, []).append(column[span[0]:span[1]])
             seen[key] = (span, len(groups[span]) - 1)
@@ -253,24 +254,24 @@ def _plan(tables):
     return monomials, products, negations, gathers, rows
 
 
-def _polynomials(k_x, k_y, tables):
+def _polynomials(momenta, tables):
     """The operators of ``tables`` (from :func:`_table`) on the broadcast points: a list of arrays."""
-    shape = numpy.broadcast(k_x, k_y).shape
-    x = numpy.broadcast_to(k_x, shape).ravel()
-    y = numpy.broadcast_to(k_y, shape).ravel()
+    shape = numpy.broadcast(*momenta).shape
+    ks = [numpy.broadcast_to(k, shape).ravel() for k in momenta]
+    size = ks[0].size
     monomials, products, negations, gathers, rows = _plan(tables)
     width = 2 * SHAPE[0] * SHAPE[1]
-    outs = [numpy.empty((x.size, width)) for _ in tables]
+    outs = [numpy.empty((size, width)) for _ in tables]
     widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
-    block = max(1, min(_BLOCK, x.size, _PRODUCT_SIZE // widest))
+    block = max(1, min(_BLOCK, size, _PRODUCT_SIZE // widest))
     X = numpy.empty((len(monomials), block))
     Y = numpy.zeros((rows, block))
     row = {mono: r for r, mono in enumerate(monomials)}
     by_degree = sorted(monomials, key=sum)
-    for start in range(0, x.size, block):
-        xs, ys = x[start:start + block], y[start:start + block]
-        m = xs.size
-        _fill_monomials(X[:, :m], xs, ys, by_degree, row)
+    for start in range(0, size, block):
+        parts = [k[start:start + block] for k in ks]
+        m = parts[0].size
+        _fill_monomials(X[:, :m], parts, by_degree, row)
         for lo, hi, C, first in products:
             numpy.matmul(C, X[lo:hi, :m], out=Y[first:first + C.shape[0], :m])
         for source, target in negations:
@@ -280,25 +281,33 @@ def _polynomials(k_x, k_y, tables):
     return [out.view(complex).reshape(shape + SHAPE) for out in outs]
 
 
-def _fill_monomials(X, x, y, by_degree, row):
-    """``X[row[a, b]] = x**a * y**b``, each monomial one product from a lower one (lowest first)."""
-    powers = {(0, 0): 1.0, (1, 0): x, (0, 1): y}
-    for a, b in by_degree:
-        r = row[a, b]
-        if (a, b) in powers:
-            X[r] = powers[a, b]
+def _fill_monomials(X, ks, by_degree, row):
+    """``X[row[a, b, ...]] = x**a * y**b ...``, each monomial one product from a lower one (lowest first)."""
+    zero = (0,) * len(ks)
+    powers = {zero: 1.0}
+    for i, k in enumerate(ks):
+        powers[zero[:i] + (1,) + zero[i + 1:]] = k
+    for mono in by_degree:
+        r = row[mono]
+        if mono in powers:
+            X[r] = powers[mono]
             continue
-        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
-        base = X[row[lower]] if lower in row else _power(powers, lower, x, y)
+        lower, factor = _lower(mono, ks)
+        base = X[row[lower]] if lower in row else _power(powers, lower, ks)
         numpy.multiply(base, factor, out=X[r])
 
 
-def _power(powers, monomial, x, y):
-    """``x**a * y**b`` for a monomial that is not a row of X (computed once, kept in ``powers``)."""
+def _lower(monomial, ks):
+    """``(lower, k)`` with ``monomial = lower · k``, ``k`` the first momentum it contains."""
+    i = next(i for i, a in enumerate(monomial) if a)
+    return monomial[:i] + (monomial[i] - 1,) + monomial[i + 1:], ks[i]
+
+
+def _power(powers, monomial, ks):
+    """The monomial's values when it is not a row of X (computed once, kept in ``powers``)."""
     if monomial not in powers:
-        a, b = monomial
-        lower, factor = ((a - 1, b), x) if a else ((a, b - 1), y)
-        powers[monomial] = _power(powers, lower, x, y) * factor
+        lower, factor = _lower(monomial, ks)
+        powers[monomial] = _power(powers, lower, ks) * factor
     return powers[monomial]
 
 
@@ -313,14 +322,14 @@ def evaluate(k_x, k_y, *, operators=None, **parameters):
     """
     names = _operator_names(operators)
     signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
-    values = _arguments("evaluate", signature, (k_x, k_y), parameters)
-    k_x, k_y = values.pop("k_x"), values.pop("k_y")
-    fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, k_x, k_y) else []
-    results = {n: OPERATORS[n].__wrapped__(k_x, k_y, **values) for n in names if n not in fast}
+    values = _arguments("evaluate", signature, (k_x, k_y,), parameters)
+    momenta = [values.pop(k) for k in MOMENTA]
+    fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, momenta) else []
+    results = {n: OPERATORS[n].__wrapped__(*momenta, **values) for n in names if n not in fast}
     if fast:
         scalars = {p: v[()] for p, v in values.items()}
         tables = [_table(OPERATORS[n].terms, OPERATORS[n].coefficients(**scalars)) for n in fast]
-        results.update(zip(fast, _polynomials(k_x, k_y, tables)))
+        results.update(zip(fast, _polynomials(momenta, tables)))
     return {n: results[n] for n in names}
 
 
@@ -337,7 +346,7 @@ def _operator_names(operators):
     return list(dict.fromkeys(names))
 
 
-#: H as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: H as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _H_coefficients returns
 _H_TERMS = (
     ("c_0", 0, 0),
@@ -391,7 +400,7 @@ def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: S_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: S_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _S_x_coefficients returns
 _S_x_TERMS = (
     ("c_0", 0, 1),
@@ -436,7 +445,7 @@ def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: S_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: S_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _S_y_coefficients returns
 _S_y_TERMS = (
     ("c_0", 1, 0),
@@ -481,7 +490,7 @@ def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: S_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: S_z as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _S_z_coefficients returns
 _S_z_TERMS = (
     ("c_z", 0, 0),
@@ -509,7 +518,7 @@ def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: T_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: T_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _T_x_coefficients returns
 _T_x_TERMS = (
     ("c_z", 1, 0),
@@ -537,7 +546,7 @@ def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: T_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: T_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _T_y_coefficients returns
 _T_y_TERMS = (
     ("c_z", 0, 1),
@@ -565,7 +574,7 @@ def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: T_z as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: T_z as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _T_z_coefficients returns
 _T_z_TERMS = (
     ("c_x", 1, 0),
@@ -598,7 +607,7 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: J_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: J_x_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _J_x_x_coefficients returns
 _J_x_x_TERMS = (
     ("c_0", 1, 1),
@@ -666,7 +675,7 @@ def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: J_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: J_x_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _J_x_y_coefficients returns
 _J_x_y_TERMS = (
     ("c_0", 0, 0),
@@ -742,7 +751,7 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: J_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: J_y_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _J_y_x_coefficients returns
 _J_y_x_TERMS = (
     ("c_0", 0, 0),
@@ -818,7 +827,7 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: J_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: J_y_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _J_y_y_coefficients returns
 _J_y_y_TERMS = (
     ("c_0", 1, 1),
@@ -889,7 +898,7 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: J_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: J_z_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _J_z_x_coefficients returns
 _J_z_x_TERMS = (
     ("c_z", 1, 0),
@@ -931,7 +940,7 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: J_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: J_z_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _J_z_y_coefficients returns
 _J_z_y_TERMS = (
     ("c_z", 0, 1),
@@ -973,7 +982,7 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: dJ_x_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: dJ_x_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _dJ_x_x_coefficients returns
 _dJ_x_x_TERMS = (
     ("c_0", 1, 1),
@@ -1029,7 +1038,7 @@ def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: dJ_x_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: dJ_x_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _dJ_x_y_coefficients returns
 _dJ_x_y_TERMS = (
     ("c_0", 0, 2),
@@ -1084,7 +1093,7 @@ def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: dJ_y_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: dJ_y_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _dJ_y_x_coefficients returns
 _dJ_y_x_TERMS = (
     ("c_0", 2, 0),
@@ -1139,7 +1148,7 @@ def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: dJ_y_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: dJ_y_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _dJ_y_y_coefficients returns
 _dJ_y_y_TERMS = (
     ("c_0", 1, 1),
@@ -1195,7 +1204,7 @@ def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: dJ_z_x as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: dJ_z_x as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _dJ_z_x_coefficients returns
 _dJ_z_x_TERMS = (
     ("c_z", 1, 0),
@@ -1223,7 +1232,7 @@ def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     )
 
 
-#: dJ_z_y as a polynomial in the momenta: (component, power of k_x, power of k_y)
+#: dJ_z_y as a polynomial in the momenta: (component, powers of k_x, k_y)
 #: of each coefficient that _dJ_z_y_coefficients returns
 _dJ_z_y_TERMS = (
     ("c_z", 0, 1),

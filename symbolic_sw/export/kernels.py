@@ -7,9 +7,10 @@ go through one common-subexpression elimination and SymPy's ``NumPyPrinter`` /
 For the numpy kernels an operator that is a polynomial in the momenta (every
 shipped one: the denominators are k-free gap factors) also gets its coefficient
 table: the coefficient of each Pauli component (or entry) and monomial
-``k_x**a k_y**b`` as a function of the parameters alone.  The generated module
-evaluates that table once per call and the monomials once per block of points
-(the fast path, see ``templates/kernels.py.j2``).
+``k_x**a k_y**b`` (any number of momenta) as a function of the parameters
+alone.  The generated module evaluates that table once per call and the
+monomials once per block of points (the fast path, see
+``templates/kernels.py.j2``).
 """
 
 from __future__ import annotations
@@ -106,20 +107,19 @@ def _components(M):
 
 
 def _monomials(expr, momenta):
-    """``{(a, b): coefficient}`` with ``expr = Σ coefficient · k_x**a k_y**b``, or None.
+    """``{powers: coefficient}`` with ``expr = Σ coefficient · Π k_i**powers[i]``, or None.
 
     The coefficients are free of the momenta and keep their factored form (no
     ``expand``: the gap-factor denominators stay as they are).  None when
     ``expr`` is not a polynomial in the momenta (a momentum in a denominator or
     inside a function).
     """
-    kx, ky = momenta
-    if not expr.has(kx, ky):
-        return {(0, 0): expr}
-    if expr == kx:
-        return {(1, 0): sympy.S.One}
-    if expr == ky:
-        return {(0, 1): sympy.S.One}
+    zero = (0,) * len(momenta)
+    if not expr.has(*momenta):
+        return {zero: expr}
+    if expr in momenta:
+        i = momenta.index(expr)
+        return {zero[:i] + (1,) + zero[i + 1:]: sympy.S.One}
     if expr.is_Add:
         parts = {}
         for arg in expr.args:
@@ -130,9 +130,9 @@ def _monomials(expr, momenta):
                 parts.setdefault(mono, []).append(c)
         return {mono: sympy.Add(*cs) for mono, cs in parts.items()}
     if expr.is_Mul:
-        free = sympy.Mul(*[f for f in expr.args if not f.has(kx, ky)])
-        result = {(0, 0): free}
-        for factor in (f for f in expr.args if f.has(kx, ky)):
+        free = sympy.Mul(*[f for f in expr.args if not f.has(*momenta)])
+        result = {zero: free}
+        for factor in (f for f in expr.args if f.has(*momenta)):
             terms = _monomials(factor, momenta)
             if terms is None:
                 return None
@@ -142,7 +142,7 @@ def _monomials(expr, momenta):
         base = _monomials(expr.base, momenta)
         if base is None:
             return None
-        result = {(0, 0): sympy.S.One}
+        result = {zero: sympy.S.One}
         for _ in range(int(expr.exp)):
             result = _product(result, base)
         return result
@@ -150,32 +150,33 @@ def _monomials(expr, momenta):
 
 
 def _product(p, q):
-    """Product of two ``{(a, b): coefficient}`` polynomials."""
+    """Product of two ``{powers: coefficient}`` polynomials."""
     parts = {}
-    for (a1, b1), c1 in p.items():
-        for (a2, b2), c2 in q.items():
-            parts.setdefault((a1 + a2, b1 + b2), []).append(c1 * c2)
+    for m1, c1 in p.items():
+        for m2, c2 in q.items():
+            parts.setdefault(tuple(a + b for a, b in zip(m1, m2)), []).append(c1 * c2)
     return {mono: sympy.Add(*cs) for mono, cs in parts.items()}
 
 
 def polynomial_terms(M, momenta):
-    """``[(component, a, b, coefficient)]`` of ``M`` as a polynomial in the momenta, or None.
+    """``[(component, powers, coefficient)]`` of ``M`` as a polynomial in the momenta, or None.
 
     ``component`` is ``"c_0"`` … ``"c_z"`` for a 2×2 matrix (Pauli decomposition)
     and the entry ``(i, j)`` otherwise; ``coefficient`` multiplies
-    ``k_x**a k_y**b`` and depends on the parameters only.  Terms come in a fixed
-    order (component, then total degree, then descending power of ``k_x``); zero
-    coefficients are dropped.  None when some component is not a polynomial in
-    the momenta.
+    ``Π momenta[i]**powers[i]`` and depends on the parameters only.  Terms come
+    in a fixed order (component, then total degree, then descending powers of
+    the momenta in their order); zero coefficients are dropped.  None when some
+    component is not a polynomial in the momenta.
     """
+    momenta = tuple(momenta)
     terms = []
     for label, expr in zip(*_components(M)):
         monomials = _monomials(sympy.sympify(expr), momenta)
         if monomials is None:
             return None
-        for (a, b) in sorted(monomials, key=lambda mono: (mono[0] + mono[1], -mono[0])):
-            if monomials[a, b] != 0:
-                terms.append((label, a, b, monomials[a, b]))
+        for powers in sorted(monomials, key=lambda mono: (sum(mono), tuple(-e for e in mono))):
+            if monomials[powers] != 0:
+                terms.append((label, powers, monomials[powers]))
     return terms
 
 
@@ -184,8 +185,8 @@ def _label_text(label):
     return f'"{label}"' if isinstance(label, str) else f"({label[0]}, {label[1]})"
 
 
-def _monomial_text(a, b, momenta):
-    factors = [f"{k}**{n}" if n > 1 else str(k) for k, n in zip(momenta, (a, b)) if n]
+def _monomial_text(powers, momenta):
+    factors = [f"{k}**{n}" if n > 1 else str(k) for k, n in zip(momenta, powers) if n]
     return "*".join(factors) or "1"
 
 
@@ -194,8 +195,8 @@ def _coefficient_body(terms, momenta, printer):
     replacements, reduced = sympy.cse([c for *_, c in terms], symbols=sympy.numbered_symbols("cse"))
     lines = [f"{s} = {printer(e)}" for s, e in replacements]
     lines.append("return (")
-    for (label, a, b, _), e in zip(terms, reduced):
-        lines.append(f"    # {label}: {_monomial_text(a, b, momenta)}")
+    for (label, powers, _), e in zip(terms, reduced):
+        lines.append(f"    # {label}: {_monomial_text(powers, momenta)}")
         lines.append(f"    {printer(e)},")
     lines.append(")")
     return lines
@@ -228,7 +229,7 @@ def kernel_functions(derived, kind="numpy"):
 
     ``body`` evaluates the closed form elementwise (the general path).  For the
     numpy kernels of an operator polynomial in the momenta, ``terms`` lists the
-    ``(component, a, b)`` of its coefficients and ``coefficients`` is the body
+    ``(component, *powers)`` of its coefficients and ``coefficients`` is the body
     of the function computing them from scalar parameters; both are None
     otherwise (and always for mpmath).
     """
@@ -240,7 +241,8 @@ def kernel_functions(derived, kind="numpy"):
              "terms": None, "coefficients": None}
         terms = polynomial_terms(M, derived.momenta) if kind == "numpy" else None
         if terms is not None:
-            f["terms"] = [f"({_label_text(label)}, {a}, {b})" for label, a, b, _ in terms]
+            f["terms"] = [f"({_label_text(label)}, {', '.join(map(str, powers))})"
+                          for label, powers, _ in terms]
             f["coefficients"] = _coefficient_body(terms, derived.momenta, _Printer(kind))
         functions.append(f)
     return functions

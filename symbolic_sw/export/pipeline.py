@@ -77,6 +77,7 @@ def render(derived: Derived) -> dict:
         "name": d.name, "title": d.title, "description": d.description, "order": derived.order,
         "model": d.model_factory, "equations": list(d.equations),
         "parameters": [str(p) for p in derived.parameters], "shape": derived.shape,
+        "momenta": [str(k) for k in derived.momenta],
     }
     files = {}
     for kind, fname in (("numpy", "kernels.py"), ("mpmath", "kernels_mpmath.py")):
