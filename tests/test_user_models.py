@@ -183,3 +183,28 @@ def test_spinless_string_spec_only_H(specs):
     expected = -g**2 * k_x**2 / Delta - g**2 * k_y**2 / (Delta + delta)
     assert sympy.simplify(derived.operators["H"][0, 0] - expected) == 0
     assert "def H(" in files["kernels.py"]
+
+
+def test_shipped_string_spec_with_the_omitted_gamma5_terms():
+    """derivations/samokhin_c4v_eta.py: Eq. (33) + η3, η4 (a HAMILTONIAN string, PERTURBATIVE η inside Γ5).
+
+    At η = 0 every operator is the built-in Eq. (33) one; to first order in η the
+    Rashba coefficient moves by δα_R = −2 b̃² (η3 − η4)/(E_g − b)² (docs/symmetry_c4v.md).
+    """
+    derived, files = build(load_derivation("samokhin_c4v_eta"))
+    builtin, _ = build(load_derivation("samokhin_c4v"))
+    eta_3, eta_4 = sympy.symbols("eta_3 eta_4", real=True)
+    assert {eta_3, eta_4} <= set(derived.parameters)
+    for name, M in builtin.operators.items():
+        assert (derived.operators[name].subs({eta_3: 0, eta_4: 0}) - M).applyfunc(sympy.cancel) \
+            == sympy.zeros(*M.shape), name
+    from symbolic_sw.symbols import E_g, b, b_tilde, epsilon_1, epsilon_2, k_x, k_y
+    H = derived.operators["H"].subs(epsilon_2, epsilon_1 + E_g)
+    c_x = (H[0, 1] + H[1, 0]) / 2                              # σ_x coefficient
+    alpha = sympy.diff(c_x, k_y).subs({k_x: 0, k_y: 0})
+    alpha_0 = sympy.diff(c_x, k_y).subs({k_x: 0, k_y: 0, eta_3: 0, eta_4: 0})
+    shift = -2 * b_tilde**2 * (eta_3 - eta_4) / (E_g - b) ** 2
+    assert sympy.cancel(alpha - alpha_0 - shift) == 0
+    assert "Model.from_string" in files["README.md"]
+    cert = certify(load_derivation("samokhin_c4v_eta"))
+    assert cert.passed, cert.table()

@@ -109,6 +109,13 @@ def derive(spec, order=None, log=None) -> Derived:
     model = derivation.model()
     truncate, engine_order = None, order
     if derivation.perturbative:
+        # a PERTURBATIVE symbol inside a diagonal block (η in the Γ5 block) is moved to the
+        # perturbation, as with Model.with_perturbative; inter-block ones already are there
+        small = {str(s) for group in derivation.perturbative for s in group}
+        inside = [s for s in model.parameters if str(s) in small
+                  and s not in model.perturbative and s in model.H0.free_symbols]
+        if inside:
+            model = model.with_perturbative(inside)
         truncate = {_coupling_symbols(model): order}
         for group, degree in derivation.perturbative.items():
             truncate[tuple(s for s in model.parameters if str(s) in group)] = degree
