@@ -103,8 +103,7 @@ def _kernel(terms, coefficients):
             momenta = [values.pop(k) for k in MOMENTA]
             if terms is None or not _fast(values, momenta):
                 return f(*momenta, **values)
-            table = _table(terms, coefficients(**{p: v[()] for p, v in values.items()}))
-            return _polynomials(momenta, [table])[0]
+            return _polynomials(momenta, ((terms, coefficients, _scalars(values)),))[0]
 
         checked.terms, checked.coefficients = terms, coefficients
         return checked
@@ -183,6 +182,21 @@ def _layout(terms):
     return monomials, select, weights
 
 
+def _scalars(values):
+    """Scalar parameter values as a hashable key: ``((name, float), ...)`` in PARAMETERS order."""
+    return tuple((p, float(values[p])) for p in PARAMETERS)
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(keys):
+    """The plan (:func:`_plan`) of operators given as ``(terms, coefficients, scalars)`` keys.
+
+    Cached: calls on chunks of points with the same parameters evaluate the
+    coefficients and plan the products only once.
+    """
+    return _plan([_table(terms, coefficients(**dict(scalars))) for terms, coefficients, scalars in keys])
+
+
 def _table(terms, coefficients):
     """``(monomials, E)``: ``E[r, j]`` is the coefficient of ``monomials[r]`` in real output column j.
 
@@ -197,11 +211,11 @@ def _table(terms, coefficients):
 def _plan(tables):
     """How to evaluate several coefficient tables together (steps 2-4 above).
 
-    Returns ``(monomials, products, negations, gathers, rows)``: the monomials in
-    parity order; ``(lo, hi, C, first)`` per product ``Y[first:first + len(C)] =
-    C @ X[lo:hi]``; ``(source, target)`` rows of Y to negate; per table the rows
-    of Y that are its output columns (the last row of Y stays zero); the number
-    of rows of Y.
+    Returns ``(monomials, products, negations, gathers, rows, fill)``: the
+    monomials in parity order; ``(lo, hi, C, first)`` per product ``Y[first:first
+    + len(C)] = C @ X[lo:hi]``; ``(source, target)`` rows of Y to negate; per
+    table the rows of Y that are its output columns (the last row of Y stays
+    zero); the number of rows of Y; how to fill X (:func:`_fill_plan`).
     """
     monomials = sorted({mono for mons, _ in tables for mono in mons}, key=_parity)
     index = {mono: r for r, mono in enumerate(monomials)}
@@ -251,27 +265,27 @@ def _plan(tables):
         gathers.append(gather)
     rows = count + len(negations) + 1
     gathers = [numpy.array([g if g >= 0 else rows - 1 for g in gather]) for gather in gathers]
-    return monomials, products, negations, gathers, rows
+    for array in (*gathers, *(C for _, _, C, _ in products)):
+        array.flags.writeable = False        # shared by every call through the cache
+    return monomials, products, negations, gathers, rows, _fill_plan(monomials)
 
 
-def _polynomials(momenta, tables):
-    """The operators of ``tables`` (from :func:`_table`) on the broadcast points: a list of arrays."""
+def _polynomials(momenta, keys):
+    """The operators of ``keys`` (see :func:`_prepared`) on the broadcast points: a list of arrays."""
     shape = numpy.broadcast(*momenta).shape
     ks = [numpy.broadcast_to(k, shape).ravel() for k in momenta]
     size = ks[0].size
-    monomials, products, negations, gathers, rows = _plan(tables)
+    monomials, products, negations, gathers, rows, fill = _prepared(keys)
     width = 2 * SHAPE[0] * SHAPE[1]
-    outs = [numpy.empty((size, width)) for _ in tables]
+    outs = [numpy.empty((size, width)) for _ in keys]
     widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
     block = max(1, min(_BLOCK, size, _PRODUCT_SIZE // widest))
-    X = numpy.empty((len(monomials), block))
+    X = numpy.empty((fill[1], block))
     Y = numpy.zeros((rows, block))
-    row = {mono: r for r, mono in enumerate(monomials)}
-    by_degree = sorted(monomials, key=sum)
     for start in range(0, size, block):
         parts = [k[start:start + block] for k in ks]
         m = parts[0].size
-        _fill_monomials(X[:, :m], parts, by_degree, row)
+        _fill_monomials(X[:, :m], parts, fill)
         for lo, hi, C, first in products:
             numpy.matmul(C, X[lo:hi, :m], out=Y[first:first + C.shape[0], :m])
         for source, target in negations:
@@ -281,34 +295,46 @@ def _polynomials(momenta, tables):
     return [out.view(complex).reshape(shape + SHAPE) for out in outs]
 
 
-def _fill_monomials(X, ks, by_degree, row):
-    """``X[row[a, b, ...]] = x**a * y**b ...``, each monomial one product from a lower one (lowest first)."""
-    zero = (0,) * len(ks)
-    powers = {zero: 1.0}
-    for i, k in enumerate(ks):
-        powers[zero[:i] + (1,) + zero[i + 1:]] = k
-    for mono in by_degree:
-        r = row[mono]
-        if mono in powers:
-            X[r] = powers[mono]
-            continue
-        lower, factor = _lower(mono, ks)
-        base = X[row[lower]] if lower in row else _power(powers, lower, ks)
-        numpy.multiply(base, factor, out=X[r])
+def _fill_plan(monomials):
+    """How to build the rows of X, lowest degree first: ``(row, source, i)`` means
+    ``X[row] = X[source] * k_i`` (``source`` None: ``X[row] = k_i``, ``i`` None: ``X[row] = 1``).
+
+    A lower monomial that is not a row of X itself becomes an extra row, after
+    the ``len(monomials)`` rows :func:`_polynomials` multiplies.
+    """
+    index = {mono: r for r, mono in enumerate(monomials)}
+    steps, done = [], {}
+
+    def build(mono):
+        if mono in done:
+            return done[mono]
+        r = index.get(mono)
+        if r is None:
+            r = index[mono] = len(index)
+        if not any(mono):
+            steps.append((r, None, None))
+        else:
+            i = next(i for i, a in enumerate(mono) if a)
+            lower = mono[:i] + (mono[i] - 1,) + mono[i + 1:]
+            steps.append((r, build(lower) if any(lower) else None, i))
+        done[mono] = r
+        return r
+
+    for mono in sorted(monomials, key=sum):
+        build(mono)
+    return tuple(steps), len(index)
 
 
-def _lower(monomial, ks):
-    """``(lower, k)`` with ``monomial = lower · k``, ``k`` the first momentum it contains."""
-    i = next(i for i, a in enumerate(monomial) if a)
-    return monomial[:i] + (monomial[i] - 1,) + monomial[i + 1:], ks[i]
-
-
-def _power(powers, monomial, ks):
-    """The monomial's values when it is not a row of X (computed once, kept in ``powers``)."""
-    if monomial not in powers:
-        lower, factor = _lower(monomial, ks)
-        powers[monomial] = _power(powers, lower, ks) * factor
-    return powers[monomial]
+def _fill_monomials(X, ks, fill):
+    """Fill X (rows: monomials of :func:`_plan`, then helpers) at the points ``ks``."""
+    steps, _ = fill
+    for r, source, i in steps:
+        if i is None:
+            X[r] = 1.0
+        elif source is None:
+            X[r] = ks[i]
+        else:
+            numpy.multiply(X[source], ks[i], out=X[r])
 
 
 def evaluate(k_x, k_y, *, operators=None, **parameters):
@@ -327,9 +353,9 @@ def evaluate(k_x, k_y, *, operators=None, **parameters):
     fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, momenta) else []
     results = {n: OPERATORS[n].__wrapped__(*momenta, **values) for n in names if n not in fast}
     if fast:
-        scalars = {p: v[()] for p, v in values.items()}
-        tables = [_table(OPERATORS[n].terms, OPERATORS[n].coefficients(**scalars)) for n in fast]
-        results.update(zip(fast, _polynomials(momenta, tables)))
+        scalars = _scalars(values)
+        keys = tuple((OPERATORS[n].terms, OPERATORS[n].coefficients, scalars) for n in fast)
+        results.update(zip(fast, _polynomials(momenta, keys)))
     return {n: results[n] for n in names}
 
 
