@@ -294,7 +294,7 @@ def standard_spin_current_operator(H, mu_comp, i, hbar, momenta=(k_x, k_y)):
     """``½{(1/ħ)∂H/∂k_i, σ_μ}``, the textbook definition, Eq. (2)."""
     k = {"x": momenta[0], "y": momenta[1]}[i]
     from ..pauli import kron
-    dH = sympy.Matrix(H).diff(k) / hbar
+    dH = sympy.Matrix(H).applyfunc(lambda e: e.diff(k)) / hbar
     s = kron(sympy.eye(dH.rows // 2), SIGMA[mu_comp])
     return (dH * s + s * dH) / 2
 
