@@ -1,6 +1,6 @@
 """All benchmarks, one process per measurement, with ratios against pymablock measured in the same run.
 
-    python benchmarks/run.py [--orders 2 4 6] [--expand-timeout 120] [--write]
+    python benchmarks/run.py [--orders 2 4 6] [--high-orders 8] [--expand-timeout 120] [--write]
 
 Needs the optional ``bench`` extra (pymablock) for the comparison columns; without
 it those are reported as "not installed".  ``--write`` also writes
@@ -88,9 +88,27 @@ def order_table(orders, expand_timeout):
     return rows
 
 
+def high_order_table(orders):
+    """symbolic-sw alone at orders where pymablock's raw result is out of reach of expand."""
+    rows = ["| order | H+6J+3S closed forms | + 3 T | count_ops (H+6J+3S+3T) | products | solves | peak RSS |",
+            "|---|---|---|---|---|---|---|"]
+    for n in orders:
+        r = _run([HERE / "ssw_order.py", n], timeout=600)
+        if "error" in r:
+            rows.append(f"| {n} | {r['error']} | — | — | — | — | — |")
+        else:
+            rows.append(f"| {n} | {_fmt(r['seconds_HJS'], ' s')} | {_fmt(r['seconds_HJST'], ' s')} | "
+                        f"{r['ops_HJST']} | {r['counts']['products']} | {r['counts']['solves']} | "
+                        f"{_fmt(r['peak_rss_mb'], ' MB')} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, nargs="+", default=[2, 4, 6])
+    p.add_argument("--high-orders", type=int, nargs="*", default=[8],
+                   help="symbolic-sw alone (10 min limit each)")
     p.add_argument("--expand-timeout", type=int, default=120)
     p.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
     args = p.parse_args(argv)
@@ -98,6 +116,9 @@ def main(argv=None):
                 "## Eq. (33), exact in b: closed forms vs pymablock (same run)", ""]
     print(sections[0], flush=True)
     sections += order_table(args.orders, args.expand_timeout)
+    if args.high_orders:
+        sections += ["", "## Higher orders, symbolic-sw alone (10 min limit)", ""]
+        sections += high_order_table(args.high_orders)
     for title, script in (("## Generated kernels vs batched exact diagonalisation", "kernels_vs_eigh.py"),
                           ("## Cost versus model size (random two-block models)", "model_size.py")):
         r = subprocess.run([sys.executable, str(HERE / script)], capture_output=True, text=True, cwd=HERE.parent)
