@@ -190,7 +190,9 @@ def _parser():
     s = sub.add_parser("derive", help="derive one spec and write its generated/ folder")
     s.add_argument("name", help="derivation name (see `list`) or path to a spec file")
     order_arg(s)
-    s.add_argument("--out", default=None, help="output folder (default: generated/NAME)")
+    s.add_argument("--out", default=None,
+                   help="output folder (default: generated/NAME; for a spec given by path, "
+                        "generated/NAME next to the spec)")
     s.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     s.set_defaults(func=_cmd_derive)
 

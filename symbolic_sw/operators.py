@@ -7,6 +7,8 @@ transformation counts orders consistently.  A user matrix is order 0.
 
 from __future__ import annotations
 
+import random
+
 import sympy
 
 from .model import Model, ModelError
@@ -56,6 +58,28 @@ def _momentum(model: Model, i):
     return names[i]
 
 
+_NOT_POLYNOMIAL = ("operator function {name!r} is not a polynomial in H (e.g. it inverts H); "
+                   "only sums, products, powers and derivatives of H are supported.")
+
+
+def _polynomial_at_a_point(model: Model, f, zeta) -> bool:
+    """``f(H0 + ζ H1)`` at one rational parameter point: is it a polynomial in ζ?
+
+    A cheap probe before the symbolic evaluation, which for a function that is
+    not a polynomial in H (an inverse, a square root) can take minutes before it
+    is rejected.  A polynomial in H stays one at every point; an exception here
+    is inconclusive and left to the symbolic evaluation to report.
+    """
+    rng = random.Random(0x5EED)
+    point = {s: sympy.Rational(rng.randint(1, 97), rng.randint(98, 199))
+             for s in sorted(model.H.free_symbols, key=str)}
+    try:
+        P = sympy.Matrix(f(model.H0.xreplace(point) + zeta * model.H1.xreplace(point)))
+        return all(sympy.cancel(e).is_polynomial(zeta) for e in P)
+    except Exception:  # noqa: BLE001 - inconclusive, see above
+        return True
+
+
 def of_hamiltonian(model: Model, f, name="O", time_reversal=None) -> Operator:
     """An operator built from the Hamiltonian, graded like it.
 
@@ -65,6 +89,8 @@ def of_hamiltonian(model: Model, f, name="O", time_reversal=None) -> Operator:
     parts ``H0²``, ``H0 H1 + H1 H0``, ``H1²`` of orders 0, 1, 2.
     """
     zeta = sympy.Dummy("zeta", real=True)
+    if not _polynomial_at_a_point(model, f, zeta):
+        raise ModelError(_NOT_POLYNOMIAL.format(name=name))
     try:
         M = sympy.Matrix(f(model.H0 + zeta * model.H1))
     except Exception as exc:  # noqa: BLE001 - re-raised with the reason
@@ -75,9 +101,7 @@ def of_hamiltonian(model: Model, f, name="O", time_reversal=None) -> Operator:
                          f"{model.dim}x{model.dim}.")
     M = M.applyfunc(sympy.expand)
     if not all(e.is_polynomial(zeta) for e in M):
-        raise ModelError(f"operator function {name!r} is not a polynomial in H (e.g. it "
-                         f"inverts H); only sums, products, powers and derivatives of H are "
-                         f"supported.")
+        raise ModelError(_NOT_POLYNOMIAL.format(name=name))
     top = max((sympy.degree(e, zeta) for e in M if e != 0), default=0)
     parts = [M.applyfunc(lambda e, p=p: e.coeff(zeta, p)) for p in range(top + 1)]
     return Operator(parts, name, time_reversal)

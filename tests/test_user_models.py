@@ -208,3 +208,15 @@ def test_shipped_string_spec_with_the_omitted_gamma5_terms():
     assert "Model.from_string" in files["README.md"]
     cert = certify(load_derivation("samokhin_c4v_eta"))
     assert cert.passed, cert.table()
+
+
+def test_derive_by_path_writes_next_to_the_spec_by_default(specs, monkeypatch, tmp_path):
+    """A user's spec never writes into the package's generated/ (which may be site-packages)."""
+    from symbolic_sw.export import pipeline
+
+    package_generated = tmp_path / "package_generated"
+    monkeypatch.setattr(pipeline, "GENERATED", package_generated)
+    assert main(["derive", str(specs / "eq33_string.py")]) in (0, None)
+    assert (specs / "generated" / "eq33_string" / "kernels.py").is_file()
+    assert not package_generated.exists()
+    assert pipeline.generate("rashba_toy", cache=True) == package_generated / "rashba_toy"

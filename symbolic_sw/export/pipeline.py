@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 import sympy
 
-from ..derivation import ROOT, Derivation, list_derivations, load_derivation
+from ..derivation import DERIVATIONS, ROOT, Derivation, list_derivations, load_derivation
 from ..model import ModelError
 from .derive import Derived, derive
 from .kernels import describe, kernel_functions
@@ -162,11 +162,18 @@ def build(spec, order=None, cache=True, log=None):
 
 
 def generate(spec, out=None, order=None, cache=True, log=None) -> Path:
-    """Write ``generated/<name>/`` (or ``out``); unchanged files are left untouched."""
+    """Write ``generated/<name>/`` (or ``out``); unchanged files are left untouched.
+
+    The default folder is the package's ``generated/`` for the shipped specs of
+    ``derivations/``, and ``generated/<name>/`` next to the spec file for any
+    other spec (a user's own model never writes into the installed package).
+    """
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     if out is None:
         suffix = "" if order in (None, derivation.order) else f"_order{order}"
-        out = GENERATED / f"{derivation.name}{suffix}"
+        shipped = Path(derivation.path).resolve().parent == Path(DERIVATIONS).resolve()
+        root = GENERATED if shipped else Path(derivation.path).parent / "generated"
+        out = root / f"{derivation.name}{suffix}"
     out = Path(out)
     _, files = build(derivation, order=order, cache=cache, log=log)
     out.mkdir(parents=True, exist_ok=True)
