@@ -151,6 +151,33 @@ def test_evaluate_equals_each_kernel(name, monkeypatch):
     assert K.evaluate(np.array([]), 0.2, operators=["S_x"], **vals)["S_x"].shape == (0,) + K.SHAPE
 
 
+@pytest.mark.parametrize("points", [5000, 7])          # fast path; general path (few points)
+def test_evaluate_into_given_arrays(points):
+    """``out=``: the results are written into (and returned as) the given arrays, same values."""
+    K = ssw.load_kernels("samokhin_c4v_order4")
+    vals = _values("samokhin_c4v_order4", np.random.default_rng(5))
+    kx, ky = np.random.default_rng(6).uniform(-0.5, 0.5, (2, points))
+    names = ["H", "J_x_y", "S_z"]
+    expected = K.evaluate(kx, ky, operators=names, **vals)
+    out = {n: np.full((points, 2, 2), np.nan, dtype=complex) for n in names}
+    for _ in range(2):                                   # twice: reuse, nothing left from before
+        got = K.evaluate(kx, ky, operators=names, out=out, **vals)
+        for n in names:
+            assert got[n] is out[n]
+            assert np.array_equal(got[n], expected[n]), n
+    bad = {**out, "H": np.empty((points, 2, 2))}
+    with pytest.raises(ValueError, match=r"out\['H'\] must be a writeable C-contiguous complex"):
+        K.evaluate(kx, ky, operators=names, out=bad, **vals)
+    with pytest.raises(ValueError, match=r"out\['J_x_y'\] .* shape"):
+        K.evaluate(kx, ky, operators=names, out={**out, "J_x_y": np.empty((points + 1, 2, 2), complex)},
+                   **vals)
+    with pytest.raises(ValueError, match="out has no array for S_z"):
+        K.evaluate(kx, ky, operators=names, out={"H": out["H"], "J_x_y": out["J_x_y"]}, **vals)
+    strided = np.empty((points, 2, 4), complex)[:, :, ::2]
+    with pytest.raises(ValueError, match="C-contiguous"):
+        K.evaluate(kx, ky, operators=["H"], out={"H": strided}, **vals)
+
+
 def test_evaluate_errors():
     K = ssw.load_kernels("samokhin_c4v_order4")
     vals = _values("samokhin_c4v_order4", np.random.default_rng(1))

@@ -270,14 +270,19 @@ def _plan(tables):
     return monomials, products, negations, gathers, rows, _fill_plan(monomials)
 
 
-def _polynomials(momenta, keys):
-    """The operators of ``keys`` (see :func:`_prepared`) on the broadcast points: a list of arrays."""
+def _polynomials(momenta, keys, results=None):
+    """The operators of ``keys`` (see :func:`_prepared`) on the broadcast points: a list of arrays.
+
+    ``results``: arrays to write into (checked by :func:`_outputs`), else new ones.
+    """
     shape = numpy.broadcast(*momenta).shape
     ks = [numpy.broadcast_to(k, shape).ravel() for k in momenta]
     size = ks[0].size
     monomials, products, negations, gathers, rows, fill = _prepared(keys)
     width = 2 * SHAPE[0] * SHAPE[1]
-    outs = [numpy.empty((size, width)) for _ in keys]
+    if results is None:
+        results = [numpy.empty(shape + SHAPE, dtype=complex) for _ in keys]
+    outs = [r.reshape(size, width // 2).view(float) for r in results]   # views: (Re, Im) columns
     widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
     block = max(1, min(_BLOCK, size, _PRODUCT_SIZE // widest))
     X = numpy.empty((fill[1], block))
@@ -292,7 +297,7 @@ def _polynomials(momenta, keys):
             numpy.negative(Y[source, :m], out=Y[target, :m])
         for out, gather in zip(outs, gathers):
             out[start:start + m] = Y[gather, :m].T
-    return [out.view(complex).reshape(shape + SHAPE) for out in outs]
+    return results
 
 
 def _fill_plan(monomials):
@@ -337,26 +342,55 @@ def _fill_monomials(X, ks, fill):
             numpy.multiply(X[source], ks[i], out=X[r])
 
 
-def evaluate(k_x, k_y, *, operators=None, **parameters):
+def evaluate(k_x, k_y, *, operators=None, out=None, **parameters):
     """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
 
     Parameters as for every kernel (keyword-only, same checks and ``TypeError``
     messages); the values are those of calling each kernel, with the monomials
     of the momenta built once for all operators (step 2 above).  ``operators``
     is a list of names of ``OPERATORS`` or one name; an unknown name raises
-    ``ValueError``.
+    ``ValueError``.  ``out`` is an optional ``{name: array}`` of C-contiguous
+    complex arrays of the result's shape to write into (and return), so that
+    repeated calls on the same points reuse their memory; a wrong or missing
+    array raises ``ValueError``.
     """
     names = _operator_names(operators)
     signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
     values = _arguments("evaluate", signature, (k_x, k_y,), parameters)
     momenta = [values.pop(k) for k in MOMENTA]
+    targets = _outputs(out, names, numpy.broadcast(*momenta, *values.values()).shape + SHAPE)
     fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, momenta) else []
     results = {n: OPERATORS[n].__wrapped__(*momenta, **values) for n in names if n not in fast}
+    if targets is not None:
+        for n, value in results.items():
+            targets[n][...] = value
+            results[n] = targets[n]
     if fast:
         scalars = _scalars(values)
         keys = tuple((OPERATORS[n].terms, OPERATORS[n].coefficients, scalars) for n in fast)
-        results.update(zip(fast, _polynomials(momenta, keys)))
+        given = None if targets is None else [targets[n] for n in fast]
+        results.update(zip(fast, _polynomials(momenta, keys, given)))
     return {n: results[n] for n in names}
+
+
+def _outputs(out, names, shape):
+    """The ``out`` arrays of :func:`evaluate`, checked (None if not given)."""
+    if out is None:
+        return None
+    missing = [n for n in names if n not in out]
+    if missing:
+        raise ValueError(f"evaluate(): out has no array for {', '.join(missing)}; give one "
+                         f"complex array of shape {shape} per operator asked for.")
+    for n in names:
+        a = out[n]
+        if not (isinstance(a, numpy.ndarray) and a.dtype == complex and a.shape == shape
+                and a.flags.c_contiguous and a.flags.writeable):
+            got = (f"{a.dtype} array of shape {a.shape}" if isinstance(a, numpy.ndarray)
+                   else type(a).__name__)
+            raise ValueError(f"evaluate(): out[{n!r}] must be a writeable C-contiguous complex "
+                             f"array of shape {shape}, got a {got}. Fix: "
+                             f"numpy.empty({shape}, dtype=complex).")
+    return out
 
 
 def _operator_names(operators):
