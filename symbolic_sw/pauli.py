@@ -1,7 +1,6 @@
 """Pauli matrices and Kronecker products (spin is the last, fastest tensor factor)."""
 
 import sympy
-from sympy.physics.quantum import TensorProduct
 
 __all__ = ["sigma_0", "sigma_x", "sigma_y", "sigma_z", "SIGMA", "kron", "SPIN_LABELS"]
 
@@ -16,5 +15,16 @@ SPIN_LABELS = ("x", "y", "z")
 
 
 def kron(*matrices):
-    """Kronecker product of SymPy matrices, left factor slowest."""
-    return sympy.Matrix(TensorProduct(*[sympy.Matrix(a) for a in matrices]))
+    """Kronecker product of SymPy matrices, left factor slowest.
+
+    Written out rather than through ``sympy.physics.quantum.TensorProduct``,
+    whose import (it pulls in scipy when installed) was half of ``import
+    symbolic_sw``.
+    """
+    out = sympy.Matrix([[1]])
+    for factor in matrices:
+        B = sympy.Matrix(factor)
+        A = out
+        out = sympy.Matrix(A.rows * B.rows, A.cols * B.cols,
+                           lambda i, j: A[i // B.rows, j // B.cols] * B[i % B.rows, j % B.cols])
+    return out
