@@ -7,7 +7,9 @@ transformation counts orders consistently.  A user matrix is order 0.
 
 from __future__ import annotations
 
+import functools
 import random
+import weakref
 
 import sympy
 
@@ -127,10 +129,15 @@ def operator(model: Model, O, name="O", time_reversal=None) -> Operator:
     return O if isinstance(O, Operator) else Operator(parts, name, time_reversal)
 
 
+@functools.lru_cache(maxsize=None)
+def _spin_matrix(n_orbitals: int, label: str) -> sympy.ImmutableMatrix:
+    return sympy.ImmutableMatrix(kron(sympy.eye(n_orbitals), SIGMA[label]))
+
+
 def spin(model: Model, mu: str) -> Operator:
     """Spin ``S_μ = 1 ⊗ σ_μ`` (Eq. 7); TR-odd."""
     model._require_spin("the spin operator")
-    S = kron(sympy.eye(model.n_orbitals), SIGMA[_spin_label(mu)])
+    S = sympy.Matrix(_spin_matrix(model.n_orbitals, _spin_label(mu)))
     return Operator((S,), f"S_{mu}", time_reversal=-1)
 
 
@@ -143,12 +150,23 @@ def _diff(M, k):
     return M.applyfunc(lambda e: e.diff(k))
 
 
+# ∂H0/∂k and ∂H1/∂k per model, shared by the velocity and the three spin currents of a
+# direction (weak keys: a model's cache goes with it; derived models are new keys)
+_DERIVATIVES = weakref.WeakKeyDictionary()
+
+
+def _derivative_parts(model: Model, k):
+    """``(∂H0/∂k, ∂H1/∂k)``, computed once per model and momentum (do not mutate)."""
+    cache = _DERIVATIVES.setdefault(model, {})
+    if k not in cache:
+        cache[k] = (_diff(model.H0, k), _diff(model.H1, k))
+    return cache[k]
+
+
 def velocity(model: Model, i: str) -> Operator:
     """Velocity ``(1/ħ) ∂H/∂k_i``; the charge current of Eq. (10) is ``-e`` times it."""
-    k = _momentum(model, i)
-    op = _split(model, lambda H: _diff(H, k) / model.hbar)
-    op.name, op.time_reversal = f"v_{i}", -1
-    return op
+    parts = _derivative_parts(model, _momentum(model, i))
+    return Operator([d / model.hbar for d in parts], f"v_{i}", time_reversal=-1)
 
 
 def charge_current(model: Model, i: str, e=None) -> Operator:
@@ -160,11 +178,10 @@ def charge_current(model: Model, i: str, e=None) -> Operator:
 
 def spin_current(model: Model, mu: str, i: str) -> Operator:
     """Spin current ``J_{μ,i} = ½{(1/ħ)∂H/∂k_i, S_μ}`` (Eq. 8); TR-even."""
-    k = _momentum(model, i)
+    parts = _derivative_parts(model, _momentum(model, i))
     S = spin(model, mu).matrix
-    op = _split(model, lambda H: (lambda dH: (dH * S + S * dH) / (2 * model.hbar))(_diff(H, k)))
-    op.name, op.time_reversal = f"J_{mu}{i}", +1
-    return op
+    return Operator([(d * S + S * d) / (2 * model.hbar) for d in parts], f"J_{mu}{i}",
+                    time_reversal=+1)
 
 
 def spin_torque(model: Model, mu: str) -> Operator:

@@ -297,3 +297,20 @@ def test_kane_like_3d_model_with_soc_in_both_blocks():
     eff = ssw.effective(ssw.Model(H, [2, 2]), 2)
     expected = rashba - P**2 * k_z**2 / Delta * sympy.eye(2)
     assert (eff.H - expected).applyfunc(sympy.expand).is_zero_matrix
+
+
+@pytest.mark.parametrize("model_name", ["c4v", "a19", "3d"])
+def test_builtin_operators_built_in_the_algebra_equal_the_sympy_route(model_name):
+    """S, T, J, v are built from H0, H1 in the ring (Effective._builtin_raw); the result must
+    be exactly that of transforming the SymPy operators of symbolic_sw.operators."""
+    model = {"c4v": lambda: ssw.models.samokhin_c4v(),
+             "a19": lambda: ssw.models.samokhin_c4v(intrinsic_soc=True),
+             "3d": lambda: _model_3d()[0]}[model_name]()
+    eff = ssw.effective(model, order=1)
+    dirs = [str(k).removeprefix("k_") for k in model.momenta]
+    cases = [("S", (mu,), ssw.operators.spin(model, mu)) for mu in "xyz"]
+    cases += [("T", (mu,), ssw.operators.spin_torque(model, mu)) for mu in "xyz"]
+    cases += [("v", (i,), ssw.operators.velocity(model, i)) for i in dirs]
+    cases += [("J", (mu, i), ssw.operators.spin_current(model, mu, i)) for mu in "xy" for i in dirs]
+    for kind, key, op in cases:
+        assert eff._builtin_raw(kind, *key) == eff._op_raw(op), (kind, key)

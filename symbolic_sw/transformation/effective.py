@@ -142,13 +142,13 @@ class Effective:
         self._raw = {}
         dirs = [str(k).removeprefix("k_") for k in model.momenta]
         spins = ops.SPIN_COMPONENTS if model.spin else ()
-        self.S = _LazyMap(spins, lambda mu: self._closed(self._op_raw(ops.spin(model, mu), cache=True)))
-        self.T = _LazyMap(spins, lambda mu: self._closed(self._op_raw(ops.spin_torque(model, mu), cache=True)))
+        self.S = _LazyMap(spins, lambda mu: self._closed(self._builtin_raw("S", mu)))
+        self.T = _LazyMap(spins, lambda mu: self._closed(self._builtin_raw("T", mu)))
         self.J = _LazyMap([(mu, i) for mu in spins for i in dirs],
-                          lambda key: self._closed(self._op_raw(ops.spin_current(model, *key), cache=True)))
+                          lambda key: self._closed(self._builtin_raw("J", *key)))
         self.J_standard = _LazyMap(self.J.keys(), lambda key: self._closed(self._standard_raw(*key)))
         self.dJ = _LazyMap(self.J.keys(), lambda key: self._closed(self._delta_raw(*key)))
-        self.velocity = _LazyMap(dirs, lambda i: self._closed(self._op_raw(ops.velocity(model, i), cache=True)))
+        self.velocity = _LazyMap(dirs, lambda i: self._closed(self._builtin_raw("v", i)))
 
     # -- raw (exact algebra) results ---------------------------------------------
 
@@ -196,13 +196,53 @@ class Effective:
         key = ("op", tuple(sympy.ImmutableMatrix(p) for p in op.parts), reduce) if cache else None
         if key is not None and key in self._raw:
             return self._raw[key]
-        alg = engine.alg
-        parts = [alg.matrix(p) for p in op.parts]
-        terms = engine.series.transform(parts, self.order, self.rows)
-        total = alg.add(terms)
-        out = self._sub(alg.reduce(total) if reduce else total)
+        out = self._transform_raw([engine.alg.matrix(p) for p in op.parts], engine, reduce)
         if key is not None:
             self._raw[key] = out
+        return out
+
+    def _transform_raw(self, parts, engine, reduce=True):
+        """``U† O U`` in the block, to this order, for an operator given by algebra parts."""
+        alg = engine.alg
+        total = alg.add(engine.series.transform(parts, self.order, self.rows))
+        return self._sub(alg.reduce(total) if reduce else total)
+
+    def _builtin_raw(self, kind, *key):
+        """S_μ, T_μ, J_{μ,i} or v_i (Eqs. 7-9) built in the algebra from H0 and H1.
+
+        The same parts as converting ``ops.spin``, ``ops.spin_torque``,
+        ``ops.spin_current`` or ``ops.velocity`` to the algebra (a test checks
+        it), without building and expanding them as SymPy matrices first.
+        """
+        if (kind, *key) in self._raw:
+            return self._raw[(kind, *key)]
+        engine, model = self._engine, self.model
+        alg, series = engine.alg, engine.series
+        inv_hbar = alg.entry(1 / model.hbar)
+
+        def times(M, e):
+            return None if M is None else [[alg.mul_entries(x, e) for x in row] for row in M]
+
+        def derivative(M, i):
+            k = ops._momentum(model, i)
+            return None if M is None else [[alg.diff_entry(x, k) for x in row] for row in M]
+
+        if kind == "v":
+            parts = [times(derivative(Hp, key[0]), inv_hbar) for Hp in (series.H0, series.H1)]
+        else:
+            S = alg.matrix(ops.spin(model, key[0]).matrix)
+            if kind == "S":
+                parts = [S]
+            elif kind == "T":      # (i/ħ)[H_p, S]
+                parts = [times(alg.scale(alg.add([alg.mul(Hp, S), alg.scale(alg.mul(S, Hp), -1)]),
+                                         sympy.I), inv_hbar) for Hp in (series.H0, series.H1)]
+            else:                  # ½{(1/ħ)∂H_p/∂k_i, S}
+                parts = []
+                for Hp in (series.H0, series.H1):
+                    dH = times(derivative(Hp, key[1]), inv_hbar)
+                    parts.append(alg.scale(alg.add([alg.mul(dH, S), alg.mul(S, dH)]),
+                                           sympy.Rational(1, 2)))
+        out = self._raw[(kind, *key)] = self._transform_raw(parts, engine)
         return out
 
     def _standard_raw(self, mu, i):
@@ -218,7 +258,7 @@ class Effective:
     def _delta_raw(self, mu, i):
         """``δJ = J_eff - ½{(1/ħ)∂H_eff/∂k_i, 1⊗σ_μ}`` (Eq. 27)."""
         alg = self._engine.alg
-        J = self._op_raw(ops.spin_current(self.model, mu, i), cache=True)
+        J = self._builtin_raw("J", mu, i)
         std = self._standard_raw(mu, i)
         return alg.reduce(alg.add([J, alg.scale(std, -1)]))
 
