@@ -220,3 +220,16 @@ def test_derive_by_path_writes_next_to_the_spec_by_default(specs, monkeypatch, t
     assert (specs / "generated" / "eq33_string" / "kernels.py").is_file()
     assert not package_generated.exists()
     assert pipeline.generate("rashba_toy", cache=True) == package_generated / "rashba_toy"
+
+
+def test_generated_readme_of_a_3d_user_spec_runs(specs, monkeypatch):
+    """The 'Use' block of the generated README: loads from generated/<name>, calls with k_z."""
+    assert main(["derive", str(specs / "kane3d.py")]) in (0, None)
+    text = (specs / "generated" / "kane3d" / "README.md").read_text(encoding="utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'load_kernels("generated/kane3d")' in code
+    monkeypatch.chdir(specs)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our generated file
+    assert namespace["H"].shape == (101, 101, 101, 2, 2)
+    assert namespace["ops"]["H"].shape == (101, 2, 2)

@@ -105,6 +105,9 @@ def render(derived: Derived) -> dict:
     values = {str(p): d.values.get(str(p), 1.0) for p in derived.parameters}
     files["README.md"] = _ENV.get_template("README.md.j2").render(
         spec_path=spec, model_text=_model_text(d), equation=derived.equation,
+        # a shipped spec loads by name; a user's spec from generated/<name> next to it
+        loader=d.name if Path(d.path).resolve().parent == Path(DERIVATIONS).resolve()
+        else f"generated/{d.name}",
         order_text=_order_text(derived), values=values,
         functions=[{"name": n, "doc": describe(n)} for n in derived.operators],
         observables=d.observables, **common)
