@@ -17,6 +17,7 @@ denominators ``X_ij = C_ij / (a_i - b_j)`` are used instead.
 from __future__ import annotations
 
 import sympy
+from sympy.polys.polyutils import _sort_gens
 
 from ..model import ModelError
 
@@ -60,6 +61,19 @@ def minimal_polynomial(h):
         if all(e == 0 for e in _matrix_poly(coeffs, h)):
             return coeffs
     raise ModelError("could not find an annihilating polynomial of a diagonal block")
+
+
+def _factor_list(d):
+    """``sympy.factor_list(d)``; for a polynomial with rational coefficients through
+    ``Poly.factor_list`` in SymPy's own generator order (same factors, same order),
+    skipping the expression-level rebuilding that costs more than the factoring."""
+    gens = _sort_gens(list(d.free_symbols))
+    if gens and d.is_polynomial(*gens):
+        poly = sympy.Poly(d, *gens)
+        if poly.domain.is_QQ or poly.domain.is_ZZ:
+            c, fs = poly.factor_list()
+            return poly.domain.to_sympy(c), [(f.as_expr(), e) for f, e in fs]
+    return sympy.factor_list(d)
 
 
 def _orient(f, positive_symbols):
@@ -111,7 +125,7 @@ class SylvesterPlan:
             return d
 
         def factorise(d):
-            c, fs = sympy.factor_list(d)
+            c, fs = _factor_list(d)
             out = []
             for f, e in fs:
                 f, sign = _orient(sympy.expand(f), positive)

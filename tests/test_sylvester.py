@@ -1,0 +1,57 @@
+"""The exact Sylvester plan (Eq. 19): its factorisation shortcut and its solutions."""
+
+import pytest
+import sympy
+
+from symbolic_sw.model import ModelError
+from symbolic_sw.symbols import b, epsilon_1, epsilon_2
+from symbolic_sw.transformation.sylvester import SylvesterPlan, _factor_list
+
+x, y, z = sympy.symbols("x y z", real=True)
+
+
+@pytest.mark.parametrize("d", [
+    sympy.expand(((epsilon_1 - epsilon_2) ** 2 - b**2) ** 2),   # Eq. (33): (q(ε1))² for the Kramers pair
+    sympy.expand((x - y) ** 3 * (2 * x + 3 * z)),
+    sympy.expand(-4 * (x**2 + y) * (x - 1)),
+    sympy.Rational(3, 2) * x**2 - 6,
+    x**2 + 1,
+    7 * x,
+    sympy.expand((x + y / 3) ** 2 * (z - x)),
+    sympy.expand((x + sympy.I * y) * (x - sympy.I * y)),         # Gaussian factors: general path
+    sympy.Integer(5),
+])
+def test_factor_list_shortcut_is_sympys(d):
+    """Same content, same factors, same order as sympy.factor_list (which fixes the output)."""
+    assert _factor_list(d) == sympy.factor_list(d)
+
+
+@pytest.mark.parametrize("kind", ["left", "right", "diagonal"])
+def test_plan_solves_the_sylvester_equation(kind):
+    """h_a X - X h_b = C for a symbolic 2×2 | 3×3 pair (non-diagonal blocks) and a diagonal one."""
+    a1, a2, c12 = sympy.symbols("a1 a2 c12", real=True)
+    h2 = sympy.Matrix([[a1, c12], [c12, a2]])
+    h3 = sympy.diag(x, y, z) + sympy.Matrix(3, 3, lambda i, j: b if abs(i - j) == 1 else 0)
+    h_a, h_b = {"left": (h2, h3), "right": (h3, h2),
+                "diagonal": (sympy.diag(a1, a2), sympy.diag(x, y, z))}[kind]
+    plan = SylvesterPlan(h_a, h_b)
+    assert plan.kind == kind
+    # exact check at a rational point (cancel on the symbolic X would dominate the suite)
+    point = {s: sympy.Rational(7 * i + 3, 5 + i) for i, s in enumerate(sorted(
+        h_a.free_symbols | h_b.free_symbols, key=str))}
+    C = sympy.Matrix(h_a.rows, h_b.rows, lambda i, j: sympy.Rational(i - 2 * j + 1, 3))
+    if kind == "diagonal":
+        X = C.multiply_elementwise(plan.denominator.subs(point).applyfunc(lambda d: 1 / d))
+    else:
+        X = sum((L.subs(point) * C * R.subs(point) for L, R in zip(plan.left, plan.right)),
+                sympy.zeros(*C.shape)) / plan.denominator.subs(point)
+    assert (h_a.subs(point) * X - X * h_b.subs(point) - C).is_zero_matrix
+    # the gap factors multiply back to the denominator
+    if kind != "diagonal":
+        c, fs = plan.factors
+        assert sympy.expand(c * sympy.Mul(*[f**e for f, e in fs]) - plan.denominator) == 0
+
+
+def test_plan_refuses_a_shared_eigenvalue():
+    with pytest.raises(ModelError, match="share an eigenvalue"):
+        SylvesterPlan(sympy.diag(x, x), sympy.Matrix([[x, b], [b, x]]).subs(b, 0))
