@@ -422,9 +422,12 @@ class RationalAlgebra:
         return out if any(e is not None for r in out for e in r) else None
 
     def scale(self, A, c):
+        """``c * A`` for a number ``c`` (int, SymPy number; a float is read by ``nsimplify``)."""
         if A is None:
             return None
-        c = QQ_I.from_sympy(sympy.nsimplify(c))
+        if isinstance(c, float):
+            c = sympy.nsimplify(c)
+        c = QQ_I(*self._scalar(c))          # converted once, not per entry
         return [[self.scale_entry(e, c) for e in row] for row in A]
 
     def dagger(self, A):

@@ -40,7 +40,11 @@ same recursion runs exactly (:mod:`.algebra`) and in floating point
 
 from __future__ import annotations
 
+import sympy
+
 __all__ = ["CanonicalSeries"]
+
+_MINUS_HALF = sympy.Rational(-1, 2)
 
 
 class CanonicalSeries:
@@ -91,17 +95,17 @@ class CanonicalSeries:
         a, mul = self.alg, self._mul
         Up, X = self.U_prime, self.X
         W = a.add([mul(a.dagger(Up[i]), Up[n - i]) for i in range(1, n)])
-        W = a.scale(self._mask(W), -0.5)
+        W = a.scale(self._mask(W), _MINUS_HALF)
         P = a.add([mul(a.dagger(Up[i]), X[n - i]) for i in range(1, n)])
         B = a.add([self.H1U[n - 1]] +
                   [mul(a.dagger(Up[i]), self.H1U[n - 1 - i]) for i in range(1, n)])
         P_dag = a.dagger(P)
-        R = a.add([B, a.scale(a.add([P, P_dag]), -0.5)])
+        R = a.add([B, a.scale(a.add([P, P_dag]), _MINUS_HALF)])
         Y = a.offdiag(R)
         if Y is not None:
             self.counts["solves"] += 1
         V = self.solve(Y)
-        Z = a.scale(self._mask(a.add([P, a.scale(P_dag, -1)])), -0.5)
+        Z = a.scale(self._mask(a.add([P, a.scale(P_dag, -1)])), _MINUS_HALF)
         self.W.append(W)
         self.V.append(V)
         self.U_prime.append(a.add([W, V]))

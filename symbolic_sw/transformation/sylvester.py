@@ -76,6 +76,14 @@ def _factor_list(d):
     return sympy.factor_list(d)
 
 
+def _scalar_block(h):
+    """``a`` if ``h = a·1``, else None."""
+    a = h[0, 0]
+    if all((h[i, j] == a) if i == j else (h[i, j] == 0) for i in range(h.rows) for j in range(h.cols)):
+        return a
+    return None
+
+
 def _orient(f, positive_symbols):
     """Choose the sign of a gap factor so that it reads like a positive gap."""
     for s in positive_symbols:
@@ -141,6 +149,25 @@ class SylvesterPlan:
                 h_a[i, i] - h_b[j, j], f"the energy difference a_{i} - b_{j}"))
             self.factors = [[factorise(self.denominator[i, j]) for j in range(h_b.rows)]
                             for i in range(h_a.rows)]
+            return
+
+        if h_a.rows <= h_b.rows and _scalar_block(h_a) is not None:
+            # h_a = a·1 (e.g. a Kramers doublet): q(h_a) = q(a)·1, so X = Σ_j a^j C R_j / q(a);
+            # the general branch gives the same after reduction, via det = q(a)^n and its
+            # adjugate (a larger gap polynomial to factor, then cancelled again)
+            self.kind = "left"
+            a = _scalar_block(h_a)
+            q = minimal_polynomial(h_b)
+            d = len(q) - 1
+            hb_pows = [sympy.eye(h_b.rows)]
+            for _ in range(d - 1):
+                hb_pows.append(_expand(hb_pows[-1] * h_b))
+            self.left = [sympy.expand(a**j) * sympy.eye(h_a.rows) for j in range(d)]
+            self.right = [_expand(sum((q[j + l + 1] * hb_pows[l] for l in range(d - j)),
+                                      sympy.zeros(h_b.rows))) for j in range(d)]
+            self.denominator = gap_check(sympy.expand(sum(c * a**k for k, c in enumerate(q))),
+                                         "the gap polynomial q(a)")
+            self.factors = factorise(self.denominator)
             return
 
         if h_a.rows <= h_b.rows:
