@@ -111,8 +111,42 @@ def _factor_numerator(alg, num):
         idx = [order[s] for s in syms]
         rep = {tuple(e[i] - low[i] for i in idx): c for e, c in terms}
         poly = sympy.Poly.from_dict(rep, *syms, domain=QQ)
-        coeff, factors = _seeded(poly.factor_list)
+        coeff, factors = _irreducible(poly) or _seeded(poly.factor_list)
     return _keep_coeff(coeff, sympy.Mul(*[f.as_expr()**k for f, k in factors], *content))
+
+
+def _irreducible(poly):
+    """``poly.factor_list()`` when ``poly`` is provably irreducible, else None.
+
+    ``poly = A g + B`` of degree 1 in a generator ``g`` with ``gcd(A, B) = 1`` is
+    irreducible over QQ (a factor free of ``g`` would divide both A and B).
+    Most numerators are of this kind, and a gcd is much cheaper than Wang's
+    multivariate factorisation.  The result is normalised as ``factor_list``
+    normalises it: a primitive integer polynomial with positive leading
+    coefficient and the rational content in front.
+    """
+    if poly.is_ground:
+        return None
+    rep = poly.as_dict()
+    for i, g in enumerate(poly.gens):
+        if poly.degree(g) != 1:
+            continue
+        others = poly.gens[:i] + poly.gens[i + 1:]
+        if not others:
+            break                          # linear in one variable: irreducible
+        parts = [{m[:i] + m[i + 1:]: c for m, c in rep.items() if m[i] == d} for d in (1, 0)]
+        if not parts[1]:
+            return None                    # g divides poly: not irreducible
+        A, B = (sympy.Poly.from_dict(p, *others, domain=poly.domain) for p in parts)
+        if A.gcd(B).is_ground:
+            break
+    else:
+        return None
+    den, integer = poly.clear_denoms(convert=True)
+    content, primitive = integer.primitive()
+    if primitive.LC() < 0:
+        content, primitive = -content, -primitive
+    return QQ.to_sympy(QQ.convert(content) / QQ.convert(den)), [(primitive, 1)]
 
 
 def entry_to_expr(alg, entry, momenta):
