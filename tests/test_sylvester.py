@@ -57,3 +57,40 @@ def test_plan_solves_the_sylvester_equation(kind):
 def test_plan_refuses_a_shared_eigenvalue():
     with pytest.raises(ModelError, match="share an eigenvalue"):
         SylvesterPlan(sympy.diag(x, x), sympy.Matrix([[x, b], [b, x]]).subs(b, 0))
+
+
+def _blocks():
+    from symbolic_sw.symbols import hbar, k_x, m
+    import symbolic_sw as ssw
+    H = ssw.models.samokhin_c4v().H
+    yield H[2:, 2:]                                                  # Γ5 ⊗ spin: b couples x, y
+    yield ssw.models.samokhin_c4v(intrinsic_soc=True).H[2:, 2:]     # k-dependent (γ1, γ2)
+    yield sympy.Matrix([[x, b, 0], [b, y, z], [0, z, x]])            # generic 3×3
+    yield sympy.diag(x, x, y)                                        # repeated eigenvalue
+    yield sympy.Matrix([[hbar**2 * k_x**2 / (2 * m), b], [b, -x]])   # 1/m: a fraction field
+
+
+@pytest.mark.parametrize("h", list(_blocks()))
+def test_minimal_polynomial_routes_agree(h):
+    """The ring route (DomainMatrix charpoly, square-free part) = the expression route.
+
+    Where an entry has 1/m the expression route cannot take the square-free part
+    (1/m is no polynomial generator) and falls back to the characteristic
+    polynomial; the ring route (a fraction field) still finds the square-free one.
+    """
+    from symbolic_sw.transformation.sylvester import (_matrix_poly,
+                                                      _minimal_polynomial_by_expressions,
+                                                      _square_free_charpoly, minimal_polynomial)
+    fast = _square_free_charpoly(h)
+    slow = _minimal_polynomial_by_expressions(h)
+    assert fast is not None and fast == minimal_polynomial(h) and fast[-1] == 1
+    assert all(e == 0 for e in _matrix_poly(fast, h))
+    lam = sympy.Symbol("lam")
+    p_fast = sympy.Poly(sum(c * lam**i for i, c in enumerate(fast)), lam)
+    p_slow = sympy.Poly(sum(c * lam**i for i, c in enumerate(slow)), lam)
+    assert p_slow.rem(p_fast).is_zero and p_fast.degree() <= p_slow.degree()
+    if p_fast.degree() == p_slow.degree():
+        assert fast == slow
+    # the Kramers-degenerate Γ5 blocks with ħ²k²/2m: degree 2, not the charpoly's 4
+    if h.shape == (4, 4):
+        assert p_fast.degree() == 2 < p_slow.degree() == 4

@@ -230,7 +230,9 @@ class Effective:
         if kind == "v":
             parts = [times(derivative(Hp, key[0]), inv_hbar) for Hp in (series.H0, series.H1)]
         else:
-            S = alg.matrix(ops.spin(model, key[0]).matrix)
+            if ("spin matrix", key[0]) not in self._raw:       # shared by S, T and the J's
+                self._raw["spin matrix", key[0]] = alg.matrix(ops.spin(model, key[0]).matrix)
+            S = self._raw["spin matrix", key[0]]
             if kind == "S":
                 parts = [S]
             elif kind == "T":      # (i/ħ)[H_p, S]

@@ -17,6 +17,10 @@ denominators ``X_ij = C_ij / (a_i - b_j)`` are used instead.
 from __future__ import annotations
 
 import sympy
+from sympy.polys.densearith import dup_quo
+from sympy.polys.densetools import dup_diff
+from sympy.polys.euclidtools import dup_gcd
+from sympy.polys.matrices import DomainMatrix
 from sympy.polys.polyutils import _sort_gens
 
 from ..model import ModelError
@@ -43,6 +47,14 @@ def minimal_polynomial(h):
     polynomial; the result is checked and falls back to the characteristic
     polynomial if the check fails.
     """
+    coeffs = _square_free_charpoly(h)
+    if coeffs is not None and all(e == 0 for e in _matrix_poly(coeffs, h)):
+        return coeffs
+    return _minimal_polynomial_by_expressions(h)
+
+
+def _minimal_polynomial_by_expressions(h):
+    """:func:`minimal_polynomial` through SymPy expressions (the general, slower route)."""
     lam = sympy.Symbol("_ssw_lambda")
     cp = h.charpoly(lam).as_expr()
     params = sorted(h.free_symbols, key=str)
@@ -61,6 +73,23 @@ def minimal_polynomial(h):
         if all(e == 0 for e in _matrix_poly(coeffs, h)):
             return coeffs
     raise ModelError("could not find an annihilating polynomial of a diagonal block")
+
+
+def _square_free_charpoly(h):
+    """Coefficients (lowest first, monic) of the square-free part of h's characteristic
+    polynomial, computed in the polynomial ring of h's entries (no expression round
+    trips); None when that is not possible (the caller then takes the general route)."""
+    try:
+        M = DomainMatrix.from_Matrix(h)
+        K = M.domain
+        cp = M.charpoly()
+        q = dup_quo(cp, dup_gcd(cp, dup_diff(cp, 1, K), K), K)
+        lc = K.to_sympy(q[0])
+        if not lc.is_number or lc == 0:
+            return None
+        return [sympy.expand(K.to_sympy(c) / lc) for c in reversed(q)]
+    except (sympy.PolynomialError, NotImplementedError, ValueError, TypeError):
+        return None
 
 
 def _factor_list(d):
