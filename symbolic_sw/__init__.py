@@ -13,7 +13,8 @@ from . import models, operators, symbols
 from .derivation import list_derivations, load_derivation
 from .export.latex import latex
 from .export.pipeline import generate, load_kernels
-from .model import Model, ModelError
+from .errors import ModelError
+from .model import Model
 from .transformation import Effective, effective, effective_numeric, leading_order
 
 __version__ = "0.1.0"

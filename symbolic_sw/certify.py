@@ -18,7 +18,7 @@ import sympy
 
 from . import operators as ops
 from .derivation import Derivation, load_derivation
-from .model import ModelError
+from .errors import ModelError
 from .pauli import SIGMA
 from .transformation.numeric import NumericAlgebra, NumericSylvester
 from .transformation.series import CanonicalSeries

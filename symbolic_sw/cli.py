@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy
 
 from .derivation import list_derivations, load_derivation
-from .model import ModelError
+from .errors import ModelError
 
 __all__ = ["main"]
 

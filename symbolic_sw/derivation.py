@@ -42,7 +42,8 @@ from pathlib import Path
 import sympy
 
 from . import models
-from .model import Model, ModelError
+from .errors import ModelError
+from .model import Model
 
 __all__ = ["Derivation", "load_derivation", "list_derivations", "DERIVATIONS", "OPERATOR_KINDS"]
 

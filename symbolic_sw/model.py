@@ -6,14 +6,11 @@ from collections.abc import Sequence
 
 import sympy
 
+from .errors import ModelError
 from .pauli import SIGMA, kron
 from .symbols import MOMENTA, hbar as _hbar
 
 __all__ = ["Model", "ModelError"]
-
-
-class ModelError(ValueError):
-    """A model, operator or request that cannot be given a correct answer."""
 
 
 def _is_zero(expr) -> bool:

@@ -6,7 +6,8 @@ the essential block is the first two states (the Γ1 or Γ4 doublet).
 
 import sympy
 
-from .model import Model, ModelError
+from .errors import ModelError
+from .model import Model
 from .pauli import SIGMA, kron
 from .symbols import (
     a_tilde, alpha_0, b, b_tilde, epsilon_1, epsilon_2, gamma_1, gamma_2,

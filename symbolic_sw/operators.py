@@ -13,7 +13,8 @@ import weakref
 
 import sympy
 
-from .model import Model, ModelError
+from .errors import ModelError
+from .model import Model
 from .pauli import SIGMA, kron
 
 __all__ = ["Operator", "operator", "of_hamiltonian", "spin", "spin_current", "spin_torque",

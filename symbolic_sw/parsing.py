@@ -60,7 +60,7 @@ from collections.abc import Mapping
 import sympy
 
 from . import symbols as _symbols
-from .model import ModelError
+from .errors import ModelError
 from .pauli import sigma_0, sigma_x, sigma_y, sigma_z
 
 __all__ = [

@@ -13,7 +13,7 @@ import sympy
 
 from .certify import model_values
 from .derivation import load_derivation
-from .model import ModelError
+from .errors import ModelError
 
 __all__ = ["plot_bands", "plot_current"]
 

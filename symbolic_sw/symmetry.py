@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .model import Model, ModelError
+from .errors import ModelError
+from .model import Model
 from .pauli import SIGMA, kron
 from .symbols import MOMENTA, hbar as _hbar, k_x, k_y, m as _m
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import sympy
 
 from ..derivation import Derivation, load_derivation
-from ..model import Model, ModelError
+from ..errors import ModelError
+from ..model import Model
 from ..operators import SPIN_COMPONENTS
 from ..transformation import effective, leading_order
 

@@ -17,7 +17,7 @@ import jinja2
 import sympy
 
 from ..derivation import DERIVATIONS, ROOT, Derivation, list_derivations, load_derivation
-from ..model import ModelError
+from ..errors import ModelError
 from .derive import Derived, derive
 from .kernels import describe, kernel_functions
 from .latex import display_form, operator_layout, operator_symbol

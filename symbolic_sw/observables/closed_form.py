@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..model import ModelError
+from ..errors import ModelError
 from ..pauli import SIGMA
 from ..symbols import k_x, k_y
 

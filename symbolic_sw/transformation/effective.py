@@ -9,7 +9,8 @@ import numpy as np
 import sympy
 
 from .. import operators as ops
-from ..model import Model, ModelError
+from ..errors import ModelError
+from ..model import Model
 from ..pauli import SIGMA, kron
 from .algebra import RationalAlgebra, polynomial_symbols
 from .closed_form import entry_to_expr, from_pauli, pauli_coefficients

@@ -23,7 +23,7 @@ from sympy.polys.euclidtools import dup_gcd
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.polyutils import _sort_gens
 
-from ..model import ModelError
+from ..errors import ModelError
 
 __all__ = ["SylvesterPlan", "minimal_polynomial"]
 
