@@ -10,17 +10,16 @@ effective spin current carries the extra terms δJ of Eqs. (26)-(27).
 """
 
 from . import models, operators, symbols
+from ._version import __version__
 from .derivation import list_derivations, load_derivation
-from .export.latex import latex
-from .export.pipeline import generate, load_kernels
 from .errors import ModelError
 from .model import Model
+from .notation import latex
+from .pipeline import equilibrium_spin_current, generate, load_kernels
 from .transformation import Effective, effective, effective_numeric, leading_order
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Model", "ModelError", "Effective", "effective", "effective_numeric",
     "leading_order", "models", "operators", "symbols", "latex", "load_kernels", "generate",
-    "load_derivation", "list_derivations", "__version__",
+    "load_derivation", "list_derivations", "equilibrium_spin_current", "__version__",
 ]

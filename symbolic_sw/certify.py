@@ -20,6 +20,7 @@ from . import operators as ops
 from .derivation import Derivation, load_derivation
 from .errors import ModelError
 from .pauli import SIGMA
+from .pipeline import build
 from .transformation.numeric import NumericAlgebra, NumericSylvester
 from .transformation.series import CanonicalSeries
 
@@ -157,13 +158,9 @@ class _Reference:
         args = [*model.momenta, *self.params]
         micro = {}
         for n in names:
-            kind, *key = n.split("_")
-            if kind == "S":
-                micro[n] = ops.spin(model, key[0])
-            elif kind == "T":
-                micro[n] = ops.spin_torque(model, key[0])
-            elif kind in ("J", "dJ"):
-                micro[n] = ops.spin_current(model, *key)
+            kind, key = ops.kind_of(n)
+            if not kind.hamiltonian:        # H is the reference's own first output
+                micro[n] = kind.microscopic(model, *key)
         self.names = list(micro)
 
         def lam(M):
@@ -207,9 +204,10 @@ class _Reference:
         hbar = vals.get(str(self.model.hbar), 1.0)
         dH = {}
         for n in names:
-            if not n.startswith("dJ_"):
+            kind, key = ops.kind_of(n)
+            if not kind.beyond_standard:
                 continue
-            _, mu, i = n.split("_")
+            mu, i = key
             if i not in dH:
                 axis = [str(q).removeprefix("k_") for q in self.momenta].index(i)
                 Hs = [self(vals, [q + (c * h if a == axis else 0.0) for a, q in enumerate(k)],
@@ -243,8 +241,6 @@ def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
     kernels : module, optional
         Kernels to certify (default: freshly built from the spec).
     """
-    from .export.pipeline import build
-
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     if kernels is None:
         _, files = build(derivation)

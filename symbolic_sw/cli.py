@@ -41,14 +41,14 @@ def _cmd_list(args):
 
 
 def _cmd_derive(args):
-    from .export.pipeline import generate
+    from .pipeline import generate
     t0 = time.perf_counter()
     out = generate(args.name, out=args.out, order=args.order, cache=not args.no_cache, log=_log)
     print(f"{out}  ({time.perf_counter() - t0:.1f} s)")
 
 
 def _cmd_generate(args):
-    from .export.pipeline import generate, generate_all
+    from .pipeline import generate, generate_all
     names = args.names or list_derivations()
     t0 = time.perf_counter()
     for name in names:
@@ -63,19 +63,19 @@ def _cmd_generate(args):
 
 
 def _cmd_latex(args):
-    from .export.pipeline import build
+    from .pipeline import build
     _, files = build(args.name, order=args.order, log=_progress)
     sys.stdout.write(files["operators.tex"])
 
 
 def _cmd_show(args):
-    from .export.pipeline import build
+    from .pipeline import build
     derived, _ = build(args.name, order=args.order, log=_progress)
     if args.operator not in derived.operators:
         raise ModelError(f"no operator {args.operator!r} in {args.name!r}; available: "
                          f"{', '.join(derived.operators)}.")
-    from .export.kernels import pauli_coefficients
-    from .export.latex import display_form
+    from .notation import display_form
+    from .pauli import pauli_coefficients
     M = derived.operators[args.operator]
     print(f"{args.operator} ({args.name}, order {derived.order}) =")
     if M.shape != (2, 2):
@@ -117,7 +117,7 @@ def _parse_params(pairs):
 
 def _cmd_current(args):
     from .certify import model_values
-    from .export.pipeline import build, load_kernels
+    from .pipeline import build, load_kernels
     from .observables import effective_spin_current, microscopic_spin_current
 
     derivation = load_derivation(args.name)

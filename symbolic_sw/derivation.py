@@ -18,7 +18,8 @@ validates it into a :class:`Derivation`.  Fields (upper case, module level):
 ``MODEL_OPTIONS``  keyword arguments of the factory / of ``Model.from_string``
                    (``spin``, ``time_reversal``, ``momenta``, ``perturbation`` …)
 ``ORDER``          powers of the inter-block coupling kept (required, ≥ 1)
-``OPERATORS``      subset of ``["H", "S", "T", "J", "dJ"]`` (default: all)
+``OPERATORS``      kinds of :data:`symbolic_sw.operators.KINDS` (``"H", "S", "T", "J", "dJ"``
+                   by default; also ``"v"`` and any registered kind)
 ``EQUATIONS``      equation numbers of the paper the result reproduces
 ``PERTURBATIVE``   ``{name or tuple of names: degree}``: symbols inside the blocks
                    also treated as small, kept to that total degree
@@ -41,16 +42,15 @@ from pathlib import Path
 
 import sympy
 
-from . import models
+from . import models, operators as ops
 from .errors import ModelError
 from .model import Model
 
-__all__ = ["Derivation", "load_derivation", "list_derivations", "DERIVATIONS", "OPERATOR_KINDS"]
+__all__ = ["Derivation", "load_derivation", "list_derivations", "DERIVATIONS"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: folder of the shipped specs (override with $SYMBOLIC_SW_DERIVATIONS)
 DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS", ROOT / "derivations"))
-OPERATOR_KINDS = ("H", "S", "T", "J", "dJ")
 _FIELDS = {"MODEL", "MODEL_OPTIONS", "ORDER", "OPERATORS", "EQUATIONS", "PERTURBATIVE",
            "LEADING_ORDER", "VALUES", "SCALE", "OBSERVABLES", "HAMILTONIAN", "BLOCKS",
            "SYMBOLS", "BASIS"}
@@ -207,10 +207,11 @@ def _validate(path, source, module) -> Derivation:
     order = fields["ORDER"]
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise bad(f"ORDER must be an integer ≥ 1, got {order!r}.")
-    operators = tuple(fields.get("OPERATORS", OPERATOR_KINDS))
-    wrong = [o for o in operators if o not in OPERATOR_KINDS]
+    operators = tuple(fields.get("OPERATORS", ops.default_kinds()))
+    kinds = tuple(ops.KINDS)
+    wrong = [o for o in operators if o not in kinds]
     if wrong or "H" not in operators:
-        raise bad(f"OPERATORS must contain 'H' and be among {OPERATOR_KINDS}, got {list(operators)}.")
+        raise bad(f"OPERATORS must contain 'H' and be among {kinds}, got {list(operators)}.")
     perturbative = {}
     for key, degree in dict(fields.get("PERTURBATIVE", {})).items():
         group = (key,) if isinstance(key, str) else tuple(key)

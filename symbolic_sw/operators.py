@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import random
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sympy
 
@@ -18,7 +20,8 @@ from .model import Model
 from .pauli import SIGMA, kron
 
 __all__ = ["Operator", "operator", "of_hamiltonian", "spin", "spin_current", "spin_torque",
-           "velocity", "charge_current", "SPIN_COMPONENTS"]
+           "velocity", "charge_current", "SPIN_COMPONENTS", "OperatorKind", "KINDS", "register",
+           "unregister", "kind_of", "operator_names", "default_kinds", "BUILTIN_KINDS"]
 
 SPIN_COMPONENTS = ("x", "y", "z")
 
@@ -191,3 +194,205 @@ def spin_torque(model: Model, mu: str) -> Operator:
     op = _split(model, lambda H: sympy.I * (H * S - S * H) / model.hbar)
     op.name, op.time_reversal = f"T_{mu}", +1
     return op
+
+
+# -- the operator kinds, described once ---------------------------------------------------
+#
+# Everything that loops over operators (Effective, derivation specs, derive, certify,
+# kernels, LaTeX and README templates) reads this table: adding a kind is one
+# ``register(OperatorKind(...))``.
+
+#: key axes: "spin" (x, y, z of a spinful model), "direction" (the model's momenta), or a
+#: tuple of literal labels
+_AXES = ("spin", "direction")
+
+
+@dataclass(frozen=True)
+class OperatorKind:
+    """One kind of operator: its keys, how it is built and how it is written.
+
+    Parameters
+    ----------
+    symbol : str
+        Kernel-name prefix (``"J"`` → ``J_x_y``) and the spec's ``OPERATORS`` entry.
+    axes : tuple
+        One entry per index of the key: ``"spin"`` (x, y, z; none for a spinless
+        model), ``"direction"`` (the model's momenta, ``k_x`` → ``"x"``) or a tuple
+        of labels (``("z",)``).
+    build : callable, optional
+        ``build(model, *key) -> Operator``: the microscopic operator, graded like H.
+        None for ``dJ``, which is defined from another kind (``beyond_standard``).
+    latex : str
+        The symbol of the effective operator in LaTeX (the paper's calligraphic letters).
+    title : str
+        Heading of its section in ``operators.tex``.
+    doc : str
+        One-line description, formatted with the key as ``{0}``, ``{1}``.
+    attribute : str, optional
+        Name of its mapping on :class:`~symbolic_sw.Effective` (default ``symbol``).
+    algebra : callable, optional
+        ``algebra(ctx, *key) -> parts``: the same parts built directly in the exact
+        algebra (faster than converting ``build``'s SymPy matrices); ``ctx`` is the
+        transformation's :class:`~symbolic_sw.transformation.effective.BuildContext`.
+    hamiltonian : bool
+        The Hamiltonian itself: its effective form is ``H_eff`` of the series (Eq. 18).
+    beyond_standard : str, optional
+        ``"J"`` for δJ (Eq. 27): the effective operator of that kind minus the standard
+        ``½{(1/ħ)∂H_eff/∂k_i, 1⊗σ_μ}`` (key ``(μ, i)``).
+    default : bool
+        Part of a spec's default ``OPERATORS``.
+    time_reversal : int, optional
+        +1 TR-even, −1 TR-odd (Eq. 31).
+    """
+
+    symbol: str
+    axes: tuple
+    build: Callable | None
+    latex: str
+    title: str
+    doc: str
+    attribute: str | None = None
+    algebra: Callable | None = None
+    hamiltonian: bool = False
+    beyond_standard: str | None = None
+    default: bool = False
+    time_reversal: int | None = None
+
+    def __post_init__(self):
+        if not self.symbol.isidentifier() or "_" in self.symbol:
+            raise ModelError(f"operator kind symbol {self.symbol!r} must be an identifier without '_' "
+                             f"(kernel names join it to its key with '_').")
+        for axis in self.axes:
+            if axis not in _AXES and not (isinstance(axis, tuple) and axis
+                                          and all(isinstance(a, str) and a.isidentifier() for a in axis)):
+                raise ModelError(f"axis {axis!r} of operator kind {self.symbol!r} must be 'spin', "
+                                 f"'direction' or a tuple of identifier labels.")
+
+    @property
+    def name(self):
+        """The attribute of :class:`~symbolic_sw.Effective` holding this kind."""
+        return self.attribute or self.symbol
+
+    def keys(self, model: Model) -> list:
+        """Every key of this kind for ``model``, in contract order (tuples)."""
+        spins = SPIN_COMPONENTS if model.spin else ()
+        dirs = tuple(_direction(k) for k in model.momenta)
+        keys = [()]
+        for axis in self.axes:
+            values = spins if axis == "spin" else dirs if axis == "direction" else axis
+            keys = [(*key, v) for key in keys for v in values]
+        return keys
+
+    def kernel_name(self, key) -> str:
+        """``("x", "y")`` → ``"J_x_y"``; the Hamiltonian is ``"H"``."""
+        return "_".join((self.symbol, *key))
+
+    def describe(self, key) -> str:
+        return self.doc.format(*key)
+
+    def latex_symbol(self, key) -> str:
+        return self.latex + ("_{" + ",".join(key) + "}" if key else "")
+
+    def microscopic(self, model: Model, *key) -> Operator:
+        """The microscopic operator (for δJ: that of the kind it is defined from)."""
+        if self.beyond_standard:
+            return KINDS[self.beyond_standard].microscopic(model, *key)
+        return self.build(model, *key)
+
+
+def _direction(k) -> str:
+    return str(k).removeprefix("k_")
+
+
+#: the registered kinds, in contract order (kernel and section order)
+KINDS: dict = {}
+
+
+def register(kind: OperatorKind, replace: bool = False) -> OperatorKind:
+    """Add an operator kind to every layer at once (Effective, specs, kernels, LaTeX, READMEs)."""
+    if not isinstance(kind, OperatorKind):
+        raise ModelError(f"register() takes an OperatorKind, got {type(kind).__name__}.")
+    if kind.symbol in KINDS and not replace:
+        raise ModelError(f"operator kind {kind.symbol!r} is already registered; pass replace=True "
+                         f"to redefine it.")
+    taken = {k.name for s, k in KINDS.items() if s != kind.symbol}
+    if kind.name in taken:
+        raise ModelError(f"Effective attribute {kind.name!r} is already used by another kind.")
+    KINDS[kind.symbol] = kind
+    return kind
+
+
+def unregister(symbol: str) -> None:
+    """Remove a kind added by :func:`register` (the built-in ones stay)."""
+    if symbol in _BUILTIN:
+        raise ModelError(f"{symbol!r} is a built-in operator kind and cannot be removed.")
+    KINDS.pop(symbol, None)
+
+
+def kind_of(name: str):
+    """``"dJ_x_y"`` → ``(KINDS["dJ"], ("x", "y"))``; ModelError for an unknown kind."""
+    symbol, *key = str(name).split("_")
+    if symbol not in KINDS:
+        raise ModelError(f"no operator kind {symbol!r} (from {name!r}); kinds: {', '.join(KINDS)}.")
+    return KINDS[symbol], tuple(key)
+
+
+def default_kinds() -> tuple:
+    """The kinds a derivation spec reduces when it gives no ``OPERATORS``."""
+    return tuple(s for s, k in KINDS.items() if k.default)
+
+
+def operator_names(kinds, model: Model) -> list:
+    """Kernel names of ``kinds`` for ``model`` in contract order: H, S_μ, T_μ, J_μ_i, dJ_μ_i, ..."""
+    return [kind.kernel_name(key) for symbol, kind in KINDS.items() if symbol in kinds
+            for key in kind.keys(model)]
+
+
+# recipes in the exact algebra: the same parts as converting the SymPy operators, without
+# building and expanding them as SymPy matrices first (a test checks they agree)
+
+def _velocity_algebra(ctx, i):
+    return [ctx.times(ctx.derivative(Hp, i), 1 / ctx.hbar) for Hp in ctx.H]
+
+
+def _torque_algebra(ctx, mu):
+    S = ctx.spin(mu)
+    return [ctx.times(ctx.times(ctx.commutator(Hp, S), sympy.I), 1 / ctx.hbar) for Hp in ctx.H]
+
+
+def _spin_current_algebra(ctx, mu, i):
+    S = ctx.spin(mu)
+    return [ctx.times(ctx.anticommutator(dH, S), sympy.Rational(1, 2)) for dH in _velocity_algebra(ctx, i)]
+
+
+def _hamiltonian(model: Model) -> Operator:
+    return Operator((model.H0, model.H1), "H", time_reversal=+1)
+
+
+_BUILTIN = (
+    OperatorKind("H", (), _hamiltonian, r"\hat{\mathcal{H}}", "Effective Hamiltonian",
+                 "Effective Hamiltonian H_eff(k), Eq. (18).", hamiltonian=True, default=True,
+                 time_reversal=+1),
+    OperatorKind("S", ("spin",), spin, r"\hat{\mathcal{S}}", "Effective spin, Eq. (22)",
+                 "Effective spin S_eff^{0}, Eq. (22).",
+                 algebra=lambda ctx, mu: [ctx.spin(mu)], default=True, time_reversal=-1),
+    OperatorKind("T", ("spin",), spin_torque, r"\hat{\mathcal{T}}", "Effective spin torque, Eq. (21)",
+                 "Effective spin torque T_eff^{0} = (i/ħ)[H_eff, S_eff^{0}], Eq. (21).",
+                 algebra=_torque_algebra, default=True, time_reversal=+1),
+    OperatorKind("J", ("spin", "direction"), spin_current, r"\hat{\mathcal{J}}",
+                 "Effective spin current, Eq. (20)", "Effective spin current J_eff_{{{0},{1}}}, Eq. (20).",
+                 algebra=_spin_current_algebra, default=True, time_reversal=+1),
+    OperatorKind("dJ", ("spin", "direction"), None, r"\delta\hat{\mathcal{J}}",
+                 "Beyond the standard definition: delta J, Eq. (27)",
+                 "δJ_{{{0},{1}}} = J_eff_{{{0},{1}}} − ½{{(1/ħ)∂H_eff/∂k_{1}, σ_{0}}}: the part beyond "
+                 "the standard definition, Eq. (27).",
+                 beyond_standard="J", default=True, time_reversal=+1),
+    OperatorKind("v", ("direction",), velocity, r"\hat{\mathcal{v}}", "Effective velocity",
+                 "Effective velocity v_eff^{0} = U†(1/ħ)∂H/∂k_{0}U.", attribute="velocity",
+                 algebra=_velocity_algebra, time_reversal=-1),
+)
+for _kind in _BUILTIN:
+    register(_kind)
+_BUILTIN = {k.symbol: k for k in _BUILTIN}
+#: the kinds the package defines (read-only view)
+BUILTIN_KINDS = tuple(_BUILTIN)

@@ -2,7 +2,7 @@
 
 import sympy
 
-__all__ = ["sigma_0", "sigma_x", "sigma_y", "sigma_z", "SIGMA", "kron", "SPIN_LABELS"]
+__all__ = ["sigma_0", "sigma_x", "sigma_y", "sigma_z", "SIGMA", "kron", "SPIN_LABELS", "pauli_coefficients"]
 
 sigma_0 = sympy.ImmutableMatrix([[1, 0], [0, 1]])
 sigma_x = sympy.ImmutableMatrix([[0, 1], [1, 0]])
@@ -28,3 +28,26 @@ def kron(*matrices):
         out = sympy.Matrix(A.rows * B.rows, A.cols * B.cols,
                            lambda i, j: A[i // B.rows, j // B.cols] * B[i % B.rows, j % B.cols])
     return out
+
+
+def distribute_numbers(expr):
+    """Distribute pure-number factors (``I``, ½) over sums, and nothing else.
+
+    Enough for the terms of ``Tr(σ_μ M)/2`` to cancel as like terms, while every
+    denominator keeps its factored form (``expand`` would multiply them out).
+    """
+    if expr.is_Add:
+        return sympy.Add(*[distribute_numbers(t) for t in expr.args])
+    if expr.is_Mul:
+        numbers = [f for f in expr.args if f.is_number]
+        others = [f for f in expr.args if not f.is_number]
+        if len(others) == 1 and others[0].is_Add:
+            c = sympy.Mul(*numbers)
+            return sympy.Add(*[distribute_numbers(c * t) for t in others[0].args])
+    return expr
+
+
+def pauli_coefficients(M):
+    """``[c_0, c_x, c_y, c_z]`` of a 2×2 SymPy matrix, ``M = Σ c_μ σ_μ``."""
+    M = sympy.Matrix(M)
+    return [distribute_numbers((SIGMA[mu] * M.applyfunc(distribute_numbers)).trace() / 2) for mu in "0xyz"]

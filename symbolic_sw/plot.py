@@ -29,7 +29,7 @@ def _pyplot():
 
 
 def _params(derivation, params):
-    from .export.pipeline import build
+    from .pipeline import build
     derived, _ = build(derivation)
     names = [str(p) for p in derived.parameters]
     values = {**{k: v for k, v in derivation.values.items() if k in names}, **(params or {})}
@@ -41,7 +41,7 @@ def _params(derivation, params):
 
 def plot_bands(name, out, params=None, k_max=0.8, n=201):
     """Effective (kernels) and exact (full model) bands along k_x; writes a PNG to ``out``."""
-    from .export.pipeline import load_kernels
+    from .pipeline import load_kernels
     plt = _pyplot()
     derivation = load_derivation(name)
     values = _params(derivation, params)
@@ -74,7 +74,7 @@ def plot_bands(name, out, params=None, k_max=0.8, n=201):
 
 def plot_current(name, out, params=None, mus=None, T=0.0):
     """J_s(μ): closed form, exact microscopic (where a full model exists), standard; log scale."""
-    from .export.pipeline import load_kernels
+    from .pipeline import load_kernels
     from .observables import microscopic_spin_current
     plt = _pyplot()
     derivation = load_derivation(name)

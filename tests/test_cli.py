@@ -40,7 +40,7 @@ def test_derive_order_override(capsys, tmp_path):
 
 
 def test_generate_named(capsys, tmp_path, monkeypatch):
-    import symbolic_sw.export.pipeline as pipeline
+    import symbolic_sw.pipeline.files as pipeline
     monkeypatch.setattr(pipeline, "GENERATED", tmp_path)
     code, out, _ = run(capsys, "generate", "isolated_gamma5")
     assert code == 0 and (tmp_path / "isolated_gamma5" / "kernels.py").is_file()

@@ -6,10 +6,8 @@ import pytest
 import sympy
 
 import symbolic_sw as ssw
-from symbolic_sw.export.pipeline import build
-from symbolic_sw.observables import (
-    equilibrium_spin_current, expanded_integrand, fermi_dirac_integral, microscopic_spin_current,
-)
+from symbolic_sw.observables import expanded_integrand, fermi_dirac_integral, microscopic_spin_current
+from symbolic_sw.pipeline import build, equilibrium_spin_current
 from symbolic_sw.observables.closed_form import T, _radial, mu
 from symbolic_sw.symbols import E_g, a_tilde, alpha_0, b, b_tilde, epsilon_1, epsilon_2, hbar, k_x, k_y, m
 from symbolic_sw.transformation.expansion import taylor

@@ -14,7 +14,7 @@ import sympy
 
 import symbolic_sw as ssw
 from symbolic_sw.derivation import list_derivations, load_derivation
-from symbolic_sw.export.pipeline import FILES, GENERATED, build, generate
+from symbolic_sw.pipeline import FILES, GENERATED, build, generate
 from symbolic_sw.symbols import E_g, epsilon_1, epsilon_2, k_x, k_y
 
 ROOT = Path(__file__).resolve().parent.parent

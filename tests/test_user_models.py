@@ -10,7 +10,7 @@ import symbolic_sw as ssw
 from symbolic_sw.certify import certify
 from symbolic_sw.cli import main
 from symbolic_sw.derivation import load_derivation
-from symbolic_sw.export.pipeline import build, load_kernels  # noqa: F401
+from symbolic_sw.pipeline import build, load_kernels  # noqa: F401
 
 EQ33 = '''
 kinetic = "hbar**2*(k_x**2 + k_y**2)/(2*m)"
@@ -212,7 +212,7 @@ def test_shipped_string_spec_with_the_omitted_gamma5_terms():
 
 def test_derive_by_path_writes_next_to_the_spec_by_default(specs, monkeypatch, tmp_path):
     """A user's spec never writes into the package's generated/ (which may be site-packages)."""
-    from symbolic_sw.export import pipeline
+    from symbolic_sw.pipeline import files as pipeline
 
     package_generated = tmp_path / "package_generated"
     monkeypatch.setattr(pipeline, "GENERATED", package_generated)

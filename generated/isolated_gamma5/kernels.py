@@ -130,7 +130,7 @@ def _entries(shape, n, entries):
 
 
 # -- fast path ------------------------------------------------------------------------
-# Every operator here is a polynomial in (k_x, k_y) whose coefficients depend on the
+# Every operator here is a polynomial in the momenta (MOMENTA) whose coefficients depend on the
 # parameters only: the denominators are gap factors, free of the momenta.  With scalar
 # parameters a call on many points therefore
 #   1. evaluates each coefficient once, in scalar arithmetic (_<name>_coefficients);
@@ -342,21 +342,11 @@ def _fill_monomials(X, ks, fill):
             numpy.multiply(X[source], ks[i], out=X[r])
 
 
-def evaluate(k_x, k_y, *, operators=None, out=None, **parameters):
-    """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
-
-    Parameters as for every kernel (keyword-only, same checks and ``TypeError``
-    messages); the values are those of calling each kernel, with the monomials
-    of the momenta built once for all operators (step 2 above).  ``operators``
-    is a list of names of ``OPERATORS`` or one name; an unknown name raises
-    ``ValueError``.  ``out`` is an optional ``{name: array}`` of C-contiguous
-    complex arrays of the result's shape to write into (and return), so that
-    repeated calls on the same points reuse their memory; a wrong or missing
-    array raises ``ValueError``.
-    """
+def _evaluate(momenta, operators, out, parameters):
+    """The body of the module's ``evaluate(*momenta, operators=None, out=None, **parameters)``."""
     names = _operator_names(operators)
     signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
-    values = _arguments("evaluate", signature, (k_x, k_y,), parameters)
+    values = _arguments("evaluate", signature, tuple(momenta), parameters)
     momenta = [values.pop(k) for k in MOMENTA]
     targets = _outputs(out, names, numpy.broadcast(*momenta, *values.values()).shape + SHAPE)
     fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, momenta) else []
@@ -404,6 +394,21 @@ def _operator_names(operators):
         raise ValueError(f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are "
                          f"{', '.join(OPERATORS)}.")
     return list(dict.fromkeys(names))
+
+
+def evaluate(k_x, k_y, *, operators=None, out=None, **parameters):
+    """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
+
+    Parameters as for every kernel (keyword-only, same checks and ``TypeError``
+    messages); the values are those of calling each kernel, with the monomials
+    of the momenta built once for all operators (step 2 above).  ``operators``
+    is a list of names of ``OPERATORS`` or one name; an unknown name raises
+    ``ValueError``.  ``out`` is an optional ``{name: array}`` of C-contiguous
+    complex arrays of the result's shape to write into (and return), so that
+    repeated calls on the same points reuse their memory; a wrong or missing
+    array raises ``ValueError``.
+    """
+    return _evaluate((k_x, k_y,), operators, out, parameters)
 
 
 #: H as a polynomial in the momenta: (component, powers of k_x, k_y)

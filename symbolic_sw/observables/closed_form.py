@@ -28,7 +28,7 @@ from __future__ import annotations
 import sympy
 
 from ..errors import ModelError
-from ..pauli import SIGMA
+from ..pauli import SIGMA, kron, pauli_coefficients
 from ..symbols import k_x, k_y
 
 __all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "rashba_radial",
@@ -41,7 +41,6 @@ _k = sympy.Symbol("k", positive=True)
 
 
 def _pauli(M):
-    from ..export.kernels import pauli_coefficients
     M = sympy.Matrix(M)
     if M.shape != (2, 2):
         raise ModelError(f"the closed-form spin current needs 2×2 effective operators, got {M.shape}; "
@@ -267,7 +266,6 @@ def spin_sectors(H, operators=()):
     ``τ_a ⊗ σ_0`` (a = 1, 2, 3) that commutes with H and every operator (for
     Eq. G2, τ_2 ⊗ σ_0: H_± = h_R ± b σ_z), or raise ModelError if none does.
     """
-    from ..pauli import kron
     H = sympy.Matrix(H)
     if H.shape == (2, 2):
         return [(H, [sympy.Matrix(O) for O in operators])]
@@ -293,62 +291,52 @@ def spin_sectors(H, operators=()):
 def standard_spin_current_operator(H, mu_comp, i, hbar, momenta=(k_x, k_y)):
     """``½{(1/ħ)∂H/∂k_i, σ_μ}``, the textbook definition, Eq. (2)."""
     k = {"x": momenta[0], "y": momenta[1]}[i]
-    from ..pauli import kron
     dH = sympy.Matrix(H).applyfunc(lambda e: e.diff(k)) / hbar
     s = kron(sympy.eye(dH.rows // 2), SIGMA[mu_comp])
     return (dH * s + s * dH) / 2
 
 
-def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, definition="full", expand=None):
-    """``⟨j_{μ,i}⟩`` in closed form for a derivation (name, spec or built result).
+def equilibrium_spin_current(H, J, *, couplings=(), order=None, momenta=(k_x, k_y), T_=T, mu_=mu,
+                             expand=None):
+    """``⟨j⟩`` in closed form from an effective Hamiltonian and one spin-current component.
 
     Parameters
     ----------
-    source : str or Derived
-        A derivation of :mod:`symbolic_sw.derivation` with 2×2 effective operators.
-    mu_comp, i : str
-        Spin component (x, y, z) and flow direction (x, y).
-    definition : {"full", "standard"}
-        The effective spin current of Eq. (20) (with δJ, Eq. 27), or the textbook
-        ``½{(1/ħ)∂H_eff/∂k_i, σ_μ}`` of Eq. (2).
+    H, J : sympy.Matrix
+        2×2 effective operators (or 4×4 with a conserved orbital ``τ_a ⊗ σ_0``
+        when ``expand`` is False), polynomial in ``momenta``.
+    couplings : sequence of sympy.Symbol
+        The inter-block couplings the operators are expanded in (empty when
+        nothing was eliminated); see
+        :func:`~symbolic_sw.transformation.expansion.coupling_symbols`.
+    order : int
+        The operators' order in the couplings (needed when expanding).
     expand : bool, optional
-        ``True``: consistent to the derivation's order in the couplings, any T
-        (:func:`expanded_spin_current`).  ``False``: no expansion, T = 0 only, for a
-        Rashba-form H (:func:`rashba_spin_current`).  Default: expand when the
-        derivation eliminates something, else not.
+        ``True``: consistent to ``order`` in the couplings, any T
+        (:func:`expanded_spin_current`).  ``False``: no expansion, T = 0 only, for
+        a Rashba-form H (:func:`rashba_spin_current`).  Default: expand when there
+        are couplings.
 
     μ is counted from the band bottom E(k = 0) of the effective model (ERRATA 3).
+    For a derivation spec by name use :func:`symbolic_sw.pipeline.equilibrium_spin_current`.
     """
-    from ..export.derive import _coupling_symbols
-    from ..export.pipeline import build
-
-    if mu_comp not in ("x", "y", "z") or i not in ("x", "y"):
-        raise ModelError(f"⟨j_{{{mu_comp},{i}}}⟩ is not a spin-current component: the spin index is "
-                         f"x, y or z and the direction x or y.")
-    if definition not in ("full", "standard"):
-        raise ModelError(f"definition must be 'full' or 'standard', got {definition!r}.")
-    derived = build(source)[0] if isinstance(source, str) else source
-    model = derived.derivation.model()
-    H = derived.operators["H"]
-    if derived.shape != (2, 2) and (expand or (expand is None and len(model.blocks) > 1)):
-        raise ModelError(f"the expanded closed form needs 2×2 effective operators, got {derived.shape}.")
-    if definition == "full":
-        J = derived.operators[f"J_{mu_comp}_{i}"]
-    else:
-        J = standard_spin_current_operator(H, mu_comp, i, model.hbar, derived.momenta)
-    couplings = _coupling_symbols(model) if len(model.blocks) > 1 else ()
+    if isinstance(H, str) or hasattr(H, "operators"):
+        raise ModelError("equilibrium_spin_current() takes the matrices H and J; for a derivation (name or "
+                         "result) use symbolic_sw.equilibrium_spin_current(name, 'x', 'y', ...).")
+    H, J = sympy.Matrix(H), sympy.Matrix(J)
     if expand is None:
         expand = bool(couplings)
     if expand:
         if not couplings:
-            raise ModelError(f"{derived.name!r} eliminates nothing: there is no coupling to expand in; "
-                             f"use expand=False.")
-        return expanded_spin_current(H, J, couplings, derived.order, mu_, T_, derived.momenta)
+            raise ModelError("nothing is eliminated: there is no coupling to expand in; use expand=False.")
+        if H.shape != (2, 2):
+            raise ModelError(f"the expanded closed form needs 2×2 effective operators, got {H.shape}.")
+        return expanded_spin_current(H, J, couplings, order, mu_, T_, momenta)
     if T_ != 0:
         raise ModelError("the unexpanded closed form exists at T = 0 only; pass T_=0, or expand=True, or "
                          "use symbolic_sw.observables.effective_spin_current (numeric, any T).")
     sectors = spin_sectors(H, [J])
-    radial = [rashba_radial(Hs, Js, derived.momenta) for Hs, (Js,) in sectors]
+    radial = [rashba_radial(Hs, Js, momenta) for Hs, (Js,) in sectors]
     if len({sympy.simplify(r[2]) for r in radial}) > 1:
         raise ModelError("the sectors have different gaps at k = 0; their band bottoms differ.")
-    return sympy.Add(*[rashba_spin_current(Hs, Js, mu_, derived.momenta) for Hs, (Js,) in sectors])
+    return sympy.Add(*[rashba_spin_current(Hs, Js, mu_, momenta) for Hs, (Js,) in sectors])

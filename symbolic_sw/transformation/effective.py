@@ -11,6 +11,7 @@ import sympy
 from .. import operators as ops
 from ..errors import ModelError
 from ..model import Model
+from ..notation import operator_layout, operator_symbol
 from ..pauli import SIGMA, kron
 from .algebra import RationalAlgebra, polynomial_symbols
 from .closed_form import entry_to_expr, from_pauli, pauli_coefficients
@@ -18,7 +19,7 @@ from .numeric import NumericAlgebra, NumericSylvester
 from .series import CanonicalSeries
 from .sylvester import SylvesterPlan, SylvesterSolver
 
-__all__ = ["effective", "Effective", "effective_numeric", "check_order"]
+__all__ = ["effective", "Effective", "effective_numeric", "check_order", "BuildContext"]
 
 
 def check_order(order):
@@ -97,6 +98,47 @@ class _Engine:
         return symbols <= set(self.alg.symbols) and inverse <= set(self.alg.inverse)
 
 
+class BuildContext:
+    """What an operator kind's ``algebra`` recipe builds from (:class:`~symbolic_sw.operators.OperatorKind`).
+
+    Algebra matrices of one model: ``H`` (the parts ``H0``, ``H1``), spin matrices,
+    derivatives by direction, and the products a recipe combines them with.
+    """
+
+    def __init__(self, engine: _Engine, model: Model):
+        self.alg, self.model = engine.alg, model
+        self.H = (engine.series.H0, engine.series.H1)
+        self.hbar = model.hbar
+        self._spin = {}
+
+    def spin(self, mu):
+        """``1 ⊗ σ_μ`` (Eq. 7), converted once per context."""
+        if mu not in self._spin:
+            self._spin[mu] = self.alg.matrix(ops.spin(self.model, mu).matrix)
+        return self._spin[mu]
+
+    def derivative(self, M, direction):
+        """``∂M/∂k_i`` entrywise (chain rule in the ring)."""
+        k = ops._momentum(self.model, direction)
+        return None if M is None else [[self.alg.diff_entry(x, k) for x in row] for row in M]
+
+    def times(self, M, c):
+        """``c M`` for a SymPy number or expression ``c``."""
+        if M is None:
+            return None
+        c = sympy.sympify(c)
+        if c.is_number:
+            return self.alg.scale(M, c)
+        e = self.alg.entry(c)
+        return [[self.alg.mul_entries(x, e) for x in row] for row in M]
+
+    def commutator(self, A, B):
+        return self.alg.add([self.alg.mul(A, B), self.alg.scale(self.alg.mul(B, A), -1)])
+
+    def anticommutator(self, A, B):
+        return self.alg.add([self.alg.mul(A, B), self.alg.mul(B, A)])
+
+
 class _LazyMap(Mapping):
     def __init__(self, keys, compute):
         self._keys, self._compute, self._cache = list(keys), compute, {}
@@ -143,13 +185,33 @@ class Effective:
         self._raw = {}
         dirs = [str(k).removeprefix("k_") for k in model.momenta]
         spins = ops.SPIN_COMPONENTS if model.spin else ()
-        self.S = _LazyMap(spins, lambda mu: self._closed(self._builtin_raw("S", mu)))
-        self.T = _LazyMap(spins, lambda mu: self._closed(self._builtin_raw("T", mu)))
-        self.J = _LazyMap([(mu, i) for mu in spins for i in dirs],
-                          lambda key: self._closed(self._builtin_raw("J", *key)))
-        self.J_standard = _LazyMap(self.J.keys(), lambda key: self._closed(self._standard_raw(*key)))
-        self.dJ = _LazyMap(self.J.keys(), lambda key: self._closed(self._delta_raw(*key)))
-        self.velocity = _LazyMap(dirs, lambda i: self._closed(self._builtin_raw("v", i)))
+        self.J_standard = _LazyMap([(mu, i) for mu in spins for i in dirs],
+                                   lambda key: self._closed(self._standard_raw(*key)))
+
+    def __getattr__(self, attribute):
+        # every registered operator kind is a mapping key → closed form (eff.S["x"], eff.J["x", "y"],
+        # eff.velocity["x"]); made on first use, so kinds registered later work too
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        kind = next((k for k in ops.KINDS.values() if k.name == attribute and not k.hamiltonian), None)
+        if kind is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
+        keys = kind.keys(self.model)
+        unwrap = len(kind.axes) == 1          # eff.S["x"], not eff.S["x",]
+        mapping = _LazyMap([key[0] for key in keys] if unwrap else keys,
+                           lambda key: self._closed(self._kind_raw(kind, *((key,) if unwrap else key))))
+        self.__dict__[attribute] = mapping
+        return mapping
+
+    def operator(self, name: str) -> sympy.Matrix:
+        """The closed form of a kernel name: ``"H"``, ``"S_x"``, ``"J_x_y"``, ``"dJ_z_x"``, …"""
+        kind, key = ops.kind_of(name)
+        if kind.hamiltonian:
+            return self.H
+        if tuple(key) not in kind.keys(self.model):
+            raise ModelError(f"no operator {name!r} for this model; its {kind.symbol} keys are "
+                             f"{', '.join(kind.kernel_name(k) for k in kind.keys(self.model))}.")
+        return self._closed(self._kind_raw(kind, *key))
 
     # -- raw (exact algebra) results ---------------------------------------------
 
@@ -208,45 +270,32 @@ class Effective:
         total = alg.add(engine.series.transform(parts, self.order, self.rows))
         return self._sub(alg.reduce(total) if reduce else total)
 
-    def _builtin_raw(self, kind, *key):
-        """S_μ, T_μ, J_{μ,i} or v_i (Eqs. 7-9) built in the algebra from H0 and H1.
-
-        The same parts as converting ``ops.spin``, ``ops.spin_torque``,
-        ``ops.spin_current`` or ``ops.velocity`` to the algebra (a test checks
-        it), without building and expanding them as SymPy matrices first.
-        """
-        if (kind, *key) in self._raw:
-            return self._raw[(kind, *key)]
-        engine, model = self._engine, self.model
-        alg, series = engine.alg, engine.series
-        inv_hbar = alg.entry(1 / model.hbar)
-
-        def times(M, e):
-            return None if M is None else [[alg.mul_entries(x, e) for x in row] for row in M]
-
-        def derivative(M, i):
-            k = ops._momentum(model, i)
-            return None if M is None else [[alg.diff_entry(x, k) for x in row] for row in M]
-
-        if kind == "v":
-            parts = [times(derivative(Hp, key[0]), inv_hbar) for Hp in (series.H0, series.H1)]
+    def _kind_raw(self, kind, *key):
+        """The effective operator of a registered kind in the exact algebra (Eqs. 18-22, 27)."""
+        cache_key = (kind.symbol, *key)
+        if cache_key in self._raw:
+            return self._raw[cache_key]
+        if kind.hamiltonian:
+            out = self._H_raw
+        elif kind.beyond_standard:
+            alg = self._engine.alg
+            base = self._kind_raw(ops.KINDS[kind.beyond_standard], *key)
+            out = alg.reduce(alg.add([base, alg.scale(self._standard_raw(*key), -1)]))
+        elif kind.algebra is not None:
+            out = self._transform_raw(kind.algebra(self._context(), *key), self._engine)
         else:
-            if ("spin matrix", key[0]) not in self._raw:       # shared by S, T and the J's
-                self._raw["spin matrix", key[0]] = alg.matrix(ops.spin(model, key[0]).matrix)
-            S = self._raw["spin matrix", key[0]]
-            if kind == "S":
-                parts = [S]
-            elif kind == "T":      # (i/ħ)[H_p, S]
-                parts = [times(alg.scale(alg.add([alg.mul(Hp, S), alg.scale(alg.mul(S, Hp), -1)]),
-                                         sympy.I), inv_hbar) for Hp in (series.H0, series.H1)]
-            else:                  # ½{(1/ħ)∂H_p/∂k_i, S}
-                parts = []
-                for Hp in (series.H0, series.H1):
-                    dH = times(derivative(Hp, key[1]), inv_hbar)
-                    parts.append(alg.scale(alg.add([alg.mul(dH, S), alg.mul(S, dH)]),
-                                           sympy.Rational(1, 2)))
-        out = self._raw[(kind, *key)] = self._transform_raw(parts, engine)
+            out = self._op_raw(kind.build(self.model, *key))
+        self._raw[cache_key] = out
         return out
+
+    def _builtin_raw(self, symbol, *key):
+        """The kind ``symbol`` (``"S"``, ``"T"``, ``"J"``, ``"v"``, …) built in the algebra."""
+        return self._kind_raw(ops.KINDS[symbol], *key)
+
+    def _context(self):
+        if "context" not in self._raw:
+            self._raw["context"] = BuildContext(self._engine, self.model)
+        return self._raw["context"]
 
     def _standard_raw(self, mu, i):
         """``½{(1/ħ)∂H_eff/∂k_i, 1⊗σ_μ}`` in the effective block (Eq. 27, first term)."""
@@ -257,13 +306,6 @@ class Effective:
         sigma = alg.matrix(kron(sympy.eye(len(self.rows) // 2), SIGMA[mu]))
         anti = alg.add([alg.mul(dH, sigma), alg.mul(sigma, dH)])
         return alg.reduce(alg.scale(anti, sympy.Rational(1, 2)))
-
-    def _delta_raw(self, mu, i):
-        """``δJ = J_eff - ½{(1/ħ)∂H_eff/∂k_i, 1⊗σ_μ}`` (Eq. 27)."""
-        alg = self._engine.alg
-        J = self._builtin_raw("J", mu, i)
-        std = self._standard_raw(mu, i)
-        return alg.reduce(alg.add([J, alg.scale(std, -1)]))
 
     # -- closed forms -------------------------------------------------------------
 
@@ -391,7 +433,6 @@ class Effective:
 
     def _repr_latex_(self):
         """Jupyter: the effective Hamiltonian in the paper's notation (Pauli form)."""
-        from ..export.latex import operator_layout, operator_symbol
         rows = [" ".join(text for _, text in row if text) for row in operator_layout(self.H)]
         body = r" \\ &".join(rows)
         return (rf"$\begin{{aligned}}{operator_symbol('H')} ={{}}& {body}\end{{aligned}}$"

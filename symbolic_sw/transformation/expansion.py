@@ -11,9 +11,36 @@ from __future__ import annotations
 
 import sympy
 
+from ..errors import ModelError
 from ..pauli import SIGMA
 
-__all__ = ["leading_order", "taylor", "collect_momenta"]
+__all__ = ["leading_order", "taylor", "collect_momenta", "coupling_symbols"]
+
+
+def coupling_symbols(model):
+    """Symbols of the inter-block couplings that appear nowhere inside a block.
+
+    The parameters an expansion "in the couplings" scales (``truncate`` of a
+    derivation's ``PERTURBATIVE``, the consistently expanded spin current); each
+    inter-block entry must be linear and homogeneous in them.
+    """
+    inter, intra = set(), set()
+    for i in range(model.dim):
+        for j in range(model.dim):
+            target = inter if model.block_of[i] != model.block_of[j] else intra
+            target |= model.H[i, j].free_symbols
+    couplings = inter - intra - set(model.momenta)
+    for i in range(model.dim):
+        for j in range(model.dim):
+            e = sympy.expand(model.H[i, j])
+            if model.block_of[i] == model.block_of[j] or e == 0:
+                continue
+            poly = sympy.Poly(e, *sorted(couplings, key=str))
+            if not (poly.is_homogeneous and poly.total_degree() == 1):
+                raise ModelError(
+                    f"PERTURBATIVE needs couplings linear in their own parameters; entry "
+                    f"[{i},{j}] = {e} is not. Fix: drop PERTURBATIVE or rewrite the couplings.")
+    return tuple(sorted(couplings, key=str))
 
 
 def taylor(expr, small, order=1):

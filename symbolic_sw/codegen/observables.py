@@ -36,24 +36,28 @@ def _radial(H, J, momenta):
     return out
 
 
-def observables_context(derived) -> dict:
-    """Template data for ``observables.py`` (2×2, or 4×4 split by a conserved τ_a ⊗ σ_0)."""
-    model = derived.derivation.model()
-    H = derived.operators["H"]
-    eliminates = len(model.blocks) > 1
-    std = standard_spin_current_operator(H, "x", "y", model.hbar, derived.momenta)
+def observables_context(H, J, *, momenta, hbar, couplings, order) -> dict:
+    """Template data for ``observables.py`` (2×2, or 4×4 split by a conserved τ_a ⊗ σ_0).
+
+    ``H`` and ``J`` (= J_x_y) are the effective operators, ``couplings`` the
+    inter-block couplings (empty when nothing is eliminated) and ``order`` their order.
+    """
+    std = standard_spin_current_operator(H, "x", "y", hbar, momenta)
     ctx = {
-        "std_T0": _print(equilibrium_spin_current(derived, definition="standard", T_=0, expand=False)),
-        "std_radial": _radial(H, std, derived.momenta),
+        "std_T0": _print(equilibrium_spin_current(H, std, momenta=momenta, T_=0, expand=False)),
+        "std_radial": _radial(H, std, momenta),
     }
-    if eliminates:
+    if couplings:
+        def full(T_):
+            return _print(equilibrium_spin_current(H, J, couplings=couplings, order=order, momenta=momenta,
+                                                   T_=T_))
         ctx.update(
             how_full=(f"is the effective spin current of Eq. (20) (with δJ), consistently expanded to order "
-                      f"{derived.order} in the inter-orbital couplings: closed form at any T ≥ 0, the "
+                      f"{order} in the inter-orbital couplings: closed form at any T ≥ 0, the "
                       f"Fermi-Dirac integrals written as polylogarithms."),
-            short_full=f"to order {derived.order} in the couplings, closed form (polylogs at T > 0)",
-            full_T0=_print(equilibrium_spin_current(derived, T_=0)),
-            full_T=_print(equilibrium_spin_current(derived, T_=T)),
+            short_full=f"to order {order} in the couplings, closed form (polylogs at T > 0)",
+            full_T0=full(0),
+            full_T=full(T),
             full_radial=None,
         )
     else:
@@ -61,8 +65,8 @@ def observables_context(derived) -> dict:
             how_full=("is the spin current of the bare model (nothing is eliminated), not expanded: closed "
                       "form at T = 0, a 1-D mpmath quadrature over |k| at T > 0."),
             short_full="exact: closed form at T = 0, 1-D quadrature at T > 0",
-            full_T0=_print(equilibrium_spin_current(derived, T_=0, expand=False)),
+            full_T0=_print(equilibrium_spin_current(H, J, momenta=momenta, T_=0, expand=False)),
             full_T=None,
-            full_radial=_radial(H, derived.operators["J_x_y"], derived.momenta),
+            full_radial=_radial(H, J, momenta),
         )
     return ctx

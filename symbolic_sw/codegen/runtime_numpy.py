@@ -1,46 +1,26 @@
-{{ header }}
-"""{{ title }}
+"""Runtime of the generated numpy kernels: argument checks, the fast path, ``evaluate``.
 
-Numeric kernels (numpy only) of the effective operators of the derivation
-``{{ name }}``, order {{ order }}{% if equations %}; reproduces Eqs. ({{ equations | join('), (') }}){% endif %}.
-
-Every function is ``f({{ momenta | join(', ') }}, *, {{ parameters | join(', ') }})``: the
-parameters are keyword-only; all arguments broadcast as numpy arrays of reals
-and the result is a complex array of shape ``broadcast(...).shape + {{ shape }}``.
-A missing, misspelt or non-real parameter raises ``TypeError`` naming it.
-``evaluate({{ momenta | join(', ') }}, operators=[...], **parameters)`` returns several operators
-at once, sharing the work between them.
-
-Two paths give the same numbers (to rounding).  With scalar parameters and
-many points (``_FAST_MIN_POINTS`` or more) an operator that is a polynomial in
-the momenta is evaluated from its coefficient table (the fast path, below);
-otherwise (array-valued parameters, few points, or a momentum in a
-denominator) its closed form is evaluated elementwise, which broadcasts
-everything.
+A real module, linted and unit-tested; the generated ``kernels.py`` files stay
+standalone because the code below the marker is copied into each of them
+verbatim, after :mod:`.runtime_common` (see
+:func:`symbolic_sw.codegen.kernels.runtime_source`).  The names above the
+marker are stand-ins for what every generated module defines: its constants,
+its ``OPERATORS`` and the common runtime.
 """
 
-import difflib
 import functools
 import inspect
 
 import numpy
 
-__all__ = [
-{%- for f in functions %}
-    "{{ f.name }}",
-{%- endfor %}
-    "evaluate", "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
-]
+from .runtime_common import _explain
 
-MODEL = "{{ model }}"
-DERIVATION = "{{ name }}"
-ORDER = {{ order }}
-PARAMETERS = ({% for p in parameters %}"{{ p }}"{% if not loop.last or loop.length == 1 %}, {% endif %}{% endfor %})
-MOMENTA = ({% for k in momenta %}"{{ k }}"{% if not loop.last or loop.length == 1 %}, {% endif %}{% endfor %})
-SHAPE = {{ shape }}
+PARAMETERS: tuple = ()
+MOMENTA: tuple = ()
+SHAPE: tuple = (2, 2)
+OPERATORS: dict = {}
 
-
-{% include "_explain.py.j2" %}
+# ---- inlined into every generated kernel module from here on (symbolic_sw.codegen.runtime_source) ----
 
 def _arguments(name, signature, args, kwargs):
     """Bind a call to ``signature`` and convert every argument to a float array (0-d for scalars)."""
@@ -101,7 +81,7 @@ def _entries(shape, n, entries):
 
 
 # -- fast path ------------------------------------------------------------------------
-# Every operator here is a polynomial in ({{ momenta | join(', ') }}) whose coefficients depend on the
+# Every operator here is a polynomial in the momenta (MOMENTA) whose coefficients depend on the
 # parameters only: the denominators are gap factors, free of the momenta.  With scalar
 # parameters a call on many points therefore
 #   1. evaluates each coefficient once, in scalar arithmetic (_<name>_coefficients);
@@ -313,21 +293,11 @@ def _fill_monomials(X, ks, fill):
             numpy.multiply(X[source], ks[i], out=X[r])
 
 
-def evaluate({{ momenta | join(', ') }}, *, operators=None, out=None, **parameters):
-    """Several operators at once: ``{name: array}`` for each name in ``operators`` (default: all).
-
-    Parameters as for every kernel (keyword-only, same checks and ``TypeError``
-    messages); the values are those of calling each kernel, with the monomials
-    of the momenta built once for all operators (step 2 above).  ``operators``
-    is a list of names of ``OPERATORS`` or one name; an unknown name raises
-    ``ValueError``.  ``out`` is an optional ``{name: array}`` of C-contiguous
-    complex arrays of the result's shape to write into (and return), so that
-    repeated calls on the same points reuse their memory; a wrong or missing
-    array raises ``ValueError``.
-    """
+def _evaluate(momenta, operators, out, parameters):
+    """The body of the module's ``evaluate(*momenta, operators=None, out=None, **parameters)``."""
     names = _operator_names(operators)
     signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
-    values = _arguments("evaluate", signature, ({{ momenta | join(', ') }},), parameters)
+    values = _arguments("evaluate", signature, tuple(momenta), parameters)
     momenta = [values.pop(k) for k in MOMENTA]
     targets = _outputs(out, names, numpy.broadcast(*momenta, *values.values()).shape + SHAPE)
     fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, momenta) else []
@@ -375,43 +345,3 @@ def _operator_names(operators):
         raise ValueError(f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are "
                          f"{', '.join(OPERATORS)}.")
     return list(dict.fromkeys(names))
-
-{%- for f in functions %}
-{%- if f.terms is not none %}
-
-
-#: {{ f.name }} as a polynomial in the momenta: (component, powers of {{ momenta | join(', ') }})
-#: of each coefficient that _{{ f.name }}_coefficients returns
-_{{ f.name }}_TERMS = (
-{%- for t in f.terms %}
-    {{ t }},
-{%- endfor %}
-)
-
-
-def _{{ f.name }}_coefficients({{ parameters | join(', ') }}):
-    """The coefficients of ``_{{ f.name }}_TERMS`` at scalar parameters (no momentum: k-free)."""
-{%- for line in f.coefficients %}
-    {{ line }}
-{%- endfor %}
-{%- endif %}
-
-
-{% if f.terms is not none -%}
-@_kernel(_{{ f.name }}_TERMS, _{{ f.name }}_coefficients)
-{%- else -%}
-@_kernel(None, None)  # not a polynomial in the momenta: general path only
-{%- endif %}
-def {{ f.name }}({{ momenta | join(', ') }}, *, {{ parameters | join(', ') }}):
-    """{{ f.doc }}"""
-{%- for line in f.body %}
-    {{ line }}
-{%- endfor %}
-{%- endfor %}
-
-
-OPERATORS = {
-{%- for f in functions %}
-    "{{ f.name }}": {{ f.name }},
-{%- endfor %}
-}

@@ -15,52 +15,26 @@ monomials once per block of points (the fast path, see
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import MpmathPrinter
 
-from ..pauli import SIGMA
+from ..operators import kind_of
+from ..pauli import pauli_coefficients
 
-__all__ = ["kernel_functions", "describe", "pauli_coefficients", "polynomial_terms"]
+__all__ = ["kernel_functions", "describe", "pauli_coefficients", "polynomial_terms", "Backend", "BACKENDS",
+           "runtime_source"]
 
 
 def describe(name: str) -> str:
-    """One-line docstring of a kernel, with the paper's equation."""
-    kind, *key = name.split("_")
-    if kind == "H":
-        return "Effective Hamiltonian H_eff(k), Eq. (18)."
-    if kind == "S":
-        return f"Effective spin S_eff^{key[0]}, Eq. (22)."
-    if kind == "T":
-        return f"Effective spin torque T_eff^{key[0]} = (i/ħ)[H_eff, S_eff^{key[0]}], Eq. (21)."
-    if kind == "J":
-        return f"Effective spin current J_eff_{{{key[0]},{key[1]}}}, Eq. (20)."
-    return (f"δJ_{{{key[0]},{key[1]}}} = J_eff_{{{key[0]},{key[1]}}} − ½{{(1/ħ)∂H_eff/∂k_{key[1]}, "
-            f"σ_{key[0]}}}: the part beyond the standard definition, Eq. (27).")
-
-
-def _distribute(expr):
-    """Distribute pure-number factors (``I``, ½) over sums, and nothing else.
-
-    Enough for the terms of ``Tr(σ_μ M)/2`` to cancel as like terms, while every
-    denominator keeps its factored form (``expand`` would multiply them out).
-    """
-    if expr.is_Add:
-        return sympy.Add(*[_distribute(t) for t in expr.args])
-    if expr.is_Mul:
-        numbers = [f for f in expr.args if f.is_number]
-        others = [f for f in expr.args if not f.is_number]
-        if len(others) == 1 and others[0].is_Add:
-            c = sympy.Mul(*numbers)
-            return sympy.Add(*[_distribute(c * t) for t in others[0].args])
-    return expr
-
-
-def pauli_coefficients(M):
-    """``[c_0, c_x, c_y, c_z]`` of a 2×2 SymPy matrix, ``M = Σ c_μ σ_μ``."""
-    M = sympy.Matrix(M)
-    return [_distribute((SIGMA[mu] * M.applyfunc(_distribute)).trace() / 2) for mu in "0xyz"]
+    """One-line docstring of a kernel, with the paper's equation (from the operator kind)."""
+    kind, key = kind_of(name)
+    return kind.describe(key)
 
 
 class _ReciprocalMixin:
@@ -80,16 +54,6 @@ class _NumPy(_ReciprocalMixin, NumPyPrinter):
 
 class _Mpmath(_ReciprocalMixin, MpmathPrinter):
     pass
-
-
-class _Printer:
-    def __init__(self, kind):
-        self.kind = kind
-        self.printer = (_NumPy({"fully_qualified_modules": True}) if kind == "numpy"
-                        else _Mpmath({"fully_qualified_modules": True}))
-
-    def __call__(self, expr):
-        return self.printer.doprint(expr)
 
 
 def _components(M):
@@ -202,47 +166,113 @@ def _coefficient_body(terms, momenta, printer):
     return lines
 
 
-def _body(M, parameters, momenta, kind):
-    printer = _Printer(kind)
+def _body(M, parameters, momenta, backend):
+    printer = backend.printer
     M = sympy.Matrix(M)
     labels, exprs = _components(M)
     replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("cse"))
     lines = [f"{s} = {printer(e)}" for s, e in replacements]
     args = ", ".join(str(s) for s in (*momenta, *parameters))
-    if kind == "numpy":
+    if backend.grid:
         lines.append(f"shape = numpy.broadcast({args}).shape")
     if M.shape == (2, 2):
         lines.append("return _pauli(")
-        if kind == "numpy":
+        if backend.grid:
             lines.append("    shape,")
         lines += [f"    {lab}={printer(e)}," for lab, e in zip(labels, reduced)]
         lines.append(")")
     else:
-        lines.append("return _entries(" + ("shape, " if kind == "numpy" else "") + f"{M.rows}, {{")
+        lines.append("return _entries(" + ("shape, " if backend.grid else "") + f"{M.rows}, {{")
         lines += [f"    ({i}, {j}): {printer(e)}," for (i, j), e in zip(labels, reduced)]
         lines.append("})")
     return lines
 
 
-def kernel_functions(derived, kind="numpy"):
+# -- kernel backends, described once -------------------------------------------------
+
+_MARKER = "# ---- inlined into every generated kernel module from here on"
+
+
+def runtime_source(module: str) -> str:
+    """The code of a runtime module (``"runtime_numpy"``) below its marker line, for inlining.
+
+    The runtime is a real module of this package (linted, unit-tested); a
+    generated file carries a verbatim copy so that it stays standalone.
+    """
+    text = resources.files(__package__).joinpath(f"{module}.py").read_text(encoding="utf-8")
+    head, marker, body = text.partition(_MARKER)
+    if not marker:
+        raise RuntimeError(f"{module}.py has no inlining marker")   # a packaging defect, not user input
+    return body.partition("\n")[2].strip("\n")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A kernel backend: how closed forms are printed and which module skeleton holds them.
+
+    Parameters
+    ----------
+    name : str
+        ``load_kernels(..., kind=name)``.
+    filename : str
+        The generated file in ``generated/<name>/``.
+    template : str
+        Its jinja2 template in ``codegen/templates``.
+    printer : callable
+        ``expr -> source text`` (a SymPy code printer).
+    runtime : tuple of str
+        Runtime modules of this package inlined, in order, into every file.
+    grid : bool
+        Vectorised over arrays of points (kernels get the broadcast ``shape``).
+    fast_path : bool
+        Emit coefficient tables for operators polynomial in the momenta.
+    """
+
+    name: str
+    filename: str
+    template: str
+    printer: Callable
+    runtime: tuple
+    grid: bool
+    fast_path: bool
+
+    def source(self) -> str:
+        return "\n\n\n".join(runtime_source(m) for m in self.runtime)
+
+
+def _printer(cls):
+    return cls({"fully_qualified_modules": True}).doprint
+
+
+#: the backends every derivation generates, in file order; adding one (JAX, numba) is one entry
+BACKENDS = {
+    "numpy": Backend("numpy", "kernels.py", "kernels.py.j2", _printer(_NumPy),
+                     ("runtime_common", "runtime_numpy"), grid=True, fast_path=True),
+    "mpmath": Backend("mpmath", "kernels_mpmath.py", "kernels_mpmath.py.j2", _printer(_Mpmath),
+                      ("runtime_common", "runtime_mpmath"), grid=False, fast_path=False),
+}
+
+
+def kernel_functions(operators, parameters, momenta, backend="numpy"):
     """``[{"name", "doc", "body", "terms", "coefficients"}]`` for the template, one per operator.
 
-    ``body`` evaluates the closed form elementwise (the general path).  For the
-    numpy kernels of an operator polynomial in the momenta, ``terms`` lists the
-    ``(component, *powers)`` of its coefficients and ``coefficients`` is the body
-    of the function computing them from scalar parameters; both are None
-    otherwise (and always for mpmath).
+    ``operators`` maps kernel names to closed forms.  ``body`` evaluates the
+    closed form elementwise (the general path).  For a backend with a fast path
+    and an operator polynomial in the momenta, ``terms`` lists the ``(component,
+    *powers)`` of its coefficients and ``coefficients`` is the body of the
+    function computing them from scalar parameters; both are None otherwise.
     """
-    params = [str(p) for p in derived.parameters]
-    momenta = [str(k) for k in derived.momenta]
+    backend = BACKENDS[backend] if isinstance(backend, str) else backend
+    params = [str(p) for p in parameters]
+    names = [str(k) for k in momenta]
     functions = []
-    for name, M in derived.operators.items():
-        f = {"name": name, "doc": describe(name), "body": _body(M, params, momenta, kind),
+    for name, M in operators.items():
+        f = {"name": name, "doc": describe(name), "body": _body(M, params, names, backend),
              "terms": None, "coefficients": None}
-        terms = polynomial_terms(M, derived.momenta) if kind == "numpy" else None
+        terms = polynomial_terms(M, tuple(momenta)) if backend.fast_path else None
         if terms is not None:
             f["terms"] = [f"({_label_text(label)}, {', '.join(map(str, powers))})"
                           for label, powers, _ in terms]
-            f["coefficients"] = _coefficient_body(terms, derived.momenta, _Printer(kind))
+            f["coefficients"] = _coefficient_body(terms, tuple(momenta), backend.printer)
         functions.append(f)
     return functions

@@ -1,9 +1,12 @@
-"""LaTeX in the paper's notation, through SymPy's printer protocol.
+"""The paper's notation: LaTeX through SymPy's printer protocol.
 
 :class:`PaperLatexPrinter` prints the model symbols as the paper writes them
 (ħ, ε₁, ã, b̃, 𝓔_g, …).  :func:`operator_layout` decomposes an effective
 operator into Pauli components (σ̂_μ, or τ̂_a ⊗ σ̂_μ for two orbitals), each a
-sum of momentum-monomial terms, ready for the ``operators.tex.j2`` template.
+sum of momentum-monomial terms, for the ``operators.tex`` template and for
+Jupyter (``Effective._repr_latex_``).  A printing module, not code generation:
+it sits beside :mod:`.operators` so that the transformation's results can
+display themselves.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from ..pauli import SIGMA, kron
-from .kernels import _distribute
+from .operators import kind_of
+from .pauli import SIGMA, distribute_numbers as _distribute, kron
+from .symbols import E_g, epsilon_1, epsilon_2
 
 __all__ = ["PaperLatexPrinter", "latex", "operator_layout", "operator_symbol", "display_form"]
 
@@ -43,22 +47,14 @@ def latex(expr, **settings) -> str:
     return PaperLatexPrinter(settings).doprint(expr)
 
 
-#: how each kernel name is written (the paper's calligraphic effective operators)
-OPERATOR_SYMBOLS = {
-    "H": r"\hat{\mathcal{H}}", "S": r"\hat{\mathcal{S}}", "T": r"\hat{\mathcal{T}}",
-    "J": r"\hat{\mathcal{J}}", "dJ": r"\delta\hat{\mathcal{J}}",
-}
-
-
 def operator_symbol(name: str) -> str:
-    """``"J_x_y"`` → the LaTeX of 𝒥̂_{x,y}."""
-    kind, *key = name.split("_")
-    return OPERATOR_SYMBOLS[kind] + ("_{" + ",".join(key) + "}" if key else "")
+    """``"J_x_y"`` → the LaTeX of 𝒥̂_{x,y} (the kind's symbol, :data:`~symbolic_sw.operators.KINDS`)."""
+    kind, key = kind_of(name)
+    return kind.latex_symbol(key)
 
 
 def display_form(expr, gap=True):
     """``ε₂ → ε₁ + 𝓔_g`` for display, so gap factors read ``(𝓔_g − b)`` as in the paper."""
-    from ..symbols import E_g, epsilon_1, epsilon_2
     if gap and {epsilon_1, epsilon_2} <= expr.free_symbols:
         return expr.subs(epsilon_2, epsilon_1 + E_g)
     return expr

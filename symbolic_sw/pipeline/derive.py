@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 import sympy
 
 from ..derivation import Derivation, load_derivation
-from ..errors import ModelError
-from ..model import Model
-from ..operators import SPIN_COMPONENTS
+from ..operators import operator_names
 from ..transformation import effective, leading_order
+from ..transformation.expansion import coupling_symbols
 
-__all__ = ["Derived", "derive", "operator_names", "parameter_order"]
+__all__ = ["Derived", "derive", "parameter_order"]
 
 #: the order parameters are listed in (keyword-only, so this is only for reading)
 _CANONICAL = ("hbar", "m", "epsilon_1", "epsilon_2", "E_g", "a_tilde", "b_tilde", "b",
@@ -24,23 +23,6 @@ def parameter_order(symbols):
     """Sort parameters: the paper's usual order first, then others by name."""
     rank = {n: i for i, n in enumerate(_CANONICAL)}
     return tuple(sorted(symbols, key=lambda s: (rank.get(str(s), len(rank)), str(s))))
-
-
-def operator_names(kinds, momenta, spin=True):
-    """Kernel names in contract order: H, S_μ, T_μ, J_μ_i, dJ_μ_i."""
-    dirs = [str(k).removeprefix("k_") for k in momenta]
-    spins = SPIN_COMPONENTS if spin else ()
-    names = []
-    for kind in ("H", "S", "T", "J", "dJ"):
-        if kind not in kinds:
-            continue
-        if kind == "H":
-            names.append("H")
-        elif kind in ("S", "T"):
-            names += [f"{kind}_{mu}" for mu in spins]
-        else:
-            names += [f"{kind}_{mu}_{i}" for mu in spins for i in dirs]
-    return names
 
 
 @dataclass
@@ -62,6 +44,13 @@ class Derived:
     parameters: tuple
     equation: str = ""
     timings: dict = field(default_factory=dict)
+    #: what the model is, so that nothing downstream rebuilds it: ħ's symbol, the number
+    #: of blocks, whether nothing is eliminated, and the inter-block couplings (empty for
+    #: one block; None when not needed by the spec: not every model's couplings are linear)
+    hbar: sympy.Symbol = None
+    n_blocks: int = 1
+    exact: bool = False
+    couplings: tuple | None = None
 
     @property
     def name(self):
@@ -70,27 +59,6 @@ class Derived:
     @property
     def shape(self):
         return next(iter(self.operators.values())).shape
-
-
-def _coupling_symbols(model: Model):
-    """Symbols of the inter-block couplings that appear nowhere inside a block."""
-    inter, intra = set(), set()
-    for i in range(model.dim):
-        for j in range(model.dim):
-            target = inter if model.block_of[i] != model.block_of[j] else intra
-            target |= model.H[i, j].free_symbols
-    couplings = inter - intra - set(model.momenta)
-    for i in range(model.dim):
-        for j in range(model.dim):
-            e = sympy.expand(model.H[i, j])
-            if model.block_of[i] == model.block_of[j] or e == 0:
-                continue
-            poly = sympy.Poly(e, *sorted(couplings, key=str))
-            if not (poly.is_homogeneous and poly.total_degree() == 1):
-                raise ModelError(
-                    f"PERTURBATIVE needs couplings linear in their own parameters; entry "
-                    f"[{i},{j}] = {e} is not. Fix: drop PERTURBATIVE or rewrite the couplings.")
-    return tuple(sorted(couplings, key=str))
 
 
 def derive(spec, order=None, log=None) -> Derived:
@@ -117,7 +85,7 @@ def derive(spec, order=None, log=None) -> Derived:
                   and s not in model.perturbative and s in model.H0.free_symbols]
         if inside:
             model = model.with_perturbative(inside)
-        truncate = {_coupling_symbols(model): order}
+        truncate = {coupling_symbols(model): order}
         for group, degree in derivation.perturbative.items():
             truncate[tuple(s for s in model.parameters if str(s) in group)] = degree
             engine_order += degree
@@ -125,16 +93,9 @@ def derive(spec, order=None, log=None) -> Derived:
 
     raw = {}
     timings = {}
-    names = operator_names(derivation.operators, model.momenta, model.spin)
-    for name in names:
+    for name in operator_names(derivation.operators, model):
         t0 = time.perf_counter()
-        kind, *key = name.split("_")
-        if kind == "H":
-            M = eff.H
-        elif kind in ("S", "T"):
-            M = getattr(eff, kind)[key[0]]
-        else:
-            M = getattr(eff, kind)[tuple(key)]
+        M = eff.operator(name)
         if derivation.leading_order:
             lo = derivation.leading_order
             M = leading_order(M, small=lo["small"], substitutions=lo["substitutions"],
@@ -154,5 +115,12 @@ def derive(spec, order=None, log=None) -> Derived:
                                 for v in derivation.leading_order["substitutions"].values()))
     return Derived(derivation=derivation, order=order, momenta=model.momenta, operators=raw,
                    parameters=parameter_order(params), equation=getattr(model, "equation", ""),
-                   timings=timings)
+                   timings=timings, hbar=model.hbar, n_blocks=len(model.blocks),
+                   exact=model.H1.is_zero_matrix, couplings=_couplings(derivation, model))
+
+
+def _couplings(derivation, model):
+    if len(model.blocks) == 1:
+        return ()
+    return coupling_symbols(model) if derivation.observables or derivation.perturbative else None
 

@@ -1,1 +1,0 @@
-"""Export: derivation specs → closed forms → numeric kernels, LaTeX and READMEs."""
