@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all setup generated check-generated test test-slow bench lint clean
+.PHONY: all setup generated check-generated test test-slow bench lint format clean
 
 all: generated
 	$(PY) -m symbolic_sw show samokhin_c4v H
@@ -37,8 +37,18 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,plot,bench]'
 	$(PY) benchmarks/run.py --write
 
+LINTED := symbolic_sw tests benchmarks docs derivations
+
+# ruff check (numpy docstrings, import order, RUF/RET/ARG) and the formatter, as CI runs them
 lint: $(STAMP)
-	$(PY) -m pip install --quiet ruff && $(PY) -m ruff check symbolic_sw tests
+	$(PY) -m pip install --quiet -e '.[lint]'
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+
+format: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[lint]'
+	$(PY) -m ruff check --fix $(LINTED)
+	$(PY) -m ruff format $(LINTED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .cache

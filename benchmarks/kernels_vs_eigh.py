@@ -69,7 +69,7 @@ N_A = 2
 
 
 def random_points(n, seed):
-    """n points uniformly distributed in the disc |k| < K_MAX."""
+    """Draw n points uniformly distributed in the disc |k| < K_MAX."""
     rng = np.random.default_rng(seed)
     r = K_MAX * np.sqrt(rng.random(n))
     t = 2 * np.pi * rng.random(n)
@@ -108,7 +108,7 @@ class BatchedMatrix:
         self.f = sympy.lambdify(args, [M[i, j] for i, j in self.entries], modules="numpy")
 
     def __call__(self, kx, ky, values):
-        out = np.zeros((len(kx),) + self.shape, dtype=complex)
+        out = np.zeros((len(kx), *self.shape), dtype=complex)
         vals = self.f(kx, ky, *(values[str(p)] for p in self.params))
         for (i, j), v in zip(self.entries, vals):
             out[:, i, j] = v          # scalars (constant entries) broadcast

@@ -19,7 +19,20 @@ from .pipeline import equilibrium_spin_current, generate, load_kernels
 from .transformation import Effective, effective, effective_numeric, leading_order
 
 __all__ = [
-    "Model", "ModelError", "Effective", "effective", "effective_numeric",
-    "leading_order", "models", "operators", "symbols", "latex", "load_kernels", "generate",
-    "load_derivation", "list_derivations", "equilibrium_spin_current", "__version__",
+    "Effective",
+    "Model",
+    "ModelError",
+    "__version__",
+    "effective",
+    "effective_numeric",
+    "equilibrium_spin_current",
+    "generate",
+    "latex",
+    "leading_order",
+    "list_derivations",
+    "load_derivation",
+    "load_kernels",
+    "models",
+    "operators",
+    "symbols",
 ]

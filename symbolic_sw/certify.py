@@ -24,8 +24,15 @@ from .pipeline import build
 from .transformation.numeric import NumericAlgebra, NumericSylvester
 from .transformation.series import CanonicalSeries
 
-__all__ = ["direct_rotation", "exact_effective", "block_rotation", "exact_block_effective",
-           "fit_exponent", "certify", "Certificate"]
+__all__ = [
+    "Certificate",
+    "block_rotation",
+    "certify",
+    "direct_rotation",
+    "exact_block_effective",
+    "exact_effective",
+    "fit_exponent",
+]
 
 POINTS = ((0.31, 0.17, 0.21), (-0.23, 0.41, -0.13), (0.12, -0.37, 0.33))   # k_z used in 3-D
 ZS = (0.2, 0.1, 0.05, 0.025)
@@ -33,7 +40,7 @@ ZS = (0.2, 0.1, 0.05, 0.025)
 
 def direct_rotation(H, n_a):
     """The unitary U with U P0 U† = P, from the eigenvectors of H (numpy)."""
-    E, vecs = np.linalg.eigh(H)
+    _E, vecs = np.linalg.eigh(H)
     weight = np.sum(np.abs(vecs[:n_a, :]) ** 2, axis=0)
     chosen = np.argsort(-weight, kind="stable")[:n_a]
     P = vecs[:, chosen] @ vecs[:, chosen].conj().T
@@ -117,6 +124,7 @@ class Certificate:
 
     @property
     def passed(self) -> bool:
+        """Whether every error falls off as z**expected (or is at round-off); with nothing scaled, is at round-off."""
         if self.expected is None:
             return all(max(e) < 1e-10 for e in self.errors.values())
         return all(self._ok(n) for n in self.errors)
@@ -126,6 +134,7 @@ class Certificate:
         return max(errs) < 1e-11 or self.exponents[name] >= self.expected - 0.3
 
     def table(self) -> str:
+        """The errors per operator and scale, with the fitted exponent and verdict, as a text table."""
         head = f"{'operator':<9}" + "".join(f"  z={z:<9g}" for z in self.zs) + "  exponent"
         lines = [head, "-" * len(head)]
         for n, errs in self.errors.items():
@@ -138,7 +147,7 @@ class Certificate:
 
 def _module(source, name):
     module = types.ModuleType(f"symbolic_sw_certify_{name}")
-    exec(compile(source, f"<generated {name}/kernels.py>", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, f"<generated {name}/kernels.py>", "exec"), module.__dict__)  # our own generated source
     return module
 
 

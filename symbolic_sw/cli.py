@@ -34,7 +34,7 @@ def _progress(line):
         _log(line)
 
 
-def _cmd_list(args):
+def _cmd_list(_args):
     for name in list_derivations():
         d = load_derivation(name)
         print(f"{name:<22} order {d.order}  {d.title}")
@@ -117,8 +117,8 @@ def _parse_params(pairs):
 
 def _cmd_current(args):
     from .certify import model_values
-    from .pipeline import build, load_kernels
     from .observables import effective_spin_current, microscopic_spin_current
+    from .pipeline import build, load_kernels
 
     derivation = load_derivation(args.name)
     if not derivation.observables:
@@ -237,6 +237,10 @@ def _parser():
 
 
 def main(argv=None) -> int:
+    """Run the ``symbolic-sw`` command line on ``argv`` (default ``sys.argv[1:]``); the exit status.
+
+    0 on success, 2 for a model or spec error (reported on stderr), 130 when interrupted.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

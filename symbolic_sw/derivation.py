@@ -42,11 +42,12 @@ from pathlib import Path
 
 import sympy
 
-from . import models, operators as ops
+from . import models
+from . import operators as ops
 from .errors import ModelError
 from .model import Model
 
-__all__ = ["Derivation", "load_derivation", "list_derivations", "DERIVATIONS"]
+__all__ = ["DERIVATIONS", "Derivation", "list_derivations", "load_derivation"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: folder of the shipped specs (override with $SYMBOLIC_SW_DERIVATIONS)

@@ -11,14 +11,17 @@ display themselves.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import sympy
 from sympy.printing.latex import LatexPrinter
 
 from .operators import kind_of
-from .pauli import SIGMA, distribute_numbers as _distribute, kron
+from .pauli import SIGMA, kron
+from .pauli import distribute_numbers as _distribute
 from .symbols import E_g, epsilon_1, epsilon_2
 
-__all__ = ["PaperLatexPrinter", "latex", "operator_layout", "operator_symbol", "display_form"]
+__all__ = ["PaperLatexPrinter", "display_form", "latex", "operator_layout", "operator_symbol"]
 
 TAU = {"0": sympy.eye(2), "1": SIGMA["x"], "2": SIGMA["y"], "3": SIGMA["z"]}
 
@@ -27,7 +30,7 @@ class PaperLatexPrinter(LatexPrinter):
     """``LatexPrinter`` with the paper's symbol names."""
 
     printmethod = "_paper_latex"
-    NAMES = {
+    NAMES: ClassVar[dict[str, str]] = {
         "hbar": r"\hbar", "epsilon_1": r"\varepsilon_1", "epsilon_2": r"\varepsilon_2",
         "a_tilde": r"\tilde{a}", "b_tilde": r"\tilde{b}", "gamma_tilde": r"\tilde{\gamma}",
         "gamma_1": r"\gamma_1", "gamma_2": r"\gamma_2", "alpha_0": r"\alpha_0",

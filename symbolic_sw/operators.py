@@ -19,9 +19,25 @@ from .errors import ModelError
 from .model import Model
 from .pauli import SIGMA, kron
 
-__all__ = ["Operator", "operator", "of_hamiltonian", "spin", "spin_current", "spin_torque",
-           "velocity", "charge_current", "SPIN_COMPONENTS", "OperatorKind", "KINDS", "register",
-           "unregister", "kind_of", "operator_names", "default_kinds", "BUILTIN_KINDS"]
+__all__ = [
+    "BUILTIN_KINDS",
+    "KINDS",
+    "SPIN_COMPONENTS",
+    "Operator",
+    "OperatorKind",
+    "charge_current",
+    "default_kinds",
+    "kind_of",
+    "of_hamiltonian",
+    "operator",
+    "operator_names",
+    "register",
+    "spin",
+    "spin_current",
+    "spin_torque",
+    "unregister",
+    "velocity",
+]
 
 SPIN_COMPONENTS = ("x", "y", "z")
 
@@ -37,6 +53,7 @@ class Operator:
 
     @property
     def matrix(self) -> sympy.Matrix:
+        """The whole operator, ``Σ_p parts[p]`` summed over all orders in the perturbation."""
         total = self.parts[0]
         for p in self.parts[1:]:
             total = total + p
@@ -44,9 +61,11 @@ class Operator:
 
     @property
     def shape(self):
+        """The matrix shape, that of the model's Hamiltonian."""
         return self.parts[0].shape
 
     def __repr__(self):
+        """Name, shape and number of orders, e.g. ``Operator('J_xy', shape=(4, 4), orders=2)``."""
         return f"Operator({self.name!r}, shape={self.shape}, orders={len(self.parts)})"
 
 
@@ -69,7 +88,7 @@ _NOT_POLYNOMIAL = ("operator function {name!r} is not a polynomial in H (e.g. it
 
 
 def _polynomial_at_a_point(model: Model, f, zeta) -> bool:
-    """``f(H0 + ζ H1)`` at one rational parameter point: is it a polynomial in ζ?
+    """Whether ``f(H0 + ζ H1)`` at one rational parameter point is a polynomial in ζ.
 
     A cheap probe before the symbolic evaluation, which for a function that is
     not a polynomial in H (an inverse, a square root) can take minutes before it
@@ -82,7 +101,7 @@ def _polynomial_at_a_point(model: Model, f, zeta) -> bool:
     try:
         P = sympy.Matrix(f(model.H0.xreplace(point) + zeta * model.H1.xreplace(point)))
         return all(sympy.cancel(e).is_polynomial(zeta) for e in P)
-    except Exception:  # noqa: BLE001 - inconclusive, see above
+    except Exception:  # inconclusive, see above
         return True
 
 
@@ -99,7 +118,7 @@ def of_hamiltonian(model: Model, f, name="O", time_reversal=None) -> Operator:
         raise ModelError(_NOT_POLYNOMIAL.format(name=name))
     try:
         M = sympy.Matrix(f(model.H0 + zeta * model.H1))
-    except Exception as exc:  # noqa: BLE001 - re-raised with the reason
+    except Exception as exc:  # re-raised with the reason
         raise ModelError(f"operator function {name!r} failed on the model's H: {exc}. It must "
                          f"take the SymPy matrix H and return a matrix.") from exc
     if M.shape != model.H.shape:
@@ -125,7 +144,7 @@ def operator(model: Model, O, name="O", time_reversal=None) -> Operator:
     else:
         try:
             parts = (sympy.Matrix(O),)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # anything SymPy cannot make a matrix of
             raise ModelError(f"operator must be a SymPy matrix, got {type(O).__name__}.") from exc
     if parts[0].shape != model.H.shape:
         raise ModelError(f"operator has shape {parts[0].shape} but the model is "
@@ -259,6 +278,7 @@ class OperatorKind:
     time_reversal: int | None = None
 
     def __post_init__(self):
+        """Check the symbol (an identifier without ``_``) and the axes; ModelError if not."""
         if not self.symbol.isidentifier() or "_" in self.symbol:
             raise ModelError(f"operator kind symbol {self.symbol!r} must be an identifier without '_' "
                              f"(kernel names join it to its key with '_').")
@@ -288,9 +308,11 @@ class OperatorKind:
         return "_".join((self.symbol, *key))
 
     def describe(self, key) -> str:
+        """The one-line description of the operator with this key (``doc`` formatted with it)."""
         return self.doc.format(*key)
 
     def latex_symbol(self, key) -> str:
+        """The LaTeX symbol of the effective operator with this key: ``latex`` with subscript ``x,y``."""
         return self.latex + ("_{" + ",".join(key) + "}" if key else "")
 
     def microscopic(self, model: Model, *key) -> Operator:

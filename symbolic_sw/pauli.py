@@ -2,7 +2,7 @@
 
 import sympy
 
-__all__ = ["sigma_0", "sigma_x", "sigma_y", "sigma_z", "SIGMA", "kron", "SPIN_LABELS", "pauli_coefficients"]
+__all__ = ["SIGMA", "SPIN_LABELS", "kron", "pauli_coefficients", "sigma_0", "sigma_x", "sigma_y", "sigma_z"]
 
 sigma_0 = sympy.ImmutableMatrix([[1, 0], [0, 1]])
 sigma_x = sympy.ImmutableMatrix([[0, 1], [1, 0]])

@@ -74,8 +74,8 @@ def plot_bands(name, out, params=None, k_max=0.8, n=201):
 
 def plot_current(name, out, params=None, mus=None, T=0.0):
     """J_s(μ): closed form, exact microscopic (where a full model exists), standard; log scale."""
-    from .pipeline import load_kernels
     from .observables import microscopic_spin_current
+    from .pipeline import load_kernels
     plt = _pyplot()
     derivation = load_derivation(name)
     if not derivation.observables:

@@ -1,15 +1,28 @@
-"""The paper's symbols, with names chosen so that SymPy prints them as the paper does.
+r"""The paper's symbols, with names chosen so that SymPy prints them as the paper does.
 
 All are real; ``hbar`` and ``m`` are positive.  ``E_g`` is the crystal-field gap
-:math:`\\mathcal{E}_g = \\epsilon_2 - \\epsilon_1` used in the paper's closed forms.
+:math:`\mathcal{E}_g = \epsilon_2 - \epsilon_1` used in the paper's closed forms.
 """
 
 import sympy
 
 __all__ = [
-    "k_x", "k_y", "k_z", "hbar", "m", "epsilon_1", "epsilon_2", "a_tilde",
-    "b_tilde", "b", "gamma_1", "gamma_2", "gamma_tilde", "alpha_0", "E_g",
     "MOMENTA",
+    "E_g",
+    "a_tilde",
+    "alpha_0",
+    "b",
+    "b_tilde",
+    "epsilon_1",
+    "epsilon_2",
+    "gamma_1",
+    "gamma_2",
+    "gamma_tilde",
+    "hbar",
+    "k_x",
+    "k_y",
+    "k_z",
+    "m",
 ]
 
 k_x, k_y, k_z = sympy.symbols("k_x k_y k_z", real=True)

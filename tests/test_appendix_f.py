@@ -6,7 +6,16 @@ import sympy
 import symbolic_sw as ssw
 from symbolic_sw.pauli import SIGMA
 from symbolic_sw.symbols import (
-    E_g, a_tilde, b, b_tilde, epsilon_1, epsilon_2, hbar, k_x, k_y, m,
+    E_g,
+    a_tilde,
+    b,
+    b_tilde,
+    epsilon_1,
+    epsilon_2,
+    hbar,
+    k_x,
+    k_y,
+    m,
 )
 
 s0, sx, sy, sz = (SIGMA[c] for c in "0xyz")

@@ -36,7 +36,7 @@ def test_certification_catches_a_wrong_kernel():
 
 
 def test_truncate_keeps_the_double_expansion():
-    """order 3 with γ1, γ2 in the perturbation + truncate == order 2 in couplings, 1 in γ."""
+    """Order 3 with γ1, γ2 in the perturbation + truncate == order 2 in couplings, 1 in γ."""
     model = ssw.models.samokhin_c4v(intrinsic_soc=True).with_perturbative([gamma_1, gamma_2])
     eff = ssw.effective(model, order=3, truncate={(gamma_1, gamma_2): 1})
     H = eff.H

@@ -27,7 +27,7 @@ def test_list(capsys):
 
 
 def test_derive_writes_folder(capsys, tmp_path):
-    code, out, err = run(capsys, "derive", "rashba_toy", "--out", str(tmp_path / "toy"))
+    code, out, _err = run(capsys, "derive", "rashba_toy", "--out", str(tmp_path / "toy"))
     assert code == 0 and str(tmp_path / "toy") in out
     assert sorted(p.name for p in (tmp_path / "toy").iterdir()) == [
         "README.md", "kernels.py", "kernels_mpmath.py", "observables.py", "operators.tex"]
@@ -42,7 +42,7 @@ def test_derive_order_override(capsys, tmp_path):
 def test_generate_named(capsys, tmp_path, monkeypatch):
     import symbolic_sw.pipeline.files as pipeline
     monkeypatch.setattr(pipeline, "GENERATED", tmp_path)
-    code, out, _ = run(capsys, "generate", "isolated_gamma5")
+    code, _out, _ = run(capsys, "generate", "isolated_gamma5")
     assert code == 0 and (tmp_path / "isolated_gamma5" / "kernels.py").is_file()
 
 

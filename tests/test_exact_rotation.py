@@ -9,13 +9,23 @@ paper's printed F10, say — shows up as an exponent near 0.
 import numpy as np
 import pytest
 import sympy
+from reference import exact_effective, fit_exponent, numeric
 
 import symbolic_sw as ssw
 from symbolic_sw.symbols import (
-    a_tilde, b, b_tilde, epsilon_1, epsilon_2, gamma_1, gamma_2, gamma_tilde, hbar, k_x, k_y, m,
+    a_tilde,
+    b,
+    b_tilde,
+    epsilon_1,
+    epsilon_2,
+    gamma_1,
+    gamma_2,
+    gamma_tilde,
+    hbar,
+    k_x,
+    k_y,
+    m,
 )
-
-from reference import exact_effective, fit_exponent, numeric
 
 ZS = np.array([0.2, 0.1, 0.05, 0.025])
 COUPLINGS = (a_tilde, b_tilde, gamma_tilde)
@@ -73,7 +83,7 @@ def test_closed_forms_c4v(effective_of, order):
     """The closed forms users get (lambdified) converge to the exact rotation."""
     eff = effective_of("c4v", order)
     for values in parameter_points(2, seed=order):
-        assert_exponents(exponents(eff.model, values, lambda label, op, point: numeric(
+        assert_exponents(exponents(eff.model, values, lambda label, _op, point: numeric(
             closed_form(eff, label), point)), order)
 
 
@@ -85,7 +95,7 @@ def test_closed_forms_c4v_order_6(effective_of):
     """
     eff = effective_of("c4v", 6)
     values = next(parameter_points(1, seed=6))
-    assert_exponents(exponents(eff.model, values, lambda label, op, point: numeric(
+    assert_exponents(exponents(eff.model, values, lambda label, _op, point: numeric(
         closed_form(eff, label), point), ZS * 2), 6)
 
 
@@ -94,7 +104,7 @@ def test_exact_in_gamma_order_2(effective_of, name):
     """Eqs. (A19), (A20): exact in γ1, γ2 (k-dependent gap polynomial), raw exact results."""
     eff = effective_of(name, 2)
     values = next(parameter_points(1, seed=len(name)))
-    assert_exponents(exponents(eff.model, values, lambda label, op, point: eff.evaluate(op, point)), 2)
+    assert_exponents(exponents(eff.model, values, lambda _label, op, point: eff.evaluate(op, point)), 2)
 
 
 MODELS = {"a19": dict(intrinsic_soc=True), "a20": dict(variant="g4g5", intrinsic_soc=True),
@@ -109,7 +119,7 @@ def test_recursion_in_floats(name, order):
     """
     model = ssw.models.samokhin_c4v(**MODELS[name])
 
-    def evaluate(label, op, point):
+    def evaluate(_label, op, point):
         return ssw.effective_numeric(model, order, point, [op])[1][0]
 
     zs = ZS * (2 if order >= 6 else 1)

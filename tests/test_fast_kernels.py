@@ -12,8 +12,8 @@ import pytest
 import sympy
 
 import symbolic_sw as ssw
-from symbolic_sw.derivation import list_derivations, load_derivation
 from symbolic_sw.codegen.kernels import kernel_functions, polynomial_terms
+from symbolic_sw.derivation import list_derivations, load_derivation
 from symbolic_sw.pipeline import build, render
 from symbolic_sw.symbols import k_x, k_y
 
@@ -93,10 +93,10 @@ def test_scalar_empty_and_grid_momenta(name, monkeypatch):
     for op, f in K.OPERATORS.items():
         assert _close(f(0.2, -0.3, **vals), f.__wrapped__(np.float64(0.2), np.float64(-0.3), **floats))
         assert f(0.2, -0.3, **vals).shape == K.SHAPE
-        assert f(np.array([]), np.array([]), **vals).shape == (0,) + K.SHAPE
-        assert f(np.zeros((3, 0)), 0.1, **vals).shape == (3, 0) + K.SHAPE
+        assert f(np.array([]), np.array([]), **vals).shape == (0, *K.SHAPE)
+        assert f(np.zeros((3, 0)), 0.1, **vals).shape == (3, 0, *K.SHAPE)
         assert _close(f(*grid, **vals), f.__wrapped__(*grid, **floats)), op
-        assert f(*grid, **vals).shape == (6, 4) + K.SHAPE
+        assert f(*grid, **vals).shape == (6, 4, *K.SHAPE)
 
 
 @pytest.mark.parametrize("name", ["samokhin_c4v_order4", "samokhin_a19"])
@@ -110,7 +110,7 @@ def test_array_valued_parameters_broadcast(name, monkeypatch):
     got = K.evaluate(kx, ky, **{**vals, "b": b})
     for op, f in K.OPERATORS.items():
         out = f(kx, ky, **{**vals, "b": b})
-        assert out.shape == (3, 4) + K.SHAPE
+        assert out.shape == (3, 4, *K.SHAPE)
         assert np.array_equal(out, got[op])
         for j, bj in enumerate(b):
             assert _close(out[:, j], f(kx[:, 0], ky[:, 0], **{**vals, "b": bj})), (op, j)
@@ -148,7 +148,7 @@ def test_evaluate_equals_each_kernel(name, monkeypatch):
     assert _close(some["H"], everything["H"])
     assert list(K.evaluate(0.1, 0.2, operators="H", **vals)) == ["H"]
     assert K.evaluate(0.1, 0.2, operators=[], **vals) == {}
-    assert K.evaluate(np.array([]), 0.2, operators=["S_x"], **vals)["S_x"].shape == (0,) + K.SHAPE
+    assert K.evaluate(np.array([]), 0.2, operators=["S_x"], **vals)["S_x"].shape == (0, *K.SHAPE)
 
 
 @pytest.mark.parametrize("points", [5000, 7])          # fast path; general path (few points)
@@ -181,14 +181,14 @@ def test_evaluate_into_given_arrays(points):
 def test_evaluate_errors():
     K = ssw.load_kernels("samokhin_c4v_order4")
     vals = _values("samokhin_c4v_order4", np.random.default_rng(1))
-    with pytest.raises(ValueError, match="unknown operator.*'J_xy' \\(did you mean 'J_x_y'\\?\\)"):
+    with pytest.raises(ValueError, match=r"unknown operator.*'J_xy' \(did you mean 'J_x_y'\?\)"):
         K.evaluate(0.1, 0.2, operators=["H", "J_xy"], **vals)
-    with pytest.raises(ValueError, match="unknown operator.*'Q'.*the operators are H, S_x"):
+    with pytest.raises(ValueError, match=r"unknown operator.*'Q'.*the operators are H, S_x"):
         K.evaluate(0.1, 0.2, operators="Q", **vals)
     missing = {p: v for p, v in vals.items() if p != "b"}
-    with pytest.raises(TypeError, match="evaluate\\(\\): missing parameter.*\\bb\\b.*Call as evaluate\\(k_x"):
+    with pytest.raises(TypeError, match=r"evaluate\(\): missing parameter.*\bb\b.*Call as evaluate\(k_x"):
         K.evaluate(0.1, 0.2, **missing)
-    with pytest.raises(TypeError, match="unknown parameter 'bb'.*did you mean 'b'"):
+    with pytest.raises(TypeError, match=r"unknown parameter 'bb'.*did you mean 'b'"):
         K.evaluate(0.1, 0.2, bb=0.1, **missing)
     with pytest.raises(TypeError, match="b must be a real number"):
         K.evaluate(0.1, 0.2, **{**vals, "b": "0.1"})
@@ -228,7 +228,8 @@ def test_non_polynomial_operator_takes_the_general_path(tmp_path):
     H = derived.operators["H"]
     odd = sympy.ImmutableMatrix(H + sympy.eye(2) / (1 + k_x**2))
     derived = dataclasses.replace(derived, operators={**derived.operators, "S_z": odd})
-    assert [f["terms"] is None for f in kernel_functions(derived.operators, derived.parameters, derived.momenta)].count(True) == 1
+    functions = kernel_functions(derived.operators, derived.parameters, derived.momenta)
+    assert [f["terms"] is None for f in functions].count(True) == 1
     files = render(derived)
     assert "@_kernel(None, None)  # not a polynomial in the momenta" in files["kernels.py"]
     (tmp_path / "kernels.py").write_text(files["kernels.py"])

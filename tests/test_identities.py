@@ -1,14 +1,15 @@
-"""Identities: T = (i/ħ)[H, S] order by order, Hermiticity, time reversal (Eqs. 30-31),
-and the slow generic route agreeing with the fast recursion for H."""
+"""Identities: T = (i/ħ)[H, S] order by order, Hermiticity, time reversal (Eqs. 30-31).
+
+Also the slow generic route agreeing with the fast recursion for H.
+"""
 
 import pytest
 import sympy
+from test_appendix_f import is_zero
 
 import symbolic_sw as ssw
 from symbolic_sw.pauli import SIGMA
 from symbolic_sw.symbols import hbar, k_x, k_y
-
-from test_appendix_f import is_zero
 
 D = -sympy.I * SIGMA["y"]          # Eq. (30): D(K) = 1 ⊗ (-iσ_y) in the Γ1 doublet
 

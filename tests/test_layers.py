@@ -88,9 +88,9 @@ def test_no_import_cycle():
         state[node] = "active"
         for target in sorted(GRAPH[node]):
             if state.get(target) == "active":
-                cycles.append(stack[stack.index(target):] + [target])
+                cycles.append([*stack[stack.index(target):], target])
             elif target not in state:
-                visit(target, stack + [target])
+                visit(target, [*stack, target])
         state[node] = "done"
 
     for module in sorted(GRAPH):
@@ -106,3 +106,17 @@ def test_the_checker_sees_upward_and_cyclic_imports():
     assert "symbolic_sw.pipeline.files" in GRAPH["symbolic_sw.pipeline.observables"]
     assert "symbolic_sw.operators" in GRAPH["symbolic_sw.derivation"]     # from . import operators as ops
     assert _layer("symbolic_sw.codegen.kernels") > _layer("symbolic_sw.observables.closed_form")
+
+
+def test_both_algebras_implement_the_series_interface():
+    """The recursion (series.py) is written against MatrixAlgebra; both backends provide all of it."""
+    from symbolic_sw.transformation.algebra import RationalAlgebra
+    from symbolic_sw.transformation.numeric import NumericAlgebra
+    from symbolic_sw.transformation.series import MatrixAlgebra
+
+    wanted = {n for n in vars(MatrixAlgebra) if not n.startswith("_")} - {"block_of"}
+    assert wanted >= {"mul", "add", "scale", "dagger", "diag", "offdiag", "identity"}
+    for cls in (RationalAlgebra, NumericAlgebra):
+        missing = sorted(n for n in wanted if not callable(getattr(cls, n, None)))
+        assert not missing, f"{cls.__name__} lacks {missing}"
+    assert isinstance(NumericAlgebra((0, 0, 1, 1)), MatrixAlgebra)

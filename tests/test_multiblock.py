@@ -10,12 +10,11 @@ import random
 import numpy as np
 import pytest
 import sympy
+from reference import fit_exponent, numeric
 
 import symbolic_sw as ssw
 from symbolic_sw.certify import block_rotation, direct_rotation, exact_block_effective
 from symbolic_sw.symbols import a_tilde, b, b_tilde, hbar, k_x, k_y, k_z, m
-
-from reference import fit_exponent, numeric
 
 g = sympy.Symbol("g", real=True)
 ZS = np.array([0.16, 0.08, 0.04, 0.02])
@@ -44,7 +43,7 @@ def three_block_model(sizes, seed, pairs=None):
     pairs = pairs if pairs is not None else [(a, c) for a in range(len(sizes))
                                              for c in range(a + 1, len(sizes))]
     for a, c in pairs:
-        C = sympy.Matrix(sizes[a], sizes[c], lambda i, j: sympy.Rational(rng.randint(-10, 10), 10)
+        C = sympy.Matrix(sizes[a], sizes[c], lambda _i, _j: sympy.Rational(rng.randint(-10, 10), 10)
                          + sympy.I * sympy.Rational(rng.randint(-10, 10), 10))
         ra, rc = slice(int(starts[a]), int(starts[a + 1])), slice(int(starts[c]), int(starts[c + 1]))
         H[ra, rc] = g * C
@@ -103,7 +102,7 @@ def test_three_blocks_exact_identities(sizes, seed):
                     assert blk.is_zero_matrix, (n, a, c)
 
 
-def _exponents(model, O, order, sizes, pairs_reference=None):
+def _exponents(model, O, order, sizes):
     """Error exponents of H_eff and O_eff of every block against the exact rotation."""
     out = []
     for block in range(len(sizes)):
@@ -276,7 +275,7 @@ def test_operator_functions_are_graded_like_H():
     (lambda H: H.inv(), "not a polynomial"),         # rejected at a numeric point, before the
                                                      # symbolic 6x6 inverse (minutes)
     (lambda H: H[:2, :2], "returned shape"),
-    (lambda H: 1 / 0, "failed"),
+    (lambda _H: 1 / 0, "failed"),
 ])
 def test_operator_function_errors(f, match):
     model = ssw.models.samokhin_c4v()
@@ -301,8 +300,11 @@ def test_kane_like_3d_model_with_soc_in_both_blocks():
 
 @pytest.mark.parametrize("model_name", ["c4v", "a19", "3d"])
 def test_builtin_operators_built_in_the_algebra_equal_the_sympy_route(model_name):
-    """S, T, J, v are built from H0, H1 in the ring (Effective._builtin_raw); the result must
-    be exactly that of transforming the SymPy operators of symbolic_sw.operators."""
+    """S, T, J, v built from H0, H1 in the ring equal the transformed SymPy operators.
+
+    Built in the ring by Effective._builtin_raw, the result must be exactly that of
+    transforming the SymPy operators of symbolic_sw.operators.
+    """
     model = {"c4v": lambda: ssw.models.samokhin_c4v(),
              "a19": lambda: ssw.models.samokhin_c4v(intrinsic_soc=True),
              "3d": lambda: _model_3d()[0]}[model_name]()

@@ -17,8 +17,13 @@ import sympy
 
 import symbolic_sw as ssw
 from symbolic_sw.observables import (
-    band_bottom, band_terms, effective_spin_current, fermi, lambdify_matrix,
-    microscopic_spin_current, spin_current_numeric,
+    band_bottom,
+    band_terms,
+    effective_spin_current,
+    fermi,
+    lambdify_matrix,
+    microscopic_spin_current,
+    spin_current_numeric,
 )
 from symbolic_sw.pauli import SIGMA
 from symbolic_sw.symbols import hbar, k_x, k_y
@@ -56,9 +61,12 @@ def test_fermi_finite_temperature(T):
 # ----------------------------------------------------------------------------- band bottom
 
 def test_band_bottom_eq33_exact_and_effective():
-    """E(k=0) of Eq. (33): the Γ1↑ state couples only to the Γ5 combination at ε2 − b
-    with strength √2 b̃, so E(0) = (ε1 + ε2 − b)/2 − sqrt(((E_g − b)/2)² + 2b̃²);
-    the effective model's E(0) is ε1 − 2b̃²/(E_g − b) exactly (Eq. F7, ERRATA 3)."""
+    """E(k=0) of Eq. (33), of the microscopic and of the effective model.
+
+    The Γ1↑ state couples only to the Γ5 combination at ε2 − b with strength √2 b̃,
+    so E(0) = (ε1 + ε2 − b)/2 − sqrt(((E_g − b)/2)² + 2b̃²); the effective model's
+    E(0) is ε1 − 2b̃²/(E_g − b) exactly (Eq. F7, ERRATA 3).
+    """
     e1, e2, bb, bt = -0.3, 0.9, 0.15, 0.2
     v = dict(hbar=1.0, m=1.0, epsilon_1=e1, epsilon_2=e2, b=bb, a_tilde=0.25, b_tilde=bt)
     Eg = e2 - e1
@@ -188,9 +196,11 @@ def test_errata2_W_of_C3_and_the_band_operators():
 # ----------------------------------------------------------------------------- Appendix G
 
 def g_one_band(mu_p, a, b, h=1.0, m=1.0):
-    """⟨j_{x,y}⟩ of Eq. (G2) at T = 0 when only ξ_- is occupied (−|b| <= μ <= |b|, μ
-    counted from ε2 as in Appendix G). Derived here: with R = sqrt(α0²k² + b²) at the
-    Fermi momentum, R = κ + sqrt(κ² + b² + 2κμ), κ = mα0²/ħ²."""
+    """⟨j_{x,y}⟩ of Eq. (G2) at T = 0 when only ξ_- is occupied (−|b| <= μ <= |b|).
+
+    μ is counted from ε2 as in Appendix G. Derived here: with R = sqrt(α0²k² + b²)
+    at the Fermi momentum, R = κ + sqrt(κ² + b² + 2κμ), κ = mα0²/ħ².
+    """
     kap = m * a * a / h**2
     R = kap + math.sqrt(kap * kap + b * b + 2 * kap * mu_p)
     return (-(h / (m * a**3)) * (R**3 / 3 - b * b * R + 2 * abs(b) ** 3 / 3)
@@ -229,8 +239,11 @@ def test_appendix_G_one_band_regime(a, b, mu_p):
 
 
 def test_finite_temperature_matches_energy_convolution():
-    """⟨j⟩(T) = ∫dε (−∂f/∂ε) ⟨j⟩(T=0, μ=ε); for Eq. (G2) with |b| > mα0²/ħ² the band
-    bottom is the minimum, so ⟨j⟩(T=0) is 0, g_one_band, then (G6)."""
+    """⟨j⟩(T) = ∫dε (−∂f/∂ε) ⟨j⟩(T=0, μ=ε).
+
+    For Eq. (G2) with |b| > mα0²/ħ² the band bottom is the minimum, so ⟨j⟩(T=0)
+    is 0, g_one_band, then (G6).
+    """
     a, b = 0.3, 0.2
     G6 = 2 * a**3 / (3 * PI)
     mpmath.mp.dps = 30
@@ -281,12 +294,14 @@ def test_eq4_standard_definition(aR, ms, h, mu):
 
 
 def test_anisotropic_integrand_and_angular_error_estimate():
-    """Generic callables; ∫_{k<k_F} k_x⁴ d²k/(2π)² = k_F⁶/(32π). With 4 directions
-    the cos 4φ harmonic aliases, and the error estimate must say so."""
+    """Generic callables; ∫_{k<k_F} k_x⁴ d²k/(2π)² = k_F⁶/(32π).
+
+    With 4 directions the cos 4φ harmonic aliases, and the error estimate must say so.
+    """
     def H(kx, ky):
         return (0.5 * (kx**2 + ky**2))[..., None, None] + np.zeros((1, 1))
 
-    def J(kx, ky):
+    def J(kx, _ky):
         return (kx**4)[..., None, None] + 0j
 
     mu = 0.8
@@ -301,8 +316,11 @@ def test_anisotropic_integrand_and_angular_error_estimate():
 # ----------------------------------------------------------------------------- Eq. (14)
 
 def test_berry_connection_against_finite_differences_eq33():
-    """Ω_nm = −i⟨n|∂m⟩ (text under Eq. 12) from parallel-transported eigenvectors equals
-    −i(U†∂H U)_nm/(ξ_m − ξ_n); Eq. (14) then holds, and fails with the opposite sign of Ω."""
+    """Ω_nm = −i⟨n|∂m⟩ (text under Eq. 12) from parallel-transported eigenvectors.
+
+    It equals −i(U†∂H U)_nm/(ξ_m − ξ_n); Eq. (14) then holds, and fails with the
+    opposite sign of Ω.
+    """
     v = dict(hbar=1.0, m=1.0, epsilon_1=0.0, epsilon_2=1.0, b=0.1, a_tilde=0.3, b_tilde=0.15)
     model = ssw.models.samokhin_c4v()
     H = lambdify_matrix(model.H, v)
@@ -362,8 +380,10 @@ def eq33_table():
 
 
 def test_eq33_effective_exact_in_b_converges_as_s_squared(eq33_table):
-    """ERRATA 5: the order-2 operators (exact in b) reproduce the exact 6x6 current with a
-    relative error O(s²) (absolute O(s⁴)) as ã, b̃ ∝ s → 0."""
+    """ERRATA 5: the order-2 operators (exact in b) reproduce the exact 6x6 current to O(s²).
+
+    The relative error is O(s²) (absolute O(s⁴)) as ã, b̃ ∝ s → 0.
+    """
     d = [abs(r["eff"].value - r["exact"].value) / abs(r["exact"].value) for r in eq33_table]
     slopes = [math.log(d[j] / d[j + 1]) / math.log(2) for j in range(len(d) - 1)]
     assert all(1.9 < p < 2.1 for p in slopes), slopes
@@ -374,8 +394,11 @@ def test_eq33_effective_exact_in_b_converges_as_s_squared(eq33_table):
 
 
 def test_eq33_against_eq52_with_renormalised_b_tilde(eq33_table):
-    """Eq. (52) is leading order in b/E_g (ERRATA 5): with b̃' (ERRATA 4) the exact current
-    tends to Eq. (52)/(1 − b²/E_g²)², with bare b̃ to Eq. (52)·E_g³/((E_g − b)²(E_g + b))."""
+    """Eq. (52) is leading order in b/E_g (ERRATA 5): the limits of the exact current.
+
+    With b̃' (ERRATA 4) the exact current tends to Eq. (52)/(1 − b²/E_g²)², with
+    bare b̃ to Eq. (52)·E_g³/((E_g − b)²(E_g + b)).
+    """
     s1, s2 = eq33_table[-2:]
     def limit(f):       # Richardson: ratio(s) = L + c s²
         r1 = s1["exact"].value / f(s1["s"])
@@ -390,8 +413,10 @@ def test_eq33_against_eq52_with_renormalised_b_tilde(eq33_table):
 
 
 def test_eq33_standard_definition_is_eq4_and_negligible(eq33_table):
-    """Eq. (2) applied to H_eff gives Eq. (4) with m*, α_R of Appendix F — O(s⁶), not the
-    O(s²) microscopic current."""
+    """Eq. (2) applied to H_eff gives Eq. (4) with m*, α_R of Appendix F, and is negligible.
+
+    It is O(s⁶), not the O(s²) microscopic current.
+    """
     for r in eq33_table:
         s = r["s"]
         a, bt = A0 * s, BT0 * s
@@ -437,10 +462,10 @@ RASHBA_V = dict(alpha_0=0.2, hbar=1.0, m=1.0)
     (lambda: fermi(0.0, 0.0, -0.1), "negative"),
     (lambda: effective_spin_current(rashba_standard()[0], rashba_standard()[1]["x", "y"], 0.3,
                                     0.0, {"alpha_R": 0.1, "hbar": 1.0}), "missing value.*m_star"),
-    (lambda: spin_current_numeric(lambda kx, ky: np.zeros((2, 2)), lambda kx, ky: 0, 0.1),
+    (lambda: spin_current_numeric(lambda _kx, _ky: np.zeros((2, 2)), lambda _kx, _ky: 0, 0.1),
      "shape"),
     (lambda: spin_current_numeric(lambda kx, ky: (kx**2 + ky**2)[..., None, None] + 0j,
-                                  lambda kx, ky: np.zeros(np.shape(kx) + (2, 2)), 0.1), "J_func"),
+                                  lambda kx, _ky: np.zeros((*np.shape(kx), 2, 2)), 0.1), "J_func"),
     (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y", RASHBA_V,
                                       n_phi=7), "n_phi"),
 ])
@@ -452,7 +477,7 @@ def test_bad_input(call, match):
 def test_non_finite_integrand_is_reported():
     with pytest.raises(ValueError, match="not finite"), np.errstate(all="ignore"):
         spin_current_numeric(lambda kx, ky: (kx**2 + ky**2)[..., None, None] + 0j,
-                             lambda kx, ky: (1 / (kx - kx))[..., None, None] + 0j, 0.5)
+                             lambda kx, _ky: (1 / (kx - kx))[..., None, None] + 0j, 0.5)
 
 
 def test_user_model_without_hbar_in_H():
@@ -461,7 +486,7 @@ def test_user_model_without_hbar_in_H():
     H = (k_x**2 + k_y**2) / 2 * sympy.eye(2) + a * (k_y * sympy.Matrix(SIGMA["x"])
                                                     - k_x * sympy.Matrix(SIGMA["y"]))
     model = ssw.Model(H, [2])
-    with pytest.raises(ValueError, match="missing value.*hbar"):
+    with pytest.raises(ValueError, match=r"missing value.*hbar"):
         microscopic_spin_current(model, 0.4, 0.0, "x", "y", {"alpha_0": 0.2})
     r = microscopic_spin_current(model, 0.4, 0.0, "x", "y", {"alpha_0": 0.2, "hbar": 2.0})
     assert rel(r.value, 0.2**3 / (3 * PI) / 2.0) < 1e-10     # (C6) with ħ = m = 1, J ∝ 1/ħ
@@ -475,6 +500,6 @@ def test_unbounded_occupation_needs_k_max():
         spin_current_numeric(H, H, 0.1, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = spin_current_numeric(H, lambda kx, ky: np.ones(np.shape(kx) + (1, 1)), 0.0, 0.0,
+        r = spin_current_numeric(H, lambda kx, _ky: np.ones((*np.shape(kx), 1, 1)), 0.0, 0.0,
                                  k_max=2.0)
     assert rel(r.value, 4 * PI / (4 * PI**2)) < 1e-12       # area πk²/(2π)², k = 2

@@ -1,5 +1,8 @@
-"""Operator kinds are described once (symbolic_sw.operators.KINDS): a new kind registered in
-one place gets its effective operator, kernels, LaTeX and README row with no other change."""
+"""Operator kinds are described once (symbolic_sw.operators.KINDS).
+
+A new kind registered in one place gets its effective operator, kernels, LaTeX
+and README row with no other change.
+"""
 
 import numpy as np
 import pytest
@@ -15,7 +18,7 @@ from symbolic_sw.symbols import k_x, k_y
 VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0, "a_tilde": 0.3, "b_tilde": 0.1, "b": 0.1}
 
 
-def _orbital_angular_momentum(model, component):
+def _orbital_angular_momentum(_model, component):
     """L_z = τ_y ⊗ σ_0 on the Γ5 (p_x, p_y) orbitals, zero on Γ1; TR-odd."""
     tau_y = sympy.Matrix([[0, -sympy.I], [sympy.I, 0]])
     L = sympy.diag(sympy.zeros(2), kron(tau_y, sympy.eye(2)))
@@ -39,7 +42,8 @@ def _numbers(M, k):
                                           for n, v in VALUES.items()}}).evalf(), dtype=complex)
 
 
-def test_registered_kind_reaches_effective(orbital_kind):
+@pytest.mark.usefixtures("orbital_kind")
+def test_registered_kind_reaches_effective():
     model = ssw.models.samokhin_c4v()
     eff = ssw.effective(model, order=2)
     L = eff.L["z"]
@@ -61,7 +65,8 @@ def test_registered_kind_reaches_effective(orbital_kind):
     assert fit_exponent(zs, errors) > 3.7, errors
 
 
-def test_registered_kind_reaches_specs_kernels_latex_and_readme(orbital_kind, tmp_path):
+@pytest.mark.usefixtures("orbital_kind")
+def test_registered_kind_reaches_specs_kernels_latex_and_readme(tmp_path):
     spec = tmp_path / "orbital_moment.py"
     spec.write_text('"""Eq. (33) with the orbital angular momentum of the Γ5 admixture."""\n'
                     'MODEL = "samokhin_c4v"\nORDER = 2\nOPERATORS = ["H", "L"]\n'

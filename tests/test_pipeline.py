@@ -112,9 +112,9 @@ def test_kernels_broadcast_and_reject_bad_parameters():
     assert K.H(0.1, 0.2, **p).shape == (2, 2)
     missing = dict(p)
     del missing["b"]
-    with pytest.raises(TypeError, match="missing parameter.*\\bb\\b"):
+    with pytest.raises(TypeError, match=r"missing parameter.*\bb\b"):
         K.H(0.1, 0.2, **missing)
-    with pytest.raises(TypeError, match="unknown parameter 'bb'.*did you mean 'b'"):
+    with pytest.raises(TypeError, match=r"unknown parameter 'bb'.*did you mean 'b'"):
         K.H(0.1, 0.2, bb=0.1, **missing)
     with pytest.raises(TypeError, match="b must be a real number"):
         K.H(0.1, 0.2, **{**p, "b": "0.1"})
@@ -140,7 +140,7 @@ def test_kernels_import_without_sympy(tmp_path):
 
 
 def test_load_kernels_errors():
-    with pytest.raises(ssw.ModelError, match="no generated kernels.*make generated"):
+    with pytest.raises(ssw.ModelError, match=r"no generated kernels.*make generated"):
         ssw.load_kernels("no_such_derivation")
     with pytest.raises(ssw.ModelError, match="kind"):
         ssw.load_kernels("samokhin_c4v", kind="fortran")
@@ -222,5 +222,5 @@ def test_readme_kernel_example_runs():
     text = (ROOT / "README.md").read_text()
     block = text.split("## Generated kernels and LaTeX", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     namespace = {}
-    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["H"].shape == (201, 201, 2, 2) and namespace["bands"].shape == (201, 201, 2)

@@ -11,10 +11,9 @@ import random
 import numpy as np
 import pytest
 import sympy
+from reference import exact_effective, fit_exponent, numeric
 
 import symbolic_sw as ssw
-
-from reference import exact_effective, fit_exponent, numeric
 
 g = sympy.Symbol("g", real=True)
 t = sympy.Symbol("t", real=True)
@@ -39,14 +38,14 @@ def random_model(seed, n_a, n_b, symbolic=False):
     h_b = random_hermitian(rng, n_b, levels_b)
     if symbolic:   # a parameter inside a block, kept exactly
         h_b = h_b + t * random_hermitian(rng, n_b, [0] * n_b)
-    c = sympy.Matrix(n_a, n_b, lambda i, j: sympy.Rational(rng.randint(-10, 10), 10)
+    c = sympy.Matrix(n_a, n_b, lambda _i, _j: sympy.Rational(rng.randint(-10, 10), 10)
                      + sympy.I * sympy.Rational(rng.randint(-10, 10), 10))
     H = sympy.diag(h_a, h_b)
     H[:n_a, n_a:] = g * c
     H[n_a:, :n_a] = g * c.H
     # a graded observable: intra-block part order 0, inter-block part order 1
     O = sympy.diag(random_hermitian(rng, n_a, [1] * n_a), random_hermitian(rng, n_b, [0] * n_b))
-    d = sympy.Matrix(n_a, n_b, lambda i, j: sympy.Rational(rng.randint(-10, 10), 10))
+    d = sympy.Matrix(n_a, n_b, lambda _i, _j: sympy.Rational(rng.randint(-10, 10), 10))
     O1 = sympy.zeros(n_a + n_b)
     O1[:n_a, n_a:] = g * d
     O1[n_a:, :n_a] = g * d.H

@@ -22,8 +22,7 @@ import symbolic_sw as ssw
 from symbolic_sw.certify import exact_block_effective
 from symbolic_sw.cli import main
 from symbolic_sw.derivation import load_derivation
-from symbolic_sw.symbols import (a_tilde, b, b_tilde, epsilon_1, epsilon_2, hbar, k_x, k_y,
-                                 k_z, m)
+from symbolic_sw.symbols import a_tilde, b, b_tilde, epsilon_1, epsilon_2, hbar, k_x, k_y, k_z, m
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 HEADING = "## Your own model"
@@ -77,10 +76,10 @@ def run(text) -> dict:
         where = f"README.md ({HEADING[3:]}, block {i})"
         for node in ast.parse(code).body:
             if isinstance(node, ast.Expr):
-                value = eval(compile(ast.Expression(node.value), where, "eval"), namespace)  # noqa: S307
+                value = eval(compile(ast.Expression(node.value), where, "eval"), namespace)
                 namespace[OUT][ast.get_source_segment(code, node)] = value
             else:
-                exec(compile(ast.Module([node], type_ignores=[]), where, "exec"), namespace)  # noqa: S102
+                exec(compile(ast.Module([node], type_ignores=[]), where, "exec"), namespace)
     return namespace
 
 
@@ -140,7 +139,7 @@ def test_string_model(ns):
     assert shown(ns, "ssw.effective(eq33, order=2).H == eff.H") is True
     assert list(eq33.basis) == ["Γ1↑", "Γ1↓", "Γ5x↑", "Γ5x↓", "Γ5y↑", "Γ5y↓"]
     assert [str(s) for s in ns["two_level"].parameters] == ["Delta"]
-    with pytest.raises(ssw.ModelError, match="unknown symbol.*Delta"):
+    with pytest.raises(ssw.ModelError, match=r"unknown symbol.*Delta"):
         ssw.Model.from_string("Delta * kron(tau_z, sigma_0)", blocks=[2, 2])
 
 

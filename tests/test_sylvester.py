@@ -28,8 +28,11 @@ def test_factor_list_shortcut_is_sympys(d):
 
 @pytest.mark.parametrize("kind", ["left", "right", "diagonal", "scalar"])
 def test_plan_solves_the_sylvester_equation(kind):
-    """h_a X - X h_b = C for a symbolic 2×2 | 3×3 pair (non-diagonal blocks), a diagonal pair,
-    and a scalar h_a = a·1 (a Kramers doublet: the q(a) shortcut)."""
+    """h_a X - X h_b = C for symbolic pairs of blocks.
+
+    A 2×2 | 3×3 pair (non-diagonal blocks), a diagonal pair, and a scalar
+    h_a = a·1 (a Kramers doublet: the q(a) shortcut).
+    """
     a1, a2, c12 = sympy.symbols("a1 a2 c12", real=True)
     h2 = sympy.Matrix([[a1, c12], [c12, a2]])
     h3 = sympy.diag(x, y, z) + sympy.Matrix(3, 3, lambda i, j: b if abs(i - j) == 1 else 0)
@@ -60,8 +63,8 @@ def test_plan_refuses_a_shared_eigenvalue():
 
 
 def _blocks():
-    from symbolic_sw.symbols import hbar, k_x, m
     import symbolic_sw as ssw
+    from symbolic_sw.symbols import hbar, k_x, m
     H = ssw.models.samokhin_c4v().H
     yield H[2:, 2:]                                                  # Γ5 ⊗ spin: b couples x, y
     yield ssw.models.samokhin_c4v(intrinsic_soc=True).H[2:, 2:]     # k-dependent (γ1, γ2)
@@ -78,9 +81,12 @@ def test_minimal_polynomial_routes_agree(h):
     (1/m is no polynomial generator) and falls back to the characteristic
     polynomial; the ring route (a fraction field) still finds the square-free one.
     """
-    from symbolic_sw.transformation.sylvester import (_matrix_poly,
-                                                      _minimal_polynomial_by_expressions,
-                                                      _square_free_charpoly, minimal_polynomial)
+    from symbolic_sw.transformation.sylvester import (
+        _matrix_poly,
+        _minimal_polynomial_by_expressions,
+        _square_free_charpoly,
+        minimal_polynomial,
+    )
     fast = _square_free_charpoly(h)
     slow = _minimal_polynomial_by_expressions(h)
     assert fast is not None and fast == minimal_polynomial(h) and fast[-1] == 1

@@ -100,12 +100,12 @@ def test_file_spec_three_dimensional_full_pipeline(specs):
     assert min(fitted.values()) > 3.5, fitted
 
 
-def test_cli_derive_by_path(specs, capsys):
+def test_cli_derive_by_path(specs):
     out = specs / "out"
     assert main(["derive", str(specs / "kane3d.py"), "--out", str(out)]) in (0, None)
     assert {"kernels.py", "operators.tex", "README.md"} <= {p.name for p in out.iterdir()}
     namespace = {}
-    exec(compile((out / "kernels.py").read_text(), "kernels.py", "exec"), namespace)  # noqa: S102
+    exec(compile((out / "kernels.py").read_text(), "kernels.py", "exec"), namespace)   # our generated file
     H = namespace["H"](0.1, 0.2, 0.3, hbar=1.0, m=1.0, Delta=1.0, P=0.3, alpha_0=0.05)
     assert H.shape == (2, 2) and np.allclose(H, H.conj().T)
     # the fast path (coefficient tables × monomials in k_x, k_y, k_z) = the closed forms
@@ -230,6 +230,6 @@ def test_generated_readme_of_a_3d_user_spec_runs(specs, monkeypatch):
     assert 'load_kernels("generated/kane3d")' in code
     monkeypatch.chdir(specs)
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our generated file
+    exec(compile(code, "README.md", "exec"), namespace)  # our generated file
     assert namespace["H"].shape == (101, 101, 101, 2, 2)
     assert namespace["ops"]["H"].shape == (101, 2, 2)

@@ -113,7 +113,7 @@ def _kernel(terms, coefficients):
 
 def _pauli(shape, c_0, c_x, c_y, c_z):
     """``c_0 σ_0 + c_x σ_x + c_y σ_y + c_z σ_z`` on a grid."""
-    out = numpy.empty(shape + (2, 2), dtype=complex)
+    out = numpy.empty((*shape, 2, 2), dtype=complex)
     out[..., 0, 0] = c_0 + c_z
     out[..., 0, 1] = c_x - 1j * c_y
     out[..., 1, 0] = c_x + 1j * c_y
@@ -123,7 +123,7 @@ def _pauli(shape, c_0, c_x, c_y, c_z):
 
 def _entries(shape, n, entries):
     """An n×n matrix on a grid from its nonzero entries ``{(i, j): value}``."""
-    out = numpy.zeros(shape + (n, n), dtype=complex)
+    out = numpy.zeros((*shape, n, n), dtype=complex)
     for (i, j), value in entries.items():
         out[..., i, j] = value
     return out
@@ -278,7 +278,7 @@ def _polynomials(momenta, keys, results=None):
     shape = numpy.broadcast(*momenta).shape
     ks = [numpy.broadcast_to(k, shape).ravel() for k in momenta]
     size = ks[0].size
-    monomials, products, negations, gathers, rows, fill = _prepared(keys)
+    _monomials, products, negations, gathers, rows, fill = _prepared(keys)
     width = 2 * SHAPE[0] * SHAPE[1]
     if results is None:
         results = [numpy.empty(shape + SHAPE, dtype=complex) for _ in keys]
@@ -301,11 +301,12 @@ def _polynomials(momenta, keys, results=None):
 
 
 def _fill_plan(monomials):
-    """How to build the rows of X, lowest degree first: ``(row, source, i)`` means
-    ``X[row] = X[source] * k_i`` (``source`` None: ``X[row] = k_i``, ``i`` None: ``X[row] = 1``).
+    """How to build the rows of X, lowest degree first: steps ``(row, source, i)``, and the row count.
 
-    A lower monomial that is not a row of X itself becomes an extra row, after
-    the ``len(monomials)`` rows :func:`_polynomials` multiplies.
+    A step means ``X[row] = X[source] * k_i`` (``source`` None: ``X[row] = k_i``,
+    ``i`` None: ``X[row] = 1``).  A lower monomial that is not a row of X itself
+    becomes an extra row, after the ``len(monomials)`` rows :func:`_polynomials`
+    multiplies.
     """
     index = {mono: r for r, mono in enumerate(monomials)}
     steps, done = [], {}
@@ -320,7 +321,7 @@ def _fill_plan(monomials):
             steps.append((r, None, None))
         else:
             i = next(i for i, a in enumerate(mono) if a)
-            lower = mono[:i] + (mono[i] - 1,) + mono[i + 1:]
+            lower = (*mono[:i], mono[i] - 1, *mono[i + 1:])
             steps.append((r, build(lower) if any(lower) else None, i))
         done[mono] = r
         return r

@@ -27,8 +27,15 @@ from sympy.printing.pycode import MpmathPrinter
 from ..operators import kind_of
 from ..pauli import pauli_coefficients
 
-__all__ = ["kernel_functions", "describe", "pauli_coefficients", "polynomial_terms", "Backend", "BACKENDS",
-           "runtime_source"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "describe",
+    "kernel_functions",
+    "pauli_coefficients",
+    "polynomial_terms",
+    "runtime_source",
+]
 
 
 def describe(name: str) -> str:
@@ -83,7 +90,7 @@ def _monomials(expr, momenta):
         return {zero: expr}
     if expr in momenta:
         i = momenta.index(expr)
-        return {zero[:i] + (1,) + zero[i + 1:]: sympy.S.One}
+        return {(*zero[:i], 1, *zero[i + 1:]): sympy.S.One}
     if expr.is_Add:
         parts = {}
         for arg in expr.args:
@@ -200,7 +207,7 @@ def runtime_source(module: str) -> str:
     generated file carries a verbatim copy so that it stays standalone.
     """
     text = resources.files(__package__).joinpath(f"{module}.py").read_text(encoding="utf-8")
-    head, marker, body = text.partition(_MARKER)
+    _head, marker, body = text.partition(_MARKER)
     if not marker:
         raise RuntimeError(f"{module}.py has no inlining marker")   # a packaging defect, not user input
     return body.partition("\n")[2].strip("\n")
@@ -237,6 +244,7 @@ class Backend:
     fast_path: bool
 
     def source(self) -> str:
+        """The runtime inlined into every generated file of this backend: its modules' code, in order."""
         return "\n\n\n".join(runtime_source(m) for m in self.runtime)
 
 

@@ -6,7 +6,11 @@ import sympy
 from sympy.printing.pycode import MpmathPrinter
 
 from ..observables.closed_form import (
-    T, equilibrium_spin_current, rashba_radial, spin_sectors, standard_spin_current_operator,
+    T,
+    equilibrium_spin_current,
+    rashba_radial,
+    spin_sectors,
+    standard_spin_current_operator,
 )
 
 __all__ = ["observables_context"]

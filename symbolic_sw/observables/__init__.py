@@ -21,17 +21,39 @@ Energies: the chemical potential ``mu`` is counted from the band bottom
 """
 
 from .closed_form import (
-    equilibrium_spin_current, expanded_integrand, expanded_spin_current, fermi_dirac_integral,
-    rashba_spin_current, standard_spin_current_operator,
+    equilibrium_spin_current,
+    expanded_integrand,
+    expanded_spin_current,
+    fermi_dirac_integral,
+    rashba_spin_current,
+    standard_spin_current_operator,
 )
 from .numeric import (
-    BandTerms, SpinCurrentResult, band_bottom, band_terms, effective_spin_current, fermi,
-    lambdify_matrix, microscopic_spin_current, spin_current_numeric,
+    BandTerms,
+    SpinCurrentResult,
+    band_bottom,
+    band_terms,
+    effective_spin_current,
+    fermi,
+    lambdify_matrix,
+    microscopic_spin_current,
+    spin_current_numeric,
 )
 
 __all__ = [
-    "fermi", "band_bottom", "lambdify_matrix", "band_terms", "spin_current_numeric",
-    "microscopic_spin_current", "effective_spin_current", "SpinCurrentResult", "BandTerms",
-    "equilibrium_spin_current", "expanded_spin_current", "expanded_integrand", "rashba_spin_current",
-    "fermi_dirac_integral", "standard_spin_current_operator",
+    "BandTerms",
+    "SpinCurrentResult",
+    "band_bottom",
+    "band_terms",
+    "effective_spin_current",
+    "equilibrium_spin_current",
+    "expanded_integrand",
+    "expanded_spin_current",
+    "fermi",
+    "fermi_dirac_integral",
+    "lambdify_matrix",
+    "microscopic_spin_current",
+    "rashba_spin_current",
+    "spin_current_numeric",
+    "standard_spin_current_operator",
 ]

@@ -31,9 +31,18 @@ from ..errors import ModelError
 from ..pauli import SIGMA, kron, pauli_coefficients
 from ..symbols import k_x, k_y
 
-__all__ = ["expanded_spin_current", "expanded_integrand", "rashba_spin_current", "rashba_radial",
-           "fermi_dirac_integral", "standard_spin_current_operator", "equilibrium_spin_current",
-           "spin_sectors", "mu", "T"]
+__all__ = [
+    "T",
+    "equilibrium_spin_current",
+    "expanded_integrand",
+    "expanded_spin_current",
+    "fermi_dirac_integral",
+    "mu",
+    "rashba_radial",
+    "rashba_spin_current",
+    "spin_sectors",
+    "standard_spin_current_operator",
+]
 
 mu = sympy.Symbol("mu", real=True)
 T = sympy.Symbol("T", nonnegative=True)
@@ -281,8 +290,8 @@ def spin_sectors(H, operators=()):
             out = []
             for sl in (slice(0, 2), slice(2, 4)):
                 W = V[:, sl]
-                out.append(tuple([(W.H * M * W).applyfunc(sympy.simplify) for M in mats][:1])
-                           + ([(W.H * M * W).applyfunc(sympy.simplify) for M in mats[1:]],))
+                H_s, *O_s = [(W.H * M * W).applyfunc(sympy.simplify) for M in mats]
+                out.append((H_s, O_s))
             return out
     raise ModelError("no conserved τ_a ⊗ σ_0 splits this 4×4 model into two-band sectors; use the "
                      "numeric evaluation (symbolic_sw.observables.effective_spin_current).")

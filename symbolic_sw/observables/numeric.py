@@ -60,11 +60,19 @@ import sympy
 
 from .. import operators as _ops
 from ..model import Model
-from ..symbols import k_x as _k_x, k_y as _k_y
+from ..symbols import k_x as _k_x
+from ..symbols import k_y as _k_y
 
 __all__ = [
-    "fermi", "band_bottom", "lambdify_matrix", "band_terms", "spin_current_numeric",
-    "microscopic_spin_current", "effective_spin_current", "SpinCurrentResult", "BandTerms",
+    "BandTerms",
+    "SpinCurrentResult",
+    "band_bottom",
+    "band_terms",
+    "effective_spin_current",
+    "fermi",
+    "lambdify_matrix",
+    "microscopic_spin_current",
+    "spin_current_numeric",
 ]
 
 SPIN_COMPONENTS = ("x", "y", "z")
@@ -223,7 +231,7 @@ def lambdify_matrix(matrix, values, momenta=(_k_x, _k_y)):
         kx, ky = np.broadcast_arrays(np.asarray(kx, dtype=float), np.asarray(ky, dtype=float))
         shape = kx.shape
         entries = [np.broadcast_to(np.asarray(v, dtype=complex), shape) for v in f(kx, ky)]
-        return np.stack(entries, axis=-1).reshape(shape + (n_rows, n_cols))
+        return np.stack(entries, axis=-1).reshape((*shape, n_rows, n_cols))
 
     F.shape = (n_rows, n_cols)
     F.matrix = M
@@ -427,6 +435,7 @@ class SpinCurrentResult:
     n_points: int = 0
 
     def __float__(self):
+        """The spin current ``value``, so that the result can be used as a number."""
         return float(self.value)
 
 
@@ -447,9 +456,9 @@ class _Evaluator:
 
     def H(self, kx, ky):
         H = np.asarray(self.H_func(kx, ky), dtype=complex)
-        if H.shape != np.shape(kx) + (self.N, self.N):
+        if H.shape != (*np.shape(kx), self.N, self.N):
             raise ValueError(f"H_func returned shape {H.shape} for k of shape {np.shape(kx)}; "
-                             f"expected {np.shape(kx) + (self.N, self.N)}.")
+                             f"expected {(*np.shape(kx), self.N, self.N)}.")
         return H
 
     def eigvalsh(self, kx, ky):
@@ -465,7 +474,7 @@ class _Evaluator:
         vanishes, e.g. ⟨σ_z⟩ in Rashba bands) sets the round-off floor of the
         adaptive quadrature. Both have shape ``k.shape + (n_obs,)``.
         """
-        out = np.empty(np.shape(kx) + (self.n_obs,))
+        out = np.empty((*np.shape(kx), self.n_obs))
         mag = np.empty_like(out)
         flat_x, flat_y = kx.reshape(-1), ky.reshape(-1)
         flat_o, flat_m = out.reshape(-1, self.n_obs), mag.reshape(-1, self.n_obs)
@@ -710,7 +719,7 @@ def spin_current_numeric(H_func, J_func, mu, T=0.0, *, k_max=None, n_phi=16, n_g
         ``T < 0``; at ``T = 0``, ``mu`` below the band bottom; non-finite
         numbers; callables returning arrays of the wrong shape.
     """
-    def diag(kx, ky, H, xi, U):
+    def diag(kx, ky, H, _xi, U):
         J = np.asarray(J_func(kx, ky), dtype=complex)
         if J.shape != H.shape:
             raise ValueError(f"J_func returned shape {J.shape} but H_func {H.shape}; both "
@@ -803,7 +812,7 @@ def microscopic_spin_current(model, mu, T, mu_comp, i, values, split=False, **op
     S = np.array(_ops.spin(model, mu_comp).matrix, dtype=complex)
     resid = [0.0, 0.0]        # max |J_nn − tr − top|, max |J_nn|
 
-    def diag(kx, ky, H, xi, U):
+    def diag(kx, ky, _H, xi, U):
         Jd, size = _band_diag_and_size(U, Jf(kx, ky))
         Jd = Jd[:, 0, :]
         tr, top, _ = _eq14(xi, U, dHf(kx, ky), S, hbar)

@@ -6,9 +6,20 @@
 - :mod:`.observables` — observables of a spec by name.
 """
 
-from .files import FILES, GENERATED, build, generate, generate_all, load_kernels, render
 from .derive import Derived, derive, parameter_order
+from .files import FILES, GENERATED, build, generate, generate_all, load_kernels, render
 from .observables import equilibrium_spin_current
 
-__all__ = ["FILES", "GENERATED", "build", "generate", "generate_all", "load_kernels", "render", "Derived",
-           "derive", "parameter_order", "equilibrium_spin_current"]
+__all__ = [
+    "FILES",
+    "GENERATED",
+    "Derived",
+    "build",
+    "derive",
+    "equilibrium_spin_current",
+    "generate",
+    "generate_all",
+    "load_kernels",
+    "parameter_order",
+    "render",
+]

@@ -54,10 +54,12 @@ class Derived:
 
     @property
     def name(self):
+        """The derivation's name (its spec's, and the folder ``generated/<name>``)."""
         return self.derivation.name
 
     @property
     def shape(self):
+        """The matrix shape shared by every effective operator (that of the retained block)."""
         return next(iter(self.operators.values())).shape
 
 
@@ -73,7 +75,7 @@ def derive(spec, order=None, log=None) -> Derived:
     """
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     order = derivation.order if order is None else order
-    log = log or (lambda line: None)
+    log = log or (lambda _line: None)
     t_start = time.perf_counter()
     model = derivation.model()
     truncate, engine_order = None, order

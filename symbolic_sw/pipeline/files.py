@@ -19,15 +19,15 @@ import jinja2
 import sympy
 
 from .. import operators as ops
+from .._version import __version__
 from ..codegen.kernels import BACKENDS, describe, kernel_functions
 from ..codegen.observables import observables_context
 from ..derivation import DERIVATIONS, ROOT, Derivation, list_derivations, load_derivation
 from ..errors import ModelError
-from .._version import __version__
 from ..notation import display_form, operator_layout, operator_symbol
 from .derive import Derived, derive
 
-__all__ = ["render", "build", "generate", "generate_all", "load_kernels", "GENERATED", "FILES"]
+__all__ = ["FILES", "GENERATED", "build", "generate", "generate_all", "load_kernels", "render"]
 
 PACKAGE = Path(__file__).resolve().parent.parent
 #: where ``make generated`` writes (override with $SYMBOLIC_SW_GENERATED)
@@ -160,7 +160,7 @@ def build(spec, order=None, cache=True, log=None):
     """``(derived, files)`` for a spec, from the cache when nothing it depends on changed."""
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     order = derivation.order if order is None else order
-    log = log or (lambda line: None)
+    log = log or (lambda _line: None)
     path = _cache_dir() / f"{derivation.name}-{_cache_key(derivation, order)}.pickle"
     if cache and path.is_file():
         try:
@@ -168,7 +168,7 @@ def build(spec, order=None, cache=True, log=None):
                 derived, files = pickle.load(fh)
             log(f"{derivation.name}: cached")
             return derived, files
-        except Exception:  # noqa: BLE001 - a corrupt cache entry is recomputed
+        except Exception:  # a corrupt cache entry is recomputed
             pass
     derived = derive(derivation, order=order, log=log)
     files = render(derived)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ..derivation import Derivation
 from ..errors import ModelError
-from ..observables.closed_form import T, equilibrium_spin_current as _closed_form, mu, standard_spin_current_operator
+from ..observables.closed_form import T, mu, standard_spin_current_operator
+from ..observables.closed_form import equilibrium_spin_current as _closed_form
 from ..transformation.expansion import coupling_symbols
-from .files import build
 from .derive import Derived
+from .files import build
 
 __all__ = ["equilibrium_spin_current"]
 

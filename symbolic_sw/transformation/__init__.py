@@ -11,4 +11,4 @@
 from .effective import Effective, effective, effective_numeric
 from .expansion import leading_order
 
-__all__ = ["effective", "Effective", "effective_numeric", "leading_order"]
+__all__ = ["Effective", "effective", "effective_numeric", "leading_order"]

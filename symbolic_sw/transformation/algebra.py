@@ -125,7 +125,7 @@ class RationalAlgebra:
             if c.x:
                 terms[mono] = terms.get(mono, QQ.zero) + c.x
             if c.y:
-                mono_i = mono[:-1] + (1,)
+                mono_i = (*mono[:-1], 1)
                 terms[mono_i] = terms.get(mono_i, QQ.zero) + c.y
         return ring.dtype({k: v for k, v in terms.items() if v})
 
@@ -164,7 +164,7 @@ class RationalAlgebra:
             if pairs:
                 mono = self._laurent_mono(list(mono))
             if mono[ii] > 1:    # the factors are reduced, so the exponent is at most 2
-                mono = mono[:ii] + (mono[ii] - 2,)
+                mono = (*mono[:ii], mono[ii] - 2)
                 c = -c
             out[mono] = out.get(mono, zero) + c
         return self.ring.dtype({k: v for k, v in out.items() if v})
@@ -228,6 +228,7 @@ class RationalAlgebra:
         return p
 
     def add_entries(self, entries):
+        """The sum of entries over their common denominator (``None`` entries skipped; ``None`` if zero)."""
         entries = [e for e in entries if e is not None]
         if not entries:
             return None
@@ -245,6 +246,7 @@ class RationalAlgebra:
         return (num, top) if num else None
 
     def mul_entries(self, a, b):
+        """The product of two entries: numerators multiplied, gap-factor exponents added (``None`` if zero)."""
         if a is None or b is None:
             return None
         num = self._normalise(a[0] * b[0])
@@ -269,13 +271,14 @@ class RationalAlgebra:
                 out[mono] = out.get(mono, zero) + v * x
             # i·(v mono): the i exponent flips, i² = -1
             if mono[ii]:
-                mono, w = mono[:ii] + (0,), -v * y
+                mono, w = (*mono[:ii], 0), -v * y
             else:
-                mono, w = mono[:ii] + (1,), v * y
+                mono, w = (*mono[:ii], 1), v * y
             out[mono] = out.get(mono, zero) + w
         return (self.ring.dtype({k: v for k, v in out.items() if v}), a[1])
 
     def conj_entry(self, a):
+        """The complex conjugate of an entry (``i → −i``; the gap factors are real)."""
         if a is None:
             return None
         ii = self._ii
@@ -298,7 +301,7 @@ class RationalAlgebra:
         for mono, c in f.items():
             j = mono[v]
             if j < d:
-                lower.setdefault(j, {})[mono[:v] + (0,) + mono[v + 1:]] = c
+                lower.setdefault(j, {})[(*mono[:v], 0, *mono[v + 1:])] = c
         return v, d, f[lead], sorted(lower.items())
 
     def divmod_factor(self, num, i):
@@ -318,7 +321,7 @@ class RationalAlgebra:
         # coefficients of v^k as monomial dicts with the v exponent cleared
         parts = {}
         for mono, coeff in num.items():
-            parts.setdefault(mono[v], {})[mono[:v] + (0,) + mono[v + 1:]] = coeff
+            parts.setdefault(mono[v], {})[(*mono[:v], 0, *mono[v + 1:])] = coeff
         if not parts or max(parts) < d:
             return self.ring.zero, num
         one = self.ring.domain.one
@@ -350,7 +353,7 @@ class RationalAlgebra:
         for k, d in parts.items():
             if k:
                 for mono, c in d.items():
-                    out[mono[:v] + (k,) + mono[v + 1:]] = c
+                    out[(*mono[:v], k, *mono[v + 1:])] = c
             else:
                 out.update(d)
         return self.ring.dtype(out)
@@ -411,6 +414,7 @@ class RationalAlgebra:
         return out if nonzero else None
 
     def add(self, matrices):
+        """The sum of the matrices (``None`` ones skipped; ``None`` if it is zero)."""
         matrices = [M for M in matrices if M is not None]
         if not matrices:
             return None
@@ -431,6 +435,7 @@ class RationalAlgebra:
         return [[self.scale_entry(e, c) for e in row] for row in A]
 
     def dagger(self, A):
+        """The conjugate transpose."""
         if A is None:
             return None
         return [[self.conj_entry(A[j][i]) for j in range(len(A))] for i in range(len(A[0]))]
@@ -468,11 +473,13 @@ class RationalAlgebra:
         return self._mask(A, lambda a, b: a != b)
 
     def reduce(self, A):
+        """Every entry with the gap factors that divide its numerator exactly divided out."""
         if A is None:
             return None
         return [[self.reduce_entry(e) for e in row] for row in A]
 
     def identity(self):
+        """The unit matrix."""
         one = (self.ring.one, self.zero_exps)
         return [[one if i == j else None for j in range(self.n)] for i in range(self.n)]
 
@@ -516,5 +523,6 @@ class RationalAlgebra:
         return complex(coeffs @ np.prod(point[None, :] ** monos, axis=1))
 
     def is_zero(self, A):
+        """Whether ``A`` is the exact zero matrix (represented by ``None``)."""
         return A is None
 

@@ -14,8 +14,7 @@ from sympy.core.mul import _keep_coeff
 from sympy.polys.domains import QQ
 from sympy.polys.polyutils import _sort_gens
 
-
-__all__ = ["pauli_coefficients", "from_pauli", "entry_to_expr"]
+__all__ = ["entry_to_expr", "from_pauli", "pauli_coefficients"]
 
 #: numerators with more terms than this are left expanded instead of factored
 FACTOR_LIMIT = 80

@@ -19,7 +19,7 @@ from .numeric import NumericAlgebra, NumericSylvester
 from .series import CanonicalSeries
 from .sylvester import SylvesterPlan, SylvesterSolver
 
-__all__ = ["effective", "Effective", "effective_numeric", "check_order", "BuildContext"]
+__all__ = ["BuildContext", "Effective", "check_order", "effective", "effective_numeric"]
 
 
 def check_order(order):
@@ -133,9 +133,11 @@ class BuildContext:
         return [[self.alg.mul_entries(x, e) for x in row] for row in M]
 
     def commutator(self, A, B):
+        """``[A, B] = A B − B A`` in the exact algebra."""
         return self.alg.add([self.alg.mul(A, B), self.alg.scale(self.alg.mul(B, A), -1)])
 
     def anticommutator(self, A, B):
+        """``{A, B} = A B + B A`` in the exact algebra."""
         return self.alg.add([self.alg.mul(A, B), self.alg.mul(B, A)])
 
 
@@ -189,8 +191,11 @@ class Effective:
                                    lambda key: self._closed(self._standard_raw(*key)))
 
     def __getattr__(self, attribute):
-        # every registered operator kind is a mapping key → closed form (eff.S["x"], eff.J["x", "y"],
-        # eff.velocity["x"]); made on first use, so kinds registered later work too
+        """A registered operator kind as a mapping key → closed form: ``eff.S["x"]``, ``eff.J["x", "y"]``.
+
+        Also ``eff.velocity["x"]`` and any other kind; made on first use, so kinds
+        registered later work too.
+        """
         if attribute.startswith("_"):
             raise AttributeError(attribute)
         kind = next((k for k in ops.KINDS.values() if k.name == attribute and not k.hamiltonian), None)
@@ -204,7 +209,7 @@ class Effective:
         return mapping
 
     def operator(self, name: str) -> sympy.Matrix:
-        """The closed form of a kernel name: ``"H"``, ``"S_x"``, ``"J_x_y"``, ``"dJ_z_x"``, …"""
+        """The closed form of a kernel name (``"H"``, ``"S_x"``, ``"J_x_y"``, ``"dJ_z_x"``, …)."""
         kind, key = ops.kind_of(name)
         if kind.hamiltonian:
             return self.H
@@ -323,6 +328,7 @@ class Effective:
 
     @property
     def H(self) -> sympy.Matrix:
+        """The effective Hamiltonian of the block (absolute energy), Eq. (18), in closed form."""
         if "H_closed" not in self._raw:
             self._raw["H_closed"] = self._closed(self._H_raw)
         return self._raw["H_closed"]
@@ -429,6 +435,7 @@ class Effective:
         return [alg.to_sympy(s.U(n)) for n in range(self.order + 1)]
 
     def __repr__(self):
+        """Model name, order and block, e.g. ``Effective('rashba_toy', order=2, block=0)``."""
         return f"Effective({self.model.name!r}, order={self.order}, block={self.block})"
 
     def _repr_latex_(self):

@@ -14,7 +14,7 @@ import sympy
 from ..errors import ModelError
 from ..pauli import SIGMA
 
-__all__ = ["leading_order", "taylor", "collect_momenta", "coupling_symbols"]
+__all__ = ["collect_momenta", "coupling_symbols", "leading_order", "taylor"]
 
 
 def coupling_symbols(model):

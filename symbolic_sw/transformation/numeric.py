@@ -21,10 +21,12 @@ class NumericAlgebra:
         self._diag_mask, self._off_mask = same, ~same
 
     def matrix(self, M):
+        """A matrix as a complex array (``None`` if it is zero)."""
         M = np.asarray(M, dtype=complex)
         return None if not M.any() else M
 
     def mul(self, A, B, rows=None, cols=None):
+        """``A B``, optionally only the given rows / columns of the product (the rest zero)."""
         if A is None or B is None:
             return None
         C = A @ B
@@ -35,24 +37,30 @@ class NumericAlgebra:
         return C
 
     def add(self, matrices):
+        """The sum of the matrices (``None`` ones skipped; ``None`` if all are)."""
         matrices = [M for M in matrices if M is not None]
         if not matrices:
             return None
         return sum(matrices[1:], matrices[0].copy())
 
     def scale(self, A, c):
+        """``c A`` for a number ``c``."""
         return None if A is None else A * complex(c)
 
     def dagger(self, A):
+        """The conjugate transpose."""
         return None if A is None else A.conj().T
 
     def diag(self, A):
+        """The block-diagonal part."""
         return None if A is None else np.where(self._diag_mask, A, 0)
 
     def offdiag(self, A):
+        """The block-off-diagonal part."""
         return None if A is None else np.where(self._off_mask, A, 0)
 
     def mask_rows(self, A, rows):
+        """Only the given rows of ``A`` (the others zero)."""
         if A is None:
             return None
         out = np.zeros_like(A)
@@ -60,6 +68,7 @@ class NumericAlgebra:
         return out
 
     def mask_cols(self, A, cols):
+        """Only the given columns of ``A`` (the others zero)."""
         if A is None:
             return None
         out = np.zeros_like(A)
@@ -67,6 +76,7 @@ class NumericAlgebra:
         return out
 
     def identity(self):
+        """The unit matrix."""
         return np.eye(self.n, dtype=complex)
 
 
@@ -79,6 +89,7 @@ class NumericSylvester:
         self.eig = [np.linalg.eigh(H0[np.ix_(idx, idx)]) for idx in self.blocks]
 
     def __call__(self, Y):
+        """The off-diagonal anti-Hermitian ``V`` with ``[V, H0] = Y`` (Eq. 19), in the blocks' eigenbases."""
         if Y is None:
             return None
         V = np.zeros_like(Y)

@@ -40,9 +40,61 @@ same recursion runs exactly (:mod:`.algebra`) and in floating point
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
 import sympy
 
-__all__ = ["CanonicalSeries"]
+__all__ = ["CanonicalSeries", "MatrixAlgebra"]
+
+#: a matrix of the algebra; ``None`` is the exact zero matrix
+Matrix = Any
+
+
+@runtime_checkable
+class MatrixAlgebra(Protocol):
+    """The interface the recursion is written against.
+
+    Exact: :class:`.algebra.RationalAlgebra`, floating point:
+    :class:`.numeric.NumericAlgebra`.
+
+    Matrices are square in the model's basis; ``None`` is the exact zero, which
+    every operation accepts and may return.  ``block_of[i]`` is the block of
+    basis state ``i``.
+    """
+
+    block_of: Sequence[int]
+
+    def mul(self, A: Matrix, B: Matrix, rows=None, cols=None) -> Matrix:
+        """``A B``, optionally only the given rows / columns of the product (the rest zero)."""
+
+    def add(self, matrices: Sequence[Matrix]) -> Matrix:
+        """The sum of the matrices (``None`` entries skipped)."""
+
+    def scale(self, A: Matrix, c) -> Matrix:
+        """``c A`` for a number ``c``."""
+
+    def dagger(self, A: Matrix) -> Matrix:
+        """The conjugate transpose."""
+
+    def diag(self, A: Matrix) -> Matrix:
+        """The block-diagonal part."""
+
+    def offdiag(self, A: Matrix) -> Matrix:
+        """The block-off-diagonal part."""
+
+    def mask_rows(self, A: Matrix, rows) -> Matrix:
+        """Only the given rows of ``A``."""
+
+    def mask_cols(self, A: Matrix, cols) -> Matrix:
+        """Only the given columns of ``A``."""
+
+    def identity(self) -> Matrix:
+        """The unit matrix."""
+
+
+#: ``solve(Y)``: the off-diagonal anti-Hermitian ``V`` with ``[V, H0] = Y`` (Eq. 19)
+Solver = Callable[[Matrix], Matrix]
 
 _MINUS_HALF = sympy.Rational(-1, 2)
 
@@ -52,15 +104,15 @@ class CanonicalSeries:
 
     Parameters
     ----------
-    alg : algebra
-        Provides ``mul, add, scale, dagger, diag, offdiag, identity``.
+    alg : MatrixAlgebra
+        Exact or floating-point matrix arithmetic.
     H0, H1 : algebra matrices
         Unperturbed (block-diagonal) part and perturbation.
     solve : callable
         ``solve(Y)`` returns the off-diagonal anti-Hermitian ``V`` with ``[V, H0] = Y``.
     """
 
-    def __init__(self, alg, H0, H1, solve):
+    def __init__(self, alg: MatrixAlgebra, H0: Matrix, H1: Matrix, solve: Solver):
         self.alg, self.H0, self.H1, self.solve = alg, H0, H1, solve
         self.U_prime = [None]          # U'_0 = 0
         self.W = [None]
@@ -75,6 +127,7 @@ class CanonicalSeries:
         self.counts = {"products": 0, "solves": 0}
 
     def U(self, n):
+        """The order-n term ``U_n`` of ``U = exp(iQ)``: ``U_0 = 1``, ``U_n = U'_n = W_n + V_n``."""
         return self.alg.identity() if n == 0 else self.U_prime[n]
 
     def _mul(self, A, B, **kw):

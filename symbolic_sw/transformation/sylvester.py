@@ -76,9 +76,11 @@ def _minimal_polynomial_by_expressions(h):
 
 
 def _square_free_charpoly(h):
-    """Coefficients (lowest first, monic) of the square-free part of h's characteristic
-    polynomial, computed in the polynomial ring of h's entries (no expression round
-    trips); None when that is not possible (the caller then takes the general route)."""
+    """Coefficients (lowest first, monic) of the square-free part of h's characteristic polynomial.
+
+    Computed in the polynomial ring of h's entries (no expression round trips);
+    None when that is not possible (the caller then takes the general route).
+    """
     try:
         M = DomainMatrix.from_Matrix(h)
         K = M.domain
@@ -88,14 +90,17 @@ def _square_free_charpoly(h):
         if not lc.is_number or lc == 0:
             return None
         return [sympy.expand(K.to_sympy(c) / lc) for c in reversed(q)]
-    except Exception:  # noqa: BLE001 - only a shortcut: any failure leaves it to the general route
+    except Exception:  # only a shortcut: any failure leaves it to the general route
         return None
 
 
 def _factor_list(d):
-    """``sympy.factor_list(d)``; for a polynomial with rational coefficients through
-    ``Poly.factor_list`` in SymPy's own generator order (same factors, same order),
-    skipping the expression-level rebuilding that costs more than the factoring."""
+    """``sympy.factor_list(d)``, for rational-coefficient polynomials through ``Poly.factor_list``.
+
+    ``Poly.factor_list`` in SymPy's own generator order gives the same factors in
+    the same order, skipping the expression-level rebuilding that costs more than
+    the factoring.
+    """
     gens = _sort_gens(list(d.free_symbols))
     if gens and d.is_polynomial(*gens):
         poly = sympy.Poly(d, *gens)
