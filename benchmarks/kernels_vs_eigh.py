@@ -78,6 +78,7 @@ def random_points(n, seed):
 
 # -- kernels ------------------------------------------------------------------------
 
+
 def run_kernels(K, kx, ky):
     """The fused entry: all operators in one call, monomials shared between them."""
     out = K.evaluate(kx, ky, operators=NAMES, **PARAMS)
@@ -96,6 +97,7 @@ def run_kernels_separately(K, kx, ky):
 
 # -- reference ----------------------------------------------------------------------
 
+
 class BatchedMatrix:
     """A sympy matrix in (k_x, k_y, parameters) as a vectorised numpy function → (n, d, d)."""
 
@@ -111,7 +113,7 @@ class BatchedMatrix:
         out = np.zeros((len(kx), *self.shape), dtype=complex)
         vals = self.f(kx, ky, *(values[str(p)] for p in self.params))
         for (i, j), v in zip(self.entries, vals):
-            out[:, i, j] = v          # scalars (constant entries) broadcast
+            out[:, i, j] = v  # scalars (constant entries) broadcast
         return out
 
 
@@ -129,7 +131,7 @@ class Reference:
         self.funcs = {n: BatchedMatrix(M, params) for n, M in self.micro.items()}
         d = model.dim
         self.d = d
-        self.sign0 = np.array([1.0] * N_A + [-1.0] * (d - N_A))   # 2 P0 − 1 (diagonal)
+        self.sign0 = np.array([1.0] * N_A + [-1.0] * (d - N_A))  # 2 P0 − 1 (diagonal)
 
     def full(self, kx, ky, values=PARAMS):
         """The microscopic (n, 6, 6) matrices of H and the six J."""
@@ -138,18 +140,18 @@ class Reference:
     def rotation_columns(self, H):
         """First N_A columns of the direct rotation U for a batch (n, d, d) of Hermitian H."""
         d = self.d
-        _, V = np.linalg.eigh(H)                                   # (n, d, d), columns = eigenvectors
-        weight = np.sum(np.abs(V[:, :N_A, :]) ** 2, axis=1)        # (n, d)
+        _, V = np.linalg.eigh(H)  # (n, d, d), columns = eigenvectors
+        weight = np.sum(np.abs(V[:, :N_A, :]) ** 2, axis=1)  # (n, d)
         chosen = np.argsort(-weight, axis=1, kind="stable")[:, :N_A]
-        Vc = np.take_along_axis(V, chosen[:, None, :], axis=2)     # (n, d, N_A)
+        Vc = np.take_along_axis(V, chosen[:, None, :], axis=2)  # (n, d, N_A)
         P = Vc @ Vc.conj().transpose(0, 2, 1)
         one = np.eye(d)
-        R = (2 * P - one) * self.sign0[None, None, :]             # (2P − 1)(2P0 − 1)
+        R = (2 * P - one) * self.sign0[None, None, :]  # (2P − 1)(2P0 − 1)
         M = 2 * one + R + R.conj().transpose(0, 2, 1)
         w, v = np.linalg.eigh(M)
         # (M^(-1/2))[:, :, :N_A] = v diag(w^-1/2) v†[:, :, :N_A]
         inv_sqrt_cols = (v * w[:, None, :] ** -0.5) @ v[:, :N_A, :].conj().transpose(0, 2, 1)
-        return inv_sqrt_cols + R @ inv_sqrt_cols                   # (1 + R) M^(-1/2), first columns
+        return inv_sqrt_cols + R @ inv_sqrt_cols  # (1 + R) M^(-1/2), first columns
 
     def effective(self, kx, ky, values=PARAMS, stages=None):
         """[(U† O U)[:2, :2] for O in H, J...], each (n, 2, 2); ``stages`` accumulates times."""
@@ -168,6 +170,7 @@ class Reference:
 
 
 # -- checks -----------------------------------------------------------------------
+
 
 def scaling_exponents(K, ref, n=2000, zs=(1.0, 0.5, 0.25, 0.125), seed=7):
     """Max error of the kernels vs the exact operators with ã, b̃ → z·(ã, b̃); fitted exponent.
@@ -197,7 +200,7 @@ def single_point_check(ref, kx1=0.31, ky1=-0.17):
 
 def per_point_loop(ref, kx, ky):
     """Seconds for the unbatched reference: certify.exact_effective point by point."""
-    full = ref.full(kx, ky)            # microscopic matrices prepared outside the timer
+    full = ref.full(kx, ky)  # microscopic matrices prepared outside the timer
     mats = [full[n] for n in NAMES]
     t0 = time.perf_counter()
     for p in range(len(kx)):
@@ -206,6 +209,7 @@ def per_point_loop(ref, kx, ky):
 
 
 # -- main ---------------------------------------------------------------------------
+
 
 def best_of(fn, repeats):
     times = []
@@ -220,17 +224,28 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--points", type=int, default=10**6, help="number of k-points (default 10**6)")
     p.add_argument("--chunk", type=int, default=50_000, help="reference chunk size (default 50 000)")
-    p.add_argument("--ref-repeats", type=int, default=2,
-                   help="timed runs of the reference over all points (best is reported; default 2)")
-    p.add_argument("--loop-points", type=int, default=1000,
-                   help="subset for the per-point (unbatched) reference, scaled to N (0: skip)")
+    p.add_argument(
+        "--ref-repeats",
+        type=int,
+        default=2,
+        help="timed runs of the reference over all points (best is reported; default 2)",
+    )
+    p.add_argument(
+        "--loop-points",
+        type=int,
+        default=1000,
+        help="subset for the per-point (unbatched) reference, scaled to N (0: skip)",
+    )
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     N, chunk = args.points, max(1, min(args.chunk, args.points))
     n_chunks = -(-N // chunk)
     t_script = time.perf_counter()
-    print(f"samokhin_c4v_order4: H + 6 J on N = {N:,} random k-points, |k| < {K_MAX}; "
-          + ", ".join(f"{k}={v:g}" for k, v in PARAMS.items()), flush=True)
+    print(
+        f"samokhin_c4v_order4: H + 6 J on N = {N:,} random k-points, |k| < {K_MAX}; "
+        + ", ".join(f"{k}={v:g}" for k, v in PARAMS.items()),
+        flush=True,
+    )
 
     K = ssw.load_kernels("samokhin_c4v_order4")
     t0 = time.perf_counter()
@@ -240,8 +255,11 @@ def main(argv=None):
     # 1. the batched reference is the exact transformation
     k1, point_err = single_point_check(ref)
     point_ok = point_err < 1e-12
-    print(f"check 1: batched reference vs certify.exact_effective at k = {k1}: max |diff| = "
-          f"{point_err:.2e}  [{'ok' if point_ok else 'FAIL'}, tolerance 1e-12]", flush=True)
+    print(
+        f"check 1: batched reference vs certify.exact_effective at k = {k1}: max |diff| = "
+        f"{point_err:.2e}  [{'ok' if point_ok else 'FAIL'}, tolerance 1e-12]",
+        flush=True,
+    )
 
     # 2. the kernel-vs-exact difference is the O(z⁶) truncation remainder
     zs, errs, expo = scaling_exponents(K, ref)
@@ -255,22 +273,21 @@ def main(argv=None):
     kx, ky = random_points(N, args.seed)
 
     # 3. kernels: best of 3 over all N in one call, and chunked like the reference
-    kern = run_kernels(K, kx, ky)          # kept for the accuracy comparison
+    kern = run_kernels(K, kx, ky)  # kept for the accuracy comparison
     t_kernels, t_kern = best_of(lambda: run_kernels(K, kx, ky), 3)
     print(f"kernels, all {N:,} points per call: {', '.join(f'{t:.2f}' for t in t_kern)} s", flush=True)
 
     buffers = {name: np.empty((N, 2, 2), dtype=complex) for name in NAMES}
     t_kernels_out, t_kern_out = best_of(lambda: run_kernels_into(K, kx, ky, buffers), 3)
-    print(f"kernels evaluate(out=...), all {N:,} points: {', '.join(f'{t:.2f}' for t in t_kern_out)} s",
-          flush=True)
-    buffers.clear()                     # free the 448 MB before the reference runs
+    print(f"kernels evaluate(out=...), all {N:,} points: {', '.join(f'{t:.2f}' for t in t_kern_out)} s", flush=True)
+    buffers.clear()  # free the 448 MB before the reference runs
     t_kernels_sep, t_kern_sep = best_of(lambda: run_kernels_separately(K, kx, ky), 3)
-    print(f"kernels one call per operator, all {N:,} points: {', '.join(f'{t:.2f}' for t in t_kern_sep)} s",
-          flush=True)
+    print(f"kernels one call per operator, all {N:,} points: {', '.join(f'{t:.2f}' for t in t_kern_sep)} s", flush=True)
 
     def kernels_chunked():
         for s in range(0, N, chunk):
-            run_kernels(K, kx[s:s + chunk], ky[s:s + chunk])
+            run_kernels(K, kx[s : s + chunk], ky[s : s + chunk])
+
     t_kernels_ch, t_kern_ch = best_of(kernels_chunked, 3)
     print(f"kernels, chunks of {chunk:,}: {', '.join(f'{t:.2f}' for t in t_kern_ch)} s", flush=True)
 
@@ -302,37 +319,47 @@ def main(argv=None):
     if args.loop_points > 0:
         m = min(args.loop_points, N)
         t_loop = per_point_loop(ref, kx[:m], ky[:m]) * N / m
-        print(f"per-point certify.exact_effective loop: {m:,} points timed, scaled ×{N / m:g} "
-              f"→ {t_loop:.1f} s", flush=True)
+        print(
+            f"per-point certify.exact_effective loop: {m:,} points timed, scaled ×{N / m:g} → {t_loop:.1f} s",
+            flush=True,
+        )
 
     # accuracy table
-    print("\norder-4 kernels vs exact (all orders), ã = 0.3, b̃ = 0.2, b = 0.1: "
-          "max over all points of max |entry difference|")
+    print(
+        "\norder-4 kernels vs exact (all orders), ã = 0.3, b̃ = 0.2, b = 0.1: "
+        "max over all points of max |entry difference|"
+    )
     print(f"| {'operator':<8} | {'max |kernel − exact|':>20} | {'max |exact|':>11} |")
     print(f"|{'-' * 10}|{'-' * 22}|{'-' * 13}|")
     for n in NAMES:
         print(f"| {n:<8} | {max_diff[n]:>20.3e} | {max_abs[n]:>11.3g} |")
 
     # speed table
-    rows = [("generated kernels, evaluate() on all N (best of 3)", t_kernels, "measured"),
-            ("generated kernels, evaluate(out=preallocated) (best of 3)", t_kernels_out, "measured"),
-            ("generated kernels, one call per operator (best of 3)", t_kernels_sep, "measured"),
-            (f"generated kernels, chunks of {chunk:,} (best of 3)", t_kernels_ch, "measured"),
-            (f"batched eigh + direct rotation, chunks of {chunk:,} (best of {len(t_ref_runs)})", t_ref, "measured")]
+    rows = [
+        ("generated kernels, evaluate() on all N (best of 3)", t_kernels, "measured"),
+        ("generated kernels, evaluate(out=preallocated) (best of 3)", t_kernels_out, "measured"),
+        ("generated kernels, one call per operator (best of 3)", t_kernels_sep, "measured"),
+        (f"generated kernels, chunks of {chunk:,} (best of 3)", t_kernels_ch, "measured"),
+        (f"batched eigh + direct rotation, chunks of {chunk:,} (best of {len(t_ref_runs)})", t_ref, "measured"),
+    ]
     if t_loop is not None:
-        rows.append(("per-point certify.exact_effective loop", t_loop,
-                     f"{min(args.loop_points, N):,} pts, scaled"))
+        rows.append(("per-point certify.exact_effective loop", t_loop, f"{min(args.loop_points, N):,} pts, scaled"))
     w = max(len(r[0]) for r in rows)
     print(f"\n| {'method':<{w}} | {'seconds':>8} | {'k-points / s':>12} | {'time / kernels':>16} | {'timing':<18} |")
     print(f"|{'-' * (w + 2)}|{'-' * 10}|{'-' * 14}|{'-' * 18}|{'-' * 20}|")
     for name, t, how in rows:
         print(f"| {name:<{w}} | {t:>8.2f} | {N / t:>12.3e} | {t / t_kernels:>15.1f}× | {how:<18} |")
-    print("\nreference stages (best run): " + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
-          + "  (fill = lambdified 6×6 H and 6 J; rotation = 2 batched eigh + products; sandwich = U† O U)")
+    print(
+        "\nreference stages (best run): "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
+        + "  (fill = lambdified 6×6 H and 6 J; rotation = 2 batched eigh + products; sandwich = U† O U)"
+    )
     ratio, ratio_out, ratio_ch = t_ref / t_kernels, t_ref / t_kernels_out, t_ref / t_kernels_ch
-    print(f"speed ratio kernels/reference (batched eigh): {ratio:.1f}× with evaluate() into new arrays, "
-          f"{ratio_out:.1f}× into preallocated arrays, {ratio_ch:.1f}× with both chunked (target ≥ 100×: "
-          f"{'met' if ratio >= 100 else 'met with preallocated output' if ratio_out >= 100 else 'NOT met'})")
+    print(
+        f"speed ratio kernels/reference (batched eigh): {ratio:.1f}× with evaluate() into new arrays, "
+        f"{ratio_out:.1f}× into preallocated arrays, {ratio_ch:.1f}× with both chunked (target ≥ 100×: "
+        f"{'met' if ratio >= 100 else 'met with preallocated output' if ratio_out >= 100 else 'NOT met'})"
+    )
     if t_loop is not None:
         print(f"speed ratio kernels/per-point loop: {t_loop / t_kernels:.0f}×")
     print(f"script wall time: {time.perf_counter() - t_script:.1f} s")

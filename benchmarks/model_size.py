@@ -69,20 +69,20 @@ def random_model(n_a, n_b, per_row=2, seed=0):
     for i in range(n_a):
         columns = rng.sample(range(n_b), min(per_row, n_b))
         if i == 0 and 0 not in columns:
-            columns[0] = 0               # couple the E-dependent state, so E reaches eff.H
+            columns[0] = 0  # couple the E-dependent state, so E reaches eff.H
         for j in sorted(columns):
             c = sympy.Symbol(f"c_{i + 1}{j + 1}", real=True)
             H[i, n_a + j] = H[n_a + j, i] = c * rng.choice(monomials)
-    return ssw.Model(H, blocks=[n_a, n_b], momenta=(k_x, k_y), spin=False,
-                     name=f"random_{n_a}x{n_b}")
+    return ssw.Model(H, blocks=[n_a, n_b], momenta=(k_x, k_y), spin=False, name=f"random_{n_a}x{n_b}")
 
 
 def describe(per_row, seed):
     """Print the couplings of every model (run in a child, see main)."""
     for n_a, n_b in SIZES:
         model = random_model(n_a, n_b, per_row, seed)
-        couplings = ", ".join(f"H[{i},{j}]={model.H[i, j]}" for i in range(n_a)
-                              for j in range(n_a, n_a + n_b) if model.H[i, j] != 0)
+        couplings = ", ".join(
+            f"H[{i},{j}]={model.H[i, j]}" for i in range(n_a) for j in range(n_a, n_a + n_b) if model.H[i, j] != 0
+        )
         print(f"  ({n_a}, {n_b}), {per_row} per row: {couplings}", flush=True)
 
 
@@ -99,41 +99,65 @@ def child(n_a, n_b, order, per_row, seed):
     H = eff.H
     t2 = time.perf_counter()
     ops = sympy.count_ops(H)
-    print(json.dumps({
-        "series_s": t1 - t0, "closed_s": t2 - t1, "total_s": t2 - t0, "count_ops": int(ops),
-        "counts": eff.counts, "couplings": sum(1 for i in range(n_a) for j in range(n_b)
-                                               if model.H[i, n_a + j] != 0),
-        "gap_factors": len(eff.gap_factors), "symbols": len(model.parameters),
-        "self_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "series_s": t1 - t0,
+                "closed_s": t2 - t1,
+                "total_s": t2 - t0,
+                "count_ops": int(ops),
+                "counts": eff.counts,
+                "couplings": sum(1 for i in range(n_a) for j in range(n_b) if model.H[i, n_a + j] != 0),
+                "gap_factors": len(eff.gap_factors),
+                "symbols": len(model.parameters),
+                "self_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        ),
+        flush=True,
+    )
 
 
 def measure(n_a, n_b, order, per_row, seed, timeout):
     """Run one child; return (result dict or None, wall seconds, peak RSS KB, status)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child",
-                                 str(n_a), str(n_b), str(order), str(per_row), str(seed)],
-                                stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--child",
+                str(n_a),
+                str(n_b),
+                str(order),
+                str(per_row),
+                str(seed),
+            ],
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
         status = None
         while True:
             pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() - t0 > timeout:
-                os.killpg(proc.pid, signal.SIGKILL)          # its own session: only this child
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session: only this child
                 pid, code, usage = os.wait4(proc.pid, 0)
                 status = "timeout"
                 break
             time.sleep(0.05)
-        proc.returncode = code                                  # already reaped
+        proc.returncode = code  # already reaped
         wall = time.perf_counter() - t0
         out.seek(0)
         err.seek(0)
         lines = [ln for ln in out.read().splitlines() if ln.startswith("{")]
         if status is None:
-            status = "ok" if (os.WIFEXITED(code) and os.WEXITSTATUS(code) == 0 and lines) else \
-                "error: " + ((err.read().strip().splitlines() or ["failed"])[-1])[:60]
+            status = (
+                "ok"
+                if (os.WIFEXITED(code) and os.WEXITSTATUS(code) == 0 and lines)
+                else "error: " + ((err.read().strip().splitlines() or ["failed"])[-1])[:60]
+            )
         result = json.loads(lines[-1]) if (status == "ok") else None
         return result, wall, usage.ru_maxrss, status
 
@@ -142,11 +166,17 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, nargs="+", default=[2, 4])
     p.add_argument("--timeout", type=float, default=300, help="seconds per (model, order)")
-    p.add_argument("--per-row", type=int, nargs="+", default=[2],
-                   help="couplings per row of block A (several values: one table section each)")
+    p.add_argument(
+        "--per-row",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="couplings per row of block A (several values: one table section each)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--child", nargs=5, type=int, metavar=("NA", "NB", "ORDER", "PER_ROW", "SEED"),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--child", nargs=5, type=int, metavar=("NA", "NB", "ORDER", "PER_ROW", "SEED"), help=argparse.SUPPRESS
+    )
     p.add_argument("--describe", nargs=2, type=int, metavar=("PER_ROW", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -157,21 +187,26 @@ def main(argv=None):
         return 0
 
     t_script = time.perf_counter()
-    print(f"Random two-block models, spin=False, {'/'.join(map(str, args.per_row))} couplings per row of block A "
-          f"(c_ij × one of 1, k_x, k_y), block B energies E+5, 6, 7, ...; seed {args.seed}; "
-          f"timeout {args.timeout:g} s per measurement.", flush=True)
+    print(
+        f"Random two-block models, spin=False, {'/'.join(map(str, args.per_row))} couplings per row of block A "
+        f"(c_ij × one of 1, k_x, k_y), block B energies E+5, 6, 7, ...; seed {args.seed}; "
+        f"timeout {args.timeout:g} s per measurement.",
+        flush=True,
+    )
     # described by a child: the parent must not import sympy, or every child's ru_maxrss would
     # start from the parent's footprint (Linux carries the pre-exec high-water mark over)
     for per_row in args.per_row:
-        subprocess.run([sys.executable, os.path.abspath(__file__), "--describe", str(per_row),
-                        str(args.seed)], check=True)
+        subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--describe", str(per_row), str(args.seed)], check=True
+        )
     print()
-    header = ("| blocks (A, B) | per row | couplings | order | effective() s | eff.H s | total s | wall s "
-              "| count_ops(eff.H) | products | solves | peak RSS KB | status |")
+    header = (
+        "| blocks (A, B) | per row | couplings | order | effective() s | eff.H s | total s | wall s "
+        "| count_ops(eff.H) | products | solves | peak RSS KB | status |"
+    )
     print(header)
     print("|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|", flush=True)
-    runs = [(per_row, n_a, n_b, order) for per_row in args.per_row
-            for n_a, n_b in SIZES for order in args.orders]
+    runs = [(per_row, n_a, n_b, order) for per_row in args.per_row for n_a, n_b in SIZES for order in args.orders]
     for per_row, n_a, n_b, order in runs:
         r, wall, rss, status = measure(n_a, n_b, order, per_row, args.seed, args.timeout)
         if r is None:
@@ -179,9 +214,15 @@ def main(argv=None):
             timed = [status if status == "timeout" else "—", "—", "—", f"{wall:.1f}", "—", "—", "—"]
         else:
             couplings = str(r["couplings"])
-            timed = [f"{r['series_s']:.2f}", f"{r['closed_s']:.2f}", f"{r['total_s']:.2f}",
-                     f"{wall:.1f}", str(r["count_ops"]), str(r["counts"]["products"]),
-                     str(r["counts"]["solves"])]
+            timed = [
+                f"{r['series_s']:.2f}",
+                f"{r['closed_s']:.2f}",
+                f"{r['total_s']:.2f}",
+                f"{wall:.1f}",
+                str(r["count_ops"]),
+                str(r["counts"]["products"]),
+                str(r["counts"]["solves"]),
+            ]
         row = [f"({n_a}, {n_b})", str(min(per_row, n_b)), couplings, str(order), *timed, str(rss), status]
         print("| " + " | ".join(row) + " |", flush=True)
     print(f"\nscript wall time: {time.perf_counter() - t_script:.1f} s")

@@ -111,8 +111,8 @@ def pymablock_effective(H0, H1, operators, order):
         results = {"H": summed(H_tilde)}
         for name, parts in operators.items():
             O = pymablock.operator_to_BlockSeries(
-                {(n,): p for n, p in enumerate(parts)}, subspace_indices=ESSENTIAL,
-                hermitian=True, name=name)
+                {(n,): p for n, p in enumerate(parts)}, subspace_indices=ESSENTIAL, hermitian=True, name=name
+            )
             results[name] = summed(cauchy_dot_product(U_adjoint, O, U, hermitian=True))
     return results
 
@@ -172,10 +172,14 @@ def measure(order, expand_timeout):
     expanded = expand_with_timeout(results, expand_timeout)
     expand_s, expanded_ops, expanded_ops_s = expanded if expanded else (None, None, None)
     return {
-        "tool": "pymablock", "version": pymablock.__version__, "order": order,
-        "raw_s": round(raw_s, 3), "raw_ops": raw_ops,
+        "tool": "pymablock",
+        "version": pymablock.__version__,
+        "order": order,
+        "raw_s": round(raw_s, 3),
+        "raw_ops": raw_ops,
         "expand_s": None if expand_s is None else round(expand_s, 3),
-        "expanded_ops": expanded_ops, "expand_finished": expanded is not None,
+        "expanded_ops": expanded_ops,
+        "expand_finished": expanded is not None,
         "raw_count_ops_s": round(raw_ops_s, 3),
         "expanded_count_ops_s": None if expanded_ops_s is None else round(expanded_ops_s, 3),
     }
@@ -185,8 +189,14 @@ def random_point(model, seed=1):
     """Random values of every symbol; ħ, m > 0 and the Γ1–Γ5 gap kept away from zero."""
     rng = random.Random(seed)
     values = {s: rng.uniform(-1.0, 1.0) for s in model.H.free_symbols}
-    values.update({ssw.symbols.hbar: rng.uniform(0.5, 1.5), ssw.symbols.m: rng.uniform(0.5, 1.5),
-                   ssw.symbols.epsilon_1: -1.0, ssw.symbols.epsilon_2: 1.5})
+    values.update(
+        {
+            ssw.symbols.hbar: rng.uniform(0.5, 1.5),
+            ssw.symbols.m: rng.uniform(0.5, 1.5),
+            ssw.symbols.epsilon_1: -1.0,
+            ssw.symbols.epsilon_2: 1.5,
+        }
+    )
     return values
 
 
@@ -204,21 +214,29 @@ def check(order):
     ours.update({f"S_{mu}": eff.S[mu] for mu in SPINS})
     ours.update({f"J_{mu}{i}": eff.J[mu, i] for mu in SPINS for i in DIRECTIONS})
     values = random_point(model)
-    deviation = {name: float(np.max(np.abs(numeric(theirs[name], values) - numeric(M, values))))
-                 for name, M in ours.items()}
+    deviation = {
+        name: float(np.max(np.abs(numeric(theirs[name], values) - numeric(M, values)))) for name, M in ours.items()
+    }
     worst = max(deviation.values())
-    return {"tool": "pymablock", "check_order": order, "max_deviation": worst,
-            "deviation_H": deviation["H"], "deviation_J_xy": deviation["J_xy"],
-            "passed": worst < 1e-10}
+    return {
+        "tool": "pymablock",
+        "check_order": order,
+        "max_deviation": worst,
+        "deviation_H": deviation["H"],
+        "deviation_J_xy": deviation["J_xy"],
+        "passed": worst < 1e-10,
+    }
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("order", type=int, nargs="?", help="perturbative order (2, 4 or 6)")
-    p.add_argument("--expand-timeout", type=float, default=120.0,
-                   help="wall-clock limit for sympy.expand of the raw results (s)")
-    p.add_argument("--check", action="store_true",
-                   help="compare numerically with ssw.effective (default order 2) instead")
+    p.add_argument(
+        "--expand-timeout", type=float, default=120.0, help="wall-clock limit for sympy.expand of the raw results (s)"
+    )
+    p.add_argument(
+        "--check", action="store_true", help="compare numerically with ssw.effective (default order 2) instead"
+    )
     args = p.parse_args(argv)
     if args.check:
         out = check(args.order or 2)

@@ -28,14 +28,22 @@ def main(order):
     t1 = time.perf_counter()
     torques = [eff.T[mu] for mu in "xyz"]
     t2 = time.perf_counter()
-    print(json.dumps({
-        "tool": "symbolic-sw", "version": ssw.__version__, "sympy": sympy.__version__, "order": order,
-        "seconds_HJS": round(t1 - t0, 3), "seconds_HJST": round(t2 - t0, 3),
-        "ops_HJS": sum(sympy.count_ops(M) for M in results),
-        "ops_HJST": sum(sympy.count_ops(M) for M in results + torques),
-        "counts": eff.counts,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "tool": "symbolic-sw",
+                "version": ssw.__version__,
+                "sympy": sympy.__version__,
+                "order": order,
+                "seconds_HJS": round(t1 - t0, 3),
+                "seconds_HJST": round(t2 - t0, 3),
+                "ops_HJS": sum(sympy.count_ops(M) for M in results),
+                "ops_HJST": sum(sympy.count_ops(M) for M in results + torques),
+                "counts": eff.counts,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

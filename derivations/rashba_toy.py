@@ -9,4 +9,4 @@ ORDER = 1
 OPERATORS = ["H", "S", "T", "J", "dJ"]
 EQUATIONS = ["C1", "C2"]
 VALUES = {"hbar": 1.0, "m": 1.0, "alpha_0": 0.1}
-OBSERVABLES = True                          # generated/<name>/observables.py: J_s(mu, T)
+OBSERVABLES = True  # generated/<name>/observables.py: J_s(mu, T)

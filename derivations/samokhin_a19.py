@@ -12,6 +12,16 @@ ORDER = 2
 PERTURBATIVE = {("gamma_1", "gamma_2"): 1}  # also small: total degree ≤ 1 in γ1, γ2
 OPERATORS = ["H", "S", "T", "J", "dJ"]
 EQUATIONS = ["A19"]
-VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0, "a_tilde": 0.3,
-          "b_tilde": 0.2, "b": 0.1, "gamma_1": 0.05, "gamma_2": 0.07, "gamma_tilde": 0.04}
+VALUES = {
+    "hbar": 1.0,
+    "m": 1.0,
+    "epsilon_1": 0.0,
+    "epsilon_2": 1.0,
+    "a_tilde": 0.3,
+    "b_tilde": 0.2,
+    "b": 0.1,
+    "gamma_1": 0.05,
+    "gamma_2": 0.07,
+    "gamma_tilde": 0.04,
+}
 SCALE = ["a_tilde", "b_tilde", "gamma_tilde", "gamma_1", "gamma_2"]

@@ -12,9 +12,11 @@ MODEL_OPTIONS = {}
 ORDER = 2
 OPERATORS = ["H", "S", "T", "J", "dJ"]
 EQUATIONS = ["37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48"]
-LEADING_ORDER = {"small": b, "order": 1,
-                 "substitutions": {epsilon_2: epsilon_1 + E_g, b_tilde: b_tilde / (1 + b / E_g)}}
-VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "E_g": 1.0,
-          "a_tilde": 0.3, "b_tilde": 0.2, "b": 0.02}
-SCALE = ["b"]                               # checked against the exact-in-b result
-OBSERVABLES = True                          # generated/<name>/observables.py: J_s(mu, T)
+LEADING_ORDER = {
+    "small": b,
+    "order": 1,
+    "substitutions": {epsilon_2: epsilon_1 + E_g, b_tilde: b_tilde / (1 + b / E_g)},
+}
+VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "E_g": 1.0, "a_tilde": 0.3, "b_tilde": 0.2, "b": 0.02}
+SCALE = ["b"]  # checked against the exact-in-b result
+OBSERVABLES = True  # generated/<name>/observables.py: J_s(mu, T)

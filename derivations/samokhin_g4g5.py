@@ -8,6 +8,5 @@ MODEL_OPTIONS = {"variant": "g4g5"}
 ORDER = 2
 OPERATORS = ["H", "S", "T", "J", "dJ"]
 EQUATIONS = ["A20"]
-VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0,
-          "a_tilde": 0.3, "b_tilde": 0.2, "b": 0.1}
+VALUES = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0, "a_tilde": 0.3, "b_tilde": 0.2, "b": 0.1}
 SCALE = ["a_tilde", "b_tilde"]

@@ -12,13 +12,25 @@ import sympy
 
 import symbolic_sw as ssw
 from symbolic_sw.certify import exact_effective, fit_exponent
+from symbolic_sw.models import paper_mapping
 from symbolic_sw.observables import microscopic_spin_current
 from symbolic_sw.observables.closed_form import expanded_spin_current, mu
 from symbolic_sw.pauli import SIGMA, kron
 from symbolic_sw.symbols import (
-    E_g, a_tilde, b, b_tilde, epsilon_1, epsilon_2, gamma_1, gamma_2, gamma_tilde, hbar, k_x, k_y, m,
+    E_g,
+    a_tilde,
+    b,
+    b_tilde,
+    epsilon_1,
+    epsilon_2,
+    gamma_1,
+    gamma_2,
+    gamma_tilde,
+    hbar,
+    k_x,
+    k_y,
+    m,
 )
-from symbolic_sw.symmetry import paper_mapping
 
 OUT = pathlib.Path(__file__).with_suffix(".md")
 eta_3, eta_4 = sympy.symbols("eta_3 eta_4", real=True)
@@ -54,12 +66,12 @@ IRREPS = {"g1g5": "Γ1 + Γ5", "g4g5": "Γ4 + Γ5"}
 
 out("# The most general C4v model versus Eqs. (A19) and (A20)")
 out()
-out("`python docs/symmetry_c4v.py` (extra `symmetry`: qsymm). `ssw.models.from_symmetry(\"C4v\", [\"Γ1\", \"Γ5\"])`")
+out('`python docs/symmetry_c4v.py` (extra `symmetry`: qsymm). `ssw.models.from_symmetry("C4v", ["Γ1", "Γ5"])`')
 out("builds the most general Hermitian, C4v- and time-reversal-invariant k·p Hamiltonian to linear order in")
 out("k for the orbitals Γ1 + Γ5 ⊗ spin-½ in the paper's basis (Γ1↑, Γ1↓, Γ5x↑, Γ5x↓, Γ5y↑, Γ5y↓), with")
 out("D_Γ5(C4z) = −iτ2, D_Γ5(σ_y) = τ3 (Appendix A 1), plus the free-electron ħ²k²/2m on the diagonal.")
 out("qsymm solves the constraints; the terms are made exact and checked exactly against all 16 operations")
-out("(C4v and C4v·T). `symbolic_sw.symmetry.paper_mapping` decomposes the paper's matrix in the family.")
+out("(C4v and C4v·T). `symbolic_sw.models.paper_mapping` decomposes the paper's matrix in the family.")
 out()
 for v, pm in maps.items():
     fam = pm.model.family
@@ -98,8 +110,11 @@ out()
 def eta_model(v, keep_gamma=False):
     """The generated model in the paper's names + η3, η4; γ1 = γ2 = γ̃ = 0 unless keep_gamma."""
     pm = maps[v]
-    names = {**{str(g): str(p) for g, p in pm.substitutions.items()},
-             str(pm.omitted[0]): "eta_3", str(pm.omitted[1]): "eta_4"}
+    names = {
+        **{str(g): str(p) for g, p in pm.substitutions.items()},
+        str(pm.omitted[0]): "eta_3",
+        str(pm.omitted[1]): "eta_4",
+    }
     gen = ssw.models.from_symmetry("C4v", ["Γ1", "Γ5"] if v == "g1g5" else ["Γ4", "Γ5"], names=names)
     H = gen.H if keep_gamma else gen.H.subs({gamma_1: 0, gamma_2: 0, gamma_tilde: 0})
     return ssw.Model(H, [2, 4], momenta=(k_x, k_y), time_reversal=True, name=f"{v}_eta")
@@ -178,10 +193,18 @@ out("ã², ãb̃, b̃² times (1, η).")
 out()
 out(f"- without η (Eq. 33, exact in b): J_s = {fmt(Js0)}")
 out(f"- **η part**: δJ_s = {fmt(dJs)}")
-compact = (2 * m * mu * (eta_3 - eta_4) / (sympy.pi * hbar**3 * (E_g - b) ** 3)
-           * (b_tilde**2 * (E_g - b - mu) - 2 * a_tilde**2 * b * m * mu**2 / (3 * hbar**2 * (E_g + b))))
-out(f"  = 2mμ(η3 − η4)/(πħ³(E_g − b)³) · [b̃²(E_g − b − μ) − 2ã²b m μ²/(3ħ²(E_g + b))]: "
-    f"**{sympy.simplify(compact - dJs) == 0}** (checked symbolically)")
+compact = (
+    2
+    * m
+    * mu
+    * (eta_3 - eta_4)
+    / (sympy.pi * hbar**3 * (E_g - b) ** 3)
+    * (b_tilde**2 * (E_g - b - mu) - 2 * a_tilde**2 * b * m * mu**2 / (3 * hbar**2 * (E_g + b)))
+)
+out(
+    f"  = 2mμ(η3 − η4)/(πħ³(E_g − b)³) · [b̃²(E_g − b − μ) − 2ã²b m μ²/(3ħ²(E_g + b))]: "
+    f"**{sympy.simplify(compact - dJs) == 0}** (checked symbolically)"
+)
 mu_lin = gap(sympy.diff(dJs, mu).subs(mu, 0))
 alpha_only = gap((paper_form.subs(sympy.Symbol("alpha"), alpha_shift)).subs(kF, sympy.sqrt(2 * m * mu) / hbar))
 out(f"- renormalising α_R alone in ħk_F0⁴ b α_R/(4πm(E_g² − b²)) would give {fmt(alpha_only)}; the rest,")
@@ -205,18 +228,25 @@ Hnum = sympy.lambdify((k_x, k_y, a_tilde, b_tilde, *ETA), model.H.subs(base), "n
 Sx = kron(sympy.eye(3), SIGMA["x"])
 Jmic = ((model.H.diff(k_y) * Sx + Sx * model.H.diff(k_y)) / (2 * hbar)).subs(base)
 Jnum = sympy.lambdify((k_x, k_y, a_tilde, b_tilde, *ETA), Jmic, "numpy")
-closed = {name: sympy.lambdify((k_x, k_y, a_tilde, b_tilde, *ETA), M.subs(base), "numpy")
-          for name, M in (("H", eff.H), ("J", J["x", "y"]))}
-without = {name: sympy.lambdify((k_x, k_y, a_tilde, b_tilde, *ETA), M.subs(base).subs(dict.fromkeys(ETA, 0)), "numpy")
-           for name, M in (("H", eff.H), ("J", J["x", "y"]))}
+closed = {
+    name: sympy.lambdify((k_x, k_y, a_tilde, b_tilde, *ETA), M.subs(base), "numpy")
+    for name, M in (("H", eff.H), ("J", J["x", "y"]))
+}
+without = {
+    name: sympy.lambdify((k_x, k_y, a_tilde, b_tilde, *ETA), M.subs(base).subs(dict.fromkeys(ETA, 0)), "numpy")
+    for name, M in (("H", eff.H), ("J", J["x", "y"]))
+}
 zs = (0.2, 0.1, 0.05, 0.025)
 errs = {(n, w): [] for n in ("H", "J") for w in ("with", "without")}
 for s in zs:
     args = (0.3 * s, 0.1 * s, 0.2 * s, -0.1 * s)
     e = {key: 0.0 for key in errs}
     for kx, ky in ((0.31, 0.17), (-0.23, 0.41), (0.12, -0.37)):
-        Hx, Jx = exact_effective(np.array(Hnum(kx, ky, *args), complex), [np.array(Hnum(kx, ky, *args), complex),
-                                 np.array(Jnum(kx, ky, *args), complex)], 2)
+        Hx, Jx = exact_effective(
+            np.array(Hnum(kx, ky, *args), complex),
+            [np.array(Hnum(kx, ky, *args), complex), np.array(Jnum(kx, ky, *args), complex)],
+            2,
+        )
         for n, X in (("H", Hx), ("J", Jx)):
             e[n, "with"] = max(e[n, "with"], np.abs(np.array(closed[n](kx, ky, *args), complex) - X).max())
             e[n, "without"] = max(e[n, "without"], np.abs(np.array(without[n](kx, ky, *args), complex) - X).max())
@@ -225,10 +255,18 @@ for s in zs:
 out("| s | H: error with η terms | without | J_{x,y}: with | without |")
 out("|---|---|---|---|---|")
 for n, s in enumerate(zs):
-    out(f"| {s:g} | {errs['H', 'with'][n]:.3e} | {errs['H', 'without'][n]:.3e} | {errs['J', 'with'][n]:.3e} | "
-        f"{errs['J', 'without'][n]:.3e} |")
-out("| exponent | " + " | ".join(f"{fit_exponent(zs, errs[key]):.2f}" for key in
-                                    [("H", "with"), ("H", "without"), ("J", "with"), ("J", "without")]) + " |")
+    out(
+        f"| {s:g} | {errs['H', 'with'][n]:.3e} | {errs['H', 'without'][n]:.3e} | {errs['J', 'with'][n]:.3e} | "
+        f"{errs['J', 'without'][n]:.3e} |"
+    )
+out(
+    "| exponent | "
+    + " | ".join(
+        f"{fit_exponent(zs, errs[key]):.2f}"
+        for key in [("H", "with"), ("H", "without"), ("J", "with"), ("J", "without")]
+    )
+    + " |"
+)
 out()
 out("(b) J_s against the exact 6×6 value (`microscopic_spin_current`, Eqs. 14–15), μ = 0.2:")
 out()
@@ -237,8 +275,17 @@ out("|---|---|---|---|---|---|")
 Js_num = sympy.lambdify((a_tilde, b_tilde, *ETA), Js.subs({**base, E_g: 1.0, mu: 0.2}), "numpy")
 Js0_num = sympy.lambdify((a_tilde, b_tilde), Js0.subs({**base, E_g: 1.0, mu: 0.2}), "numpy")
 for s in (1.0, 0.5, 0.25, 0.125):
-    p = {"hbar": 1.0, "m": 1.0, "epsilon_1": 0.0, "epsilon_2": 1.0, "b": 0.1, "a_tilde": 0.3 * s,
-         "b_tilde": 0.1 * s, "eta_3": 0.2 * s, "eta_4": -0.1 * s}
+    p = {
+        "hbar": 1.0,
+        "m": 1.0,
+        "epsilon_1": 0.0,
+        "epsilon_2": 1.0,
+        "b": 0.1,
+        "a_tilde": 0.3 * s,
+        "b_tilde": 0.1 * s,
+        "eta_3": 0.2 * s,
+        "eta_4": -0.1 * s,
+    }
     ex = microscopic_spin_current(model, 0.2, 0.0, "x", "y", p).value
     w, wo = float(Js_num(0.3 * s, 0.1 * s, 0.2 * s, -0.1 * s)), float(Js0_num(0.3 * s, 0.1 * s))
     out(f"| {s:g} | {ex:.5e} | {w:.5e} | {wo:.5e} | {(w - ex) / ex:+.4f} | {(wo - ex) / ex:+.4f} |")

@@ -34,7 +34,7 @@ __all__ = [
     "fit_exponent",
 ]
 
-POINTS = ((0.31, 0.17, 0.21), (-0.23, 0.41, -0.13), (0.12, -0.37, 0.33))   # k_z used in 3-D
+POINTS = ((0.31, 0.17, 0.21), (-0.23, 0.41, -0.13), (0.12, -0.37, 0.33))  # k_z used in 3-D
 ZS = (0.2, 0.1, 0.05, 0.025)
 
 
@@ -50,7 +50,7 @@ def direct_rotation(H, n_a):
     R = (2 * P - one) @ (2 * P0 - one)
     # sqrt(R) = (1 + R)(2 + R + R†)^(-1/2) for a normal R without eigenvalue -1
     w, v = np.linalg.eigh(2 * one + R + R.conj().T)
-    return (one + R) @ (v @ np.diag(w ** -0.5) @ v.conj().T)
+    return (one + R) @ (v @ np.diag(w**-0.5) @ v.conj().T)
 
 
 def exact_effective(H, operators, n_a):
@@ -66,8 +66,9 @@ def _assign_to_blocks(vecs, sizes):
     mostly made of the unperturbed states it is adiabatically connected to.
     """
     starts = np.cumsum([0, *sizes])
-    weight = np.array([np.sum(np.abs(vecs[starts[a]:starts[a + 1], :]) ** 2, axis=0)
-                       for a in range(len(sizes))])            # (block, eigenvector)
+    weight = np.array(
+        [np.sum(np.abs(vecs[starts[a] : starts[a + 1], :]) ** 2, axis=0) for a in range(len(sizes))]
+    )  # (block, eigenvector)
     free, owner = list(sizes), [-1] * vecs.shape[1]
     order = np.argsort(-weight, axis=None, kind="stable")
     for flat in order:
@@ -93,8 +94,8 @@ def block_rotation(H, sizes):
     U = np.zeros_like(vecs)
     for a, cols in enumerate(_assign_to_blocks(vecs, sizes)):
         Va = vecs[:, cols]
-        left, _, right = np.linalg.svd(Va[starts[a]:starts[a + 1], :])
-        U[:, starts[a]:starts[a + 1]] = Va @ (left @ right).conj().T
+        left, _, right = np.linalg.svd(Va[starts[a] : starts[a + 1], :])
+        U[:, starts[a] : starts[a + 1]] = Va @ (left @ right).conj().T
     return U
 
 
@@ -168,12 +169,13 @@ class _Reference:
         micro = {}
         for n in names:
             kind, key = ops.kind_of(n)
-            if not kind.hamiltonian:        # H is the reference's own first output
+            if not kind.hamiltonian:  # H is the reference's own first output
                 micro[n] = kind.microscopic(model, *key)
         self.names = list(micro)
 
         def lam(M):
             return sympy.lambdify(args, sympy.Matrix(M), modules="numpy")
+
         self.f_H = lam(model.H)
         self.f_H0, self.f_H1 = lam(model.H0), lam(model.H1)
         self.f_ops = [[lam(p) for p in micro[n].parts] for n in self.names]
@@ -184,6 +186,7 @@ class _Reference:
 
         def num(f):
             return np.array(f(*x), dtype=complex)
+
         if not self.series:
             H_full = num(self.f_H)
             ops_ = [num(f) for f in self.f_full] if with_ops else []
@@ -191,13 +194,13 @@ class _Reference:
             return H, dict(zip(self.names, outs))
         alg = NumericAlgebra(self.model.block_of)
         H0 = num(self.f_H0)
-        series = CanonicalSeries(alg, H0, alg.matrix(num(self.f_H1)),
-                                 NumericSylvester(H0, self.model.block_of))
+        series = CanonicalSeries(alg, H0, alg.matrix(num(self.f_H1)), NumericSylvester(H0, self.model.block_of))
         series.extend(self.order)
         idx = list(range(self.n_a))
 
         def cut(M):
             return np.zeros((self.n_a, self.n_a), complex) if M is None else M[np.ix_(idx, idx)]
+
         H = cut(alg.add(series.H_eff[: self.order + 1]))
         outs = {}
         if with_ops:
@@ -219,8 +222,10 @@ class _Reference:
             mu, i = key
             if i not in dH:
                 axis = [str(q).removeprefix("k_") for q in self.momenta].index(i)
-                Hs = [self(vals, [q + (c * h if a == axis else 0.0) for a, q in enumerate(k)],
-                           with_ops=False)[0] for c in (-2, -1, 1, 2)]
+                Hs = [
+                    self(vals, [q + (c * h if a == axis else 0.0) for a, q in enumerate(k)], with_ops=False)[0]
+                    for c in (-2, -1, 1, 2)
+                ]
                 dH[i] = (Hs[0] - 8 * Hs[1] + 8 * Hs[2] - Hs[3]) / (12 * h)
             sigma = np.kron(np.eye(self.n_a // 2), np.array(SIGMA[mu], dtype=complex))
             ref[n] = out[n] - (dH[i] @ sigma + sigma @ dH[i]) / (2 * hbar)
@@ -232,8 +237,7 @@ def model_values(derivation, values):
     out = dict(values)
     lo = derivation.leading_order
     if lo:
-        env = {s: values[str(s)] for expr in lo["substitutions"].values()
-               for s in sympy.sympify(expr).free_symbols}
+        env = {s: values[str(s)] for expr in lo["substitutions"].values() for s in sympy.sympify(expr).free_symbols}
         for sym, expr in lo["substitutions"].items():
             out[str(sym)] = float(sympy.sympify(expr).subs(env))
     return out
@@ -256,16 +260,16 @@ def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
         kernels = _module(files["kernels.py"], derivation.name)
     missing = [p for p in kernels.PARAMETERS if p not in derivation.values]
     if missing:
-        raise ModelError(f"derivation {derivation.name!r}: VALUES lacks {', '.join(missing)}; "
-                         f"add them to the spec to certify it.")
+        raise ModelError(
+            f"derivation {derivation.name!r}: VALUES lacks {', '.join(missing)}; add them to the spec to certify it."
+        )
     model = derivation.model()
     names = list(kernels.OPERATORS)
     lo = derivation.leading_order
     if lo:
         mode, expected = f"against the exact-in-{lo['small']} series, {lo['small']} → z·{lo['small']}", lo["order"] + 1
     elif derivation.scale:
-        mode, expected = (f"against the exact rotation, {', '.join(derivation.scale)} → z·(…)",
-                          derivation.order + 1)
+        mode, expected = (f"against the exact rotation, {', '.join(derivation.scale)} → z·(…)", derivation.order + 1)
     else:
         mode, expected, zs = "against the microscopic operators (nothing eliminated)", None, (1.0,)
 
@@ -279,7 +283,7 @@ def certify(spec, zs=ZS, points=POINTS, kernels=None) -> Certificate:
         worst = {n: 0.0 for n in names}
         params = {p: vals[p] for p in kernels.PARAMETERS}
         for point in points:
-            k = tuple(point[:len(model.momenta)])
+            k = tuple(point[: len(model.momenta)])
             ref = reference.point(model_vals, k, names)
             for n in names:
                 got = kernels.OPERATORS[n](*k, **params)

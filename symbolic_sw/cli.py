@@ -42,6 +42,7 @@ def _cmd_list(_args):
 
 def _cmd_derive(args):
     from .pipeline import generate
+
     t0 = time.perf_counter()
     out = generate(args.name, out=args.out, order=args.order, cache=not args.no_cache, log=_log)
     print(f"{out}  ({time.perf_counter() - t0:.1f} s)")
@@ -49,6 +50,7 @@ def _cmd_derive(args):
 
 def _cmd_generate(args):
     from .pipeline import generate, generate_all
+
     names = args.names or list_derivations()
     t0 = time.perf_counter()
     for name in names:
@@ -64,18 +66,20 @@ def _cmd_generate(args):
 
 def _cmd_latex(args):
     from .pipeline import build
+
     _, files = build(args.name, order=args.order, log=_progress)
     sys.stdout.write(files["operators.tex"])
 
 
 def _cmd_show(args):
     from .pipeline import build
+
     derived, _ = build(args.name, order=args.order, log=_progress)
     if args.operator not in derived.operators:
-        raise ModelError(f"no operator {args.operator!r} in {args.name!r}; available: "
-                         f"{', '.join(derived.operators)}.")
+        raise ModelError(f"no operator {args.operator!r} in {args.name!r}; available: {', '.join(derived.operators)}.")
     from .notation import display_form
     from .pauli import pauli_coefficients
+
     M = derived.operators[args.operator]
     print(f"{args.operator} ({args.name}, order {derived.order}) =")
     if M.shape != (2, 2):
@@ -92,6 +96,7 @@ def _cmd_show(args):
 
 def _cmd_check(args):
     from .certify import certify
+
     t0 = time.perf_counter()
     cert = certify(args.name)
     print(f"{args.name}: kernels {cert.mode}")
@@ -122,8 +127,10 @@ def _cmd_current(args):
 
     derivation = load_derivation(args.name)
     if not derivation.observables:
-        raise ModelError(f"{args.name!r} has no observables.py (spec field OBSERVABLES); derivations with "
-                         f"it: " + ", ".join(n for n in list_derivations() if load_derivation(n).observables))
+        raise ModelError(
+            f"{args.name!r} has no observables.py (spec field OBSERVABLES); derivations with "
+            f"it: " + ", ".join(n for n in list_derivations() if load_derivation(n).observables)
+        )
     derived, _ = build(derivation, log=_progress)
     known = [str(p) for p in derived.parameters]
     params = {**{k: v for k, v in derivation.values.items() if k in known}, **_parse_params(args.param)}
@@ -146,8 +153,9 @@ def _cmd_current(args):
     except ValueError as exc:
         raise ModelError(str(exc)) from None
     K = load_kernels(args.name, folder=folder)
-    eff = effective_spin_current(lambda kx, ky: K.H(kx, ky, **params), lambda kx, ky: K.J_x_y(kx, ky, **params),
-                                 args.mu, args.T).value
+    eff = effective_spin_current(
+        lambda kx, ky: K.H(kx, ky, **params), lambda kx, ky: K.J_x_y(kx, ky, **params), args.mu, args.T
+    ).value
     rows = [("closed form (generated observables.py)", closed), ("numeric k-integral, effective model", eff)]
     model = derivation.model()
     if len(model.blocks) > 1:
@@ -166,6 +174,7 @@ def _cmd_current(args):
 
 def _cmd_plot(args):
     from .plot import plot_bands, plot_current
+
     out = args.out or f"{args.name}_{args.what}.png"
     params = _parse_params(args.param)
     if args.what == "bands":
@@ -176,9 +185,11 @@ def _cmd_plot(args):
 
 
 def _parser():
-    p = _Parser(prog="symbolic-sw",
-                description="Effective operators (H, S, T, J, δJ) of multi-orbital k·p models by the "
-                            "canonical transformation of Samokhin, Sigrist & Fischer (2025).")
+    p = _Parser(
+        prog="symbolic-sw",
+        description="Effective operators (H, S, T, J, δJ) of multi-orbital k·p models by the "
+        "canonical transformation of Samokhin, Sigrist & Fischer (2025).",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("list", help="list the derivation specs in derivations/")
@@ -190,9 +201,11 @@ def _parser():
     s = sub.add_parser("derive", help="derive one spec and write its generated/ folder")
     s.add_argument("name", help="derivation name (see `list`) or path to a spec file")
     order_arg(s)
-    s.add_argument("--out", default=None,
-                   help="output folder (default: generated/NAME; for a spec given by path, "
-                        "generated/NAME next to the spec)")
+    s.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: generated/NAME; for a spec given by path, generated/NAME next to the spec)",
+    )
     s.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     s.set_defaults(func=_cmd_derive)
 
@@ -216,8 +229,12 @@ def _parser():
     s.add_argument("name")
     s.add_argument("--mu", type=float, required=True, help="chemical potential, counted from E(k=0)")
     s.add_argument("--T", type=float, default=0.0, help="temperature (k_B = 1), default 0")
-    s.add_argument("--param", action="append", metavar="NAME=VALUE",
-                   help="parameter value (default: the spec's VALUES); repeat for several")
+    s.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="parameter value (default: the spec's VALUES); repeat for several",
+    )
     s.add_argument("--generated", default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=_cmd_current)
 
@@ -229,8 +246,9 @@ def _parser():
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="parameter value; repeatable")
     s.set_defaults(func=_cmd_plot)
 
-    s = sub.add_parser("check", help="certify the kernels against the exact transformation "
-                                     "and print the fitted error exponents")
+    s = sub.add_parser(
+        "check", help="certify the kernels against the exact transformation and print the fitted error exponents"
+    )
     s.add_argument("name")
     s.set_defaults(func=_cmd_check)
     return p

@@ -52,9 +52,22 @@ __all__ = ["DERIVATIONS", "Derivation", "list_derivations", "load_derivation"]
 ROOT = Path(__file__).resolve().parent.parent
 #: folder of the shipped specs (override with $SYMBOLIC_SW_DERIVATIONS)
 DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS", ROOT / "derivations"))
-_FIELDS = {"MODEL", "MODEL_OPTIONS", "ORDER", "OPERATORS", "EQUATIONS", "PERTURBATIVE",
-           "LEADING_ORDER", "VALUES", "SCALE", "OBSERVABLES", "HAMILTONIAN", "BLOCKS",
-           "SYMBOLS", "BASIS"}
+_FIELDS = {
+    "MODEL",
+    "MODEL_OPTIONS",
+    "ORDER",
+    "OPERATORS",
+    "EQUATIONS",
+    "PERTURBATIVE",
+    "LEADING_ORDER",
+    "VALUES",
+    "SCALE",
+    "OBSERVABLES",
+    "HAMILTONIAN",
+    "BLOCKS",
+    "SYMBOLS",
+    "BASIS",
+}
 
 
 @dataclass
@@ -85,13 +98,21 @@ class Derivation:
         """Build the model (with the ``PERTURBATIVE`` symbols moved to the perturbation)."""
         if self.string_model is not None:
             sm = self.string_model
-            model = Model.from_string(sm["HAMILTONIAN"], sm["BLOCKS"], symbols=sm["SYMBOLS"],
-                                      basis=sm["BASIS"], name=self.name, **self.model_options)
+            model = Model.from_string(
+                sm["HAMILTONIAN"],
+                sm["BLOCKS"],
+                symbols=sm["SYMBOLS"],
+                basis=sm["BASIS"],
+                name=self.name,
+                **self.model_options,
+            )
         else:
             model = _model_function(self.model_factory, self.path)[0](**self.model_options)
             if not isinstance(model, Model):
-                raise ModelError(f"derivation {self.name!r}: MODEL {self.model_factory!r} returned "
-                                 f"{type(model).__name__}, not a symbolic_sw Model.")
+                raise ModelError(
+                    f"derivation {self.name!r}: MODEL {self.model_factory!r} returned "
+                    f"{type(model).__name__}, not a symbolic_sw Model."
+                )
         if self.perturbative:
             names = [s for group in self.perturbative for s in group]
             model = model.with_perturbative([_symbol(model, s, self.name) for s in names])
@@ -106,18 +127,22 @@ class Derivation:
 def _model_function(target, spec_path):
     """``(function, source text)`` for a MODEL field: a factory name or ``where:function``."""
     if ":" not in target:
-        if target not in models.__all__:
-            raise ModelError(f"MODEL {target!r} is not a factory in symbolic_sw.models "
-                             f"({', '.join(models.__all__)}); for your own model use "
-                             f"'my_models.py:function' or 'package.module:function'.")
+        if target not in models.FACTORIES:
+            raise ModelError(
+                f"MODEL {target!r} is not a factory in symbolic_sw.models "
+                f"({', '.join(models.FACTORIES)}); for your own model use "
+                f"'my_models.py:function' or 'package.module:function'."
+            )
         return getattr(models, target), ""
     where, _, func = target.rpartition(":")
     if where.endswith(".py"):
         path = Path(where)
         path = path if path.is_absolute() else Path(spec_path).parent / path
         if not path.is_file():
-            raise ModelError(f"MODEL {target!r}: no file {path}. Fix: give a path relative to "
-                             f"the spec ({Path(spec_path).parent}) or an absolute one.")
+            raise ModelError(
+                f"MODEL {target!r}: no file {path}. Fix: give a path relative to "
+                f"the spec ({Path(spec_path).parent}) or an absolute one."
+            )
         spec = importlib.util.spec_from_file_location(f"_ssw_user_model_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         try:
@@ -129,8 +154,10 @@ def _model_function(target, spec_path):
         try:
             module = importlib.import_module(where)
         except ImportError as exc:
-            raise ModelError(f"MODEL {target!r}: cannot import {where!r} ({exc}). Fix: install "
-                             f"it, or give a file path 'my_models.py:{func}'.") from exc
+            raise ModelError(
+                f"MODEL {target!r}: cannot import {where!r} ({exc}). Fix: install "
+                f"it, or give a file path 'my_models.py:{func}'."
+            ) from exc
         file = getattr(module, "__file__", None)
         source = Path(file).read_text(encoding="utf-8") if file else ""
     function = getattr(module, func, None)
@@ -143,8 +170,10 @@ def _symbol(model, name, spec):
     for s in model.H.free_symbols:
         if str(s) == name:
             return s
-    raise ModelError(f"derivation {spec!r}: {name!r} is not a symbol of the model "
-                     f"(symbols: {', '.join(sorted(map(str, model.H.free_symbols)))}).")
+    raise ModelError(
+        f"derivation {spec!r}: {name!r} is not a symbol of the model "
+        f"(symbols: {', '.join(sorted(map(str, model.H.free_symbols)))})."
+    )
 
 
 def list_derivations(folder=None) -> list[str]:
@@ -160,8 +189,9 @@ def load_derivation(name, folder=None) -> Derivation:
     path = Path(name) if name.endswith(".py") else folder / f"{name}.py"
     if not path.is_file():
         known = ", ".join(list_derivations(folder)) or "(none)"
-        raise ModelError(f"no derivation {name!r}; known: {known}. "
-                         f"Fix: run `symbolic-sw list`, or give a path to a spec file.")
+        raise ModelError(
+            f"no derivation {name!r}; known: {known}. Fix: run `symbolic-sw list`, or give a path to a spec file."
+        )
     source = path.read_text(encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"_ssw_derivation_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -223,15 +253,29 @@ def _validate(path, source, module) -> Derivation:
     if lo is not None:
         if not isinstance(lo, dict) or not isinstance(lo.get("small"), sympy.Symbol):
             raise bad("LEADING_ORDER must be a dict with a SymPy symbol under 'small'.")
-        lo = {"small": lo["small"], "order": int(lo.get("order", 1)),
-              "substitutions": dict(lo.get("substitutions", {}))}
+        lo = {
+            "small": lo["small"],
+            "order": int(lo.get("order", 1)),
+            "substitutions": dict(lo.get("substitutions", {})),
+        }
     doc = (module.__doc__ or name).strip()
     title, _, rest = doc.partition("\n")
     return Derivation(
-        name=name, path=path, source=source, title=title.strip(), description=rest.strip(),
-        model_factory=factory, model_options=dict(fields.get("MODEL_OPTIONS", {})),
-        order=order, operators=operators, equations=tuple(map(str, fields.get("EQUATIONS", ()))),
-        perturbative=perturbative, leading_order=lo, values=dict(fields.get("VALUES", {})),
-        scale=tuple(fields.get("SCALE", ())), observables=bool(fields.get("OBSERVABLES", False)),
-        string_model=string_model, model_source=model_source,
+        name=name,
+        path=path,
+        source=source,
+        title=title.strip(),
+        description=rest.strip(),
+        model_factory=factory,
+        model_options=dict(fields.get("MODEL_OPTIONS", {})),
+        order=order,
+        operators=operators,
+        equations=tuple(map(str, fields.get("EQUATIONS", ()))),
+        perturbative=perturbative,
+        leading_order=lo,
+        values=dict(fields.get("VALUES", {})),
+        scale=tuple(fields.get("SCALE", ())),
+        observables=bool(fields.get("OBSERVABLES", False)),
+        string_model=string_model,
+        model_source=model_source,
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import sympy
 
 from .errors import ModelError
 from .pauli import SIGMA, kron
-from .symbols import MOMENTA, hbar as _hbar
+from .symbols import MOMENTA
+from .symbols import hbar as _hbar
 
 __all__ = ["Model", "ModelError"]
 
@@ -20,11 +22,62 @@ def _is_zero(expr) -> bool:
 def _as_matrix(H, what="H") -> sympy.Matrix:
     try:
         H = sympy.Matrix(H)
-    except Exception as exc:  # noqa: BLE001 - re-raised with a clear message
+    except Exception as exc:
         raise ModelError(f"{what} must be a square SymPy matrix; got {type(H).__name__}.") from exc
     if H.rows != H.cols:
         raise ModelError(f"{what} must be square; got shape {H.shape}.")
     return H
+
+
+def _non_hermitian_pairs(H) -> list:
+    """The index pairs ``i <= j`` with ``H[i, j] != conj(H[j, i])``."""
+    return [(i, j) for i in range(H.rows) for j in range(i, H.rows) if not _is_zero(H[i, j] - sympy.conjugate(H[j, i]))]
+
+
+def _check_real(H):
+    # the conjugate of a symbol of unknown reality stays unevaluated, so Hermiticity could not be decided
+    nonreal = sorted((s for s in H.free_symbols if not s.is_real), key=str)
+    if nonreal:
+        names = ", ".join(map(str, nonreal))
+        raise ModelError(
+            f"symbols {names} are not declared real; a Hermiticity check needs real "
+            f"parameters. Fix: create them with sympy.Symbol(name, real=True)."
+        )
+
+
+def _check_hermitian(H):
+    bad = _non_hermitian_pairs(H)
+    if bad:
+        i, j = bad[0]
+        raise ModelError(
+            f"H is not Hermitian: H[{i},{j}] = {H[i, j]} but conj(H[{j},{i}]) = "
+            f"{sympy.conjugate(H[j, i])} ({len(bad)} such pair(s)). Fix: make "
+            f"H[j,i] the complex conjugate of H[i,j]."
+        )
+
+
+def _partition(blocks) -> tuple:
+    """``(block_slices, block_of)`` of a block partition."""
+    starts = [sum(blocks[:i]) for i in range(len(blocks))]
+    slices = tuple(slice(s, s + n) for s, n in zip(starts, blocks))
+    return slices, tuple(i for i, n in enumerate(blocks) for _ in range(n))
+
+
+def _check_momenta(H, momenta) -> tuple:
+    """The momenta as a tuple of symbols; default ``k_x, k_y`` and ``k_z`` if ``H`` has it."""
+    if momenta is None:
+        present = [k for k in MOMENTA if k in H.free_symbols]
+        momenta = list(MOMENTA[:2]) + [k for k in present if k not in MOMENTA[:2]]
+    momenta = tuple(momenta)
+    for k in momenta:
+        if not isinstance(k, sympy.Symbol):
+            raise ModelError(f"momenta must be SymPy symbols, got {k!r}.")
+    return momenta
+
+
+# the descriptive fields: set by the constructors of symbolic_sw.parsing, .symmetry and .models,
+# and carried over unchanged to the models derived by with_perturbative and grouped
+_DESCRIPTIVE = ("basis", "source", "family", "equation")
 
 
 class Model:
@@ -58,35 +111,109 @@ class Model:
         The symbol used for ħ in velocities and currents.
     name : str, optional
         A label used in printing and generated files.
+    basis : sequence of str, optional
+        One label per basis state (e.g. ``["Γ1↑", "Γ1↓", ...]``).
+    source : str, optional
+        The text the model was parsed from (:meth:`from_string`).
+    family : SymmetryFamily, optional
+        The symmetry-allowed terms the model was generated from
+        (:func:`symbolic_sw.symmetry.from_symmetry`).
+    equation : str or None
+        The paper's equation number of a built-in model (e.g. ``"33"``).
+
+    Attributes
+    ----------
+    H, H0, H1 : sympy.Matrix
+        The Hamiltonian, its unperturbed (block-diagonal) part and the perturbation.
+    dim : int
+        Size of ``H``.
+    blocks : tuple of int
+        The block sizes.
+    block_slices : tuple of slice
+        The rows (columns) of each block.
+    block_of : tuple of int
+        The block of each basis state.
+    momenta : tuple of sympy.Symbol
+    perturbative : tuple of sympy.Symbol
+    spin : bool
+    hbar : sympy.Symbol
+    name : str
+        ``"model"`` if not given.
+    basis : tuple of str or None
+        ``None`` if not given.
+    source : str or None
+        ``None`` unless built by :meth:`from_string`.
+    family : SymmetryFamily or None
+        ``None`` unless built by :func:`~symbolic_sw.symmetry.from_symmetry`.
+    equation : str or None
+        ``""`` unless set by a model of :mod:`symbolic_sw.models` (``None`` for
+        symmetry-generated models).
+    basis_order : tuple of int or None
+        Original basis index of each basis state (set by :meth:`grouped`).
+    fine_blocks : tuple
+        Per block: ``((fine block, slice inside this block), ...)`` (set by :meth:`grouped`).
     """
 
-    def __init__(self, H, blocks: Sequence[int], *, momenta=None, perturbation=None,
-                 perturbative=(), spin: bool = True, time_reversal: bool = False, hbar=_hbar,
-                 name: str | None = None):
-        H = _as_matrix(H)
-        self.H = H
+    H: sympy.Matrix
+    H0: sympy.Matrix
+    H1: sympy.Matrix
+    dim: int
+    blocks: tuple
+    block_slices: tuple
+    block_of: tuple
+    momenta: tuple
+    perturbative: tuple
+    spin: bool
+    hbar: sympy.Symbol
+    name: str
+    basis: tuple | None
+    source: str | None
+    family: object | None
+    equation: str | None
+    basis_order: tuple | None
+    fine_blocks: tuple
+
+    def __init__(
+        self,
+        H,
+        blocks: Sequence[int],
+        *,
+        momenta=None,
+        perturbation=None,
+        perturbative=(),
+        spin: bool = True,
+        time_reversal: bool = False,
+        hbar=_hbar,
+        name: str | None = None,
+        basis=None,
+        source: str | None = None,
+        family=None,
+        equation: str | None = "",
+    ):
+        self.H = H = _as_matrix(H)
         self.dim = H.rows
         self.name = name or "model"
         self.hbar = hbar
         self.spin = bool(spin)
+        _check_real(H)
+        _check_hermitian(H)
+        self.blocks = self._check_blocks(blocks)
+        self.block_slices, self.block_of = _partition(self.blocks)
+        self.momenta = _check_momenta(H, momenta)
+        self.H0, self.H1, self.perturbative = self._split_perturbation(perturbation, perturbative)
+        self.basis_order = None
+        self.fine_blocks = tuple(((a, slice(0, n)),) for a, n in enumerate(self.blocks))
+        self.basis = self._check_basis(basis)
+        self.source = source
+        self.family = family
+        self.equation = equation
+        if time_reversal:
+            self.check_time_reversal()
 
-        nonreal = sorted((s for s in H.free_symbols if not s.is_real), key=str)
-        if nonreal:
-            names = ", ".join(map(str, nonreal))
-            raise ModelError(
-                f"symbols {names} are not declared real; a Hermiticity check needs real "
-                f"parameters. Fix: create them with sympy.Symbol(name, real=True)."
-            )
-        bad = [(i, j) for i in range(self.dim) for j in range(i, self.dim)
-               if not _is_zero(H[i, j] - sympy.conjugate(H[j, i]))]
-        if bad:
-            i, j = bad[0]
-            raise ModelError(
-                f"H is not Hermitian: H[{i},{j}] = {H[i, j]} but conj(H[{j},{i}]) = "
-                f"{sympy.conjugate(H[j, i])} ({len(bad)} such pair(s)). Fix: make "
-                f"H[j,i] the complex conjugate of H[i,j]."
-            )
+    # -- validation (each raises ModelError with the fix) ----------------------
 
+    def _check_blocks(self, blocks) -> tuple:
+        """The block sizes as a tuple: positive, adding up to ``dim``, even if spinful."""
         try:
             blocks = tuple(int(n) for n in blocks)
         except TypeError as exc:
@@ -104,35 +231,42 @@ class Model:
                 f"(orbital ⊗ spin-½ basis) every block size must be even. Fix: use even "
                 f"sizes, or pass spin=False for a model without spin."
             )
-        self.blocks = blocks
-        starts = [sum(blocks[:i]) for i in range(len(blocks))]
-        self.block_slices = tuple(slice(s, s + n) for s, n in zip(starts, blocks))
-        self.block_of = tuple(i for i, n in enumerate(blocks) for _ in range(n))
+        return blocks
 
-        if momenta is None:
-            present = [k for k in MOMENTA if k in H.free_symbols]
-            momenta = [k for k in MOMENTA[:2]] + [k for k in present if k not in MOMENTA[:2]]
-        self.momenta = tuple(momenta)
-        for k in self.momenta:
-            if not isinstance(k, sympy.Symbol):
-                raise ModelError(f"momenta must be SymPy symbols, got {k!r}.")
+    def _split_perturbation(self, perturbation, perturbative) -> tuple:
+        """``(H0, H1, perturbative)``: the block-diagonal part, the first-order part, the parameters moved."""
+        H1 = self._check_perturbation(perturbation)
+        H0 = (self.H - H1).applyfunc(sympy.expand)
+        self._check_block_diagonal(H0)
+        H1 = H1.applyfunc(sympy.expand)
+        perturbative = tuple(perturbative or ())
+        if perturbative:
+            self._check_perturbative(perturbative)
+            # terms with these parameters inside the diagonal blocks move from H0 to H1
+            moved = H0 - H0.subs({s: 0 for s in perturbative}).applyfunc(sympy.expand)
+            H0, H1 = (H0 - moved).applyfunc(sympy.expand), (H1 + moved).applyfunc(sympy.expand)
+        return H0, H1, perturbative
 
+    def _check_perturbation(self, perturbation) -> sympy.Matrix:
+        """The perturbation as a Hermitian matrix of the shape of ``H``; default the inter-block couplings."""
         if perturbation is None:
-            H1 = sympy.zeros(self.dim)
-            for i in range(self.dim):
-                for j in range(self.dim):
-                    if self.block_of[i] != self.block_of[j]:
-                        H1[i, j] = H[i, j]
-        else:
-            H1 = _as_matrix(perturbation, "perturbation")
-            if H1.shape != H.shape:
-                raise ModelError(f"perturbation has shape {H1.shape}, H has {H.shape}.")
-            if not all(_is_zero(H1[i, j] - sympy.conjugate(H1[j, i]))
-                       for i in range(self.dim) for j in range(i, self.dim)):
-                raise ModelError("the perturbation must be Hermitian.")
-        H0 = (H - H1).applyfunc(sympy.expand)
-        off = [(i, j) for i in range(self.dim) for j in range(self.dim)
-               if self.block_of[i] != self.block_of[j] and H0[i, j] != 0]
+            return sympy.Matrix(
+                self.dim, self.dim, lambda i, j: self.H[i, j] if self.block_of[i] != self.block_of[j] else 0
+            )
+        H1 = _as_matrix(perturbation, "perturbation")
+        if H1.shape != self.H.shape:
+            raise ModelError(f"perturbation has shape {H1.shape}, H has {self.H.shape}.")
+        if _non_hermitian_pairs(H1):
+            raise ModelError("the perturbation must be Hermitian.")
+        return H1
+
+    def _check_block_diagonal(self, H0):
+        off = [
+            (i, j)
+            for i in range(self.dim)
+            for j in range(self.dim)
+            if self.block_of[i] != self.block_of[j] and H0[i, j] != 0
+        ]
         if off:
             i, j = off[0]
             raise ModelError(
@@ -140,32 +274,42 @@ class Model:
                 f"(entry [{i},{j}] = {H0[i, j]}); the unperturbed part must be block-"
                 f"diagonal. Fix: include all inter-block couplings in the perturbation."
             )
-        H1 = H1.applyfunc(sympy.expand)
-        perturbative = tuple(perturbative or ())
-        if perturbative:
-            params = set(H.free_symbols) - set(self.momenta)
-            unknown = [str(s) for s in perturbative if s not in params]
-            if unknown:
-                raise ModelError(
-                    f"perturbative: {', '.join(unknown)} not among the model's parameters "
-                    f"({', '.join(sorted(map(str, params)))}). Fix: pass symbols of H.")
-            moved = H0 - H0.subs({s: 0 for s in perturbative}).applyfunc(sympy.expand)
-            H0, H1 = (H0 - moved).applyfunc(sympy.expand), (H1 + moved).applyfunc(sympy.expand)
-        self.perturbative = perturbative
-        self.H0 = H0
-        self.H1 = H1
-        #: original basis index of each basis state (set by :meth:`grouped`)
-        self.basis_order = None
-        #: per block: ``((fine block, slice inside this block), ...)`` (set by :meth:`grouped`)
-        self.fine_blocks = tuple(((a, slice(0, n)),) for a, n in enumerate(self.blocks))
 
-        if time_reversal:
-            self.check_time_reversal()
+    def _check_perturbative(self, perturbative):
+        params = set(self.H.free_symbols) - set(self.momenta)
+        unknown = [str(s) for s in perturbative if s not in params]
+        if unknown:
+            raise ModelError(
+                f"perturbative: {', '.join(unknown)} not among the model's parameters "
+                f"({', '.join(sorted(map(str, params)))}). Fix: pass symbols of H."
+            )
+
+    def _check_basis(self, basis):
+        if basis is None:
+            return None
+        basis = tuple(basis)
+        if len(basis) != self.dim:
+            raise ModelError(
+                f"basis has {len(basis)} labels but H is {self.dim}x{self.dim}. Fix: give one label per basis state."
+            )
+        return basis
 
     @classmethod
-    def from_string(cls, text: str, blocks: Sequence[int], *, basis=None, symbols=None, momenta=None,
-                    perturbation=None, spin: bool = True, time_reversal: bool = False, hbar=None,
-                    name: str | None = None, **options) -> "Model":
+    def from_string(
+        cls,
+        text: str,
+        blocks: Sequence[int],
+        *,
+        basis=None,
+        symbols=None,
+        momenta=None,
+        perturbation=None,
+        spin: bool = True,
+        time_reversal: bool = False,
+        hbar=None,
+        name: str | None = None,
+        **options,
+    ) -> "Model":
         """A model from a Hamiltonian written as a string, kwant-continuum style.
 
         The string is parsed by :mod:`symbolic_sw.parsing` against a whitelist
@@ -210,9 +354,20 @@ class Model:
         """
         from .parsing import model_from_string
 
-        return model_from_string(cls, text, blocks, basis=basis, symbols=symbols, momenta=momenta,
-                                 perturbation=perturbation, spin=spin, time_reversal=time_reversal,
-                                 hbar=hbar, name=name, **options)
+        return model_from_string(
+            cls,
+            text,
+            blocks,
+            basis=basis,
+            symbols=symbols,
+            momenta=momenta,
+            perturbation=perturbation,
+            spin=spin,
+            time_reversal=time_reversal,
+            hbar=hbar,
+            name=name,
+            **options,
+        )
 
     # -- derived data --------------------------------------------------------
 
@@ -223,6 +378,7 @@ class Model:
 
     @property
     def n_orbitals(self) -> int:
+        """Number of orbitals: the dimension, halved for a spinful model."""
         return self.dim // 2 if self.spin else self.dim
 
     def time_reversal_matrix(self) -> sympy.Matrix:
@@ -246,8 +402,9 @@ class Model:
 
     def _require_spin(self, what):
         if not self.spin:
-            raise ModelError(f"{what} needs a spinful model (orbital ⊗ spin-½ basis); "
-                             f"this model was built with spin=False.")
+            raise ModelError(
+                f"{what} needs a spinful model (orbital ⊗ spin-½ basis); this model was built with spin=False."
+            )
 
     def with_perturbative(self, symbols) -> "Model":
         """A copy in which every term of ``H`` containing ``symbols`` counts as perturbation.
@@ -256,11 +413,25 @@ class Model:
         γ1, γ2 (whose terms lie inside the diagonal blocks) on top of the
         inter-orbital coupling; combine with ``effective(..., truncate=...)``.
         """
-        new = Model(self.H, self.blocks, momenta=self.momenta, perturbation=self.H1,
-                    perturbative=tuple(self.perturbative) + tuple(symbols),
-                    spin=self.spin, hbar=self.hbar, name=self.name)
-        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in new.__dict__})
-        return new
+        return self._replace(perturbative=tuple(self.perturbative) + tuple(symbols))
+
+    def _replace(self, H=None, blocks=None, **changes) -> "Model":
+        """A new model with this one's settings, ``H`` and ``blocks`` and the constructor arguments ``changes``.
+
+        The perturbation is this one's ``H1`` and the descriptive fields (basis,
+        source, family, equation) are carried over; the time-reversal check is not
+        repeated, and ``basis_order``, ``fine_blocks`` start afresh.
+        """
+        kwargs = dict(
+            momenta=self.momenta,
+            perturbation=self.H1,
+            spin=self.spin,
+            hbar=self.hbar,
+            name=self.name,
+            **{field: getattr(self, field) for field in _DESCRIPTIVE},
+        )
+        kwargs.update(changes)
+        return Model(self.H if H is None else H, self.blocks if blocks is None else blocks, **kwargs)
 
     def grouped(self, groups) -> "Model":
         """The same Hamiltonian with blocks merged into coarser blocks.
@@ -279,6 +450,23 @@ class Model:
             (recorded in ``basis_order``) and user matrices given to
             :meth:`Effective.transform` are permuted to match.
         """
+        groups = self._check_groups(groups)
+        perm, fine, sizes = [], [], []
+        for g in groups:
+            # the group's blocks, in the order given, become one block of the new basis
+            perm.extend(i for a in g for i in range(self.block_slices[a].start, self.block_slices[a].stop))
+            offsets = [sum(self.blocks[b] for b in g[:n]) for n in range(len(g) + 1)]
+            fine.append(tuple((a, slice(offsets[n], offsets[n + 1])) for n, a in enumerate(g)))
+            sizes.append(offsets[-1])
+        new = self._replace(self.H.extract(perm, perm), sizes, perturbation=self.H1.extract(perm, perm))
+        new.perturbative = self.perturbative
+        base = self.basis_order or tuple(range(self.dim))
+        new.basis_order = None if perm == list(range(self.dim)) else tuple(base[i] for i in perm)
+        new.fine_blocks = tuple(fine)
+        return new
+
+    def _check_groups(self, groups) -> list:
+        """``groups`` as lists of int, checked to partition the block indices into non-empty groups."""
         n = len(self.blocks)
         try:
             groups = [[int(a) for a in g] for g in groups]
@@ -288,26 +476,9 @@ class Model:
         if flat != list(range(n)) or any(not g for g in groups):
             raise ModelError(
                 f"groups {groups} must use every block index 0..{n - 1} exactly once, in "
-                f"non-empty groups. Fix: e.g. {[list(range(n - 1)), [n - 1]]}.")
-        base = self.basis_order or tuple(range(self.dim))
-        perm, fine, sizes = [], [], []
-        for g in groups:
-            start, parts = 0, []
-            for a in g:
-                sl = self.block_slices[a]
-                perm.extend(range(sl.start, sl.stop))
-                parts.append((a, slice(start, start + self.blocks[a])))
-                start += self.blocks[a]
-            fine.append(tuple(parts))
-            sizes.append(start)
-        H = self.H.extract(perm, perm)
-        new = Model(H, sizes, momenta=self.momenta, perturbation=self.H1.extract(perm, perm),
-                    spin=self.spin, hbar=self.hbar, name=self.name)
-        new.perturbative = self.perturbative
-        new.basis_order = None if perm == list(range(self.dim)) else tuple(base[i] for i in perm)
-        new.fine_blocks = tuple(fine)
-        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in new.__dict__})
-        return new
+                f"non-empty groups. Fix: e.g. {[list(range(n - 1)), [n - 1]]}."
+            )
+        return groups
 
     def groups_eliminating(self, pairs):
         """The coarsest grouping in which exactly the block ``pairs`` are eliminated.
@@ -317,25 +488,32 @@ class Model:
         (keeping 0–1 and 1–2 but eliminating 0–2 is not), which is checked.
         """
         n = len(self.blocks)
-        pairs = {tuple(sorted((int(a), int(b)))) for a, b in pairs}
-        bad = [p for p in pairs if p[0] == p[1] or not (0 <= p[0] < n and 0 <= p[1] < n)]
-        if bad:
-            raise ModelError(f"cannot eliminate block pair(s) {sorted(bad)}: pairs must join two "
-                             f"different blocks among 0..{n - 1}.")
+        pairs = self._check_pairs(pairs)
         group = list(range(n))
-        for a in range(n):
-            for b in range(a + 1, n):
-                if (a, b) not in pairs:
-                    old, new = group[b], group[a]
-                    group = [new if g == old else g for g in group]
+        for a, b in itertools.combinations(range(n), 2):
+            if (a, b) not in pairs:
+                old, new = group[b], group[a]
+                group = [new if g == old else g for g in group]
         for a, b in sorted(pairs):
             if group[a] == group[b]:
                 raise ModelError(
                     f"eliminating blocks {a}–{b} is inconsistent with keeping the couplings "
                     f"that link them through other blocks; kept couplings must group blocks "
-                    f"transitively. Fix: also eliminate the pairs linking {a} and {b}, or keep {a}–{b}.")
+                    f"transitively. Fix: also eliminate the pairs linking {a} and {b}, or keep {a}–{b}."
+                )
         labels = sorted(set(group), key=group.index)
         return [[a for a in range(n) if group[a] == lab] for lab in labels]
+
+    def _check_pairs(self, pairs) -> set:
+        """The block pairs as a set of sorted tuples, each joining two different existing blocks."""
+        n = len(self.blocks)
+        pairs = {tuple(sorted((int(a), int(b)))) for a, b in pairs}
+        bad = [p for p in pairs if p[0] == p[1] or not (0 <= p[0] < n and 0 <= p[1] < n)]
+        if bad:
+            raise ModelError(
+                f"cannot eliminate block pair(s) {sorted(bad)}: pairs must join two different blocks among 0..{n - 1}."
+            )
+        return pairs
 
     def block(self, M, a=0, b=None):
         """The (a, b) block of a matrix in this model's partition."""
@@ -343,5 +521,8 @@ class Model:
         return sympy.Matrix(M)[self.block_slices[a], self.block_slices[b]]
 
     def __repr__(self):
-        return (f"Model({self.name!r}, dim={self.dim}, blocks={list(self.blocks)}, "
-                f"momenta={self.momenta}, parameters={self.parameters})")
+        """Name, size, blocks, momenta and parameters."""
+        return (
+            f"Model({self.name!r}, dim={self.dim}, blocks={list(self.blocks)}, "
+            f"momenta={self.momenta}, parameters={self.parameters})"
+        )

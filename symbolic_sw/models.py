@@ -1,8 +1,12 @@
-"""The paper's models: Eq. (33), (A19), (A20), (C1) and (G2).
+"""The paper's models: Eq. (33), (A19), (A20), (C1) and (G2), and their place in the C4v family.
 
 Basis of the 6×6 models: (Γ1↑, Γ1↓, Γ5x↑, Γ5x↓, Γ5y↑, Γ5y↓) = orbital ⊗ spin;
 the essential block is the first two states (the Γ1 or Γ4 doublet).
+:func:`paper_mapping` places Eq. (A19) or (A20) in the family that
+:func:`~symbolic_sw.symmetry.from_symmetry` generates for C4v.
 """
+
+from dataclasses import dataclass
 
 import sympy
 
@@ -10,13 +14,34 @@ from .errors import ModelError
 from .model import Model
 from .pauli import SIGMA, kron
 from .symbols import (
-    a_tilde, alpha_0, b, b_tilde, epsilon_1, epsilon_2, gamma_1, gamma_2,
-    gamma_tilde, hbar, k_x, k_y, m,
+    a_tilde,
+    alpha_0,
+    b,
+    b_tilde,
+    epsilon_1,
+    epsilon_2,
+    gamma_1,
+    gamma_2,
+    gamma_tilde,
+    hbar,
+    k_x,
+    k_y,
+    m,
 )
-
 from .symmetry import from_symmetry  # qsymm itself is imported only when it is called
 
-__all__ = ["samokhin_c4v", "rashba_toy", "isolated_gamma5", "from_symmetry"]
+__all__ = [
+    "FACTORIES",
+    "PaperMapping",
+    "from_symmetry",
+    "isolated_gamma5",
+    "paper_mapping",
+    "rashba_toy",
+    "samokhin_c4v",
+]
+
+#: the functions a derivation spec may name as ``MODEL`` (each returns a Model)
+FACTORIES = ("samokhin_c4v", "rashba_toy", "isolated_gamma5", "from_symmetry")
 
 s0, sx, sy, sz = (SIGMA[c] for c in "0xyz")
 I = sympy.I
@@ -51,8 +76,8 @@ def samokhin_c4v(intrinsic_soc: bool = False, variant: str = "g1g5") -> Model:
     """
     if variant not in ("g1g5", "g4g5"):
         raise ModelError(f"unknown variant {variant!r}; use 'g1g5' (Eq. 33/A19) or 'g4g5' (Eq. A20).")
-    g = (gamma_tilde if intrinsic_soc else 0)
-    rashba = (k_y * sx - k_x * sy)
+    g = gamma_tilde if intrinsic_soc else 0
+    rashba = k_y * sx - k_x * sy
     h1 = (epsilon_1 + _kinetic()) * s0 + (gamma_1 * rashba if intrinsic_soc else 0 * s0)
     h2 = (epsilon_2 + _kinetic()) * s0 + (gamma_2 * rashba if intrinsic_soc else 0 * s0)
     if variant == "g1g5":
@@ -67,23 +92,21 @@ def samokhin_c4v(intrinsic_soc: bool = False, variant: str = "g1g5") -> Model:
         h21 = I * a_tilde * k_y * s0 + I * b_tilde * sx + g * k_x * sz
         h31 = I * a_tilde * k_x * s0 - I * b_tilde * sy - g * k_y * sz
         eq = "A20" if intrinsic_soc else "A20 (γ = 0)"
-    H = _from_blocks([
-        [h1, h12, h13],
-        [h21, h2, -I * b * sz],
-        [h31, I * b * sz, h2],
-    ])
+    H = _from_blocks(
+        [
+            [h1, h12, h13],
+            [h21, h2, -I * b * sz],
+            [h31, I * b * sz, h2],
+        ]
+    )
     name = {"33": "samokhin_c4v", "A19": "samokhin_a19"}.get(eq, "samokhin_g4g5")
-    model = Model(H, blocks=[2, 4], momenta=(k_x, k_y), time_reversal=True, name=name)
-    model.equation = eq
-    return model
+    return Model(H, blocks=[2, 4], momenta=(k_x, k_y), time_reversal=True, name=name, equation=eq)
 
 
 def rashba_toy() -> Model:
     """Eq. (C1): one orbital with intrinsic Rashba SOC α0, energy counted from ε1."""
     H = _kinetic() * s0 + alpha_0 * (k_y * sx - k_x * sy)
-    model = Model(H, blocks=[2], momenta=(k_x, k_y), time_reversal=True, name="rashba_toy")
-    model.equation = "C1"
-    return model
+    return Model(H, blocks=[2], momenta=(k_x, k_y), time_reversal=True, name="rashba_toy", equation="C1")
 
 
 def isolated_gamma5() -> Model:
@@ -91,6 +114,83 @@ def isolated_gamma5() -> Model:
     tau0 = sympy.eye(2)
     tau2 = sympy.Matrix([[0, -I], [I, 0]])
     H = kron(tau0, _kinetic() * s0 + alpha_0 * (k_y * sx - k_x * sy)) + b * kron(tau2, sz)
-    model = Model(H, blocks=[4], momenta=(k_x, k_y), time_reversal=True, name="isolated_gamma5")
-    model.equation = "G2"
-    return model
+    return Model(H, blocks=[4], momenta=(k_x, k_y), time_reversal=True, name="isolated_gamma5", equation="G2")
+
+
+# -- the paper's models in the generated family ----------------------------------------------------
+
+
+@dataclass
+class PaperMapping:
+    """Eq. (A19) or (A20) as a point of the symmetry-generated family.
+
+    Attributes
+    ----------
+    model : Model
+        The generated family (``from_symmetry("C4v", ...)``).
+    paper : Model
+        ``samokhin_c4v(variant, intrinsic_soc=True)``.
+    substitutions : dict generated symbol → expression in the paper's symbols
+        Substituting these (with 0 for ``omitted``) into ``model.H`` gives ``paper.H``.
+    omitted : tuple of symbols
+        Generated parameters that the paper's model sets to zero.
+    inverse : dict paper symbol → generated symbol (times a sign, if any)
+    """
+
+    model: Model
+    paper: Model
+    substitutions: dict
+    omitted: tuple
+    inverse: dict
+
+    def names(self, omitted=("eta_3", "eta_4")) -> dict:
+        """``names=`` for :func:`from_symmetry`: the paper's names, and ``omitted`` for the omitted terms.
+
+        The default calls the two extra k-linear Γ5 terms η3 (τ3 ⊗ (k_xσ_y + k_yσ_x)) and
+        η4 (τ1 ⊗ (k_xσ_x − k_yσ_y)).
+        """
+        omitted = tuple(omitted)
+        if len(omitted) != len(self.omitted):
+            raise ModelError(
+                f"give {len(self.omitted)} names for the omitted terms "
+                f"({', '.join(map(str, self.omitted))}), got {len(omitted)}."
+            )
+        out = {str(g): str(p) for g, p in self.substitutions.items() if isinstance(p, sympy.Symbol)}
+        out.update({str(g): str(n) for g, n in zip(self.omitted, omitted)})
+        return out
+
+    def restrict(self, H=None):
+        """``H`` (default the generated H) with the mapping and zero for the omitted terms."""
+        H = self.model.H if H is None else H
+        subs = dict(self.substitutions)
+        subs.update({s: 0 for s in self.omitted})
+        return sympy.Matrix(H).subs(subs, simultaneous=True).applyfunc(sympy.expand)
+
+
+def paper_mapping(variant: str = "g1g5", k_order: int = 1, names=None) -> PaperMapping:
+    """Map Eq. (A19) (``"g1g5"``) or Eq. (A20) (``"g4g5"``) onto the C4v family.
+
+    The generated family for Γ1 + Γ5 (Γ4 + Γ5) ⊗ spin-½ to linear order in k has
+    10 real parameters; Eq. (A19) (A20) has 8: ε1, ε2, b, b̃, ã, γ1, γ2, γ̃. The
+    two omitted terms are k-linear terms inside the Γ5 block, ``τ3 ⊗ (k_x σ_y + k_y σ_x)``
+    (Γ3 ⊗ Γ3) and ``τ1 ⊗ (k_x σ_x − k_y σ_y)`` (Γ4 ⊗ Γ4), which cannot be written as
+    ``σ·(C × k)`` (Eq. A9) with a symmetric C_22 and so are absent from Appendix A 1.
+
+    Returns
+    -------
+    PaperMapping
+    """
+    orbitals = {"g1g5": ["Γ1", "Γ5"], "g4g5": ["Γ4", "Γ5"]}
+    if variant not in orbitals:
+        raise ModelError(f"unknown variant {variant!r}; use 'g1g5' (Eq. A19) or 'g4g5' (Eq. A20).")
+    model = from_symmetry("C4v", orbitals[variant], k_order=k_order, names=names)
+    paper = samokhin_c4v(intrinsic_soc=True, variant=variant)
+    values = model.family.decompose(paper.H)
+    subs = {s: v for s, v in values.items() if v != 0}
+    omitted = tuple(s for s, v in values.items() if v == 0)
+    inverse = {}
+    for s, v in subs.items():
+        if len(v.free_symbols) == 1 and sympy.Poly(v, *v.free_symbols).is_linear:
+            (p,) = v.free_symbols
+            inverse[p] = sympy.solve(sympy.Eq(s, v), p)[0]
+    return PaperMapping(model, paper, subs, omitted, inverse)

@@ -31,10 +31,17 @@ class PaperLatexPrinter(LatexPrinter):
 
     printmethod = "_paper_latex"
     NAMES: ClassVar[dict[str, str]] = {
-        "hbar": r"\hbar", "epsilon_1": r"\varepsilon_1", "epsilon_2": r"\varepsilon_2",
-        "a_tilde": r"\tilde{a}", "b_tilde": r"\tilde{b}", "gamma_tilde": r"\tilde{\gamma}",
-        "gamma_1": r"\gamma_1", "gamma_2": r"\gamma_2", "alpha_0": r"\alpha_0",
-        "E_g": r"\mathcal{E}_g", "alpha_R": r"\alpha_{\mathrm{R}}",
+        "hbar": r"\hbar",
+        "epsilon_1": r"\varepsilon_1",
+        "epsilon_2": r"\varepsilon_2",
+        "a_tilde": r"\tilde{a}",
+        "b_tilde": r"\tilde{b}",
+        "gamma_tilde": r"\tilde{\gamma}",
+        "gamma_1": r"\gamma_1",
+        "gamma_2": r"\gamma_2",
+        "alpha_0": r"\alpha_0",
+        "E_g": r"\mathcal{E}_g",
+        "alpha_R": r"\alpha_{\mathrm{R}}",
     }
 
     def __init__(self, settings=None):

@@ -78,13 +78,14 @@ def _spin_label(mu):
 def _momentum(model: Model, i):
     names = {str(k).removeprefix("k_"): k for k in model.momenta}
     if i not in names:
-        raise ModelError(f"unknown direction {i!r}; this model's momenta are "
-                         f"{', '.join(repr(n) for n in names)}.")
+        raise ModelError(f"unknown direction {i!r}; this model's momenta are {', '.join(repr(n) for n in names)}.")
     return names[i]
 
 
-_NOT_POLYNOMIAL = ("operator function {name!r} is not a polynomial in H (e.g. it inverts H); "
-                   "only sums, products, powers and derivatives of H are supported.")
+_NOT_POLYNOMIAL = (
+    "operator function {name!r} is not a polynomial in H (e.g. it inverts H); "
+    "only sums, products, powers and derivatives of H are supported."
+)
 
 
 def _polynomial_at_a_point(model: Model, f, zeta) -> bool:
@@ -96,8 +97,7 @@ def _polynomial_at_a_point(model: Model, f, zeta) -> bool:
     is inconclusive and left to the symbolic evaluation to report.
     """
     rng = random.Random(0x5EED)
-    point = {s: sympy.Rational(rng.randint(1, 97), rng.randint(98, 199))
-             for s in sorted(model.H.free_symbols, key=str)}
+    point = {s: sympy.Rational(rng.randint(1, 97), rng.randint(98, 199)) for s in sorted(model.H.free_symbols, key=str)}
     try:
         P = sympy.Matrix(f(model.H0.xreplace(point) + zeta * model.H1.xreplace(point)))
         return all(sympy.cancel(e).is_polynomial(zeta) for e in P)
@@ -119,11 +119,12 @@ def of_hamiltonian(model: Model, f, name="O", time_reversal=None) -> Operator:
     try:
         M = sympy.Matrix(f(model.H0 + zeta * model.H1))
     except Exception as exc:  # re-raised with the reason
-        raise ModelError(f"operator function {name!r} failed on the model's H: {exc}. It must "
-                         f"take the SymPy matrix H and return a matrix.") from exc
+        raise ModelError(
+            f"operator function {name!r} failed on the model's H: {exc}. It must "
+            f"take the SymPy matrix H and return a matrix."
+        ) from exc
     if M.shape != model.H.shape:
-        raise ModelError(f"operator function {name!r} returned shape {M.shape}; the model is "
-                         f"{model.dim}x{model.dim}.")
+        raise ModelError(f"operator function {name!r} returned shape {M.shape}; the model is {model.dim}x{model.dim}.")
     M = M.applyfunc(sympy.expand)
     if not all(e.is_polynomial(zeta) for e in M):
         raise ModelError(_NOT_POLYNOMIAL.format(name=name))
@@ -147,8 +148,10 @@ def operator(model: Model, O, name="O", time_reversal=None) -> Operator:
         except Exception as exc:  # anything SymPy cannot make a matrix of
             raise ModelError(f"operator must be a SymPy matrix, got {type(O).__name__}.") from exc
     if parts[0].shape != model.H.shape:
-        raise ModelError(f"operator has shape {parts[0].shape} but the model is "
-                         f"{model.dim}x{model.dim}; give the full (microscopic) matrix.")
+        raise ModelError(
+            f"operator has shape {parts[0].shape} but the model is "
+            f"{model.dim}x{model.dim}; give the full (microscopic) matrix."
+        )
     return O if isinstance(O, Operator) else Operator(parts, name, time_reversal)
 
 
@@ -203,8 +206,7 @@ def spin_current(model: Model, mu: str, i: str) -> Operator:
     """Spin current ``J_{μ,i} = ½{(1/ħ)∂H/∂k_i, S_μ}`` (Eq. 8); TR-even."""
     parts = _derivative_parts(model, _momentum(model, i))
     S = spin(model, mu).matrix
-    return Operator([(d * S + S * d) / (2 * model.hbar) for d in parts], f"J_{mu}{i}",
-                    time_reversal=+1)
+    return Operator([(d * S + S * d) / (2 * model.hbar) for d in parts], f"J_{mu}{i}", time_reversal=+1)
 
 
 def spin_torque(model: Model, mu: str) -> Operator:
@@ -280,13 +282,18 @@ class OperatorKind:
     def __post_init__(self):
         """Check the symbol (an identifier without ``_``) and the axes; ModelError if not."""
         if not self.symbol.isidentifier() or "_" in self.symbol:
-            raise ModelError(f"operator kind symbol {self.symbol!r} must be an identifier without '_' "
-                             f"(kernel names join it to its key with '_').")
+            raise ModelError(
+                f"operator kind symbol {self.symbol!r} must be an identifier without '_' "
+                f"(kernel names join it to its key with '_')."
+            )
         for axis in self.axes:
-            if axis not in _AXES and not (isinstance(axis, tuple) and axis
-                                          and all(isinstance(a, str) and a.isidentifier() for a in axis)):
-                raise ModelError(f"axis {axis!r} of operator kind {self.symbol!r} must be 'spin', "
-                                 f"'direction' or a tuple of identifier labels.")
+            if axis not in _AXES and not (
+                isinstance(axis, tuple) and axis and all(isinstance(a, str) and a.isidentifier() for a in axis)
+            ):
+                raise ModelError(
+                    f"axis {axis!r} of operator kind {self.symbol!r} must be 'spin', "
+                    f"'direction' or a tuple of identifier labels."
+                )
 
     @property
     def name(self):
@@ -335,8 +342,7 @@ def register(kind: OperatorKind, replace: bool = False) -> OperatorKind:
     if not isinstance(kind, OperatorKind):
         raise ModelError(f"register() takes an OperatorKind, got {type(kind).__name__}.")
     if kind.symbol in KINDS and not replace:
-        raise ModelError(f"operator kind {kind.symbol!r} is already registered; pass replace=True "
-                         f"to redefine it.")
+        raise ModelError(f"operator kind {kind.symbol!r} is already registered; pass replace=True to redefine it.")
     taken = {k.name for s, k in KINDS.items() if s != kind.symbol}
     if kind.name in taken:
         raise ModelError(f"Effective attribute {kind.name!r} is already used by another kind.")
@@ -366,12 +372,12 @@ def default_kinds() -> tuple:
 
 def operator_names(kinds, model: Model) -> list:
     """Kernel names of ``kinds`` for ``model`` in contract order: H, S_μ, T_μ, J_μ_i, dJ_μ_i, ..."""
-    return [kind.kernel_name(key) for symbol, kind in KINDS.items() if symbol in kinds
-            for key in kind.keys(model)]
+    return [kind.kernel_name(key) for symbol, kind in KINDS.items() if symbol in kinds for key in kind.keys(model)]
 
 
 # recipes in the exact algebra: the same parts as converting the SymPy operators, without
 # building and expanding them as SymPy matrices first (a test checks they agree)
+
 
 def _velocity_algebra(ctx, i):
     return [ctx.times(ctx.derivative(Hp, i), 1 / ctx.hbar) for Hp in ctx.H]
@@ -392,26 +398,73 @@ def _hamiltonian(model: Model) -> Operator:
 
 
 _BUILTIN = (
-    OperatorKind("H", (), _hamiltonian, r"\hat{\mathcal{H}}", "Effective Hamiltonian",
-                 "Effective Hamiltonian H_eff(k), Eq. (18).", hamiltonian=True, default=True,
-                 time_reversal=+1),
-    OperatorKind("S", ("spin",), spin, r"\hat{\mathcal{S}}", "Effective spin, Eq. (22)",
-                 "Effective spin S_eff^{0}, Eq. (22).",
-                 algebra=lambda ctx, mu: [ctx.spin(mu)], default=True, time_reversal=-1),
-    OperatorKind("T", ("spin",), spin_torque, r"\hat{\mathcal{T}}", "Effective spin torque, Eq. (21)",
-                 "Effective spin torque T_eff^{0} = (i/ħ)[H_eff, S_eff^{0}], Eq. (21).",
-                 algebra=_torque_algebra, default=True, time_reversal=+1),
-    OperatorKind("J", ("spin", "direction"), spin_current, r"\hat{\mathcal{J}}",
-                 "Effective spin current, Eq. (20)", "Effective spin current J_eff_{{{0},{1}}}, Eq. (20).",
-                 algebra=_spin_current_algebra, default=True, time_reversal=+1),
-    OperatorKind("dJ", ("spin", "direction"), None, r"\delta\hat{\mathcal{J}}",
-                 "Beyond the standard definition: delta J, Eq. (27)",
-                 "δJ_{{{0},{1}}} = J_eff_{{{0},{1}}} − ½{{(1/ħ)∂H_eff/∂k_{1}, σ_{0}}}: the part beyond "
-                 "the standard definition, Eq. (27).",
-                 beyond_standard="J", default=True, time_reversal=+1),
-    OperatorKind("v", ("direction",), velocity, r"\hat{\mathcal{v}}", "Effective velocity",
-                 "Effective velocity v_eff^{0} = U†(1/ħ)∂H/∂k_{0}U.", attribute="velocity",
-                 algebra=_velocity_algebra, time_reversal=-1),
+    OperatorKind(
+        "H",
+        (),
+        _hamiltonian,
+        r"\hat{\mathcal{H}}",
+        "Effective Hamiltonian",
+        "Effective Hamiltonian H_eff(k), Eq. (18).",
+        hamiltonian=True,
+        default=True,
+        time_reversal=+1,
+    ),
+    OperatorKind(
+        "S",
+        ("spin",),
+        spin,
+        r"\hat{\mathcal{S}}",
+        "Effective spin, Eq. (22)",
+        "Effective spin S_eff^{0}, Eq. (22).",
+        algebra=lambda ctx, mu: [ctx.spin(mu)],
+        default=True,
+        time_reversal=-1,
+    ),
+    OperatorKind(
+        "T",
+        ("spin",),
+        spin_torque,
+        r"\hat{\mathcal{T}}",
+        "Effective spin torque, Eq. (21)",
+        "Effective spin torque T_eff^{0} = (i/ħ)[H_eff, S_eff^{0}], Eq. (21).",
+        algebra=_torque_algebra,
+        default=True,
+        time_reversal=+1,
+    ),
+    OperatorKind(
+        "J",
+        ("spin", "direction"),
+        spin_current,
+        r"\hat{\mathcal{J}}",
+        "Effective spin current, Eq. (20)",
+        "Effective spin current J_eff_{{{0},{1}}}, Eq. (20).",
+        algebra=_spin_current_algebra,
+        default=True,
+        time_reversal=+1,
+    ),
+    OperatorKind(
+        "dJ",
+        ("spin", "direction"),
+        None,
+        r"\delta\hat{\mathcal{J}}",
+        "Beyond the standard definition: delta J, Eq. (27)",
+        "δJ_{{{0},{1}}} = J_eff_{{{0},{1}}} − ½{{(1/ħ)∂H_eff/∂k_{1}, σ_{0}}}: the part beyond "
+        "the standard definition, Eq. (27).",
+        beyond_standard="J",
+        default=True,
+        time_reversal=+1,
+    ),
+    OperatorKind(
+        "v",
+        ("direction",),
+        velocity,
+        r"\hat{\mathcal{v}}",
+        "Effective velocity",
+        "Effective velocity v_eff^{0} = U†(1/ħ)∂H/∂k_{0}U.",
+        attribute="velocity",
+        algebra=_velocity_algebra,
+        time_reversal=-1,
+    ),
 )
 for _kind in _BUILTIN:
     register(_kind)

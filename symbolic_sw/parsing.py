@@ -64,9 +64,18 @@ from .errors import ModelError
 from .pauli import sigma_0, sigma_x, sigma_y, sigma_z
 
 __all__ = [
-    "parse", "parse_hamiltonian", "model_from_string", "namespace", "FUNCTIONS",
-    "MAX_LENGTH", "MAX_DEPTH", "MAX_DIM", "MAX_BITS", "MAX_EXPONENT", "MAX_MATRIX_POWER",
+    "FUNCTIONS",
+    "MAX_BITS",
+    "MAX_DEPTH",
+    "MAX_DIM",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_MATRIX_POWER",
     "MAX_ROOT_BITS",
+    "model_from_string",
+    "namespace",
+    "parse",
+    "parse_hamiltonian",
 ]
 
 #: Longest accepted string (characters).
@@ -98,8 +107,9 @@ _GELL_MANN = {
 
 
 def _builtin_names() -> dict:
-    names = {name: getattr(_symbols, name) for name in _symbols.__all__
-             if isinstance(getattr(_symbols, name), sympy.Symbol)}
+    names = {
+        name: getattr(_symbols, name) for name in _symbols.__all__ if isinstance(getattr(_symbols, name), sympy.Symbol)
+    }
     names.update(I=sympy.I, pi=sympy.pi)
     for c, s in zip("0xyz", (sigma_0, sigma_x, sigma_y, sigma_z)):
         names[f"sigma_{c}"] = sympy.ImmutableMatrix(s)
@@ -113,6 +123,7 @@ _NAMES = _builtin_names()
 
 
 # -- errors -------------------------------------------------------------------
+
 
 class _Source:
     """The text as parsed (wrapped in parentheses so it may span lines)."""
@@ -137,6 +148,7 @@ class _Source:
 
 
 # -- value helpers ----------------------------------------------------------
+
 
 def _exact(x: float) -> sympy.Rational:
     """A float literal as the exact rational its shortest decimal text denotes (0.1 → 1/10)."""
@@ -181,30 +193,212 @@ def _max_bits(x) -> int:
     return best
 
 
-# -- the builder --------------------------------------------------------------
+# -- pass 1: the whitelist ------------------------------------------------------
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _UNARY = {ast.UAdd: "+", ast.USub: "-"}
+# how the operators outside the grammar are written, for the message
+_OPERATOR_TEXT = {
+    ast.BitXor: "^",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+}
 
+# Ranks of the offences, worst first: only the worst one found is reported, so that a hostile
+# string gets the most telling message rather than, say, a complaint about a keyword argument.
+_HIDDEN_NAME, _FORBIDDEN, _CONSTANT, _MISUSE = range(4)
+
+_ATTRIBUTE_FIX = "write the operation with an allowed function, e.g. transpose(A) or dagger(A) instead of A.T or A.H"
+
+#: Constructs that are never allowed, besides attribute access: (node types, problem, fix).
 _REJECTED = [
-    (ast.Attribute, "attribute access is not allowed",
-     "write the operation with an allowed function, e.g. transpose(A) or dagger(A) instead of A.T or A.H"),
     (ast.Subscript, "indexing (x[...]) is not allowed", "build the matrix you need from the helper functions"),
     (ast.Lambda, "lambda expressions are not allowed", "write the expression itself"),
-    ((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp), "comprehensions are not allowed",
-     "write the matrix out, e.g. Matrix([[a, b], [c, d]])"),
-    ((ast.JoinedStr, ast.FormattedValue), "f-strings are not allowed",
-     "format the string in Python before passing it"),
+    (
+        (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp),
+        "comprehensions are not allowed",
+        "write the matrix out, e.g. Matrix([[a, b], [c, d]])",
+    ),
+    ((ast.JoinedStr, ast.FormattedValue), "f-strings are not allowed", "format the string in Python before passing it"),
     (ast.NamedExpr, "assignment expressions (:=) are not allowed", "write the expression itself"),
-    ((ast.Compare, ast.BoolOp, ast.IfExp), "comparisons, 'and'/'or' and conditional expressions are not allowed",
-     "write a plain algebraic expression"),
+    (
+        (ast.Compare, ast.BoolOp, ast.IfExp),
+        "comparisons, 'and'/'or' and conditional expressions are not allowed",
+        "write a plain algebraic expression",
+    ),
     ((ast.Dict, ast.Set), "dicts and sets are not allowed", "use Matrix([[...], [...]]) for matrix literals"),
     (ast.Starred, "'*' unpacking is not allowed", "pass the arguments one by one"),
     (ast.Slice, "slices are not allowed", "build the matrix you need from the helper functions"),
     ((ast.Await, ast.Yield, ast.YieldFrom), "await/yield are not allowed", "write a plain algebraic expression"),
 ]
 
-_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Call, ast.List, ast.Tuple)
+
+class _Findings:
+    """What pass 1 found: offences ``(rank, position, node, problem, fix)`` and unknown names, in order."""
+
+    def __init__(self, tree, names: dict):
+        self.names = names
+        self.called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        self.offences, self.unknown_symbols, self.unknown_functions = [], [], []
+
+    def offence(self, rank, node, problem, fix):
+        self.offences.append((rank, len(self.offences), node, problem, fix))
+
+    def unknown_names(self) -> list:
+        """The messages for the unknown functions and symbols (empty if there are none)."""
+        problems = []
+        if self.unknown_functions:
+            hints = _hints(self.unknown_functions, FUNCTIONS)
+            problems.append(
+                f"unknown function(s) {', '.join(self.unknown_functions)}{hints}; only the helper functions "
+                f"{', '.join(sorted(FUNCTIONS))} can be called. Fix: write the function out with these "
+                f"(new functions cannot be declared, for safety)"
+            )
+        if self.unknown_symbols:
+            hints = _hints(self.unknown_symbols, self.names)
+            example = ", ".join(repr(s) for s in self.unknown_symbols)
+            problems.append(
+                f"unknown symbol(s) {', '.join(self.unknown_symbols)}{hints}. Fix: declare them with "
+                f"symbols=[{example}] (they become real SymPy symbols) or pass your own SymPy "
+                f"symbols, e.g. symbols=[sympy.Symbol({self.unknown_symbols[0]!r}, positive=True)]"
+            )
+        return problems
+
+
+def _add_once(names: list, name: str):
+    if name not in names:
+        names.append(name)
+
+
+def _accept(found, node):
+    """Allowed as such (its parts are nodes of their own)."""
+
+
+def _check_binop(found, node):
+    if type(node.op) not in _BINOPS:
+        op = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
+        found.offence(
+            _MISUSE,
+            node,
+            f"operator '{op}' is not allowed",
+            "use ** for powers" if op == "^" else "use only + - * / ** @",
+        )
+
+
+def _check_unaryop(found, node):
+    if type(node.op) not in _UNARY:
+        found.offence(
+            _MISUSE, node, f"unary operator {type(node.op).__name__} is not allowed", "use only unary + and -"
+        )
+
+
+def _check_constant(found, node):
+    v = node.value
+    if isinstance(v, bool) or not isinstance(v, (int, float, complex)):
+        kind = "strings are" if isinstance(v, (str, bytes)) else f"the constant {v!r} is"
+        found.offence(_CONSTANT, node, f"{kind} not allowed", "use numbers, names and the helper functions only")
+
+
+def _check_call(found, node):
+    if not isinstance(node.func, ast.Name):
+        found.offence(
+            _MISUSE,
+            node,
+            "only the helper functions can be called (by name)",
+            f"call one of {', '.join(sorted(FUNCTIONS))}",
+        )
+    if node.keywords:
+        kw = ", ".join(f"{k.arg}=" if k.arg else "**" for k in node.keywords)
+        found.offence(_MISUSE, node, f"keyword arguments ({kw}) are not allowed", "pass the arguments by position")
+
+
+def _check_name(found, node):
+    name = node.id
+    if name.startswith("_"):
+        found.offence(
+            _HIDDEN_NAME,
+            node,
+            f"names starting with '_' (like '{name}') are not allowed",
+            "use the documented names and helper functions only",
+        )
+    elif id(node) in found.called:
+        _check_function_name(found, node)
+    elif name in found.names:
+        pass
+    elif name in FUNCTIONS:
+        found.offence(_MISUSE, node, f"'{name}' is a function", f"call it, e.g. {FUNCTIONS[name][1]}")
+    else:
+        _add_once(found.unknown_symbols, name)
+
+
+def _check_function_name(found, node):
+    name = node.id
+    if name in FUNCTIONS:
+        return
+    if name in found.names:
+        found.offence(
+            _MISUSE,
+            node,
+            f"'{name}' is {_describe(found.names[name])}, not a function",
+            f"remove the call; the functions are {', '.join(sorted(FUNCTIONS))}",
+        )
+    else:
+        _add_once(found.unknown_functions, name)
+
+
+def _check_attribute(found, node):
+    found.offence(_FORBIDDEN, node, f"attribute access ('.{node.attr}') is not allowed", _ATTRIBUTE_FIX)
+
+
+def _forbid(problem, fix):
+    def check(found, node):
+        found.offence(_FORBIDDEN, node, problem, fix)
+
+    return check
+
+
+def _not_allowed(found, node):
+    found.offence(_FORBIDDEN, node, f"{type(node).__name__} is not allowed", "write a plain algebraic expression")
+
+
+#: The whitelist: node type → its check (subclasses share it). Operators, contexts and keywords
+#: are judged with the node that holds them.
+_ALLOWED = {
+    ast.Expression: _accept,
+    ast.List: _accept,
+    ast.Tuple: _accept,
+    ast.BinOp: _check_binop,
+    ast.UnaryOp: _check_unaryop,
+    ast.Constant: _check_constant,
+    ast.Call: _check_call,
+    ast.Name: _check_name,
+    ast.operator: _accept,
+    ast.unaryop: _accept,
+    ast.expr_context: _accept,
+    ast.keyword: _accept,
+}
+# every other node is an offence: the rejected constructs with a message of their own, the rest with _not_allowed
+_CHECKS = {
+    **{
+        t: _forbid(problem, fix)
+        for types, problem, fix in _REJECTED
+        for t in (types if isinstance(types, tuple) else (types,))
+    },
+    ast.Attribute: _check_attribute,
+    **_ALLOWED,
+}
+
+
+def _lookup(table: dict, node, default):
+    """The entry of ``table`` for the class of ``node`` or its nearest base class."""
+    return next((table[cls] for cls in type(node).__mro__ if cls in table), default)
+
+
+# -- the builder --------------------------------------------------------------
 
 
 class _Builder:
@@ -224,123 +418,73 @@ class _Builder:
         forbidden construct such as attribute access or a lambda, then the rest),
         so a hostile string gets the most telling message.
         """
-        unknown_symbols, unknown_functions, offences = [], [], []
-
-        def offence(rank, node, problem, fix):
-            offences.append((rank, len(offences), node, problem, fix))
-
-        func_nodes = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        found = _Findings(tree, self.names)
         for node in ast.walk(tree):
-            if isinstance(node, (ast.operator, ast.unaryop, ast.expr_context, ast.keyword)):
-                continue                      # judged with the node that holds them
-            rejected = [(p, f) for types, p, f in _REJECTED if isinstance(node, types)]
-            if rejected:
-                problem, fix = rejected[0]
-                if isinstance(node, ast.Attribute):
-                    problem = f"attribute access ('.{node.attr}') is not allowed"
-                offence(1, node, problem, fix)
-            elif isinstance(node, ast.BinOp) and type(node.op) not in _BINOPS:
-                op = {ast.BitXor: "^", ast.FloorDiv: "//", ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|",
-                      ast.LShift: "<<", ast.RShift: ">>"}.get(type(node.op), type(node.op).__name__)
-                offence(3, node, f"operator '{op}' is not allowed",
-                        "use ** for powers" if op == "^" else "use only + - * / ** @")
-            elif isinstance(node, ast.UnaryOp) and type(node.op) not in _UNARY:
-                offence(3, node, f"unary operator {type(node.op).__name__} is not allowed",
-                        "use only unary + and -")
-            elif not isinstance(node, _ALLOWED):
-                offence(1, node, f"{type(node).__name__} is not allowed", "write a plain algebraic expression")
-            elif isinstance(node, ast.Constant):
-                v = node.value
-                if isinstance(v, bool) or not isinstance(v, (int, float, complex)):
-                    kind = "strings are" if isinstance(v, (str, bytes)) else f"the constant {v!r} is"
-                    offence(2, node, f"{kind} not allowed", "use numbers, names and the helper functions only")
-            elif isinstance(node, ast.Call):
-                if not isinstance(node.func, ast.Name):
-                    offence(3, node, "only the helper functions can be called (by name)",
-                            f"call one of {', '.join(sorted(FUNCTIONS))}")
-                if node.keywords:
-                    kw = ", ".join(f"{k.arg}=" if k.arg else "**" for k in node.keywords)
-                    offence(3, node, f"keyword arguments ({kw}) are not allowed", "pass the arguments by position")
-            elif isinstance(node, ast.Name):
-                name = node.id
-                if name.startswith("_"):
-                    offence(0, node, f"names starting with '_' (like '{name}') are not allowed",
-                            "use the documented names and helper functions only")
-                elif id(node) in func_nodes:
-                    if name in FUNCTIONS:
-                        pass
-                    elif name in self.names:
-                        offence(3, node, f"'{name}' is {_describe(self.names[name])}, not a function",
-                                f"remove the call; the functions are {', '.join(sorted(FUNCTIONS))}")
-                    elif name not in unknown_functions:
-                        unknown_functions.append(name)
-                elif name not in self.names:
-                    if name in FUNCTIONS:
-                        offence(3, node, f"'{name}' is a function", f"call it, e.g. {FUNCTIONS[name][1]}")
-                    elif name not in unknown_symbols:
-                        unknown_symbols.append(name)
-        if offences:
-            _, _, node, problem, fix = min(offences, key=lambda o: o[:2])
+            _lookup(_CHECKS, node, _not_allowed)(found, node)
+        if found.offences:
+            _, _, node, problem, fix = min(found.offences, key=lambda o: o[:2])
             raise self.err(node, problem, fix)
-        problems = []
-        if unknown_functions:
-            hints = _hints(unknown_functions, FUNCTIONS)
-            problems.append(
-                f"unknown function(s) {', '.join(unknown_functions)}{hints}; only the helper functions "
-                f"{', '.join(sorted(FUNCTIONS))} can be called. Fix: write the function out with these "
-                f"(new functions cannot be declared, for safety)")
-        if unknown_symbols:
-            hints = _hints(unknown_symbols, self.names)
-            example = ", ".join(repr(s) for s in unknown_symbols)
-            problems.append(
-                f"unknown symbol(s) {', '.join(unknown_symbols)}{hints}. Fix: declare them with "
-                f"symbols=[{example}] (they become real SymPy symbols) or pass your own SymPy "
-                f"symbols, e.g. symbols=[sympy.Symbol({unknown_symbols[0]!r}, positive=True)]")
+        problems = found.unknown_names()
         if problems:
             raise ModelError("cannot parse the Hamiltonian string: " + "; ".join(problems) + ".")
 
     # -- pass 2: build ---------------------------------------------------------
 
     def build(self, node, depth=0, lists=0):
+        """The SymPy value of ``node``; ``lists``: how many levels of lists are allowed here."""
         if depth > MAX_DEPTH:
-            raise self.err(node, f"the expression is nested more than {MAX_DEPTH} levels deep",
-                           "split it into smaller terms")
-        if isinstance(node, ast.Expression):
-            return self.build(node.body, depth + 1)
-        if isinstance(node, ast.Constant):
-            return self.constant(node)
-        if isinstance(node, ast.Name):
-            return self.names[node.id]
-        if isinstance(node, (ast.List, ast.Tuple)):
-            if lists <= 0:
-                raise self.err(node, "a list or tuple is only allowed as the argument of Matrix(...) or block(...)",
-                               "write e.g. Matrix([[a, b], [c, d]])")
-            return [self.build(e, depth + 1, lists - 1) for e in node.elts]
-        if isinstance(node, ast.UnaryOp):
-            value = self.build(node.operand, depth + 1)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.Pow):
-                return self.power(node, self.build(node.left, depth + 1), self.build(node.right, depth + 1))
-            # a chain of + - (or of * / @) is left-nested: walk its spine without recursion
-            group = (ast.Add, ast.Sub) if isinstance(node.op, (ast.Add, ast.Sub)) else (ast.Mult, ast.Div, ast.MatMult)
-            chain = []
-            while isinstance(node, ast.BinOp) and isinstance(node.op, group):
-                chain.append(node)
-                node = node.left
-            value = self.build(node, depth + 1)
-            for link in reversed(chain):
-                value = self.binop(link, value, self.build(link.right, depth + 1))
-            return value
-        if isinstance(node, ast.Call):
-            name = node.func.id
-            func, usage, list_levels = FUNCTIONS[name]
-            args = [self.build(a, depth + 1, list_levels) for a in node.args]
-            try:
-                return func(self, node, *args)
-            except TypeError:
-                raise self.err(node, f"wrong number of arguments for {name}()", f"call it as {usage}") from None
-        raise self.err(node, f"{type(node).__name__} is not allowed", "write a plain algebraic expression")
+            raise self.err(
+                node, f"the expression is nested more than {MAX_DEPTH} levels deep", "split it into smaller terms"
+            )
+        build = _lookup(_BUILDERS, node, None)
+        if build is None:
+            raise self.err(node, f"{type(node).__name__} is not allowed", "write a plain algebraic expression")
+        return build(self, node, depth, lists)
+
+    def _expression(self, node, depth, _lists):
+        return self.build(node.body, depth + 1)
+
+    def _constant(self, node, _depth, _lists):
+        return self.constant(node)
+
+    def _name(self, node, _depth, _lists):
+        return self.names[node.id]
+
+    def _sequence(self, node, depth, lists):
+        if lists <= 0:
+            raise self.err(
+                node,
+                "a list or tuple is only allowed as the argument of Matrix(...) or block(...)",
+                "write e.g. Matrix([[a, b], [c, d]])",
+            )
+        return [self.build(e, depth + 1, lists - 1) for e in node.elts]
+
+    def _unaryop(self, node, depth, _lists):
+        value = self.build(node.operand, depth + 1)
+        return -value if isinstance(node.op, ast.USub) else value
+
+    def _binop(self, node, depth, _lists):
+        if isinstance(node.op, ast.Pow):
+            return self.power(node, self.build(node.left, depth + 1), self.build(node.right, depth + 1))
+        # a chain of + - (or of * / @) is left-nested: walk its spine without recursion
+        group = (ast.Add, ast.Sub) if isinstance(node.op, (ast.Add, ast.Sub)) else (ast.Mult, ast.Div, ast.MatMult)
+        chain = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, group):
+            chain.append(node)
+            node = node.left
+        value = self.build(node, depth + 1)
+        for link in reversed(chain):
+            value = self.binop(link, value, self.build(link.right, depth + 1))
+        return value
+
+    def _call(self, node, depth, _lists):
+        name = node.func.id
+        func, usage, list_levels = FUNCTIONS[name]
+        args = [self.build(a, depth + 1, list_levels) for a in node.args]
+        try:
+            return func(self, node, *args)
+        except TypeError:
+            raise self.err(node, f"wrong number of arguments for {name}()", f"call it as {usage}") from None
 
     def constant(self, node):
         v = node.value
@@ -359,14 +503,20 @@ class _Builder:
     def bounded(self, node, value, full=False):
         bits = _max_bits(value) if full else (0 if _is_matrix(value) else _number_bits(value))
         if bits > MAX_BITS:
-            raise self.err(node, f"a number with more than {MAX_BITS} bits appears",
-                           "use smaller numbers, or symbols for large parameters")
+            raise self.err(
+                node,
+                f"a number with more than {MAX_BITS} bits appears",
+                "use smaller numbers, or symbols for large parameters",
+            )
         return value
 
     def square(self, node, M):
         if M.rows != M.cols:
-            raise self.err(node, f"a scalar can only be added to a square matrix, not to {_describe(M)}",
-                           "multiply the scalar by a matrix of the right shape")
+            raise self.err(
+                node,
+                f"a scalar can only be added to a square matrix, not to {_describe(M)}",
+                "multiply the scalar by a matrix of the right shape",
+            )
         return sympy.ImmutableMatrix(sympy.eye(M.rows))
 
     def binop(self, node, a, b):
@@ -374,33 +524,47 @@ class _Builder:
         for x in (a, b):
             if isinstance(x, list):
                 raise self.err(node, f"cannot apply '{op}' to a list", "wrap the list in Matrix(...)")
-        ma, mb = _is_matrix(a), _is_matrix(b)
         if op in "+-":
-            if ma and mb and a.shape != b.shape:
-                raise self.err(node, f"cannot add a {a.rows}x{a.cols} and a {b.rows}x{b.cols} matrix",
-                               "make the terms the same size, e.g. with kron(..., sigma_0)")
-            if ma and not mb:
-                b = b * self.square(node, a)
-            elif mb and not ma:
-                a = a * self.square(node, b)
-            return self.bounded(node, a + b if op == "+" else a - b)
-        if op == "@":
-            if not (ma and mb):
-                raise self.err(node, f"'@' needs two matrices, got {_describe(a)} and {_describe(b)}",
-                               "use * to multiply by a scalar")
+            return self.add(node, op, a, b)
         if op in "*@":
-            if ma and mb:
-                if a.cols != b.rows:
-                    raise self.err(node, f"cannot multiply a {a.rows}x{a.cols} by a {b.rows}x{b.cols} matrix",
-                                   "check the sizes of the factors")
-                return self.bounded(node, a * b, full=True)
-            return self.bounded(node, a * b)
-        # division
-        if mb:
+            return self.multiply(node, op, a, b)
+        if _is_matrix(b):
             raise self.err(node, "cannot divide by a matrix", "divide by scalars only")
         if b == 0:
             raise self.err(node, "division by zero", "check the denominator")
         return self.bounded(node, a / b)
+
+    def add(self, node, op, a, b):
+        """``a + b`` or ``a - b``; a scalar added to a square matrix is a multiple of the identity."""
+        ma, mb = _is_matrix(a), _is_matrix(b)
+        if ma and mb and a.shape != b.shape:
+            raise self.err(
+                node,
+                f"cannot add a {a.rows}x{a.cols} and a {b.rows}x{b.cols} matrix",
+                "make the terms the same size, e.g. with kron(..., sigma_0)",
+            )
+        if ma and not mb:
+            b = b * self.square(node, a)
+        elif mb and not ma:
+            a = a * self.square(node, b)
+        return self.bounded(node, a + b if op == "+" else a - b)
+
+    def multiply(self, node, op, a, b):
+        """``a * b`` or ``a @ b`` (``@`` only between matrices)."""
+        ma, mb = _is_matrix(a), _is_matrix(b)
+        if op == "@" and not (ma and mb):
+            raise self.err(
+                node, f"'@' needs two matrices, got {_describe(a)} and {_describe(b)}", "use * to multiply by a scalar"
+            )
+        if not (ma and mb):
+            return self.bounded(node, a * b)
+        if a.cols != b.rows:
+            raise self.err(
+                node,
+                f"cannot multiply a {a.rows}x{a.cols} by a {b.rows}x{b.cols} matrix",
+                "check the sizes of the factors",
+            )
+        return self.bounded(node, a * b, full=True)
 
     def power(self, node, base, exp):
         if isinstance(base, list) or isinstance(exp, list):
@@ -408,27 +572,56 @@ class _Builder:
         if _is_matrix(exp) or not exp.is_Rational:
             raise self.err(node, "the exponent must be a number", "use exp(...) for exponentials of expressions")
         if _is_matrix(base):
-            if not (exp.is_Integer and 0 <= exp <= MAX_MATRIX_POWER):
-                raise self.err(node, f"a matrix power must be an integer from 0 to {MAX_MATRIX_POWER}",
-                               "multiply the matrices out")
-            if base.rows != base.cols:
-                raise self.err(node, f"cannot take a power of {_describe(base)}", "use a square matrix")
-            if _max_bits(base) * max(int(exp), 1) * base.rows > MAX_BITS:
-                raise self.err(node, f"the power would create a number with more than {MAX_BITS} bits",
-                               "use smaller numbers, or symbols")
-            return self.bounded(node, base ** int(exp), full=True)
+            return self.matrix_power(node, base, exp)
         if abs(exp.p) > MAX_EXPONENT or exp.q > MAX_EXPONENT:
-            raise self.err(node, f"the exponent {exp} is too large (the limit is ±{MAX_EXPONENT})",
-                           "use a smaller exponent or a symbol")
+            raise self.err(
+                node,
+                f"the exponent {exp} is too large (the limit is ±{MAX_EXPONENT})",
+                "use a smaller exponent or a symbol",
+            )
         if _max_bits(base) * abs(int(exp.p)) > MAX_BITS:
-            raise self.err(node, f"the power would create a number with more than {MAX_BITS} bits",
-                           "use smaller numbers, or symbols")
+            raise self.err(
+                node,
+                f"the power would create a number with more than {MAX_BITS} bits",
+                "use smaller numbers, or symbols",
+            )
         if exp.q != 1 and _max_bits(base) > MAX_ROOT_BITS:
-            raise self.err(node, f"a root of a number with more than {MAX_ROOT_BITS} bits is not allowed",
-                           "use a symbol for the large number")
+            raise self.err(
+                node,
+                f"a root of a number with more than {MAX_ROOT_BITS} bits is not allowed",
+                "use a symbol for the large number",
+            )
         if base == 0 and exp < 0:
             raise self.err(node, "division by zero", "check the base of the negative power")
-        return self.bounded(node, base ** exp)
+        return self.bounded(node, base**exp)
+
+    def matrix_power(self, node, base, exp):
+        if not (exp.is_Integer and 0 <= exp <= MAX_MATRIX_POWER):
+            raise self.err(
+                node, f"a matrix power must be an integer from 0 to {MAX_MATRIX_POWER}", "multiply the matrices out"
+            )
+        if base.rows != base.cols:
+            raise self.err(node, f"cannot take a power of {_describe(base)}", "use a square matrix")
+        if _max_bits(base) * max(int(exp), 1) * base.rows > MAX_BITS:
+            raise self.err(
+                node,
+                f"the power would create a number with more than {MAX_BITS} bits",
+                "use smaller numbers, or symbols",
+            )
+        return self.bounded(node, base ** int(exp), full=True)
+
+
+#: How pass 2 builds each node type (pass 1 has let no other through).
+_BUILDERS = {
+    ast.Expression: _Builder._expression,
+    ast.Constant: _Builder._constant,
+    ast.Name: _Builder._name,
+    ast.List: _Builder._sequence,
+    ast.Tuple: _Builder._sequence,
+    ast.UnaryOp: _Builder._unaryop,
+    ast.BinOp: _Builder._binop,
+    ast.Call: _Builder._call,
+}
 
 
 def _hints(names, known) -> str:
@@ -442,6 +635,7 @@ def _hints(names, known) -> str:
 
 # -- the functions ------------------------------------------------------------
 
+
 def _scalar_arg(b, node, x, name):
     if isinstance(x, list) or _is_matrix(x):
         raise b.err(node, f"{name}() takes a scalar, got {_describe(x)}", f"apply {name} to scalar entries")
@@ -450,8 +644,11 @@ def _scalar_arg(b, node, x, name):
 
 def _int_arg(b, node, x, name, what, low=1, high=MAX_DIM):
     if isinstance(x, list) or _is_matrix(x) or not x.is_Integer or not low <= x <= high:
-        raise b.err(node, f"{name}(): {what} must be an integer from {low} to {high}, got {_show(x)}",
-                    f"call it as {FUNCTIONS[name][1]}")
+        raise b.err(
+            node,
+            f"{name}(): {what} must be an integer from {low} to {high}, got {_show(x)}",
+            f"call it as {FUNCTIONS[name][1]}",
+        )
     return int(x)
 
 
@@ -468,6 +665,7 @@ def _matrix_arg(b, node, x, name):
 def _unary(fn, name):
     def apply(b, node, x):
         return b.bounded(node, fn(_scalar_arg(b, node, x, name)))
+
     return apply
 
 
@@ -477,12 +675,12 @@ def _kron(b, node, *factors):
     mats = [_matrix_arg(b, node, f, "kron") for f in factors]
     rows, cols = math.prod(M.rows for M in mats), math.prod(M.cols for M in mats)
     if rows > MAX_DIM or cols > MAX_DIM:
-        raise b.err(node, f"kron() would give a {rows}x{cols} matrix (the limit is {MAX_DIM})",
-                    "use smaller factors")
+        raise b.err(node, f"kron() would give a {rows}x{cols} matrix (the limit is {MAX_DIM})", "use smaller factors")
     out = mats[0]
     for M in mats[1:]:
-        out = sympy.ImmutableMatrix(out.rows * M.rows, out.cols * M.cols,
-                                    lambda i, j: out[i // M.rows, j // M.cols] * M[i % M.rows, j % M.cols])
+        out = sympy.ImmutableMatrix(
+            out.rows * M.rows, out.cols * M.cols, lambda i, j: out[i // M.rows, j // M.cols] * M[i % M.rows, j % M.cols]
+        )
     return b.bounded(node, out, full=True)
 
 
@@ -493,20 +691,26 @@ def _rows(b, node, arg, name):
     if name == "block" and not all(isinstance(r, list) and r for r in rows):
         raise b.err(node, "block() takes a list of rows, each a non-empty list", f"call it as {FUNCTIONS[name][1]}")
     if len({len(r) for r in rows}) != 1:
-        raise b.err(node, f"the rows of {name}() have different lengths {[len(r) for r in rows]}",
-                    "give every row the same number of entries")
+        raise b.err(
+            node,
+            f"the rows of {name}() have different lengths {[len(r) for r in rows]}",
+            "give every row the same number of entries",
+        )
     return rows
 
 
 def _matrix(b, node, arg):
     rows = _rows(b, node, arg, "Matrix")
-    if not isinstance(arg[0], list):          # a flat list is a column
+    if not isinstance(arg[0], list):  # a flat list is a column
         rows = [[x] for x in arg]
     for row in rows:
         for x in row:
             if isinstance(x, list) or _is_matrix(x):
-                raise b.err(node, f"Matrix() entries must be scalars, got {_describe(x)}",
-                            "assemble matrices from blocks with block([[A, B], [C, D]])")
+                raise b.err(
+                    node,
+                    f"Matrix() entries must be scalars, got {_describe(x)}",
+                    "assemble matrices from blocks with block([[A, B], [C, D]])",
+                )
     if len(rows) > MAX_DIM or len(rows[0]) > MAX_DIM:
         raise b.err(node, f"the matrix is larger than {MAX_DIM}x{MAX_DIM}", "use a smaller matrix")
     return sympy.ImmutableMatrix(rows)
@@ -521,19 +725,30 @@ def _block(b, node, arg):
             if _is_matrix(x):
                 for sizes, i, n, what in ((heights, r, x.rows, "row"), (widths, c, x.cols, "column")):
                     if sizes[i] not in (None, n):
-                        raise b.err(node, f"block(): the blocks in block {what} {i + 1} have different sizes "
-                                          f"({sizes[i]} and {n})", "make the blocks fit together")
+                        raise b.err(
+                            node,
+                            f"block(): the blocks in block {what} {i + 1} have different sizes ({sizes[i]} and {n})",
+                            "make the blocks fit together",
+                        )
                     sizes[i] = n
             elif isinstance(x, list) or x != 0:
-                raise b.err(node, f"block() entries must be matrices or 0, got {_show(x)}",
-                            "multiply scalars by a matrix, e.g. x*eye(2)")
+                raise b.err(
+                    node,
+                    f"block() entries must be matrices or 0, got {_show(x)}",
+                    "multiply scalars by a matrix, e.g. x*eye(2)",
+                )
     if None in heights or None in widths:
-        raise b.err(node, "block(): a block row or column contains only zeros, so its size is unknown",
-                    "write that zero block as zeros(r, c)")
+        raise b.err(
+            node,
+            "block(): a block row or column contains only zeros, so its size is unknown",
+            "write that zero block as zeros(r, c)",
+        )
     if sum(heights) > MAX_DIM or sum(widths) > MAX_DIM:
         raise b.err(node, f"the matrix is larger than {MAX_DIM}x{MAX_DIM}", "use a smaller matrix")
-    grid = [[x if _is_matrix(x) else sympy.zeros(heights[r], widths[c]) for c, x in enumerate(row)]
-            for r, row in enumerate(rows)]
+    grid = [
+        [x if _is_matrix(x) else sympy.zeros(heights[r], widths[c]) for c, x in enumerate(row)]
+        for r, row in enumerate(rows)
+    ]
     return sympy.ImmutableMatrix(sympy.BlockMatrix(grid).as_explicit())
 
 
@@ -593,8 +808,7 @@ FUNCTIONS = {
     "dagger": (_dagger, "dagger(A)", 0),
     "transpose": (_transpose, "transpose(A)", 0),
     "conjugate": (_unary(sympy.conjugate, "conjugate"), "conjugate(x)", 0),
-    "sqrt": (lambda b, node, x: b.power(node, _scalar_arg(b, node, x, "sqrt"), sympy.Rational(1, 2)),
-             "sqrt(x)", 0),
+    "sqrt": (lambda b, node, x: b.power(node, _scalar_arg(b, node, x, "sqrt"), sympy.Rational(1, 2)), "sqrt(x)", 0),
     "exp": (_unary(sympy.exp, "exp"), "exp(x)", 0),
     "cos": (_unary(sympy.cos, "cos"), "cos(x)", 0),
     "sin": (_unary(sympy.sin, "sin"), "sin(x)", 0),
@@ -604,6 +818,7 @@ FUNCTIONS = {
 
 
 # -- the API ------------------------------------------------------------------
+
 
 def namespace(symbols=None) -> dict:
     """The names a string may use: built-in symbols and matrices, plus ``symbols``.
@@ -625,31 +840,47 @@ def namespace(symbols=None) -> dict:
     if symbols is None:
         return names
     if isinstance(symbols, str):
-        raise ModelError(f"symbols must be a list of names, got the string {symbols!r}. "
-                         f"Fix: symbols={symbols.replace(',', ' ').split()!r}.")
+        raise ModelError(
+            f"symbols must be a list of names, got the string {symbols!r}. "
+            f"Fix: symbols={symbols.replace(',', ' ').split()!r}."
+        )
     items = symbols.items() if isinstance(symbols, Mapping) else ((None, s) for s in symbols)
     for name, value in items:
         if name is None:
-            if isinstance(value, str):
-                name, value = value, sympy.Symbol(value, real=True)
-            elif isinstance(value, sympy.Symbol):
-                name = value.name
-            else:
-                raise ModelError(f"symbols entries must be names or SymPy symbols, got {value!r}. "
-                                 f"Fix: pass a mapping {{name: value}} to bind a name to an expression.")
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise ModelError(f"{name!r} cannot be used as a symbol name in a string. "
-                             f"Fix: use a Python identifier such as 'alpha_1'.")
-        if name.startswith("_"):
-            raise ModelError(f"symbol names may not start with '_' (got {name!r}). Fix: rename it.")
-        if name in FUNCTIONS or (name in _NAMES and _is_matrix(_NAMES[name])) or name in ("I", "pi"):
-            raise ModelError(f"{name!r} is a built-in name of the string syntax and cannot be redefined. "
-                             f"Fix: choose another name.")
+            name, value = _named(value)
+        _check_symbol_name(name)
         if isinstance(value, (list, tuple)) or not isinstance(value, (sympy.Basic, sympy.MatrixBase)):
-            raise ModelError(f"the value of {name!r} must be a SymPy object (symbol, expression or "
-                             f"matrix), got {type(value).__name__}. Fix: e.g. sympy.Symbol({name!r}, real=True).")
+            raise ModelError(
+                f"the value of {name!r} must be a SymPy object (symbol, expression or "
+                f"matrix), got {type(value).__name__}. Fix: e.g. sympy.Symbol({name!r}, real=True)."
+            )
         names[name] = sympy.ImmutableMatrix(value) if _is_matrix(value) else value
     return names
+
+
+def _named(entry) -> tuple:
+    """``(name, value)`` of an entry of a ``symbols`` list: a name (a new real symbol) or a SymPy symbol."""
+    if isinstance(entry, str):
+        return entry, sympy.Symbol(entry, real=True)
+    if isinstance(entry, sympy.Symbol):
+        return entry.name, entry
+    raise ModelError(
+        f"symbols entries must be names or SymPy symbols, got {entry!r}. "
+        f"Fix: pass a mapping {{name: value}} to bind a name to an expression."
+    )
+
+
+def _check_symbol_name(name):
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ModelError(
+            f"{name!r} cannot be used as a symbol name in a string. Fix: use a Python identifier such as 'alpha_1'."
+        )
+    if name.startswith("_"):
+        raise ModelError(f"symbol names may not start with '_' (got {name!r}). Fix: rename it.")
+    if name in FUNCTIONS or (name in _NAMES and _is_matrix(_NAMES[name])) or name in ("I", "pi"):
+        raise ModelError(
+            f"{name!r} is a built-in name of the string syntax and cannot be redefined. Fix: choose another name."
+        )
 
 
 def parse(text: str, *, symbols=None):
@@ -673,14 +904,19 @@ def parse(text: str, *, symbols=None):
         (a ``ValueError``) naming what is not allowed, unknown, or ill-formed.
     """
     if not isinstance(text, str):
-        raise ModelError(f"the Hamiltonian must be given as a string, got {type(text).__name__}. "
-                         f"Fix: pass a str, or use Model(H, blocks) for a SymPy matrix.")
+        raise ModelError(
+            f"the Hamiltonian must be given as a string, got {type(text).__name__}. "
+            f"Fix: pass a str, or use Model(H, blocks) for a SymPy matrix."
+        )
     if len(text) > MAX_LENGTH:
-        raise ModelError(f"the Hamiltonian string has {len(text)} characters, more than the limit "
-                         f"{MAX_LENGTH}. Fix: build a model this large with Model(H, blocks) from a SymPy matrix.")
+        raise ModelError(
+            f"the Hamiltonian string has {len(text)} characters, more than the limit "
+            f"{MAX_LENGTH}. Fix: build a model this large with Model(H, blocks) from a SymPy matrix."
+        )
     if not text.strip():
-        raise ModelError("the Hamiltonian string is empty. Fix: write the Hamiltonian, e.g. "
-                         "'k_x**2*sigma_0 + b*sigma_z'.")
+        raise ModelError(
+            "the Hamiltonian string is empty. Fix: write the Hamiltonian, e.g. 'k_x**2*sigma_0 + b*sigma_z'."
+        )
     names = namespace(symbols)
     source = _Source(text)
     try:
@@ -688,17 +924,22 @@ def parse(text: str, *, symbols=None):
     except SyntaxError as exc:
         line = (exc.lineno or 2) - 1
         where = f" on line {line}" if "\n" in text.strip() else ""
-        fix = ("write a single expression (no statements, assignments or imports)"
-               if exc.msg and "invalid syntax" in exc.msg else "check the brackets and operators")
+        fix = (
+            "write a single expression (no statements, assignments or imports)"
+            if exc.msg and "invalid syntax" in exc.msg
+            else "check the brackets and operators"
+        )
         if exc.msg and "nested" in exc.msg:
             fix = "reduce the nesting of brackets"
         msg = (exc.msg or "invalid syntax").rstrip(".")
         sep = " " if msg.endswith("?") else ". "
         raise ModelError(f"cannot parse the Hamiltonian string: {msg}{where}{sep}Fix: {fix}.") from None
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise ModelError(f"cannot parse the Hamiltonian string: it is too long or too deeply nested "
-                         f"({type(exc).__name__}). Fix: split it into smaller terms, or build the matrix "
-                         f"in Python with Model(H, blocks).") from None
+        raise ModelError(
+            f"cannot parse the Hamiltonian string: it is too long or too deeply nested "
+            f"({type(exc).__name__}). Fix: split it into smaller terms, or build the matrix "
+            f"in Python with Model(H, blocks)."
+        ) from None
     builder = _Builder(source, names)
     builder.check(tree)
     value = builder.build(tree)
@@ -729,11 +970,15 @@ def parse_hamiltonian(text: str, *, symbols=None) -> sympy.Matrix:
     """
     value = parse(text, symbols=symbols)
     if not _is_matrix(value):
-        raise ModelError(f"the Hamiltonian string gives the scalar {value}, not a matrix; its size is "
-                         f"unknown. Fix: multiply scalar terms by a matrix, e.g. (...)*sigma_0 or (...)*eye(n).")
+        raise ModelError(
+            f"the Hamiltonian string gives the scalar {value}, not a matrix; its size is "
+            f"unknown. Fix: multiply scalar terms by a matrix, e.g. (...)*sigma_0 or (...)*eye(n)."
+        )
     if value.rows != value.cols:
-        raise ModelError(f"the Hamiltonian string gives a {value.rows}x{value.cols} matrix; it must be "
-                         f"square. Fix: check the kron factors and Matrix rows.")
+        raise ModelError(
+            f"the Hamiltonian string gives a {value.rows}x{value.cols} matrix; it must be "
+            f"square. Fix: check the kron factors and Matrix rows."
+        )
     return value
 
 
@@ -745,15 +990,30 @@ def _resolve_symbols(names, items, what):
     for s in items:
         if isinstance(s, str):
             if not isinstance(names.get(s), sympy.Symbol):
-                raise ModelError(f"{what} {s!r} is not a symbol of the string syntax. Fix: use a "
-                                 f"built-in name (k_x, k_y, k_z, hbar, ...) or declare it with symbols=[{s!r}].")
+                raise ModelError(
+                    f"{what} {s!r} is not a symbol of the string syntax. Fix: use a "
+                    f"built-in name (k_x, k_y, k_z, hbar, ...) or declare it with symbols=[{s!r}]."
+                )
             s = names[s]
         resolved.append(s)
     return resolved
 
 
-def model_from_string(cls, text, blocks, *, basis=None, symbols=None, momenta=None, perturbation=None,
-                      spin=True, time_reversal=False, hbar=None, name=None, **options):
+def model_from_string(
+    cls,
+    text,
+    blocks,
+    *,
+    basis=None,
+    symbols=None,
+    momenta=None,
+    perturbation=None,
+    spin=True,
+    time_reversal=False,
+    hbar=None,
+    name=None,
+    **options,
+):
     """The implementation of :meth:`symbolic_sw.Model.from_string` (see there)."""
     names = namespace(symbols)
     H = parse_hamiltonian(text, symbols=symbols)
@@ -767,14 +1027,26 @@ def model_from_string(cls, text, blocks, *, basis=None, symbols=None, momenta=No
         hbar = names["hbar"]
     if basis is not None:
         if isinstance(basis, str):
-            raise ModelError(f"basis must be a list of labels, one per basis state, got the string {basis!r}. "
-                             f"Fix: e.g. basis=['Γ1↑', 'Γ1↓', ...].")
+            raise ModelError(
+                f"basis must be a list of labels, one per basis state, got the string {basis!r}. "
+                f"Fix: e.g. basis=['Γ1↑', 'Γ1↓', ...]."
+            )
         basis = tuple(str(label) for label in basis)
         if len(basis) != H.rows:
-            raise ModelError(f"basis has {len(basis)} labels but the Hamiltonian is {H.rows}x{H.cols}. "
-                             f"Fix: give one label per basis state.")
-    model = cls(H, blocks, momenta=momenta, perturbation=perturbation, spin=spin,
-                time_reversal=time_reversal, hbar=hbar, name=name, **options)
-    model.basis = basis
-    model.source = text
-    return model
+            raise ModelError(
+                f"basis has {len(basis)} labels but the Hamiltonian is {H.rows}x{H.cols}. "
+                f"Fix: give one label per basis state."
+            )
+    return cls(
+        H,
+        blocks,
+        momenta=momenta,
+        perturbation=perturbation,
+        spin=spin,
+        time_reversal=time_reversal,
+        hbar=hbar,
+        name=name,
+        basis=basis,
+        source=text,
+        **options,
+    )

@@ -25,8 +25,9 @@ def kron(*matrices):
     for factor in matrices:
         B = sympy.Matrix(factor)
         A = out
-        out = sympy.Matrix(A.rows * B.rows, A.cols * B.cols,
-                           lambda i, j: A[i // B.rows, j // B.cols] * B[i % B.rows, j % B.cols])
+        out = sympy.Matrix(
+            A.rows * B.rows, A.cols * B.cols, lambda i, j: A[i // B.rows, j // B.cols] * B[i % B.rows, j % B.cols]
+        )
     return out
 
 

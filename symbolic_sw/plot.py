@@ -25,11 +25,13 @@ def _pyplot():
         raise ModelError("plotting needs matplotlib: pip install 'symbolic-sw[plot]'.") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
 def _params(derivation, params):
     from .pipeline import build
+
     derived, _ = build(derivation)
     names = [str(p) for p in derived.parameters]
     values = {**{k: v for k, v in derivation.values.items() if k in names}, **(params or {})}
@@ -42,6 +44,7 @@ def _params(derivation, params):
 def plot_bands(name, out, params=None, k_max=0.8, n=201):
     """Effective (kernels) and exact (full model) bands along k_x; writes a PNG to ``out``."""
     from .pipeline import load_kernels
+
     plt = _pyplot()
     derivation = load_derivation(name)
     values = _params(derivation, params)
@@ -54,8 +57,16 @@ def plot_bands(name, out, params=None, k_max=0.8, n=201):
         micro = model_values(derivation, values)
         syms = sorted(model.H.free_symbols, key=str)
         f = sympy.lambdify(syms, model.H, "numpy")
-        exact = np.array([np.linalg.eigvalsh(np.array(f(**{str(s): micro.get(str(s), kk if str(s) == "k_x" else 0.0)
-                                                           for s in syms}), dtype=complex)) for kk in k])
+        exact = np.array(
+            [
+                np.linalg.eigvalsh(
+                    np.array(
+                        f(**{str(s): micro.get(str(s), kk if str(s) == "k_x" else 0.0) for s in syms}), dtype=complex
+                    )
+                )
+                for kk in k
+            ]
+        )
         for j in range(exact.shape[1]):
             ax.plot(k, exact[:, j], color="0.6", lw=2.5, label="exact (full model)" if j == 0 else None)
     for j in range(eff.shape[1]):
@@ -76,6 +87,7 @@ def plot_current(name, out, params=None, mus=None, T=0.0):
     """J_s(μ): closed form, exact microscopic (where a full model exists), standard; log scale."""
     from .observables import microscopic_spin_current
     from .pipeline import load_kernels
+
     plt = _pyplot()
     derivation = load_derivation(name)
     if not derivation.observables:
@@ -95,6 +107,7 @@ def plot_current(name, out, params=None, mus=None, T=0.0):
     ax.loglog(mus, np.abs(closed), "-", color="C0", label=f"closed form ({name})")
     ax.loglog(mus, np.abs(standard), "--", color="C3", label="standard definition, Eq. (2)")
     from matplotlib.ticker import NullFormatter
+
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(r"$\mu$ (from $E(k=0)$)")
     ax.set_ylabel(r"$|J_s| = |\langle j_{x,y}\rangle|$")

@@ -31,14 +31,15 @@ are the reduced row-echelon basis of the allowed space in the coordinates
 (orbital matrix, σ_μ, monomial), each normalised to +1 at its leading coordinate;
 inside a 2D orbital the orbital matrices are τ0, τ3, τ1, τ2 — so A19's γ2
 (τ0) and the two extra k-linear Γ5 terms (τ3, τ1) come out as separate
-parameters. :func:`paper_mapping` gives Eqs. (A19)/(A20) in these parameters.
+parameters. :func:`symbolic_sw.models.paper_mapping` gives Eqs. (A19)/(A20) in these parameters.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 import numbers
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -47,11 +48,17 @@ import sympy
 from .errors import ModelError
 from .model import Model
 from .pauli import SIGMA, kron
-from .symbols import MOMENTA, hbar as _hbar, k_x, k_y, m as _m
+from .symbols import MOMENTA, k_x, k_y
+from .symbols import hbar as _hbar
+from .symbols import m as _m
 
 __all__ = [
-    "from_symmetry", "PointGroup", "POINT_GROUPS", "SymmetryFamily", "PaperMapping",
-    "paper_mapping", "spin_half_matrix", "symmetry_violations",
+    "POINT_GROUPS",
+    "PointGroup",
+    "SymmetryFamily",
+    "from_symmetry",
+    "spin_half_matrix",
+    "symmetry_violations",
 ]
 
 I = sympy.I
@@ -71,6 +78,7 @@ def _require_qsymm():
 
 # -- point groups ---------------------------------------------------------------------------------
 
+
 def spin_half_matrix(R) -> sympy.Matrix:
     """SU(2) matrix ``exp(−iθ n·σ/2)`` of the proper part ``det(R)·R`` of a 3×3 O(3) matrix.
 
@@ -85,7 +93,7 @@ def spin_half_matrix(R) -> sympy.Matrix:
     if cos == 1:
         return sympy.eye(2)
     theta = sympy.acos(cos)
-    if cos == -1:                                     # θ = π: n from (P + 1)/2 = n nᵀ
+    if cos == -1:  # θ = π: n from (P + 1)/2 = n nᵀ
         M = (P + sympy.eye(3)) / 2
         col = max(range(3), key=lambda j: sympy.Abs(M[j, j]))
         n = M[:, col] / sympy.sqrt(M[col, col])
@@ -127,22 +135,22 @@ class PointGroup:
         raise ModelError(f"{self.name} has no irrep {label!r}; its irreps are {names}.")
 
     def dimension(self, irrep) -> int:
+        """Dimension of an irrep (its matrices' size)."""
         return sympy.Matrix(next(iter(self.irreps[self.irrep(irrep)].values()))).rows
 
 
 def _c4v() -> PointGroup:
-    C4z = sympy.Matrix([[0, -1, 0], [1, 0, 0], [0, 0, 1]])            # Eq. (A17)
-    sigma_y = sympy.diag(1, -1, 1)                                      # y → −y (Eq. A18: −R(C2y))
+    C4z = sympy.Matrix([[0, -1, 0], [1, 0, 0], [0, 0, 1]])  # Eq. (A17)
+    sigma_y = sympy.diag(1, -1, 1)  # y → −y (Eq. A18: −R(C2y))
     one = sympy.Matrix([[1]])
     irreps = {
-        "Γ1": {"C4z": one, "sigma_y": one},                             # A1: z, s, p_z
-        "Γ2": {"C4z": one, "sigma_y": -one},                            # A2: R_z
-        "Γ3": {"C4z": -one, "sigma_y": one},                            # B1: x² − y²
-        "Γ4": {"C4z": -one, "sigma_y": -one},                           # B2: xy
-        "Γ5": {"C4z": -I * SIGMA["y"], "sigma_y": SIGMA["z"]},          # E: (x, y); D(C4z) = −iτ2, D(σy) = τ3
+        "Γ1": {"C4z": one, "sigma_y": one},  # A1: z, s, p_z
+        "Γ2": {"C4z": one, "sigma_y": -one},  # A2: R_z
+        "Γ3": {"C4z": -one, "sigma_y": one},  # B1: x² − y²
+        "Γ4": {"C4z": -one, "sigma_y": -one},  # B2: xy
+        "Γ5": {"C4z": -I * SIGMA["y"], "sigma_y": SIGMA["z"]},  # E: (x, y); D(C4z) = −iτ2, D(σy) = τ3
     }
-    aliases = {"A1": "Γ1", "A2": "Γ2", "B1": "Γ3", "B2": "Γ4", "E": "Γ5",
-               **{f"G{n}": f"Γ{n}" for n in range(1, 6)}}
+    aliases = {"A1": "Γ1", "A2": "Γ2", "B1": "Γ3", "B2": "Γ4", "E": "Γ5", **{f"G{n}": f"Γ{n}" for n in range(1, 6)}}
     return PointGroup("C4v", {"C4z": C4z, "sigma_y": sigma_y}, irreps, {"Γ5": ("x", "y")}, aliases)
 
 
@@ -154,9 +162,11 @@ def _point_group(name) -> PointGroup:
     if isinstance(name, PointGroup):
         return name
     if name not in POINT_GROUPS:
-        raise ModelError(f"unknown point group {name!r}; built in: {', '.join(POINT_GROUPS)}. Fix: pass one "
-                         f"of these, a symbolic_sw.symmetry.PointGroup, or a list of "
-                         f"qsymm.PointGroupElement acting on the full basis.")
+        raise ModelError(
+            f"unknown point group {name!r}; built in: {', '.join(POINT_GROUPS)}. Fix: pass one "
+            f"of these, a symbolic_sw.symmetry.PointGroup, or a list of "
+            f"qsymm.PointGroupElement acting on the full basis."
+        )
     return POINT_GROUPS[name]()
 
 
@@ -166,10 +176,11 @@ def _ascii(label):
 
 # -- exact group elements and checks ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Element:
-    R: sympy.ImmutableMatrix          # action on the momenta (dim × dim)
-    U: sympy.ImmutableMatrix          # unitary on the basis
+    R: sympy.ImmutableMatrix  # action on the momenta (dim × dim)
+    U: sympy.ImmutableMatrix  # unitary on the basis
     conjugate: bool = False
     label: str = ""
 
@@ -179,46 +190,64 @@ def _momentum_block(R3, momenta):
     idx = []
     for k in momenta:
         if k not in MOMENTA:
-            raise ModelError(f"momenta must be among k_x, k_y, k_z of symbolic_sw.symbols for a built-in "
-                             f"point group, got {k}.")
+            raise ModelError(
+                f"momenta must be among k_x, k_y, k_z of symbolic_sw.symbols for a built-in point group, got {k}."
+            )
         idx.append(MOMENTA.index(k))
     rest = [j for j in range(3) if j not in idx]
     if any(R3[i, j] != 0 for i in idx for j in rest):
-        raise ModelError(f"the momenta {tuple(map(str, momenta))} do not span a subspace invariant under "
-                         f"the point group (element {R3.tolist()}). Fix: include the momenta it mixes.")
+        raise ModelError(
+            f"the momenta {tuple(map(str, momenta))} do not span a subspace invariant under "
+            f"the point group (element {R3.tolist()}). Fix: include the momenta it mixes."
+        )
     return sympy.ImmutableMatrix(R3.extract(idx, idx))
 
 
-def _close(generators, spin):
+def _close(generators):
     """All elements (R, U) generated by ``generators``; U compared up to a phase ±1 (double group)."""
-    elements = [_Element(sympy.ImmutableMatrix(sympy.eye(generators[0].R.rows)),
-                         sympy.ImmutableMatrix(sympy.eye(generators[0].U.rows)), False, "E")]
+    elements = [
+        _Element(
+            sympy.ImmutableMatrix(sympy.eye(generators[0].R.rows)),
+            sympy.ImmutableMatrix(sympy.eye(generators[0].U.rows)),
+            False,
+            "E",
+        )
+    ]
     frontier = list(elements)
     while frontier:
         new = []
-        for a in frontier:
-            for g in generators:
-                U = (g.U * (a.U.conjugate() if g.conjugate else a.U)).applyfunc(sympy.expand)
-                R = g.R * a.R
-                c = g.conjugate ^ a.conjugate
-                same = [e for e in elements if e.R == R and e.conjugate == c]
-                if same:
-                    ratio = [(U * e.U.H).applyfunc(sympy.expand) for e in same]
-                    if not any(r.is_diagonal() and len(set(r.diagonal())) == 1
-                               and sympy.simplify(sympy.Abs(r[0, 0]) - 1) == 0 for r in ratio):
-                        raise ModelError(
-                            "the representation matrices do not form a representation of the group: the same "
-                            f"element R = {R.tolist()} arises with inequivalent U. Fix: check the irrep "
-                            "matrices of the generators.")
-                    continue
-                label = g.label if a.label == "E" else f"{g.label}·{a.label}"
-                el = _Element(sympy.ImmutableMatrix(R), sympy.ImmutableMatrix(U), c, label)
-                elements.append(el)
-                new.append(el)
+        for a, g in itertools.product(frontier, generators):
+            U = (g.U * (a.U.conjugate() if g.conjugate else a.U)).applyfunc(sympy.expand)
+            R = g.R * a.R
+            c = g.conjugate ^ a.conjugate
+            same = [e for e in elements if e.R == R and e.conjugate == c]
+            if same:
+                _check_same_element(U, R, same)
+                continue
+            label = g.label if a.label == "E" else f"{g.label}·{a.label}"
+            el = _Element(sympy.ImmutableMatrix(R), sympy.ImmutableMatrix(U), c, label)
+            elements.append(el)
+            new.append(el)
         frontier = new
         if len(elements) > 500:
             raise ModelError("the generated group has more than 500 elements; is it a point group?")
     return elements
+
+
+def _check_same_element(U, R, same):
+    """``U`` must equal the U of one of the elements ``same`` (all with this R) up to a phase."""
+    ratios = [(U * e.U.H).applyfunc(sympy.expand) for e in same]
+    if not any(_is_phase(r) for r in ratios):
+        raise ModelError(
+            "the representation matrices do not form a representation of the group: the same "
+            f"element R = {R.tolist()} arises with inequivalent U. Fix: check the irrep "
+            "matrices of the generators."
+        )
+
+
+def _is_phase(r) -> bool:
+    """Whether the matrix ``r`` is a unimodular multiple of the identity."""
+    return r.is_diagonal() and len(set(r.diagonal())) == 1 and sympy.simplify(sympy.Abs(r[0, 0]) - 1) == 0
 
 
 def symmetry_violations(H, elements, momenta) -> list:
@@ -241,6 +270,7 @@ def symmetry_violations(H, elements, momenta) -> list:
 
 # -- the family -------------------------------------------------------------------------------------
 
+
 def _gell_mann(d):
     """Orthogonal Hermitian basis of d×d matrices: 1, diagonal, real symmetric, imaginary antisymmetric.
 
@@ -249,8 +279,12 @@ def _gell_mann(d):
     if d == 1:
         return [("", sympy.eye(1))]
     if d == 2:
-        return [("τ0", sympy.eye(2)), ("τ3", sympy.Matrix(SIGMA["z"])), ("τ1", sympy.Matrix(SIGMA["x"])),
-                ("τ2", sympy.Matrix(SIGMA["y"]))]
+        return [
+            ("τ0", sympy.eye(2)),
+            ("τ3", sympy.Matrix(SIGMA["z"])),
+            ("τ1", sympy.Matrix(SIGMA["x"])),
+            ("τ2", sympy.Matrix(SIGMA["y"])),
+        ]
     out = [("λ0", sympy.eye(d))]
     for n in range(1, d):
         diag = [1] * n + [-n] + [0] * (d - n - 1)
@@ -268,11 +302,11 @@ def _gell_mann(d):
 
 @dataclass
 class _Orbital:
-    label: str          # ASCII label used in parameter names, e.g. "G5"
-    irrep: str          # e.g. "Γ5"
+    label: str  # ASCII label used in parameter names, e.g. "G5"
+    irrep: str  # e.g. "Γ5"
     dim: int
-    states: tuple       # e.g. ("Γ5x", "Γ5y")
-    start: int          # first orbital index
+    states: tuple  # e.g. ("Γ5x", "Γ5y")
+    start: int  # first orbital index
 
 
 def _monomials(momenta, degree):
@@ -309,7 +343,25 @@ class SymmetryFamily:
         self.elements = elements
         self.generators = list(generators)
         self.group = group_name
-        self.symbols, self.terms, self.degree, self.block, self._pivot = (), {}, {}, {}, {}
+        self.symbols, self.terms, self.degree, self.block = (), {}, {}, {}
+        self._pivot, self._pair_index = {}, {}
+
+    def _add_term(self, symbol, T, pivot):
+        """Add the term ``symbol · T`` with pivot coordinate ``pivot``, checked exactly against the generators."""
+        bad = symmetry_violations(T, self.generators, self.momenta)
+        if bad:
+            raise ModelError(
+                f"term {symbol} from qsymm is not exactly invariant under {', '.join(bad)} after "
+                f"identifying its coefficients as exact numbers; the group matrices may need "
+                f"exact (SymPy) entries."
+            )
+        (a, b), d = pivot[:2]
+        self.symbols += (symbol,)
+        self.terms[symbol] = T
+        self.degree[symbol] = d
+        self.block[symbol] = (self.orbitals[a].label, self.orbitals[b].label)
+        self._pair_index[symbol] = (a, b)
+        self._pivot[symbol] = pivot
 
     # coordinates ---------------------------------------------------------------------------
 
@@ -335,7 +387,7 @@ class SymmetryFamily:
                 else:
                     for p, q in itertools.product(range(A.dim), range(B.dim)):
                         for mu, mono in itertools.product(spins, monos):
-                            for part in ("im", "re"):     # −i first: −iã k σ0 has coordinate +ã
+                            for part in ("im", "re"):  # −i first: −iã k σ0 has coordinate +ã
                                 keys.append(((a, b), d, ("e", p, q), mu, mono, part))
         return keys
 
@@ -346,11 +398,11 @@ class SymmetryFamily:
         polys = {}
         out = []
         for key in keys:
-            (a, b), d, orb, mu, mono, part = key
+            (a, b), _d, orb, mu, mono, part = key
             ck = ((a, b), orb, mu)
             if ck not in polys:
                 A, B = self.orbitals[a], self.orbitals[b]
-                blk = H[A.start * ns:(A.start + A.dim) * ns, B.start * ns:(B.start + B.dim) * ns]
+                blk = H[A.start * ns : (A.start + A.dim) * ns, B.start * ns : (B.start + B.dim) * ns]
                 sig = sympy.Matrix(SIGMA[mu]) if self.spin else sympy.eye(1)
                 if orb[0] == "h":
                     lam = dict(_gell_mann(A.dim))[orb[1]]
@@ -358,7 +410,7 @@ class SymmetryFamily:
                     c = (basis * blk).trace() / (basis * basis).trace()
                 else:
                     _, p, q = orb
-                    c = (sig * blk[p * ns:(p + 1) * ns, q * ns:(q + 1) * ns]).trace() / ns
+                    c = (sig * blk[p * ns : (p + 1) * ns, q * ns : (q + 1) * ns]).trace() / ns
                 polys[ck] = sympy.Poly(sympy.expand(c), *self.momenta)
             coeff = sympy.expand(polys[ck].coeff_monomial(mono))
             out.append(sympy.expand(sympy.re(coeff) if part == "re" else -sympy.im(coeff)))
@@ -372,20 +424,20 @@ class SymmetryFamily:
         for val, key in zip(key_vector, keys):
             if val == 0:
                 continue
-            (a, b), d, orb, mu, mono, part = key
+            (a, b), _d, orb, mu, mono, part = key
             A, B = self.orbitals[a], self.orbitals[b]
             sig = sympy.Matrix(SIGMA[mu]) if self.spin else sympy.eye(1)
             if orb[0] == "h":
                 lam = dict(_gell_mann(A.dim))[orb[1]]
                 blk = kron(lam, sig) * val * mono
                 s = A.start * ns
-                H[s:s + blk.rows, s:s + blk.cols] += blk
+                H[s : s + blk.rows, s : s + blk.cols] += blk
             else:
                 _, p, q = orb
                 c = val * mono * (1 if part == "re" else -I)
                 i0, j0 = (A.start + p) * ns, (B.start + q) * ns
-                H[i0:i0 + ns, j0:j0 + ns] += c * sig
-                H[j0:j0 + ns, i0:i0 + ns] += sympy.conjugate(c) * sig
+                H[i0 : i0 + ns, j0 : j0 + ns] += c * sig
+                H[j0 : j0 + ns, i0 : i0 + ns] += sympy.conjugate(c) * sig
         return H
 
     # use ---------------------------------------------------------------------------------
@@ -411,14 +463,19 @@ class SymmetryFamily:
             H = H - hbar**2 * sum(k**2 for k in self.momenta) / (2 * m) * sympy.eye(H.rows)
         keys = [self._pivot[s] for s in self.symbols]
         values = dict(zip(self.symbols, self.coordinates(H, keys)))
-        rest = (H - sum((v * self.terms[s] for s, v in values.items()), sympy.zeros(H.rows)))
+        rest = H - sum((v * self.terms[s] for s, v in values.items()), sympy.zeros(H.rows))
         rest = rest.applyfunc(sympy.expand)
         if not rest.is_zero_matrix:
             bad = self.violations(H)
-            why = (f"it breaks the symmetries {', '.join(bad)}" if bad else
-                   "it has powers of k or terms outside the generated family")
-            raise ModelError(f"the matrix is not in the symmetry-generated family: {why} "
-                             f"(remainder {rest[[i for i in range(len(rest)) if rest[i] != 0][0]]}).")
+            why = (
+                f"it breaks the symmetries {', '.join(bad)}"
+                if bad
+                else "it has powers of k or terms outside the generated family"
+            )
+            raise ModelError(
+                f"the matrix is not in the symmetry-generated family: {why} "
+                f"(remainder {next(r for r in rest if r != 0)})."
+            )
         return values
 
     def violations(self, H) -> list:
@@ -441,20 +498,20 @@ class SymmetryFamily:
         parts = []
         if a == b:
             s = A.start * ns
-            blk = T[s:s + A.dim * ns, s:s + A.dim * ns]
+            blk = T[s : s + A.dim * ns, s : s + A.dim * ns]
             for oname, lam in _gell_mann(A.dim):
                 L = kron(lam, sympy.eye(ns))
                 c = (L * blk) / (lam * lam).trace()
                 red = sympy.zeros(ns)
                 for p in range(A.dim):
-                    red += c[p * ns:(p + 1) * ns, p * ns:(p + 1) * ns]
+                    red += c[p * ns : (p + 1) * ns, p * ns : (p + 1) * ns]
                 e = sympy.factor_terms(spin_expr(red))
                 if e != 0:
                     parts.append(f"{oname} ⊗ ({e})" if oname else f"{e}")
         else:
             for p, q in itertools.product(range(A.dim), range(B.dim)):
                 i0, j0 = (A.start + p) * ns, (B.start + q) * ns
-                e = sympy.factor_terms(spin_expr(T[i0:i0 + ns, j0:j0 + ns]))
+                e = sympy.factor_terms(spin_expr(T[i0 : i0 + ns, j0 : j0 + ns]))
                 if e != 0:
                     parts.append(f"[{A.states[p]},{B.states[q]}]: {e}")
             parts.append("+ h.c.")
@@ -465,32 +522,47 @@ class SymmetryFamily:
 
     def table(self):
         """Rows ``(symbol, block, power of k, description)`` for printing."""
-        return [(s, "+".join(self.block[s]) if self.block[s][0] != self.block[s][1] else self.block[s][0],
-                 self.degree[s], self.describe(s)) for s in self.symbols]
+        return [
+            (
+                s,
+                "+".join(self.block[s]) if self.block[s][0] != self.block[s][1] else self.block[s][0],
+                self.degree[s],
+                self.describe(s),
+            )
+            for s in self.symbols
+        ]
 
     def __repr__(self):
-        return (f"SymmetryFamily({self.group}, orbitals={[o.irrep for o in self.orbitals]}, "
-                f"{len(self.symbols)} terms: {', '.join(map(str, self.symbols))})")
+        """Group, orbitals and the family's terms."""
+        return (
+            f"SymmetryFamily({self.group}, orbitals={[o.irrep for o in self.orbitals]}, "
+            f"{len(self.symbols)} terms: {', '.join(map(str, self.symbols))})"
+        )
 
 
 # -- generation -------------------------------------------------------------------------------------
+
 
 def _check_k_order(k_order):
     if isinstance(k_order, bool) or not isinstance(k_order, numbers.Integral):
         raise ModelError(f"k_order must be an integer ≥ 0 (the highest total power of k), got {k_order!r}.")
     if k_order < 0:
-        raise ModelError(f"k_order must be ≥ 0 (the highest total power of k), got {k_order}. "
-                         f"Fix: pass k_order=1 for a k-linear model.")
+        raise ModelError(
+            f"k_order must be ≥ 0 (the highest total power of k), got {k_order}. "
+            f"Fix: pass k_order=1 for a k-linear model."
+        )
     return int(k_order)
 
 
 def _orbitals_from_group(pg: PointGroup, orbitals):
     if isinstance(orbitals, (str, bytes)) or not isinstance(orbitals, Sequence) or not orbitals:
-        raise ModelError(f"orbitals must be a non-empty list of irrep names of {pg.name} (e.g. ['Γ1', 'Γ5']) "
-                         f"or of (label, irrep) pairs, got {orbitals!r}.")
+        raise ModelError(
+            f"orbitals must be a non-empty list of irrep names of {pg.name} (e.g. ['Γ1', 'Γ5']) "
+            f"or of (label, irrep) pairs, got {orbitals!r}."
+        )
     out, start, used = [], 0, {}
     for entry in orbitals:
-        label, irrep = (entry if isinstance(entry, tuple) and len(entry) == 2 else (None, entry))
+        label, irrep = entry if isinstance(entry, tuple) and len(entry) == 2 else (None, entry)
         irrep = pg.irrep(irrep)
         d = pg.dimension(irrep)
         label = _ascii(label or irrep)
@@ -543,19 +615,23 @@ def _elements_from_qsymm(group, nstates, nmom, spin):
         if getattr(g, "antisymmetry", False):
             raise ModelError("antisymmetries (particle-hole, chiral) are not supported for Hamiltonians here.")
         if g.U.shape != (nstates, nstates):
-            raise ModelError(f"element {n} has U of shape {g.U.shape}, but the orbitals give {nstates} states"
-                             f"{' (orbital ⊗ spin-½)' if spin else ''}. Fix: give U on the full basis.")
+            raise ModelError(
+                f"element {n} has U of shape {g.U.shape}, but the orbitals give {nstates} states"
+                f"{' (orbital ⊗ spin-½)' if spin else ''}. Fix: give U on the full basis."
+            )
         R = sympy.Matrix(g.R.tolist() if hasattr(g.R, "tolist") else g.R).applyfunc(lambda v: _exact(float(v)))
         if R.shape != (nmom, nmom):
             raise ModelError(f"element {n} acts on {R.rows} momenta, but momenta has {nmom}.")
-        U = sympy.Matrix(nstates, nstates, lambda i, j: _exact(complex(g.U[i, j]).real)
-                         + I * _exact(complex(g.U[i, j]).imag))
+        U = sympy.Matrix(
+            nstates, nstates, lambda i, j: _exact(complex(g.U[i, j]).real) + I * _exact(complex(g.U[i, j]).imag)
+        )
         gens.append(_Element(sympy.ImmutableMatrix(R), sympy.ImmutableMatrix(U), bool(g.conjugate), f"g{n}"))
     return gens
 
 
 def _to_qsymm(qsymm, elements):
     import numpy as np
+
     out = []
     for g in elements:
         R = sympy.ImmutableMatrix(g.R)
@@ -564,9 +640,10 @@ def _to_qsymm(qsymm, elements):
     return out
 
 
-def _rref(rows, keys, tol=1e-9):
+def _rref(rows, tol=1e-9):
     """Reduced row-echelon form (floats) of the family vectors; pivots normalised to +1."""
     import numpy as np
+
     A = np.array(rows, dtype=float)
     pivots = []
     r = 0
@@ -586,9 +663,20 @@ def _rref(rows, keys, tol=1e-9):
     return A[:r], pivots
 
 
-def from_symmetry(group, orbitals, *, k_order: int = 1, momenta=(k_x, k_y), spin: bool = True,
-                  time_reversal: bool = True, kinetic: bool = True, blocks=None, names=None,
-                  perturbation=None, name: str | None = None) -> Model:
+def from_symmetry(
+    group,
+    orbitals,
+    *,
+    k_order: int = 1,
+    momenta=(k_x, k_y),
+    spin: bool = True,
+    time_reversal: bool = True,
+    kinetic: bool = True,
+    blocks=None,
+    names=None,
+    perturbation=None,
+    name: str | None = None,
+) -> Model:
     """The most general k·p Hamiltonian allowed by a point group and time reversal (Appendix A).
 
     Parameters
@@ -641,116 +729,141 @@ def from_symmetry(group, orbitals, *, k_order: int = 1, momenta=(k_x, k_y), spin
     """
     qsymm = _require_qsymm()
     k_order = _check_k_order(k_order)
+    momenta = _check_momenta(momenta)
+    orbs, gens, group_name = _generators(qsymm, group, orbitals, momenta, spin)
+    nstates = sum(o.dim for o in orbs) * (2 if spin else 1)
+    if time_reversal and not any(g.conjugate for g in gens):
+        gens.append(_time_reversal(nstates, spin, len(momenta)))
+    family = SymmetryFamily(orbs, momenta, spin, _close(gens), group_name, gens)
+    keys = family._coordinate_keys(range(k_order + 1))
+    rows, pivots = _allowed_terms(qsymm, family, keys, k_order)
+    symbols = _parameter_symbols(orbs, [keys[p] for p in pivots], names)
+    for s, row, piv in zip(symbols, rows, pivots):
+        family._add_term(s, family.matrix_of(row, keys), keys[piv])
+    blocks = _model_blocks(blocks, orbs, spin)
+    default = f"{group_name}_{'+'.join(o.label for o in orbs)}_k{k_order}"
+    return Model(
+        family.hamiltonian(kinetic=kinetic),
+        blocks,
+        momenta=momenta,
+        perturbation=perturbation,
+        spin=spin,
+        time_reversal=time_reversal and spin,
+        name=name or default,
+        family=family,
+        equation=None,
+    )
+
+
+def _check_momenta(momenta) -> tuple:
     momenta = tuple(momenta)
     if not momenta or not all(isinstance(k, sympy.Symbol) for k in momenta):
         raise ModelError(f"momenta must be a non-empty tuple of SymPy symbols, got {momenta!r}.")
+    return momenta
 
+
+def _generators(qsymm, group, orbitals, momenta, spin):
+    """``(orbitals, generators, group name)`` for a named group, a PointGroup or a list of qsymm elements."""
     if isinstance(group, (str, PointGroup)):
         pg = _point_group(group)
         orbs = _orbitals_from_group(pg, orbitals)
-        gens = _elements_builtin(pg, orbs, momenta, spin)
-        group_name = pg.name
-    else:
-        try:
-            group = list(group)
-        except TypeError as exc:
-            raise ModelError(f"group must be a name ({', '.join(POINT_GROUPS)}), a PointGroup or a list of "
-                             f"qsymm.PointGroupElement, got {type(group).__name__}.") from exc
-        if not group or not all(isinstance(g, qsymm.PointGroupElement) for g in group):
-            raise ModelError("group must be a name, a PointGroup, or a non-empty list of qsymm.PointGroupElement.")
-        if isinstance(orbitals, (str, bytes)) or not isinstance(orbitals, Sequence) or not orbitals:
-            raise ModelError(f"with qsymm elements, orbitals is a list of orbital block dimensions, e.g. [1, 2]; "
-                             f"got {orbitals!r}.")
-        orbs, start = [], 0
-        for n, entry in enumerate(orbitals):
-            label, d = entry if isinstance(entry, tuple) else (f"O{n + 1}", entry)
-            if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
-                raise ModelError(f"orbital block dimensions must be positive integers, got {d!r}.")
-            states = tuple(f"{label}{i + 1}" for i in range(d)) if d > 1 else (str(label),)
-            orbs.append(_Orbital(_ascii(label), str(label), int(d), states, start))
-            start += int(d)
-        nstates = start * (2 if spin else 1)
-        if spin and any(g.U is not None and g.U.shape[0] % 2 for g in group):
-            raise ModelError("with spin=True the basis is orbital ⊗ spin-½, so U must have even size. "
-                             "Fix: pass spin=False for a spinless model.")
-        gens = _elements_from_qsymm(group, nstates, len(momenta), spin)
-        group_name = "custom"
+        return orbs, _elements_builtin(pg, orbs, momenta, spin), pg.name
+    group = _check_qsymm_group(qsymm, group)
+    orbs = _orbitals_from_dims(orbitals)
     nstates = sum(o.dim for o in orbs) * (2 if spin else 1)
-    has_tr = any(g.conjugate for g in gens)
-    if time_reversal and not has_tr:
-        gens.append(_time_reversal(nstates, spin, len(momenta)))
-    elements = _close(gens, spin)
-    generators = gens
+    if spin and any(g.U is not None and g.U.shape[0] % 2 for g in group):
+        raise ModelError(
+            "with spin=True the basis is orbital ⊗ spin-½, so U must have even size. "
+            "Fix: pass spin=False for a spinless model."
+        )
+    return orbs, _elements_from_qsymm(group, nstates, len(momenta), spin), "custom"
 
-    # qsymm: the null space of the constraints, degree by degree
+
+def _check_qsymm_group(qsymm, group) -> list:
+    try:
+        group = list(group)
+    except TypeError as exc:
+        raise ModelError(
+            f"group must be a name ({', '.join(POINT_GROUPS)}), a PointGroup or a list of "
+            f"qsymm.PointGroupElement, got {type(group).__name__}."
+        ) from exc
+    if not group or not all(isinstance(g, qsymm.PointGroupElement) for g in group):
+        raise ModelError("group must be a name, a PointGroup, or a non-empty list of qsymm.PointGroupElement.")
+    return group
+
+
+def _orbitals_from_dims(orbitals) -> list:
+    """Orbitals given by their dimensions (``[1, 2]``) or ``(label, dim)`` pairs, for qsymm elements."""
+    if isinstance(orbitals, (str, bytes)) or not isinstance(orbitals, Sequence) or not orbitals:
+        raise ModelError(
+            f"with qsymm elements, orbitals is a list of orbital block dimensions, e.g. [1, 2]; got {orbitals!r}."
+        )
+    orbs, start = [], 0
+    for n, entry in enumerate(orbitals):
+        label, d = entry if isinstance(entry, tuple) else (f"O{n + 1}", entry)
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
+            raise ModelError(f"orbital block dimensions must be positive integers, got {d!r}.")
+        states = tuple(f"{label}{i + 1}" for i in range(d)) if d > 1 else (str(label),)
+        orbs.append(_Orbital(_ascii(label), str(label), int(d), states, start))
+        start += int(d)
+    return orbs
+
+
+def _allowed_terms(qsymm, family, keys, k_order):
+    """``(rows, pivots)``: the allowed terms as exact reduced row-echelon coordinates on ``keys``.
+
+    qsymm computes the null space of the constraints of ``family.generators``
+    numerically, degree by degree; the row-echelon form in fixed coordinates
+    makes the basis (and so the parameters) independent of qsymm's choice.
+    """
+    momenta = family.momenta
     qmom = [sympy.Symbol(str(k)) for k in momenta]
-    raw = qsymm.continuum_hamiltonian(_to_qsymm(qsymm, gens), len(momenta), k_order, momenta=qmom)
-    family = SymmetryFamily(orbs, momenta, spin, elements, group_name, gens)
-    keys = family._coordinate_keys(range(k_order + 1))
-    sym_by_name = {str(k): k for k in momenta}
-    rows = []
+    raw = qsymm.continuum_hamiltonian(_to_qsymm(qsymm, family.generators), len(momenta), k_order, momenta=qmom)
+    if not raw:
+        return [], []
+    R, pivots = _rref([_qsymm_coordinates(family, term, keys) for term in raw])
+    if len(pivots) != len(raw):
+        raise ModelError(f"qsymm returned {len(raw)} terms but they span {len(pivots)} dimensions.")
+    return [[_exact(v) for v in row] for row in R], pivots
+
+
+def _qsymm_coordinates(family, term, keys) -> list:
+    """Coordinates (floats) of one qsymm term ``{monomial: array}`` on ``keys``."""
     import numpy as np
-    for term in raw:
-        M = sympy.zeros(nstates)
-        for key, mat in term.items():
-            mono = sympy.sympify(key).subs({s: sym_by_name[str(s)] for s in sympy.sympify(key).free_symbols})
-            M += mono * sympy.Matrix(np.round(np.asarray(mat, dtype=complex), 12))
-        vec = family.coordinates(M, keys)
-        rows.append([float(v) for v in vec])
-    if not rows:
-        rows_exact, pivots = [], []
-    else:
-        R, pivots = _rref(rows, keys)
-        if len(pivots) != len(raw):
-            raise ModelError(f"qsymm returned {len(raw)} terms but they span {len(pivots)} dimensions.")
-        rows_exact = [[_exact(v) for v in row] for row in R]
 
-    # name, order, check
-    counts = {}
-    info = []
-    for row, piv in zip(rows_exact, pivots):
-        pair, d = keys[piv][0], keys[piv][1]
-        counts[(pair, d)] = counts.get((pair, d), 0) + 1
-        info.append((row, piv, pair, d))
-    seen = {}
-    default_names = []
-    for _row, _piv, pair, d in info:
-        a, b = pair
+    by_name = {str(k): k for k in family.momenta}
+    M = sympy.zeros(sum(o.dim for o in family.orbitals) * family._ns)
+    for key, mat in term.items():
+        mono = sympy.sympify(key)
+        # qsymm's momenta are plain symbols: put the model's (real) ones back
+        mono = mono.subs({s: by_name[str(s)] for s in mono.free_symbols})
+        M += mono * sympy.Matrix(np.round(np.asarray(mat, dtype=complex), 12))
+    return [float(v) for v in family.coordinates(M, keys)]
+
+
+def _parameter_symbols(orbs, pivot_keys, names) -> tuple:
+    """Real symbols ``c<degree>_<block>[_<i>]`` for the terms with these pivots, renamed by ``names``."""
+    counts = Counter(key[:2] for key in pivot_keys)
+    seen = Counter()
+    defaults = []
+    for (a, b), d in (key[:2] for key in pivot_keys):
         lab = orbs[a].label if a == b else orbs[a].label + orbs[b].label
-        seen[(pair, d)] = seen.get((pair, d), 0) + 1
-        suffix = f"_{seen[(pair, d)]}" if counts[(pair, d)] > 1 else ""
-        default_names.append(f"c{d}_{lab}{suffix}")
-    final = _rename(default_names, names)
-    symbols = tuple(sympy.Symbol(n, real=True) for n in final)
-    family.symbols = symbols
-    family._pair_index = {}
-    for s, (row, piv, pair, d) in zip(symbols, info):
-        T = family.matrix_of(row, keys)
-        bad = symmetry_violations(T, generators, momenta)
-        if bad:
-            raise ModelError(f"term {s} from qsymm is not exactly invariant under {', '.join(bad)} after "
-                             f"identifying its coefficients as exact numbers; the group matrices may need "
-                             f"exact (SymPy) entries.")
-        family.terms[s] = T
-        family.degree[s] = d
-        family.block[s] = (orbs[pair[0]].label, orbs[pair[1]].label)
-        family._pair_index[s] = pair
-        family._pivot[s] = keys[piv]
+        seen[(a, b), d] += 1
+        suffix = f"_{seen[(a, b), d]}" if counts[(a, b), d] > 1 else ""
+        defaults.append(f"c{d}_{lab}{suffix}")
+    return tuple(sympy.Symbol(n, real=True) for n in _rename(defaults, names))
 
-    H = family.hamiltonian(kinetic=kinetic)
-    if blocks is None:
-        blocks = [o.dim * (2 if spin else 1) for o in orbs]
-    blocks = list(blocks)
-    if sum(blocks) != nstates:
-        raise ModelError(f"blocks {blocks} add up to {sum(blocks)}, but the orbitals give {nstates} states. "
-                         f"Fix: give block sizes that add up to {nstates}, e.g. "
-                         f"{[o.dim * (2 if spin else 1) for o in orbs]}.")
-    default = f"{group_name}_{'+'.join(o.label for o in orbs)}_k{k_order}"
-    model = Model(H, blocks, momenta=momenta, perturbation=perturbation, spin=spin,
-                  time_reversal=time_reversal and spin, name=name or default)
-    model.family = family
-    model.equation = None
-    return model
+
+def _model_blocks(blocks, orbs, spin) -> list:
+    """The block partition: default one block per orbital; it must cover every state."""
+    sizes = [o.dim * (2 if spin else 1) for o in orbs]
+    blocks = sizes if blocks is None else list(blocks)
+    if sum(blocks) != sum(sizes):
+        raise ModelError(
+            f"blocks {blocks} add up to {sum(blocks)}, but the orbitals give {sum(sizes)} states. "
+            f"Fix: give block sizes that add up to {sum(sizes)}, e.g. {sizes}."
+        )
+    return blocks
 
 
 def _rename(defaults, names):
@@ -759,92 +872,15 @@ def _rename(defaults, names):
     if isinstance(names, Mapping):
         unknown = [str(k) for k in names if str(k) not in defaults]
         if unknown:
-            raise ModelError(f"names: {', '.join(unknown)} not among the generated parameters "
-                             f"({', '.join(defaults)}).")
+            raise ModelError(f"names: {', '.join(unknown)} not among the generated parameters ({', '.join(defaults)}).")
         out = [str(names.get(n, names.get(sympy.Symbol(n, real=True), n))) for n in defaults]
     else:
         out = [str(n) for n in names]
         if len(out) != len(defaults):
-            raise ModelError(f"names has {len(out)} entries but the family has {len(defaults)} parameters "
-                             f"({', '.join(defaults)}). Fix: give one name per parameter, or a dict.")
+            raise ModelError(
+                f"names has {len(out)} entries but the family has {len(defaults)} parameters "
+                f"({', '.join(defaults)}). Fix: give one name per parameter, or a dict."
+            )
     if len(set(out)) != len(out):
         raise ModelError(f"parameter names must be distinct, got {out}.")
     return out
-
-
-# -- the paper's models in the generated family ----------------------------------------------------
-
-@dataclass
-class PaperMapping:
-    """Eq. (A19) or (A20) as a point of the symmetry-generated family.
-
-    Attributes
-    ----------
-    model : Model
-        The generated family (``from_symmetry("C4v", ...)``).
-    paper : Model
-        ``samokhin_c4v(variant, intrinsic_soc=True)``.
-    substitutions : dict generated symbol → expression in the paper's symbols
-        Substituting these (with 0 for ``omitted``) into ``model.H`` gives ``paper.H``.
-    omitted : tuple of symbols
-        Generated parameters that the paper's model sets to zero.
-    inverse : dict paper symbol → generated symbol (times a sign, if any)
-    """
-
-    model: Model
-    paper: Model
-    substitutions: dict
-    omitted: tuple
-    inverse: dict
-
-    def names(self, omitted=("eta_3", "eta_4")) -> dict:
-        """``names=`` for :func:`from_symmetry`: the paper's names, and ``omitted`` for the omitted terms.
-
-        The default calls the two extra k-linear Γ5 terms η3 (τ3 ⊗ (k_xσ_y + k_yσ_x)) and
-        η4 (τ1 ⊗ (k_xσ_x − k_yσ_y)).
-        """
-        omitted = tuple(omitted)
-        if len(omitted) != len(self.omitted):
-            raise ModelError(f"give {len(self.omitted)} names for the omitted terms "
-                             f"({', '.join(map(str, self.omitted))}), got {len(omitted)}.")
-        out = {str(g): str(p) for g, p in self.substitutions.items() if isinstance(p, sympy.Symbol)}
-        out.update({str(g): str(n) for g, n in zip(self.omitted, omitted)})
-        return out
-
-    def restrict(self, H=None):
-        """``H`` (default the generated H) with the mapping and zero for the omitted terms."""
-        H = self.model.H if H is None else H
-        subs = dict(self.substitutions)
-        subs.update({s: 0 for s in self.omitted})
-        return sympy.Matrix(H).subs(subs, simultaneous=True).applyfunc(sympy.expand)
-
-
-def paper_mapping(variant: str = "g1g5", k_order: int = 1, names=None) -> PaperMapping:
-    """Map Eq. (A19) (``"g1g5"``) or Eq. (A20) (``"g4g5"``) onto the C4v family.
-
-    The generated family for Γ1 + Γ5 (Γ4 + Γ5) ⊗ spin-½ to linear order in k has
-    10 real parameters; Eq. (A19) (A20) has 8: ε1, ε2, b, b̃, ã, γ1, γ2, γ̃. The
-    two omitted terms are k-linear terms inside the Γ5 block, ``τ3 ⊗ (k_x σ_y + k_y σ_x)``
-    (Γ3 ⊗ Γ3) and ``τ1 ⊗ (k_x σ_x − k_y σ_y)`` (Γ4 ⊗ Γ4), which cannot be written as
-    ``σ·(C × k)`` (Eq. A9) with a symmetric C_22 and so are absent from Appendix A 1.
-
-    Returns
-    -------
-    PaperMapping
-    """
-    from .models import samokhin_c4v
-
-    orbitals = {"g1g5": ["Γ1", "Γ5"], "g4g5": ["Γ4", "Γ5"]}
-    if variant not in orbitals:
-        raise ModelError(f"unknown variant {variant!r}; use 'g1g5' (Eq. A19) or 'g4g5' (Eq. A20).")
-    model = from_symmetry("C4v", orbitals[variant], k_order=k_order, names=names)
-    paper = samokhin_c4v(intrinsic_soc=True, variant=variant)
-    values = model.family.decompose(paper.H)
-    subs = {s: v for s, v in values.items() if v != 0}
-    omitted = tuple(s for s, v in values.items() if v == 0)
-    inverse = {}
-    for s, v in subs.items():
-        if len(v.free_symbols) == 1 and sympy.Poly(v, *v.free_symbols).is_linear:
-            (p,) = v.free_symbols
-            inverse[p] = sympy.solve(sympy.Eq(s, v), p)[0]
-    return PaperMapping(model, paper, subs, omitted, inverse)

@@ -38,40 +38,56 @@ def assert_equal(actual, expected):
 
 
 # -- Appendix F, exact in b ----------------------------------------------------
-alpha_R = 2 * a_tilde * b_tilde / (E_g - b)                                  # (F9)
+alpha_R = 2 * a_tilde * b_tilde / (E_g - b)  # (F9)
 inv_m_star = (1 - 2 * m * E_g * a_tilde**2 / (hbar**2 * (E_g**2 - b**2))) / m
 ksq = k_x**2 + k_y**2
 
 
 def F6():
-    eps = epsilon_1 - 2 * b_tilde**2 / (E_g - b) + hbar**2 * ksq * inv_m_star / 2   # (F7)
-    return eps * s0 + alpha_R * (k_y * sx - k_x * sy)                          # (F6), (F8)
+    eps = epsilon_1 - 2 * b_tilde**2 / (E_g - b) + hbar**2 * ksq * inv_m_star / 2  # (F7)
+    return eps * s0 + alpha_R * (k_y * sx - k_x * sy)  # (F6), (F8)
 
 
 def F10(mu, i):
     """Eq. (F10) with ERRATA item 1: σ̂_μ (printed σ̂_x) in the first term."""
     sig = {"x": sx, "y": sy}[mu]
-    bracket = (1 - 2 * m * E_g * a_tilde**2 / (hbar**2 * (E_g**2 - b**2))
-               - 2 * b_tilde**2 / (E_g - b)**2 - 2 * b**2 * a_tilde**2 * ksq / (E_g**2 - b**2)**2)
+    bracket = (
+        1
+        - 2 * m * E_g * a_tilde**2 / (hbar**2 * (E_g**2 - b**2))
+        - 2 * b_tilde**2 / (E_g - b) ** 2
+        - 2 * b**2 * a_tilde**2 * ksq / (E_g**2 - b**2) ** 2
+    )
     dmx, dmy, dix, diy = delta(mu, "x"), delta(mu, "y"), delta(i, "x"), delta(i, "y")
-    return (bracket * hbar * k[i] / m * sig
-            - 2 * b * a_tilde**2 / (hbar * (E_g**2 - b**2)) * (dix * k_y - diy * k_x) * (dmx * sy - dmy * sx)
-            + 2 * a_tilde * b_tilde / (hbar * (E_g - b))
-            * (dmx * diy - dmy * dix + 2 * b / (E_g**2 - b**2) * hbar**2 * k[i] / m * (dmx * k_y - dmy * k_x)) * s0)
+    return (
+        bracket * hbar * k[i] / m * sig
+        - 2 * b * a_tilde**2 / (hbar * (E_g**2 - b**2)) * (dix * k_y - diy * k_x) * (dmx * sy - dmy * sx)
+        + 2
+        * a_tilde
+        * b_tilde
+        / (hbar * (E_g - b))
+        * (dmx * diy - dmy * dix + 2 * b / (E_g**2 - b**2) * hbar**2 * k[i] / m * (dmx * k_y - dmy * k_x))
+        * s0
+    )
 
 
 def F11(i):
-    return (1 - 2 * m * E_g * a_tilde**2 / (hbar**2 * (E_g**2 - b**2))
-            - 4 * b_tilde**2 / (E_g - b)**2) * hbar * k[i] / m * sz
+    return (
+        (1 - 2 * m * E_g * a_tilde**2 / (hbar**2 * (E_g**2 - b**2)) - 4 * b_tilde**2 / (E_g - b) ** 2)
+        * hbar
+        * k[i]
+        / m
+        * sz
+    )
 
 
 def S_F(mu):
     if mu == "z":
-        return (1 - 4 * b_tilde**2 / (E_g - b)**2) * sz
+        return (1 - 4 * b_tilde**2 / (E_g - b) ** 2) * sz
     sig = {"x": sx, "y": sy}[mu]
     dmx, dmy = delta(mu, "x"), delta(mu, "y")
-    return ((1 - 2 * b_tilde**2 / (E_g - b)**2 - 2 * b**2 * a_tilde**2 * ksq / (E_g**2 - b**2)**2) * sig
-            + 4 * b * a_tilde * b_tilde / ((E_g - b) * (E_g**2 - b**2)) * (dmx * k_y - dmy * k_x) * s0)
+    return (
+        1 - 2 * b_tilde**2 / (E_g - b) ** 2 - 2 * b**2 * a_tilde**2 * ksq / (E_g**2 - b**2) ** 2
+    ) * sig + 4 * b * a_tilde * b_tilde / ((E_g - b) * (E_g**2 - b**2)) * (dmx * k_y - dmy * k_x) * s0
 
 
 def T_F(mu):
@@ -124,9 +140,9 @@ def test_delta_J_is_J_minus_standard(effective_of, mu, i):
 
 
 # -- Sec. V: leading order in b/E_g (Eqs. 37-41, 48), ERRATA items 3 and 4 ------
-LO = {epsilon_2: epsilon_1 + E_g, b_tilde: b_tilde / (1 + b / E_g)}   # b_tilde then means b̃'
-alpha_lo = 2 * a_tilde * b_tilde / E_g                                   # (41)
-inv_m_lo = (1 - 2 * m * a_tilde**2 / (hbar**2 * E_g)) / m                # (39)
+LO = {epsilon_2: epsilon_1 + E_g, b_tilde: b_tilde / (1 + b / E_g)}  # b_tilde then means b̃'
+alpha_lo = 2 * a_tilde * b_tilde / E_g  # (41)
+inv_m_lo = (1 - 2 * m * a_tilde**2 / (hbar**2 * E_g)) / m  # (39)
 
 
 def lo(M):
@@ -140,7 +156,7 @@ def assert_equal_lo(actual, expected):
 
 def test_H_eqs_37_to_41(effective_of):
     H = lo(effective_of("c4v", 2).H)
-    band_bottom = H.subs({k_x: 0, k_y: 0})          # ERRATA item 3: energies from here
+    band_bottom = H.subs({k_x: 0, k_y: 0})  # ERRATA item 3: energies from here
     assert_equal_lo(band_bottom, (epsilon_1 - 2 * b_tilde**2 / E_g * (1 - b / E_g)) * s0)
     expected = hbar**2 * ksq * inv_m_lo / 2 * s0 + alpha_lo * (k_y * sx - k_x * sy)
     assert_equal_lo(H - band_bottom, expected)
@@ -149,15 +165,21 @@ def test_H_eqs_37_to_41(effective_of):
 def eq48(mu, i):
     dix, diy = delta(i, "x"), delta(i, "y")
     if mu == "x":
-        return (hbar * k[i] * inv_m_lo * sx + alpha_lo / hbar * diy * s0
-                - 2 * b_tilde**2 / E_g**2 * hbar * k[i] / m * sx
-                - 2 * b * a_tilde**2 / (hbar * E_g**2) * (dix * k_y - diy * k_x) * sy
-                + 2 * b * alpha_lo / E_g**2 * hbar * k[i] * k_y / m * s0)
+        return (
+            hbar * k[i] * inv_m_lo * sx
+            + alpha_lo / hbar * diy * s0
+            - 2 * b_tilde**2 / E_g**2 * hbar * k[i] / m * sx
+            - 2 * b * a_tilde**2 / (hbar * E_g**2) * (dix * k_y - diy * k_x) * sy
+            + 2 * b * alpha_lo / E_g**2 * hbar * k[i] * k_y / m * s0
+        )
     if mu == "y":
-        return (hbar * k[i] * inv_m_lo * sy - alpha_lo / hbar * dix * s0
-                - 2 * b_tilde**2 / E_g**2 * hbar * k[i] / m * sy
-                + 2 * b * a_tilde**2 / (hbar * E_g**2) * (dix * k_y - diy * k_x) * sx
-                - 2 * b * alpha_lo / E_g**2 * hbar * k[i] * k_x / m * s0)
+        return (
+            hbar * k[i] * inv_m_lo * sy
+            - alpha_lo / hbar * dix * s0
+            - 2 * b_tilde**2 / E_g**2 * hbar * k[i] / m * sy
+            + 2 * b * a_tilde**2 / (hbar * E_g**2) * (dix * k_y - diy * k_x) * sx
+            - 2 * b * alpha_lo / E_g**2 * hbar * k[i] * k_x / m * s0
+        )
     return hbar * k[i] * inv_m_lo * sz - 4 * b_tilde**2 / E_g**2 * hbar * k[i] / m * sz
 
 
@@ -168,6 +190,7 @@ def test_J_eq_48(effective_of, mu, i):
 
 def test_bare_b_tilde_misses_eq_48(effective_of):
     """ERRATA item 4: read with the bare b̃ the leading-order J carries O(b/E_g) errors."""
-    bare = ssw.leading_order(effective_of("c4v", 2).J["x", "y"], small=b,
-                             substitutions={epsilon_2: epsilon_1 + E_g}, momenta=(k_x, k_y))
+    bare = ssw.leading_order(
+        effective_of("c4v", 2).J["x", "y"], small=b, substitutions={epsilon_2: epsilon_1 + E_g}, momenta=(k_x, k_y)
+    )
     assert not all(is_zero(e) for e in bare - eq48("x", "y"))

@@ -8,13 +8,16 @@ from symbolic_sw.certify import certify
 from symbolic_sw.symbols import a_tilde, b, gamma_1, gamma_2
 
 
-@pytest.mark.parametrize("name,least", [
-    ("samokhin_c4v_order4", 5.7),     # odd orders vanish: error ∝ z^6
-    ("samokhin_a19", 3.7),            # order 2 in ã, b̃, γ̃ and 1 in γ1, γ2: dropped terms ∝ z^4
-    ("samokhin_g4g5", 3.7),
-    ("samokhin_c4v_lo", 1.9),         # leading order in b: error ∝ b^2
-    ("isolated_gamma5", None),        # nothing eliminated: exact
-])
+@pytest.mark.parametrize(
+    "name,least",
+    [
+        ("samokhin_c4v_order4", 5.7),  # odd orders vanish: error ∝ z^6
+        ("samokhin_a19", 3.7),  # order 2 in ã, b̃, γ̃ and 1 in γ1, γ2: dropped terms ∝ z^4
+        ("samokhin_g4g5", 3.7),
+        ("samokhin_c4v_lo", 1.9),  # leading order in b: error ∝ b^2
+        ("isolated_gamma5", None),  # nothing eliminated: exact
+    ],
+)
 def test_certified_against_exact_transformation(name, least):
     cert = certify(name)
     assert cert.passed, cert.table()
@@ -27,6 +30,7 @@ def test_certified_against_exact_transformation(name, least):
 def test_certification_catches_a_wrong_kernel():
     """A kernel with one coefficient perturbed at O(z^2) fails the check (the test can fail)."""
     import types
+
     K = ssw.load_kernels("samokhin_c4v")
     bad = types.SimpleNamespace(PARAMETERS=K.PARAMETERS, OPERATORS=dict(K.OPERATORS))
     good = K.OPERATORS["J_y_x"]
@@ -42,8 +46,10 @@ def test_truncate_keeps_the_double_expansion():
     H = eff.H
     poly = sympy.Poly(sympy.numer(sympy.together(H[0, 1])), gamma_1, gamma_2)
     assert poly.total_degree() == 1
-    assert H[0, 0].has(a_tilde) and not sympy.Poly(sympy.numer(sympy.together(H[0, 0])), gamma_1, gamma_2) \
-        .total_degree() > 1
+    assert (
+        H[0, 0].has(a_tilde)
+        and not sympy.Poly(sympy.numer(sympy.together(H[0, 0])), gamma_1, gamma_2).total_degree() > 1
+    )
 
 
 def test_truncate_errors():

@@ -21,8 +21,15 @@ def run(capsys, *argv):
 def test_list(capsys):
     code, out, _ = run(capsys, "list")
     assert code == 0
-    for name in ("samokhin_c4v", "samokhin_c4v_order4", "samokhin_c4v_lo", "samokhin_a19",
-                 "samokhin_g4g5", "rashba_toy", "isolated_gamma5"):
+    for name in (
+        "samokhin_c4v",
+        "samokhin_c4v_order4",
+        "samokhin_c4v_lo",
+        "samokhin_a19",
+        "samokhin_g4g5",
+        "rashba_toy",
+        "isolated_gamma5",
+    ):
         assert re.search(rf"^{name}\s+order \d", out, re.M)
 
 
@@ -30,7 +37,12 @@ def test_derive_writes_folder(capsys, tmp_path):
     code, out, _err = run(capsys, "derive", "rashba_toy", "--out", str(tmp_path / "toy"))
     assert code == 0 and str(tmp_path / "toy") in out
     assert sorted(p.name for p in (tmp_path / "toy").iterdir()) == [
-        "README.md", "kernels.py", "kernels_mpmath.py", "observables.py", "operators.tex"]
+        "README.md",
+        "kernels.py",
+        "kernels_mpmath.py",
+        "observables.py",
+        "operators.tex",
+    ]
 
 
 def test_derive_order_override(capsys, tmp_path):
@@ -41,6 +53,7 @@ def test_derive_order_override(capsys, tmp_path):
 
 def test_generate_named(capsys, tmp_path, monkeypatch):
     import symbolic_sw.pipeline.files as pipeline
+
     monkeypatch.setattr(pipeline, "GENERATED", tmp_path)
     code, _out, _ = run(capsys, "generate", "isolated_gamma5")
     assert code == 0 and (tmp_path / "isolated_gamma5" / "kernels.py").is_file()
@@ -64,19 +77,22 @@ def test_check_prints_exponents(capsys):
     assert len(exponents) == 19 and min(exponents) > 3.8
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["derive", "no_such"], "no derivation 'no_such'"),
-    (["derive", "samokhin_c4v", "--order", "0", "--out", "/tmp/ssw-never"], "order must be ≥ 1"),
-    (["derive", "samokhin_c4v", "--order", "two"], "invalid int value"),
-    (["show", "samokhin_c4v", "J_q"], "no operator 'J_q'"),
-    (["check", "no_such"], "no derivation"),
-    (["frobnicate"], "invalid choice"),
-    (["show", "samokhin_c4v"], "required"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["derive", "no_such"], "no derivation 'no_such'"),
+        (["derive", "samokhin_c4v", "--order", "0", "--out", "/tmp/ssw-never"], "order must be ≥ 1"),
+        (["derive", "samokhin_c4v", "--order", "two"], "invalid int value"),
+        (["show", "samokhin_c4v", "J_q"], "no operator 'J_q'"),
+        (["check", "no_such"], "no derivation"),
+        (["frobnicate"], "invalid choice"),
+        (["show", "samokhin_c4v"], "required"),
+    ],
+)
 def test_user_mistakes_are_one_line(capsys, argv, message):
     try:
         code = main(argv)
-    except SystemExit as exc:      # argparse's own errors exit from inside parse_args
+    except SystemExit as exc:  # argparse's own errors exit from inside parse_args
         code = exc.code
     assert code == 2
     _, err = capsys.readouterr()

@@ -10,9 +10,11 @@ import pytest
 import symbolic_sw as ssw
 
 #: order → (after H_eff, after also transforming one operator J_x,y)
-PINNED = {2: ({"products": 5, "solves": 1}, {"products": 11, "solves": 1}),
-          4: ({"products": 22, "solves": 2}, {"products": 39, "solves": 2}),
-          6: ({"products": 51, "solves": 3}, {"products": 83, "solves": 3})}
+PINNED = {
+    2: ({"products": 5, "solves": 1}, {"products": 11, "solves": 1}),
+    4: ({"products": 22, "solves": 2}, {"products": 39, "solves": 2}),
+    6: ({"products": 51, "solves": 3}, {"products": 83, "solves": 3}),
+}
 
 
 @pytest.mark.parametrize("order", sorted(PINNED))

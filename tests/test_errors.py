@@ -13,22 +13,24 @@ def two_level(h11, h22, h12):
     return sympy.Matrix([[h11, h12], [sympy.conjugate(h12), h22]])
 
 
-@pytest.mark.parametrize("build,match", [
-    (lambda: ssw.Model(sympy.Matrix([[0, 1], [2, 0]]), [1, 1], spin=False), "not Hermitian"),
-    (lambda: ssw.Model(sympy.eye(3), [1, 1], spin=False), "add up to 2"),
-    (lambda: ssw.Model(sympy.eye(4), [1, 3]), "split a spin doublet"),
-    (lambda: ssw.Model(sympy.eye(2), [0, 2], spin=False), "positive"),
-    (lambda: ssw.Model(sympy.Matrix([[sympy.Symbol("y"), 0], [0, 1]]), [1, 1], spin=False),
-     "not declared real"),
-    (lambda: ssw.Model(sympy.Matrix([[1, 2], [3, 4], [5, 6]]), [1, 1], spin=False), "square"),
-])
+@pytest.mark.parametrize(
+    "build,match",
+    [
+        (lambda: ssw.Model(sympy.Matrix([[0, 1], [2, 0]]), [1, 1], spin=False), "not Hermitian"),
+        (lambda: ssw.Model(sympy.eye(3), [1, 1], spin=False), "add up to 2"),
+        (lambda: ssw.Model(sympy.eye(4), [1, 3]), "split a spin doublet"),
+        (lambda: ssw.Model(sympy.eye(2), [0, 2], spin=False), "positive"),
+        (lambda: ssw.Model(sympy.Matrix([[sympy.Symbol("y"), 0], [0, 1]]), [1, 1], spin=False), "not declared real"),
+        (lambda: ssw.Model(sympy.Matrix([[1, 2], [3, 4], [5, 6]]), [1, 1], spin=False), "square"),
+    ],
+)
 def test_bad_model(build, match):
     with pytest.raises(ssw.ModelError, match=match):
         build()
 
 
 def test_time_reversal_violation():
-    H = sympy.Matrix([[k_x, 0], [0, k_x]])   # k_x σ_0 is odd under time reversal
+    H = sympy.Matrix([[k_x, 0], [0, k_x]])  # k_x σ_0 is odd under time reversal
     with pytest.raises(ssw.ModelError, match="time-reversal"):
         ssw.Model(H, [2], time_reversal=True)
 
@@ -39,10 +41,13 @@ def test_bad_order(order):
         ssw.effective(ssw.models.samokhin_c4v(), order=order)
 
 
-@pytest.mark.parametrize("H", [
-    two_level(epsilon_1, epsilon_1, x),                       # identical levels
-    two_level(b * k_x, -b * k_x, x),                          # degenerate at k = 0
-])
+@pytest.mark.parametrize(
+    "H",
+    [
+        two_level(epsilon_1, epsilon_1, x),  # identical levels
+        two_level(b * k_x, -b * k_x, x),  # degenerate at k = 0
+    ],
+)
 def test_zero_gap(H):
     model = ssw.Model(H, [1, 1], spin=False)
     with pytest.raises(ssw.ModelError, match="share an eigenvalue"):
@@ -63,11 +68,14 @@ def test_operator_wrong_shape():
         eff.transform(sympy.eye(2))
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda m: ssw.operators.spin(m, "w"), "spin component"),
-    (lambda m: ssw.operators.spin_current(m, "x", "q"), "direction"),
-    (lambda m: ssw.Model(m.H, [2, 4], perturbation=sympy.zeros(6)), "block-diagonal"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda m: ssw.operators.spin(m, "w"), "spin component"),
+        (lambda m: ssw.operators.spin_current(m, "x", "q"), "direction"),
+        (lambda m: ssw.Model(m.H, [2, 4], perturbation=sympy.zeros(6)), "block-diagonal"),
+    ],
+)
 def test_bad_operator_requests(call, match):
     with pytest.raises(ssw.ModelError, match=match):
         call(ssw.models.samokhin_c4v())

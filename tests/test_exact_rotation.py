@@ -35,12 +35,18 @@ def parameter_points(n, seed):
     rng = np.random.default_rng(seed)
     for _ in range(n):
         yield {
-            hbar: 1.0, m: rng.uniform(0.5, 1.5), epsilon_1: rng.uniform(-0.5, 0.5),
-            epsilon_2: rng.uniform(1.5, 2.5), b: rng.uniform(-0.4, 0.4),
-            a_tilde: rng.uniform(0.5, 1.0), b_tilde: rng.uniform(0.3, 0.8),
-            gamma_1: rng.uniform(-0.2, 0.2), gamma_2: rng.uniform(-0.2, 0.2),
+            hbar: 1.0,
+            m: rng.uniform(0.5, 1.5),
+            epsilon_1: rng.uniform(-0.5, 0.5),
+            epsilon_2: rng.uniform(1.5, 2.5),
+            b: rng.uniform(-0.4, 0.4),
+            a_tilde: rng.uniform(0.5, 1.0),
+            b_tilde: rng.uniform(0.3, 0.8),
+            gamma_1: rng.uniform(-0.2, 0.2),
+            gamma_2: rng.uniform(-0.2, 0.2),
             gamma_tilde: rng.uniform(-0.4, 0.4),
-            k_x: rng.uniform(-0.6, 0.6), k_y: rng.uniform(-0.6, 0.6),
+            k_x: rng.uniform(-0.6, 0.6),
+            k_y: rng.uniform(-0.6, 0.6),
         }
 
 
@@ -66,8 +72,7 @@ def exponents(model, values, evaluate, zs=ZS):
     errors = {label: [] for label, _ in ops}
     for z in zs:
         point = {s: v * (z if s in COUPLINGS else 1.0) for s, v in values.items()}
-        exact = exact_effective(numeric(model.H, point),
-                                [numeric(op.matrix, point) for _, op in ops], 2)
+        exact = exact_effective(numeric(model.H, point), [numeric(op.matrix, point) for _, op in ops], 2)
         for (label, op), ex in zip(ops, exact):
             errors[label].append(np.linalg.norm(evaluate(label, op, point) - ex))
     return {label: fit_exponent(zs, errs) for label, errs in errors.items()}
@@ -83,8 +88,9 @@ def test_closed_forms_c4v(effective_of, order):
     """The closed forms users get (lambdified) converge to the exact rotation."""
     eff = effective_of("c4v", order)
     for values in parameter_points(2, seed=order):
-        assert_exponents(exponents(eff.model, values, lambda label, _op, point: numeric(
-            closed_form(eff, label), point)), order)
+        assert_exponents(
+            exponents(eff.model, values, lambda label, _op, point: numeric(closed_form(eff, label), point)), order
+        )
 
 
 @pytest.mark.slow
@@ -95,8 +101,9 @@ def test_closed_forms_c4v_order_6(effective_of):
     """
     eff = effective_of("c4v", 6)
     values = next(parameter_points(1, seed=6))
-    assert_exponents(exponents(eff.model, values, lambda label, _op, point: numeric(
-        closed_form(eff, label), point), ZS * 2), 6)
+    assert_exponents(
+        exponents(eff.model, values, lambda label, _op, point: numeric(closed_form(eff, label), point), ZS * 2), 6
+    )
 
 
 @pytest.mark.parametrize("name", ["a19", pytest.param("a20", marks=pytest.mark.slow)])
@@ -107,8 +114,7 @@ def test_exact_in_gamma_order_2(effective_of, name):
     assert_exponents(exponents(eff.model, values, lambda _label, op, point: eff.evaluate(op, point)), 2)
 
 
-MODELS = {"a19": dict(intrinsic_soc=True), "a20": dict(variant="g4g5", intrinsic_soc=True),
-          "c4v": {}}
+MODELS = {"a19": dict(intrinsic_soc=True), "a20": dict(variant="g4g5", intrinsic_soc=True), "c4v": {}}
 
 
 @pytest.mark.parametrize("name,order", [("a19", 4), ("a20", 4), ("a19", 6), ("c4v", 6)])
@@ -130,6 +136,7 @@ def test_recursion_in_floats(name, order):
 def test_printed_F10_fails_certification(effective_of):
     """The check catches a wrong formula: ERRATA item 1 (σ̂_x in F10 for μ = y)."""
     from symbolic_sw.pauli import SIGMA
+
     eff = effective_of("c4v", 2)
     J = eff.J["y", "x"]
     bracket = sympy.together((SIGMA["y"] * J).trace() / 2)

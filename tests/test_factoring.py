@@ -20,9 +20,14 @@ def _random_polys(seed, count):
     rng = random.Random(seed)
     multipliers = [1, 1, 1, x + y, y - z, 2 * z + 3, w * y - 1, x**2 - y**2]
     for _ in range(count):
-        terms = [sympy.Rational(rng.randint(-9, 9), rng.randint(1, 4))
-                 * x ** rng.randint(0, 1) * y ** rng.randint(0, 2) * z ** rng.randint(0, 2)
-                 * w ** rng.randint(0, 1) for _ in range(rng.randint(1, 5))]
+        terms = [
+            sympy.Rational(rng.randint(-9, 9), rng.randint(1, 4))
+            * x ** rng.randint(0, 1)
+            * y ** rng.randint(0, 2)
+            * z ** rng.randint(0, 2)
+            * w ** rng.randint(0, 1)
+            for _ in range(rng.randint(1, 5))
+        ]
         e = sympy.expand(sum(terms) * rng.choice(multipliers))
         if e.free_symbols:
             yield sympy.Poly(e, *sorted(e.free_symbols, key=str), domain=QQ)
@@ -39,15 +44,18 @@ def test_irreducible_shortcut_agrees_with_factor_list(seed):
         decided += 1
         assert type(got[0]) is type(ref[0]) and got[0] == ref[0], poly
         assert [(f.as_expr(), k) for f, k in got[1]] == [(f.as_expr(), k) for f, k in ref[1]], poly
-        assert len(ref[1]) == 1 and ref[1][0][1] == 1          # really irreducible
-    assert decided > 10                                         # the shortcut is exercised
+        assert len(ref[1]) == 1 and ref[1][0][1] == 1  # really irreducible
+    assert decided > 10  # the shortcut is exercised
 
 
-@pytest.mark.parametrize("expr", [
-    (x + y) * (x - y),          # reducible: gcd test must not claim irreducibility
-    x * (y + 1),                # x divides it
-    (2 * x + 2) * (y + 3),
-    x**2 + y**2,                # degree 2 in every variable: left to factor_list
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        (x + y) * (x - y),  # reducible: gcd test must not claim irreducibility
+        x * (y + 1),  # x divides it
+        (2 * x + 2) * (y + 3),
+        x**2 + y**2,  # degree 2 in every variable: left to factor_list
+    ],
+)
 def test_irreducible_shortcut_declines(expr):
     assert _irreducible(sympy.Poly(sympy.expand(expr), x, y, domain=QQ)) is None

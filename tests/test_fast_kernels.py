@@ -25,8 +25,12 @@ def _values(name, rng):
     """The spec's parameter values, each moved by up to ±30 % (zero ones moved off zero)."""
     d = load_derivation(name)
     K = ssw.load_kernels(name)
-    return {p: (lambda v: v * (1 + 0.6 * (rng.random() - 0.5)) + (0.1 * rng.random() if v == 0 else 0))(
-        d.values.get(p, 1.0)) for p in K.PARAMETERS}
+    return {
+        p: (lambda v: v * (1 + 0.6 * (rng.random() - 0.5)) + (0.1 * rng.random() if v == 0 else 0))(
+            d.values.get(p, 1.0)
+        )
+        for p in K.PARAMETERS
+    }
 
 
 def _fast_kernels(name, monkeypatch, block=None):
@@ -151,7 +155,7 @@ def test_evaluate_equals_each_kernel(name, monkeypatch):
     assert K.evaluate(np.array([]), 0.2, operators=["S_x"], **vals)["S_x"].shape == (0, *K.SHAPE)
 
 
-@pytest.mark.parametrize("points", [5000, 7])          # fast path; general path (few points)
+@pytest.mark.parametrize("points", [5000, 7])  # fast path; general path (few points)
 def test_evaluate_into_given_arrays(points):
     """``out=``: the results are written into (and returned as) the given arrays, same values."""
     K = ssw.load_kernels("samokhin_c4v_order4")
@@ -160,7 +164,7 @@ def test_evaluate_into_given_arrays(points):
     names = ["H", "J_x_y", "S_z"]
     expected = K.evaluate(kx, ky, operators=names, **vals)
     out = {n: np.full((points, 2, 2), np.nan, dtype=complex) for n in names}
-    for _ in range(2):                                   # twice: reuse, nothing left from before
+    for _ in range(2):  # twice: reuse, nothing left from before
         got = K.evaluate(kx, ky, operators=names, out=out, **vals)
         for n in names:
             assert got[n] is out[n]
@@ -169,8 +173,7 @@ def test_evaluate_into_given_arrays(points):
     with pytest.raises(ValueError, match=r"out\['H'\] must be a writeable C-contiguous complex"):
         K.evaluate(kx, ky, operators=names, out=bad, **vals)
     with pytest.raises(ValueError, match=r"out\['J_x_y'\] .* shape"):
-        K.evaluate(kx, ky, operators=names, out={**out, "J_x_y": np.empty((points + 1, 2, 2), complex)},
-                   **vals)
+        K.evaluate(kx, ky, operators=names, out={**out, "J_x_y": np.empty((points + 1, 2, 2), complex)}, **vals)
     with pytest.raises(ValueError, match="out has no array for S_z"):
         K.evaluate(kx, ky, operators=names, out={"H": out["H"], "J_x_y": out["J_x_y"]}, **vals)
     strided = np.empty((points, 2, 4), complex)[:, :, ::2]
@@ -198,11 +201,16 @@ def test_evaluate_errors():
 
 def test_polynomial_terms_rebuild_the_matrix_and_refuse_non_polynomials():
     a, c = sympy.symbols("a c", real=True)
-    M = sympy.Matrix([[a * k_x**2 * (k_y + c) ** 2, (k_x - sympy.I * k_y) / (a - c)],
-                      [(k_x + sympy.I * k_y) / (a - c), 3 - k_y**3]])
+    M = sympy.Matrix(
+        [[a * k_x**2 * (k_y + c) ** 2, (k_x - sympy.I * k_y) / (a - c)], [(k_x + sympy.I * k_y) / (a - c), 3 - k_y**3]]
+    )
     terms = polynomial_terms(M, (k_x, k_y))
-    sigma = {"c_0": sympy.eye(2), "c_x": sympy.Matrix([[0, 1], [1, 0]]),
-             "c_y": sympy.Matrix([[0, -sympy.I], [sympy.I, 0]]), "c_z": sympy.Matrix([[1, 0], [0, -1]])}
+    sigma = {
+        "c_0": sympy.eye(2),
+        "c_x": sympy.Matrix([[0, 1], [1, 0]]),
+        "c_y": sympy.Matrix([[0, -sympy.I], [sympy.I, 0]]),
+        "c_z": sympy.Matrix([[1, 0], [0, -1]]),
+    }
     rebuilt = sum((coef * k_x**i * k_y**j * sigma[label] for label, (i, j), coef in terms), sympy.zeros(2))
     assert sympy.simplify(rebuilt - M) == sympy.zeros(2)
     assert all(not coef.has(k_x, k_y) for *_, coef in terms)
@@ -215,11 +223,16 @@ def test_polynomial_terms_rebuild_the_matrix_and_refuse_non_polynomials():
     assert [t[:2] for t in entries] == [((0, 0), (1, 0)), ((1, 2), (0, 1)), ((2, 2), (0, 0))]
     # three momenta: powers of (k_x, k_y, k_z), same order rules
     k_z = sympy.Symbol("k_z", real=True)
-    terms3 = polynomial_terms(sympy.Matrix([[a * k_z**2 + k_x * k_y, c * k_z], [c * k_z, -k_x]]),
-                              (k_x, k_y, k_z))
-    assert [t[:2] for t in terms3] == [("c_0", (1, 0, 0)), ("c_0", (1, 1, 0)), ("c_0", (0, 0, 2)),
-                                       ("c_x", (0, 0, 1)), ("c_z", (1, 0, 0)), ("c_z", (1, 1, 0)),
-                                       ("c_z", (0, 0, 2))]
+    terms3 = polynomial_terms(sympy.Matrix([[a * k_z**2 + k_x * k_y, c * k_z], [c * k_z, -k_x]]), (k_x, k_y, k_z))
+    assert [t[:2] for t in terms3] == [
+        ("c_0", (1, 0, 0)),
+        ("c_0", (1, 1, 0)),
+        ("c_0", (0, 0, 2)),
+        ("c_x", (0, 0, 1)),
+        ("c_z", (1, 0, 0)),
+        ("c_z", (1, 1, 0)),
+        ("c_z", (0, 0, 2)),
+    ]
 
 
 def test_non_polynomial_operator_takes_the_general_path(tmp_path):

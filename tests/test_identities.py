@@ -11,7 +11,7 @@ import symbolic_sw as ssw
 from symbolic_sw.pauli import SIGMA
 from symbolic_sw.symbols import hbar, k_x, k_y
 
-D = -sympy.I * SIGMA["y"]          # Eq. (30): D(K) = 1 ⊗ (-iσ_y) in the Γ1 doublet
+D = -sympy.I * SIGMA["y"]  # Eq. (30): D(K) = 1 ⊗ (-iσ_y) in the Γ1 doublet
 
 
 def all_zero(M):
@@ -52,10 +52,16 @@ def closed_forms(eff, currents=True):
             yield f"dJ_{mu}{i}", eff.dJ[mu, i], +1
 
 
-@pytest.mark.parametrize("name,currents", [
-    ("c4v", True), ("a19", False), ("a20", False),
-    pytest.param("a19", True, marks=pytest.mark.slow), pytest.param("a20", True, marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "name,currents",
+    [
+        ("c4v", True),
+        ("a19", False),
+        ("a20", False),
+        pytest.param("a19", True, marks=pytest.mark.slow),
+        pytest.param("a20", True, marks=pytest.mark.slow),
+    ],
+)
 def test_hermitian_and_time_reversal(effective_of, name, currents):
     """Eq. (30)-(31). Exact-in-γ closed forms (A19/A20) are large: only H by default."""
     eff = effective_of(name, 2)
@@ -63,7 +69,7 @@ def test_hermitian_and_time_reversal(effective_of, name, currents):
     for label, M, sign in closed_forms(eff, currents):
         assert all_zero(M - M.H), label
         rhs = sign * M.conjugate().subs(flip, simultaneous=True)
-        assert all_zero(D.inv() * M * D - rhs), label          # Eq. (31)
+        assert all_zero(D.inv() * M * D - rhs), label  # Eq. (31)
 
 
 def test_generic_transform_of_H_matches_recursion(effective_of):

@@ -77,8 +77,9 @@ def test_every_module_has_a_layer():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_go_down_the_layers(module):
     upward = sorted(t for t in GRAPH[module] if _layer(t) > _layer(module))
-    assert not upward, (f"{module} (layer {LAYERS[_layer(module)][0]}) imports "
-                        + ", ".join(f"{t} (layer {LAYERS[_layer(t)][0]})" for t in upward))
+    assert not upward, f"{module} (layer {LAYERS[_layer(module)][0]}) imports " + ", ".join(
+        f"{t} (layer {LAYERS[_layer(t)][0]})" for t in upward
+    )
 
 
 def test_no_import_cycle():
@@ -88,7 +89,7 @@ def test_no_import_cycle():
         state[node] = "active"
         for target in sorted(GRAPH[node]):
             if state.get(target) == "active":
-                cycles.append([*stack[stack.index(target):], target])
+                cycles.append([*stack[stack.index(target) :], target])
             elif target not in state:
                 visit(target, [*stack, target])
         state[node] = "done"
@@ -102,9 +103,9 @@ def test_no_import_cycle():
 def test_the_checker_sees_upward_and_cyclic_imports():
     """The walk resolves relative imports and function-level ones (it would miss nothing silently)."""
     assert "symbolic_sw.errors" in GRAPH["symbolic_sw.model"]
-    assert "symbolic_sw.parsing" in GRAPH["symbolic_sw.model"]            # inside Model.from_string
+    assert "symbolic_sw.parsing" in GRAPH["symbolic_sw.model"]  # inside Model.from_string
     assert "symbolic_sw.pipeline.files" in GRAPH["symbolic_sw.pipeline.observables"]
-    assert "symbolic_sw.operators" in GRAPH["symbolic_sw.derivation"]     # from . import operators as ops
+    assert "symbolic_sw.operators" in GRAPH["symbolic_sw.derivation"]  # from . import operators as ops
     assert _layer("symbolic_sw.codegen.kernels") > _layer("symbolic_sw.observables.closed_form")
 
 

@@ -24,8 +24,9 @@ def _random_hermitian(rng, n, levels, spread=sympy.Rational(3, 10)):
     M = sympy.diag(*levels)
     for i in range(n):
         for j in range(i + 1, n):
-            z = spread * sympy.Rational(rng.randint(-10, 10), 10) + \
-                sympy.I * spread * sympy.Rational(rng.randint(-10, 10), 10)
+            z = spread * sympy.Rational(rng.randint(-10, 10), 10) + sympy.I * spread * sympy.Rational(
+                rng.randint(-10, 10), 10
+            )
             M[i, j], M[j, i] = z, sympy.conjugate(z)
     return M
 
@@ -40,11 +41,15 @@ def three_block_model(sizes, seed, pairs=None):
         levels = [3 * a + sympy.Rational(rng.randint(0, 8), 10) for _ in range(size)]
         sl = slice(int(starts[a]), int(starts[a + 1]))
         H[sl, sl] = _random_hermitian(rng, size, levels)
-    pairs = pairs if pairs is not None else [(a, c) for a in range(len(sizes))
-                                             for c in range(a + 1, len(sizes))]
+    pairs = pairs if pairs is not None else [(a, c) for a in range(len(sizes)) for c in range(a + 1, len(sizes))]
     for a, c in pairs:
-        C = sympy.Matrix(sizes[a], sizes[c], lambda _i, _j: sympy.Rational(rng.randint(-10, 10), 10)
-                         + sympy.I * sympy.Rational(rng.randint(-10, 10), 10))
+        C = sympy.Matrix(
+            sizes[a],
+            sizes[c],
+            lambda _i, _j: (
+                sympy.Rational(rng.randint(-10, 10), 10) + sympy.I * sympy.Rational(rng.randint(-10, 10), 10)
+            ),
+        )
         ra, rc = slice(int(starts[a]), int(starts[a + 1])), slice(int(starts[c]), int(starts[c + 1]))
         H[ra, rc] = g * C
         H[rc, ra] = g * C.H
@@ -69,12 +74,12 @@ def test_block_rotation_is_the_direct_rotation_for_two_blocks():
     Ht = U.conj().T @ H @ U
     assert np.abs(U.conj().T @ U - np.eye(6)).max() < 1e-12
     for a in range(3):
-        Uaa = U[2 * a:2 * a + 2, 2 * a:2 * a + 2]
-        assert np.abs(Uaa - Uaa.conj().T).max() < 1e-12          # Hermitian diagonal blocks
-        assert np.linalg.eigvalsh(Uaa).min() > 0                 # and positive
+        Uaa = U[2 * a : 2 * a + 2, 2 * a : 2 * a + 2]
+        assert np.abs(Uaa - Uaa.conj().T).max() < 1e-12  # Hermitian diagonal blocks
+        assert np.linalg.eigvalsh(Uaa).min() > 0  # and positive
         for c in range(3):
             if c != a:
-                assert np.abs(Ht[2 * a:2 * a + 2, 2 * c:2 * c + 2]).max() < 1e-12
+                assert np.abs(Ht[2 * a : 2 * a + 2, 2 * c : 2 * c + 2]).max() < 1e-12
 
 
 CASES = [((1, 2, 2), 1), ((2, 2, 2), 2), ((2, 3, 3), 3)]
@@ -93,12 +98,13 @@ def test_three_blocks_exact_identities(sizes, seed):
         unit = sum((U[i].H * U[n - i] for i in range(n + 1)), sympy.zeros(model.dim))
         target = sympy.eye(model.dim) if n == 0 else sympy.zeros(model.dim)
         assert (unit - target).applyfunc(sympy.expand).is_zero_matrix, n
-        Ht = sum((U[i].H * H[l] * U[n - i - l] for l in (0, 1) for i in range(n - l + 1)),
-                 sympy.zeros(model.dim)).applyfunc(sympy.expand)
+        Ht = sum(
+            (U[i].H * H[l] * U[n - i - l] for l in (0, 1) for i in range(n - l + 1)), sympy.zeros(model.dim)
+        ).applyfunc(sympy.expand)
         for a in range(3):
             for c in range(3):
                 if a != c:
-                    blk = Ht[int(starts[a]):int(starts[a + 1]), int(starts[c]):int(starts[c + 1])]
+                    blk = Ht[int(starts[a]) : int(starts[a + 1]), int(starts[c]) : int(starts[c + 1])]
                     assert blk.is_zero_matrix, (n, a, c)
 
 
@@ -112,8 +118,8 @@ def _exponents(model, O, order, sizes):
         for z in ZS:
             point = {g: z}
             exact_H, exact_O = exact_block_effective(
-                numeric(model.H, point), [numeric(model.H, point), numeric(O.matrix, point)],
-                sizes, block)
+                numeric(model.H, point), [numeric(model.H, point), numeric(O.matrix, point)], sizes, block
+            )
             eH.append(np.abs(numeric(H_eff, point) - exact_H).max())
             eO.append(np.abs(numeric(O_eff, point) - exact_O).max())
         out.append((fit_exponent(ZS, eH), fit_exponent(ZS, eO)))
@@ -143,10 +149,13 @@ def _permuted(M, perm):
     return M[np.ix_(perm, perm)]
 
 
-@pytest.mark.parametrize("eliminate,groups", [
-    ([(0, 2), (1, 2)], [[0, 1], [2]]),      # fold the remote block 2 into 0 and 1, keep 0–1
-    ([(0, 1), (1, 2)], [[0, 2], [1]]),      # non-adjacent group: the basis is permuted
-])
+@pytest.mark.parametrize(
+    "eliminate,groups",
+    [
+        ([(0, 2), (1, 2)], [[0, 1], [2]]),  # fold the remote block 2 into 0 and 1, keep 0–1
+        ([(0, 1), (1, 2)], [[0, 2], [1]]),  # non-adjacent group: the basis is permuted
+    ],
+)
 @pytest.mark.parametrize("order", [2, 3])
 def test_selective_elimination(eliminate, groups, order):
     sizes = (2, 2, 2)
@@ -159,8 +168,7 @@ def test_selective_elimination(eliminate, groups, order):
     for z in ZS:
         point = {g: z}
         H = _permuted(numeric(model.H, point), perm)
-        exact_H, exact_O = exact_block_effective(
-            H, [H, _permuted(numeric(O.matrix, point), perm)], [4, 2], 0)
+        exact_H, exact_O = exact_block_effective(H, [H, _permuted(numeric(O.matrix, point), perm)], [4, 2], 0)
         errs_H.append(np.abs(numeric(eff.H, point) - exact_H).max())
         errs_O.append(np.abs(numeric(eff.transform(O), point) - exact_O).max())
     assert fit_exponent(ZS, errs_H) >= order + 0.7
@@ -168,15 +176,18 @@ def test_selective_elimination(eliminate, groups, order):
     # the kept coupling survives at first order, inside the effective block
     a, c = groups[0]
     first = ssw.effective(model, order=1, eliminate=eliminate)
-    assert first.sub(first.H, a, c) == model.H[2 * a:2 * a + 2, 2 * c:2 * c + 2]
+    assert first.sub(first.H, a, c) == model.H[2 * a : 2 * a + 2, 2 * c : 2 * c + 2]
 
 
-@pytest.mark.parametrize("eliminate,match", [
-    ([(0, 1), (1, 2)], None),
-    ([(0, 2)], "inconsistent"),                    # keeps 0–1 and 1–2, so 0 and 2 are linked
-    ([(0, 0)], "different blocks"),
-    ([(0, 5)], "different blocks"),
-])
+@pytest.mark.parametrize(
+    "eliminate,match",
+    [
+        ([(0, 1), (1, 2)], None),
+        ([(0, 2)], "inconsistent"),  # keeps 0–1 and 1–2, so 0 and 2 are linked
+        ([(0, 0)], "different blocks"),
+        ([(0, 5)], "different blocks"),
+    ],
+)
 def test_eliminate_errors(eliminate, match):
     model, _ = three_block_model((2, 2, 2), 7)
     if match is None:
@@ -201,12 +212,13 @@ def test_block_out_of_range():
 
 # -- symbols treated perturbatively inside a block -------------------------------
 
+
 def test_perturbative_b_is_the_series_in_b_of_the_exact_result():
     """``perturbative=[b]`` (pymablock's convention) = the exact-in-b result expanded."""
     z = sympy.Symbol("z", positive=True)
     exact = ssw.models.samokhin_c4v()
     model = ssw.Model(exact.H, [2, 4], momenta=(k_x, k_y), perturbative=[b])
-    assert model.H1[2, 4] != 0 and model.H0[2, 4] == 0      # b moved into the perturbation
+    assert model.H1[2, 4] != 0 and model.H0[2, 4] == 0  # b moved into the perturbation
     scale = {a_tilde: z * a_tilde, b_tilde: z * b_tilde, b: z * b}
     H_pert = ssw.effective(model, order=3).H.subs(scale, simultaneous=True)
     H_exact = ssw.effective(exact, order=2).H.subs(scale, simultaneous=True)
@@ -221,6 +233,7 @@ def test_perturbative_unknown_symbol():
 
 
 # -- 3-D momenta and operators given as matrices or functions of H -----------------
+
 
 def _model_3d():
     """Eq. (33) plus a k_z dispersion and a Γ1–Γ5x coupling ``-i c k_z`` (shaped like ``-i ã k_x``)."""
@@ -245,8 +258,16 @@ def test_three_dimensional_momenta():
     # numerically exact to the order: J_{x,z} against the exact rotation
     J = eff.J["x", "z"]
     micro = ssw.operators.spin_current(model, "x", "z").matrix
-    vals = {hbar: 1.0, m: 1.0, sympy.Symbol("epsilon_1", real=True): 0.0,
-            sympy.Symbol("epsilon_2", real=True): 1.0, b: 0.1, k_x: 0.2, k_y: -0.1, k_z: 0.3}
+    vals = {
+        hbar: 1.0,
+        m: 1.0,
+        sympy.Symbol("epsilon_1", real=True): 0.0,
+        sympy.Symbol("epsilon_2", real=True): 1.0,
+        b: 0.1,
+        k_x: 0.2,
+        k_y: -0.1,
+        k_z: 0.3,
+    }
     errs = []
     for z in ZS:
         point = {**vals, a_tilde: 0.3 * z, b_tilde: 0.2 * z, c: 0.25 * z}
@@ -270,13 +291,16 @@ def test_operator_functions_are_graded_like_H():
     assert (j + e * eff.velocity["x"]).applyfunc(sympy.simplify).is_zero_matrix
 
 
-@pytest.mark.parametrize("f,match", [
-    (lambda H: H / H[0, 2], "not a polynomial"),     # divides by the coupling
-    (lambda H: H.inv(), "not a polynomial"),         # rejected at a numeric point, before the
-                                                     # symbolic 6x6 inverse (minutes)
-    (lambda H: H[:2, :2], "returned shape"),
-    (lambda _H: 1 / 0, "failed"),
-])
+@pytest.mark.parametrize(
+    "f,match",
+    [
+        (lambda H: H / H[0, 2], "not a polynomial"),  # divides by the coupling
+        (lambda H: H.inv(), "not a polynomial"),  # rejected at a numeric point, before the
+        # symbolic 6x6 inverse (minutes)
+        (lambda H: H[:2, :2], "returned shape"),
+        (lambda _H: 1 / 0, "failed"),
+    ],
+)
 def test_operator_function_errors(f, match):
     model = ssw.models.samokhin_c4v()
     eff = ssw.effective(model, order=1)
@@ -288,11 +312,11 @@ def test_kane_like_3d_model_with_soc_in_both_blocks():
     """Regression: gap factors from ``factor_list`` carried SymPy Integer exponents."""
     from symbolic_sw.pauli import SIGMA, kron
     from symbolic_sw.symbols import alpha_0
+
     Delta = sympy.Symbol("Delta", positive=True)
     P = sympy.Symbol("P", real=True)
     rashba = alpha_0 * (k_y * SIGMA["x"] - k_x * SIGMA["y"])
-    H = (Delta * kron(sympy.diag(0, 1), SIGMA["0"]) + P * k_z * kron(SIGMA["y"], SIGMA["0"])
-         + kron(sympy.eye(2), rashba))
+    H = Delta * kron(sympy.diag(0, 1), SIGMA["0"]) + P * k_z * kron(SIGMA["y"], SIGMA["0"]) + kron(sympy.eye(2), rashba)
     eff = ssw.effective(ssw.Model(H, [2, 2]), 2)
     expected = rashba - P**2 * k_z**2 / Delta * sympy.eye(2)
     assert (eff.H - expected).applyfunc(sympy.expand).is_zero_matrix
@@ -305,9 +329,11 @@ def test_builtin_operators_built_in_the_algebra_equal_the_sympy_route(model_name
     Built in the ring by Effective._builtin_raw, the result must be exactly that of
     transforming the SymPy operators of symbolic_sw.operators.
     """
-    model = {"c4v": lambda: ssw.models.samokhin_c4v(),
-             "a19": lambda: ssw.models.samokhin_c4v(intrinsic_soc=True),
-             "3d": lambda: _model_3d()[0]}[model_name]()
+    model = {
+        "c4v": lambda: ssw.models.samokhin_c4v(),
+        "a19": lambda: ssw.models.samokhin_c4v(intrinsic_soc=True),
+        "3d": lambda: _model_3d()[0],
+    }[model_name]()
     eff = ssw.effective(model, order=1)
     dirs = [str(k).removeprefix("k_") for k in model.momenta]
     cases = [("S", (mu,), ssw.operators.spin(model, mu)) for mu in "xyz"]

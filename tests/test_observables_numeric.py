@@ -38,6 +38,7 @@ def rel(a, b):
 
 # ----------------------------------------------------------------------------- Fermi function
 
+
 def test_fermi_zero_temperature_is_a_step():
     f = fermi([-1.0, 0.3 - 1e-15, 0.3, 0.3 + 1e-15, 5.0], 0.3, 0.0)
     assert f.tolist() == [1.0, 1.0, 0.5, 0.0, 0.0]
@@ -49,16 +50,16 @@ def test_fermi_finite_temperature(T):
     x = np.linspace(-30, 30, 61)
     xi = mu + x * T
     f = fermi(xi, mu, T)
-    exact = np.array([float(1 / (mpmath.exp((mpmath.mpf(e) - mpmath.mpf(mu)) / mpmath.mpf(T)) + 1))
-                      for e in xi])
+    exact = np.array([float(1 / (mpmath.exp((mpmath.mpf(e) - mpmath.mpf(mu)) / mpmath.mpf(T)) + 1)) for e in xi])
     assert np.allclose(f, exact, rtol=1e-13, atol=0)
     assert np.allclose(f + fermi(mu - x * T, mu, T), 1.0, rtol=0, atol=1e-15)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):   # huge arguments
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # huge arguments
         tails = fermi(mu + np.array([-1e6, 1e6]) * T, mu, T)
     assert tails[0] == 1.0 and 0.0 <= tails[1] < 1e-300
 
 
 # ----------------------------------------------------------------------------- band bottom
+
 
 def test_band_bottom_eq33_exact_and_effective():
     """E(k=0) of Eq. (33), of the microscopic and of the effective model.
@@ -76,13 +77,16 @@ def test_band_bottom_eq33_exact_and_effective():
     eff = ssw.effective(model, 2)
     second_order = e1 - 2 * bt**2 / (Eg - bb)
     assert abs(band_bottom(eff.H, v) - second_order) < 1e-14
-    assert abs(exact - second_order) > 1e-4          # they differ at O(b̃⁴)
+    assert abs(exact - second_order) > 1e-4  # they differ at O(b̃⁴)
 
 
-@pytest.mark.parametrize("name,values,expected", [
-    ("rashba_toy", dict(alpha_0=0.4, hbar=1.0, m=1.0), 0.0),
-    ("isolated_gamma5", dict(alpha_0=0.4, b=-0.25, hbar=1.0, m=1.0), -0.25),
-])
+@pytest.mark.parametrize(
+    "name,values,expected",
+    [
+        ("rashba_toy", dict(alpha_0=0.4, hbar=1.0, m=1.0), 0.0),
+        ("isolated_gamma5", dict(alpha_0=0.4, b=-0.25, hbar=1.0, m=1.0), -0.25),
+    ],
+)
 def test_band_bottom_single_orbital(name, values, expected):
     assert band_bottom(getattr(ssw.models, name)(), values) == pytest.approx(expected, abs=1e-15)
 
@@ -93,8 +97,8 @@ C_CASES = [  # alpha_0, mu (from E(0)), hbar, m
     (0.2, 0.5, 1.0, 1.0),
     (0.05, 0.3, 0.7, 1.3),
     (0.5, 2.0, 1.2, 0.8),
-    (1.0, 0.1, 1.0, 2.0),      # strong SOC: k_F,- ≫ k_F,+
-    (0.3, 1e-3, 1.0, 1.0),     # nearly empty
+    (1.0, 0.1, 1.0, 2.0),  # strong SOC: k_F,- ≫ k_F,+
+    (0.3, 1e-3, 1.0, 1.0),  # nearly empty
 ]
 
 
@@ -116,8 +120,8 @@ def test_appendix_C_total_trivial_topological(a, mu, h, m):
     assert rel(r.value, C6) < 1e-8
     assert rel(r.trivial, C9) < 1e-8
     assert rel(r.topological, C10) < 1e-8
-    assert abs(r.value - C6) <= r.error + 1e-13 * abs(C6)   # the estimate bounds the error
-    assert r.identity_residual < 1e-12                      # Eq. (14) pointwise
+    assert abs(r.value - C6) <= r.error + 1e-13 * abs(C6)  # the estimate bounds the error
+    assert r.identity_residual < 1e-12  # Eq. (14) pointwise
     r_yx = microscopic_spin_current(model, mu, 0.0, "y", "x", v)
     assert rel(r_yx.value, -C6) < 1e-8
     # components that vanish by symmetry (Eq. 50) do vanish
@@ -128,8 +132,7 @@ def test_appendix_C_total_trivial_topological(a, mu, h, m):
 
 def test_appendix_C_fermi_momenta_eq43():
     a, mu, h, m = 0.3, 0.4, 1.0, 1.0
-    r = microscopic_spin_current(ssw.models.rashba_toy(), mu, 0.0, "x", "y",
-                                 dict(alpha_0=a, hbar=h, m=m))
+    r = microscopic_spin_current(ssw.models.rashba_toy(), mu, 0.0, "x", "y", dict(alpha_0=a, hbar=h, m=m))
     kappa, k0 = m * a / h**2, math.sqrt(2 * m * mu) / h
     kF = sorted([math.sqrt(k0**2 + kappa**2) - kappa, math.sqrt(k0**2 + kappa**2) + kappa])
     assert np.allclose(r.fermi_momenta, kF, rtol=1e-14)
@@ -147,7 +150,7 @@ def test_appendix_C_pointwise_C7_C8():
     for mu_c, i, S in [("x", "y", SX), ("y", "x", SY)]:
         dH = lambdify_matrix(model.H.diff(k_y if i == "y" else k_x), v)
         t = band_terms(H(kx, ky), dH(kx, ky), S, hbar=h)
-        for n, lam in [(0, -1), (1, +1)]:        # eigh order: ξ_- < ξ_+ for k > 0
+        for n, lam in [(0, -1), (1, +1)]:  # eigh order: ξ_- < ξ_+ for k > 0
             if mu_c == "x":
                 tr = lam * h * ky**2 / (m * k) + a / h * ky**2 / k**2
                 top = a / h * kx**2 / k**2
@@ -177,9 +180,11 @@ def test_errata2_W_of_C3_and_the_band_operators():
     assert np.allclose(W.conj().T @ W, np.eye(2), atol=1e-15)
     assert np.allclose(W.conj().T @ H @ W, np.diag(xi), atol=1e-14)
     e = np.exp(1j * phi)
-    C4 = {"x": np.array([[ky, -kx / e], [-kx * e, -ky]]) / k,
-          "y": np.array([[-kx, -ky / e], [-ky * e, kx]]) / k,
-          "z": np.array([[0, 1j / e], [-1j * e, 0]])}
+    C4 = {
+        "x": np.array([[ky, -kx / e], [-kx * e, -ky]]) / k,
+        "y": np.array([[-kx, -ky / e], [-ky * e, kx]]) / k,
+        "z": np.array([[0, 1j / e], [-1j * e, 0]]),
+    }
     for c, S in zip("xyz", (SX, SY, SZ)):
         assert np.allclose(W.conj().T @ S @ W, C4[c], atol=1e-14)
     # Berry connection Ω = −i W⁻¹ ∂W (text under Eq. 12) against the printed matrix
@@ -195,6 +200,7 @@ def test_errata2_W_of_C3_and_the_band_operators():
 
 # ----------------------------------------------------------------------------- Appendix G
 
+
 def g_one_band(mu_p, a, b, h=1.0, m=1.0):
     """⟨j_{x,y}⟩ of Eq. (G2) at T = 0 when only ξ_- is occupied (−|b| <= μ <= |b|).
 
@@ -203,8 +209,7 @@ def g_one_band(mu_p, a, b, h=1.0, m=1.0):
     """
     kap = m * a * a / h**2
     R = kap + math.sqrt(kap * kap + b * b + 2 * kap * mu_p)
-    return (-(h / (m * a**3)) * (R**3 / 3 - b * b * R + 2 * abs(b) ** 3 / 3)
-            + (R * R - b * b) / (h * a)) / (2 * PI)
+    return (-(h / (m * a**3)) * (R**3 / 3 - b * b * R + 2 * abs(b) ** 3 / 3) + (R * R - b * b) / (h * a)) / (2 * PI)
 
 
 G_CASES = [  # alpha_0, b, mu counted from ε2 (> |b|: both bands cross, as (G6) assumes)
@@ -221,10 +226,9 @@ G_CASES = [  # alpha_0, b, mu counted from ε2 (> |b|: both bands cross, as (G6)
 def test_appendix_G6_independent_of_b_and_mu(a, b, mu_p):
     G6 = 2 * a**3 / (3 * PI)
     v = dict(alpha_0=a, b=b, hbar=1.0, m=1.0)
-    r = microscopic_spin_current(ssw.models.isolated_gamma5(), mu_p + abs(b), 0.0, "x", "y", v,
-                                 split=True)
+    r = microscopic_spin_current(ssw.models.isolated_gamma5(), mu_p + abs(b), 0.0, "x", "y", v, split=True)
     assert rel(r.value, G6) < 1e-10
-    assert r.identity_residual < 1e-12     # Eq. (14) with doubly degenerate bands
+    assert r.identity_residual < 1e-12  # Eq. (14) with doubly degenerate bands
     assert rel(r.trivial + r.topological, G6) < 1e-10
 
 
@@ -232,8 +236,9 @@ def test_appendix_G6_independent_of_b_and_mu(a, b, mu_p):
 def test_appendix_G_one_band_regime(a, b, mu_p):
     """Below μ = |b| only ξ_- is filled and (G6) does not apply."""
     G6 = 2 * a**3 / (3 * PI)
-    r = microscopic_spin_current(ssw.models.isolated_gamma5(), mu_p + abs(b), 0.0, "x", "y",
-                                 dict(alpha_0=a, b=b, hbar=1.0, m=1.0))
+    r = microscopic_spin_current(
+        ssw.models.isolated_gamma5(), mu_p + abs(b), 0.0, "x", "y", dict(alpha_0=a, b=b, hbar=1.0, m=1.0)
+    )
     assert rel(r.value, g_one_band(mu_p, a, b)) < 1e-10
     assert rel(r.value, G6) > 0.05
 
@@ -248,12 +253,16 @@ def test_finite_temperature_matches_energy_convolution():
     G6 = 2 * a**3 / (3 * PI)
     mpmath.mp.dps = 30
     for mu, T in [(0.35, 0.05), (-0.05, 0.05), (0.1, 0.2), (1.0, 0.01)]:
-        r = microscopic_spin_current(ssw.models.isolated_gamma5(), mu, T, "x", "y",
-                                     dict(alpha_0=a, b=b, hbar=1.0, m=1.0))
+        r = microscopic_spin_current(
+            ssw.models.isolated_gamma5(), mu, T, "x", "y", dict(alpha_0=a, b=b, hbar=1.0, m=1.0)
+        )
+
         def df(e):
             return 1 / (4 * T * mpmath.cosh((e - mu) / (2 * T)) ** 2)
-        ref = (mpmath.quad(lambda e: df(e) * g_one_band(float(e) - abs(b), a, b), [0, 2 * abs(b)])
-               + G6 / (1 + mpmath.exp((2 * abs(b) - mu) / T)))
+
+        ref = mpmath.quad(lambda e: df(e) * g_one_band(float(e) - abs(b), a, b), [0, 2 * abs(b)]) + G6 / (
+            1 + mpmath.exp((2 * abs(b) - mu) / T)
+        )
         assert rel(r.value, float(ref)) < 1e-9, (mu, T)
         assert r.error < 1e-9 * abs(r.value)
 
@@ -267,7 +276,8 @@ alpha_R = sympy.Symbol("alpha_R", real=True)
 def rashba_standard():
     """Eq. (1) with Rashba SOC and the standard definition of J, Eq. (2)."""
     H = hbar**2 * (k_x**2 + k_y**2) / (2 * m_star) * sympy.eye(2) + alpha_R * (
-        k_y * sympy.Matrix(SIGMA["x"]) - k_x * sympy.Matrix(SIGMA["y"]))
+        k_y * sympy.Matrix(SIGMA["x"]) - k_x * sympy.Matrix(SIGMA["y"])
+    )
     J = {}
     for mu_c, i in [("x", "y"), ("y", "x")]:
         dH = H.diff(k_y if i == "y" else k_x)
@@ -276,8 +286,9 @@ def rashba_standard():
     return H, J
 
 
-@pytest.mark.parametrize("aR,ms,h,mu", [(0.1, 1.0, 1.0, 0.4), (0.3, 0.5, 1.0, 2.0),
-                                        (0.05, 2.0, 0.8, 0.05), (0.6, 1.5, 1.1, 0.01)])
+@pytest.mark.parametrize(
+    "aR,ms,h,mu", [(0.1, 1.0, 1.0, 0.4), (0.3, 0.5, 1.0, 2.0), (0.05, 2.0, 0.8, 0.05), (0.6, 1.5, 1.1, 0.01)]
+)
 def test_eq4_standard_definition(aR, ms, h, mu):
     H, J = rashba_standard()
     v = {"alpha_R": aR, "m_star": ms, "hbar": h}
@@ -298,6 +309,7 @@ def test_anisotropic_integrand_and_angular_error_estimate():
 
     With 4 directions the cos 4φ harmonic aliases, and the error estimate must say so.
     """
+
     def H(kx, ky):
         return (0.5 * (kx**2 + ky**2))[..., None, None] + np.zeros((1, 1))
 
@@ -314,6 +326,7 @@ def test_anisotropic_integrand_and_angular_error_estimate():
 
 
 # ----------------------------------------------------------------------------- Eq. (14)
+
 
 def test_berry_connection_against_finite_differences_eq33():
     """Ω_nm = −i⟨n|∂m⟩ (text under Eq. 12) from parallel-transported eigenvectors.
@@ -333,7 +346,7 @@ def test_berry_connection_against_finite_differences_eq33():
             step = np.array([d, 0.0]) if i == 0 else np.array([0.0, d])
             _, Up = np.linalg.eigh(H(kx + step[0], ky + step[1]))
             _, Um = np.linalg.eigh(H(kx - step[0], ky - step[1]))
-            for Ux in (Up, Um):        # gauge: ⟨m(k)|m(k ± δ)⟩ real and positive
+            for Ux in (Up, Um):  # gauge: ⟨m(k)|m(k ± δ)⟩ real and positive
                 ph = np.einsum("an,an->n", t.U.conj(), Ux)
                 Ux *= (np.abs(ph) / ph)[None, :]
             fd = -1j * t.U.conj().T @ (Up - Um) / (2 * d)
@@ -352,8 +365,7 @@ SCALES = (0.25, 0.125, 0.0625)
 
 
 def eq33_values(s):
-    return dict(hbar=1.0, m=1.0, epsilon_1=0.0, epsilon_2=E_G, b=B_SOC,
-                a_tilde=A0 * s, b_tilde=BT0 * s)
+    return dict(hbar=1.0, m=1.0, epsilon_1=0.0, epsilon_2=E_G, b=B_SOC, a_tilde=A0 * s, b_tilde=BT0 * s)
 
 
 def eq52(s, renormalised=True):
@@ -370,12 +382,16 @@ def eq33_table():
     for s in SCALES:
         v = eq33_values(s)
         exact = microscopic_spin_current(model, MU33, 0.0, "x", "y", v)
-        rows.append(dict(
-            s=s, exact=exact,
-            exact_yx=microscopic_spin_current(model, MU33, 0.0, "y", "x", v),
-            eff=effective_spin_current(eff.H, eff.J["x", "y"], MU33, 0.0, v),
-            std=effective_spin_current(eff.H, eff.J_standard["x", "y"], MU33, 0.0, v),
-            from_eps1=microscopic_spin_current(model, MU33, 0.0, "x", "y", v, energy_zero=0.0)))
+        rows.append(
+            dict(
+                s=s,
+                exact=exact,
+                exact_yx=microscopic_spin_current(model, MU33, 0.0, "y", "x", v),
+                eff=effective_spin_current(eff.H, eff.J["x", "y"], MU33, 0.0, v),
+                std=effective_spin_current(eff.H, eff.J_standard["x", "y"], MU33, 0.0, v),
+                from_eps1=microscopic_spin_current(model, MU33, 0.0, "x", "y", v, energy_zero=0.0),
+            )
+        )
     return rows
 
 
@@ -389,7 +405,7 @@ def test_eq33_effective_exact_in_b_converges_as_s_squared(eq33_table):
     assert all(1.9 < p < 2.1 for p in slopes), slopes
     assert d[-1] < 5e-3
     for r in eq33_table:
-        assert rel(r["exact_yx"].value, -r["exact"].value) < 1e-10        # Eq. (50)
+        assert rel(r["exact_yx"].value, -r["exact"].value) < 1e-10  # Eq. (50)
         assert r["exact"].error < 1e-8 * abs(r["exact"].value)
 
 
@@ -400,10 +416,12 @@ def test_eq33_against_eq52_with_renormalised_b_tilde(eq33_table):
     bare b̃ to Eq. (52)·E_g³/((E_g − b)²(E_g + b)).
     """
     s1, s2 = eq33_table[-2:]
-    def limit(f):       # Richardson: ratio(s) = L + c s²
+
+    def limit(f):  # Richardson: ratio(s) = L + c s²
         r1 = s1["exact"].value / f(s1["s"])
         r2 = s2["exact"].value / f(s2["s"])
         return (4 * r2 - r1) / 3
+
     L_renorm = limit(eq52)
     L_bare = limit(lambda s: eq52(s, renormalised=False))
     x = B_SOC / E_G
@@ -442,33 +460,50 @@ def test_errata3_chemical_potential_from_band_bottom(eq33_table):
 RASHBA_V = dict(alpha_0=0.2, hbar=1.0, m=1.0)
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), -0.1, 0.0, "x", "y", RASHBA_V),
-     "below the band bottom"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, -1.0, "x", "y", RASHBA_V),
-     "negative"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "w", "y", RASHBA_V),
-     "spin component"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "z", RASHBA_V),
-     "direction"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y",
-                                      dict(hbar=1.0, m=1.0)), "missing value.*alpha_0"),
-    (lambda: microscopic_spin_current(ssw.models.samokhin_c4v(), 0.3, 0.0, "x", "y",
-                                      dict(eq33_values(1.0), E_g=1.0)), "unknown parameter.*E_g"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), float("nan"), 0.0, "x", "y",
-                                      RASHBA_V), "finite"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y",
-                                      dict(RASHBA_V, m="heavy")), "real number"),
-    (lambda: fermi(0.0, 0.0, -0.1), "negative"),
-    (lambda: effective_spin_current(rashba_standard()[0], rashba_standard()[1]["x", "y"], 0.3,
-                                    0.0, {"alpha_R": 0.1, "hbar": 1.0}), "missing value.*m_star"),
-    (lambda: spin_current_numeric(lambda _kx, _ky: np.zeros((2, 2)), lambda _kx, _ky: 0, 0.1),
-     "shape"),
-    (lambda: spin_current_numeric(lambda kx, ky: (kx**2 + ky**2)[..., None, None] + 0j,
-                                  lambda kx, _ky: np.zeros((*np.shape(kx), 2, 2)), 0.1), "J_func"),
-    (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y", RASHBA_V,
-                                      n_phi=7), "n_phi"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (
+            lambda: microscopic_spin_current(ssw.models.rashba_toy(), -0.1, 0.0, "x", "y", RASHBA_V),
+            "below the band bottom",
+        ),
+        (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, -1.0, "x", "y", RASHBA_V), "negative"),
+        (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "w", "y", RASHBA_V), "spin component"),
+        (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "z", RASHBA_V), "direction"),
+        (
+            lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y", dict(hbar=1.0, m=1.0)),
+            "missing value.*alpha_0",
+        ),
+        (
+            lambda: microscopic_spin_current(
+                ssw.models.samokhin_c4v(), 0.3, 0.0, "x", "y", dict(eq33_values(1.0), E_g=1.0)
+            ),
+            "unknown parameter.*E_g",
+        ),
+        (lambda: microscopic_spin_current(ssw.models.rashba_toy(), float("nan"), 0.0, "x", "y", RASHBA_V), "finite"),
+        (
+            lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y", dict(RASHBA_V, m="heavy")),
+            "real number",
+        ),
+        (lambda: fermi(0.0, 0.0, -0.1), "negative"),
+        (
+            lambda: effective_spin_current(
+                rashba_standard()[0], rashba_standard()[1]["x", "y"], 0.3, 0.0, {"alpha_R": 0.1, "hbar": 1.0}
+            ),
+            "missing value.*m_star",
+        ),
+        (lambda: spin_current_numeric(lambda _kx, _ky: np.zeros((2, 2)), lambda _kx, _ky: 0, 0.1), "shape"),
+        (
+            lambda: spin_current_numeric(
+                lambda kx, ky: (kx**2 + ky**2)[..., None, None] + 0j,
+                lambda kx, _ky: np.zeros((*np.shape(kx), 2, 2)),
+                0.1,
+            ),
+            "J_func",
+        ),
+        (lambda: microscopic_spin_current(ssw.models.rashba_toy(), 0.3, 0.0, "x", "y", RASHBA_V, n_phi=7), "n_phi"),
+    ],
+)
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -476,30 +511,33 @@ def test_bad_input(call, match):
 
 def test_non_finite_integrand_is_reported():
     with pytest.raises(ValueError, match="not finite"), np.errstate(all="ignore"):
-        spin_current_numeric(lambda kx, ky: (kx**2 + ky**2)[..., None, None] + 0j,
-                             lambda kx, _ky: (1 / (kx - kx))[..., None, None] + 0j, 0.5)
+        spin_current_numeric(
+            lambda kx, ky: (kx**2 + ky**2)[..., None, None] + 0j,
+            lambda kx, _ky: (1 / (kx - kx))[..., None, None] + 0j,
+            0.5,
+        )
 
 
 def test_user_model_without_hbar_in_H():
     """ħ enters only through J (Eq. 8): it must still be asked for and used."""
     a = sympy.Symbol("alpha_0", real=True)
-    H = (k_x**2 + k_y**2) / 2 * sympy.eye(2) + a * (k_y * sympy.Matrix(SIGMA["x"])
-                                                    - k_x * sympy.Matrix(SIGMA["y"]))
+    H = (k_x**2 + k_y**2) / 2 * sympy.eye(2) + a * (k_y * sympy.Matrix(SIGMA["x"]) - k_x * sympy.Matrix(SIGMA["y"]))
     model = ssw.Model(H, [2])
     with pytest.raises(ValueError, match=r"missing value.*hbar"):
         microscopic_spin_current(model, 0.4, 0.0, "x", "y", {"alpha_0": 0.2})
     r = microscopic_spin_current(model, 0.4, 0.0, "x", "y", {"alpha_0": 0.2, "hbar": 2.0})
-    assert rel(r.value, 0.2**3 / (3 * PI) / 2.0) < 1e-10     # (C6) with ħ = m = 1, J ∝ 1/ħ
+    assert rel(r.value, 0.2**3 / (3 * PI) / 2.0) < 1e-10  # (C6) with ħ = m = 1, J ∝ 1/ħ
 
 
 def test_unbounded_occupation_needs_k_max():
     """A band that bends down forever has no Fermi surface to stop at."""
+
     def H(kx, ky):
         return (-(kx**2 + ky**2))[..., None, None] + 0j
+
     with pytest.raises(ValueError, match="k_max"):
         spin_current_numeric(H, H, 0.1, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = spin_current_numeric(H, lambda kx, _ky: np.ones((*np.shape(kx), 1, 1)), 0.0, 0.0,
-                                 k_max=2.0)
-    assert rel(r.value, 4 * PI / (4 * PI**2)) < 1e-12       # area πk²/(2π)², k = 2
+        r = spin_current_numeric(H, lambda kx, _ky: np.ones((*np.shape(kx), 1, 1)), 0.0, 0.0, k_max=2.0)
+    assert rel(r.value, 4 * PI / (4 * PI**2)) < 1e-12  # area πk²/(2π)², k = 2

@@ -26,8 +26,14 @@ def _orbital_angular_momentum(_model, component):
 
 
 L_KIND = ops.OperatorKind(
-    "L", (("z",),), _orbital_angular_momentum, r"\hat{\mathcal{L}}", "Effective orbital angular momentum",
-    "Effective orbital angular momentum L_eff^{0} = U†(τ_y ⊗ σ_0 on Γ5)U.", time_reversal=-1)
+    "L",
+    (("z",),),
+    _orbital_angular_momentum,
+    r"\hat{\mathcal{L}}",
+    "Effective orbital angular momentum",
+    "Effective orbital angular momentum L_eff^{0} = U†(τ_y ⊗ σ_0 on Γ5)U.",
+    time_reversal=-1,
+)
 
 
 @pytest.fixture
@@ -38,8 +44,12 @@ def orbital_kind():
 
 
 def _numbers(M, k):
-    return np.array(sympy.Matrix(M).subs({k_x: k[0], k_y: k[1], **{sympy.Symbol(n, real=True): v
-                                          for n, v in VALUES.items()}}).evalf(), dtype=complex)
+    return np.array(
+        sympy.Matrix(M)
+        .subs({k_x: k[0], k_y: k[1], **{sympy.Symbol(n, real=True): v for n, v in VALUES.items()}})
+        .evalf(),
+        dtype=complex,
+    )
 
 
 @pytest.mark.usefixtures("orbital_kind")
@@ -48,7 +58,7 @@ def test_registered_kind_reaches_effective():
     eff = ssw.effective(model, order=2)
     L = eff.L["z"]
     assert L == eff.operator("L_z") == eff.transform(_orbital_angular_momentum(model, "z"))
-    assert L != sympy.zeros(2)            # Γ5 admixture: a real effect, not an empty operator
+    assert L != sympy.zeros(2)  # Γ5 admixture: a real effect, not an empty operator
     # against the exact rotation: with the couplings scaled by z the order-2 result is off by O(z^4)
     Lm = np.array(_orbital_angular_momentum(model, "z").matrix, dtype=complex)
     params = [sympy.Symbol(n, real=True) for n in VALUES]
@@ -68,9 +78,12 @@ def test_registered_kind_reaches_effective():
 @pytest.mark.usefixtures("orbital_kind")
 def test_registered_kind_reaches_specs_kernels_latex_and_readme(tmp_path):
     spec = tmp_path / "orbital_moment.py"
-    spec.write_text('"""Eq. (33) with the orbital angular momentum of the Γ5 admixture."""\n'
-                    'MODEL = "samokhin_c4v"\nORDER = 2\nOPERATORS = ["H", "L"]\n'
-                    f"VALUES = {VALUES!r}\n", encoding="utf-8")
+    spec.write_text(
+        '"""Eq. (33) with the orbital angular momentum of the Γ5 admixture."""\n'
+        'MODEL = "samokhin_c4v"\nORDER = 2\nOPERATORS = ["H", "L"]\n'
+        f"VALUES = {VALUES!r}\n",
+        encoding="utf-8",
+    )
     out = generate(str(spec), out=tmp_path / "out", cache=False)
     K = load_kernels(str(out))
     assert list(K.OPERATORS) == ["H", "L_z"]
@@ -78,8 +91,9 @@ def test_registered_kind_reaches_specs_kernels_latex_and_readme(tmp_path):
     k = (0.25, -0.15)
     np.testing.assert_allclose(K.L_z(*k, **VALUES), _numbers(eff.L["z"], k), atol=1e-13)
     Km = load_kernels(str(out), kind="mpmath")
-    np.testing.assert_allclose(np.array(Km.L_z(*k, **VALUES).tolist(), dtype=complex),
-                               _numbers(eff.L["z"], k), atol=1e-13)
+    np.testing.assert_allclose(
+        np.array(Km.L_z(*k, **VALUES).tolist(), dtype=complex), _numbers(eff.L["z"], k), atol=1e-13
+    )
     tex = (out / "operators.tex").read_text(encoding="utf-8")
     assert "% ---- Effective orbital angular momentum ----" in tex
     assert r"\hat{\mathcal{L}}_{z} ={}&" in tex
@@ -96,22 +110,28 @@ def test_unregistered_kind_is_refused(tmp_path):
         ssw.effective(ssw.models.samokhin_c4v(), order=1).operator("L_z")
 
 
-@pytest.mark.parametrize("kind, message", [
-    (ops.OperatorKind("J", ("spin",), None, "", "", ""), "already registered"),
-    (ops.OperatorKind("Q", ("spin",), None, "", "", "", attribute="velocity"), "already used"),
-    ("L", "takes an OperatorKind"),
-])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        (ops.OperatorKind("J", ("spin",), None, "", "", ""), "already registered"),
+        (ops.OperatorKind("Q", ("spin",), None, "", "", "", attribute="velocity"), "already used"),
+        ("L", "takes an OperatorKind"),
+    ],
+)
 def test_register_refuses_clashes(kind, message):
     with pytest.raises(ssw.ModelError, match=message):
         ops.register(kind)
 
 
-@pytest.mark.parametrize("symbol, axes, message", [
-    ("L_z", (), "without '_'"),
-    ("2L", (), "without '_'"),
-    ("L", ("spins",), "must be 'spin', 'direction'"),
-    ("L", (("a b",),), "must be 'spin', 'direction'"),
-])
+@pytest.mark.parametrize(
+    "symbol, axes, message",
+    [
+        ("L_z", (), "without '_'"),
+        ("2L", (), "without '_'"),
+        ("L", ("spins",), "must be 'spin', 'direction'"),
+        ("L", (("a b",),), "must be 'spin', 'direction'"),
+    ],
+)
 def test_kind_definitions_are_checked(symbol, axes, message):
     with pytest.raises(ssw.ModelError, match=message):
         ops.OperatorKind(symbol, axes, None, "", "", "")

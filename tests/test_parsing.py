@@ -16,8 +16,10 @@ from symbolic_sw.symbols import a_tilde, b, b_tilde, epsilon_1, hbar, k_x, k_y, 
 
 KINETIC = "hbar**2*(k_x**2 + k_y**2)/(2*m)"
 # Eq. (33) in the paper's basis (Γ1↑, Γ1↓, Γ5x↑, Γ5x↓, Γ5y↑, Γ5y↓) = orbital ⊗ spin
-COUPLING = ("kron(ketbra(1, 2, 3), -I*a_tilde*k_x*sigma_0 - I*b_tilde*sigma_y)"
-            " + kron(ketbra(1, 3, 3), -I*a_tilde*k_y*sigma_0 + I*b_tilde*sigma_x)")
+COUPLING = (
+    "kron(ketbra(1, 2, 3), -I*a_tilde*k_x*sigma_0 - I*b_tilde*sigma_y)"
+    " + kron(ketbra(1, 3, 3), -I*a_tilde*k_y*sigma_0 + I*b_tilde*sigma_x)"
+)
 EQ33 = f"""
 (epsilon_1 + {KINETIC}) * kron(proj(1, 3), sigma_0)              # Γ1
 + (epsilon_2 + {KINETIC}) * kron(proj(2, 3) + proj(3, 3), sigma_0)  # Γ5x, Γ5y
@@ -28,19 +30,22 @@ h1 = f"(epsilon_1 + {KINETIC})*sigma_0"
 h2 = f"(epsilon_2 + {KINETIC})*sigma_0"
 h12 = "(-I*a_tilde*k_x*sigma_0 - I*b_tilde*sigma_y)"
 h13 = "(-I*a_tilde*k_y*sigma_0 + I*b_tilde*sigma_x)"
-EQ33_BLOCKS = (f"block([[{h1}, {h12}, {h13}],"
-               f"       [dagger({h12}), {h2}, -I*b*sigma_z],"
-               f"       [dagger({h13}), I*b*sigma_z, {h2}]])")
+EQ33_BLOCKS = (
+    f"block([[{h1}, {h12}, {h13}],"
+    f"       [dagger({h12}), {h2}, -I*b*sigma_z],"
+    f"       [dagger({h13}), I*b*sigma_z, {h2}]])"
+)
 BASIS = ["Γ1↑", "Γ1↓", "Γ5x↑", "Γ5x↓", "Γ5y↑", "Γ5y↓"]
 
 
 # -- the string model is the built-in model -----------------------------------------
 
+
 @pytest.mark.parametrize("text", [EQ33, EQ33_BLOCKS], ids=["kron", "block"])
 def test_eq33_string_is_samokhin_c4v(text):
     model = ssw.Model.from_string(text, [2, 4], basis=BASIS, time_reversal=True)
     ref = ssw.models.samokhin_c4v()
-    assert model.H == ref.H                      # literally the same entries, same symbols
+    assert model.H == ref.H  # literally the same entries, same symbols
     assert model.H0 == ref.H0 and model.H1 == ref.H1
     assert model.momenta == ref.momenta == (k_x, k_y)
     assert model.parameters == ref.parameters
@@ -53,8 +58,9 @@ def test_eq33_string_gives_identical_effective_operators(effective_of):
     eff = ssw.effective(ssw.Model.from_string(EQ33, [2, 4], basis=BASIS), 2)
 
     def same(A, B):
-        return (sympy.Matrix(A) - sympy.Matrix(B)).applyfunc(lambda e: sympy.cancel(sympy.expand(e))) \
-            == sympy.zeros(*sympy.Matrix(A).shape)
+        return (sympy.Matrix(A) - sympy.Matrix(B)).applyfunc(lambda e: sympy.cancel(sympy.expand(e))) == sympy.zeros(
+            *sympy.Matrix(A).shape
+        )
 
     assert eff.H == ref.H
     for name in ("S", "T", "J", "dJ"):
@@ -82,7 +88,7 @@ def _hostile(path):
         ("(lambda: 1)()", "lambda"),
         (f"(lambda: __import__('os').system('touch {p}'))()", "names starting with '_'"),
         ("eval('1')", "strings are not allowed"),
-        (f"exec('open(\"{p}\", \"w\")')", "strings are not allowed"),
+        (f'exec(\'open("{p}", "w")\')', "strings are not allowed"),
         (f"open('{p}', 'w')", "strings are not allowed"),
         ("open", "unknown symbol.*open"),
         ("getattr(k_x, 'func')", "strings are not allowed"),
@@ -129,12 +135,13 @@ def no_execution(monkeypatch):
     calls = []
 
     def forbidden(name):
-        def f(*args, **kwargs):
+        def f(*_args, **_kwargs):
             calls.append(name)
             raise AssertionError(f"{name} called during parsing")
+
         return f
 
-    sympify_module = importlib.import_module("sympy.core.sympify")   # the name is shadowed by the function
+    sympify_module = importlib.import_module("sympy.core.sympify")  # the name is shadowed by the function
     real_compile, real_sympify = builtins.compile, sympify_module.sympify
 
     def ast_only_compile(source, filename, mode, flags=0, *args, **kwargs):
@@ -195,6 +202,7 @@ def test_hostile_perturbation_string_is_rejected(tmp_path, no_execution):
 
 # -- unknown names ------------------------------------------------------------------
 
+
 def test_unknown_symbols_are_named_with_the_fix():
     with pytest.raises(ssw.ModelError, match=r"unknown symbol\(s\) alpha, Delta.*symbols=\['alpha', 'Delta'\]"):
         parse("alpha*k_x*sigma_x + Delta*sigma_z + alpha*sigma_0")
@@ -223,16 +231,19 @@ def test_declared_symbols():
     assert parse_hamiltonian("g*Mx", symbols={"g": 2 * b, "Mx": M}) == 2 * b * M
 
 
-@pytest.mark.parametrize("symbols,match", [
-    (["__class__"], "may not start with '_'"),
-    (["kron"], "built-in name"),
-    (["sigma_x"], "built-in name"),
-    (["not an identifier"], "identifier"),
-    (["lambda"], "identifier"),
-    ({"x": "y + 1"}, "must be a SymPy object"),
-    ([1.5], "names or SymPy symbols"),
-    ("alpha beta", "list of names"),
-])
+@pytest.mark.parametrize(
+    "symbols,match",
+    [
+        (["__class__"], "may not start with '_'"),
+        (["kron"], "built-in name"),
+        (["sigma_x"], "built-in name"),
+        (["not an identifier"], "identifier"),
+        (["lambda"], "identifier"),
+        ({"x": "y + 1"}, "must be a SymPy object"),
+        ([1.5], "names or SymPy symbols"),
+        ("alpha beta", "list of names"),
+    ],
+)
 def test_bad_symbols_argument(symbols, match):
     with pytest.raises(ssw.ModelError, match=match):
         parse("k_x*sigma_0", symbols=symbols)
@@ -241,21 +252,23 @@ def test_bad_symbols_argument(symbols, match):
 def test_misused_names():
     with pytest.raises(ssw.ModelError, match="'sigma_x' is a 2x2 matrix, not a function"):
         parse("sigma_x(k_x)")
-    with pytest.raises(ssw.ModelError, match="'kron' is a function.*kron\\(A, B"):
+    with pytest.raises(ssw.ModelError, match=r"'kron' is a function.*kron\(A, B"):
         parse("kron * sigma_x")
 
 
 # -- semantics ----------------------------------------------------------------------
 
+
 def test_arithmetic_and_helpers():
     I = sympy.I
-    assert parse("1.5*k_x + 0.1") == sympy.Rational(3, 2) * k_x + sympy.Rational(1, 10)   # exact rationals
+    assert parse("1.5*k_x + 0.1") == sympy.Rational(3, 2) * k_x + sympy.Rational(1, 10)  # exact rationals
     assert parse("2j*k_x") == 2 * I * k_x
-    assert parse("k_x + sigma_z") == sympy.Matrix([[k_x + 1, 0], [0, k_x - 1]])            # scalar = scalar·1
+    assert parse("k_x + sigma_z") == sympy.Matrix([[k_x + 1, 0], [0, k_x - 1]])  # scalar = scalar·1
     assert parse("sigma_x*sigma_y") == parse("sigma_x @ sigma_y") == I * sympy.Matrix([[1, 0], [0, -1]])
     assert parse("sigma_y**2") == sympy.eye(2)
-    assert parse("kron(tau_x, sigma_z)") == sympy.Matrix(4, 4, lambda i, j: [1, -1][j % 2] if i // 2 != j // 2
-                                                          and i % 2 == j % 2 else 0)
+    assert parse("kron(tau_x, sigma_z)") == sympy.Matrix(
+        4, 4, lambda i, j: [1, -1][j % 2] if i // 2 != j // 2 and i % 2 == j % 2 else 0
+    )
     assert parse("ketbra(1, 2, 3)") == sympy.Matrix([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
     assert parse("proj(3, 3)") == sympy.diag(0, 0, 1)
     assert parse("diag(k_x, sigma_z)") == sympy.diag(k_x, 1, -1)
@@ -272,29 +285,32 @@ def test_arithmetic_and_helpers():
     assert all((lam[a] * lam[c]).trace() == (2 if a == c else 0) for a in range(8) for c in range(8))
 
 
-@pytest.mark.parametrize("text,match", [
-    ("k_x**2 + b", "scalar .* not a matrix.*sigma_0"),
-    ("Matrix([k_x, k_y])", "2x1 matrix; it must be square"),
-    ("sigma_x + eye(3)", "cannot add a 2x2 and a 3x3"),
-    ("sigma_x * eye(3)", "cannot multiply a 2x2 by a 3x3"),
-    ("k_x @ sigma_x", "'@' needs two matrices"),
-    ("k_x / sigma_x", "cannot divide by a matrix"),
-    ("sigma_x / 0", "division by zero"),
-    ("k_x**k_y * sigma_0", "exponent must be a number"),
-    ("sigma_x**(-1)", "matrix power"),
-    ("sigma_x**20", "matrix power"),
-    ("ketbra(0, 1, 3)", "1-based"),
-    ("proj(4, 3)", "from 1 to 3"),
-    ("kron()", "wrong number of arguments for kron"),
-    ("eye(2, 3)", "wrong number of arguments for eye"),
-    ("Matrix([[1, 2], [3]])", "different lengths"),
-    ("Matrix([[sigma_x]])", "entries must be scalars.*block"),
-    ("block([[sigma_x, k_x]])", "matrices or 0"),
-    ("block([[0, sigma_x], [0, sigma_z]])", "only zeros"),
-    ("block([[sigma_x, eye(3)]])", "different sizes"),
-    ("[k_x, k_y]", "only allowed as the argument of Matrix"),
-    ("sqrt(sigma_x)", "sqrt\\(\\) takes a scalar"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("k_x**2 + b", "scalar .* not a matrix.*sigma_0"),
+        ("Matrix([k_x, k_y])", "2x1 matrix; it must be square"),
+        ("sigma_x + eye(3)", "cannot add a 2x2 and a 3x3"),
+        ("sigma_x * eye(3)", "cannot multiply a 2x2 by a 3x3"),
+        ("k_x @ sigma_x", "'@' needs two matrices"),
+        ("k_x / sigma_x", "cannot divide by a matrix"),
+        ("sigma_x / 0", "division by zero"),
+        ("k_x**k_y * sigma_0", "exponent must be a number"),
+        ("sigma_x**(-1)", "matrix power"),
+        ("sigma_x**20", "matrix power"),
+        ("ketbra(0, 1, 3)", "1-based"),
+        ("proj(4, 3)", "from 1 to 3"),
+        ("kron()", "wrong number of arguments for kron"),
+        ("eye(2, 3)", "wrong number of arguments for eye"),
+        ("Matrix([[1, 2], [3]])", "different lengths"),
+        ("Matrix([[sigma_x]])", "entries must be scalars.*block"),
+        ("block([[sigma_x, k_x]])", "matrices or 0"),
+        ("block([[0, sigma_x], [0, sigma_z]])", "only zeros"),
+        ("block([[sigma_x, eye(3)]])", "different sizes"),
+        ("[k_x, k_y]", "only allowed as the argument of Matrix"),
+        ("sqrt(sigma_x)", "sqrt\\(\\) takes a scalar"),
+    ],
+)
 def test_bad_expressions(text, match):
     with pytest.raises(ssw.ModelError, match=match):
         parse_hamiltonian(text)
@@ -316,12 +332,16 @@ def test_limits_are_module_constants():
 
 # -- models -------------------------------------------------------------------------
 
+
 def test_3d_model_with_k_z():
     Delta, P = sympy.Symbol("Delta", positive=True), sympy.Symbol("P", real=True)
-    text = ("hbar**2*(k_x**2 + k_y**2 + k_z**2)/(2*m) * kron(eye(2), sigma_0)"
-            " + Delta * kron(proj(2, 2), sigma_0) + P * k_z * kron(tau_y, sigma_0)")
-    model = ssw.Model.from_string(text, [2, 2], symbols=[Delta, P], basis=["s↑", "s↓", "p↑", "p↓"],
-                                  time_reversal=True, name="kz_demo")
+    text = (
+        "hbar**2*(k_x**2 + k_y**2 + k_z**2)/(2*m) * kron(eye(2), sigma_0)"
+        " + Delta * kron(proj(2, 2), sigma_0) + P * k_z * kron(tau_y, sigma_0)"
+    )
+    model = ssw.Model.from_string(
+        text, [2, 2], symbols=[Delta, P], basis=["s↑", "s↓", "p↑", "p↓"], time_reversal=True, name="kz_demo"
+    )
     assert model.momenta == (k_x, k_y, k_z)
     assert model.name == "kz_demo"
     eff = ssw.effective(model, 2)
@@ -332,8 +352,13 @@ def test_3d_model_with_k_z():
 
 def test_spinless_three_band_model():
     Delta, g = sympy.Symbol("Delta", positive=True), sympy.Symbol("g", real=True)
-    model = ssw.Model.from_string("diag(0, Delta, Delta) + g*k_x*lambda_1 + g*k_y*lambda_4", [1, 2],
-                                  spin=False, symbols=[Delta, g], momenta=["k_x", "k_y"])
+    model = ssw.Model.from_string(
+        "diag(0, Delta, Delta) + g*k_x*lambda_1 + g*k_y*lambda_4",
+        [1, 2],
+        spin=False,
+        symbols=[Delta, g],
+        momenta=["k_x", "k_y"],
+    )
     assert model.dim == 3 and not model.spin and model.basis is None
     eff = ssw.effective(model, 2)
     assert sympy.simplify(eff.H[0, 0] + g**2 * (k_x**2 + k_y**2) / Delta) == 0
@@ -341,17 +366,21 @@ def test_spinless_three_band_model():
 
 def test_perturbation_string():
     text = "Matrix([[0, g*k_x], [g*k_x, Delta + g*k_y]])"
-    model = ssw.Model.from_string(text, [1, 1], spin=False, symbols=["g", "Delta"],
-                                  perturbation="Matrix([[0, g*k_x], [g*k_x, g*k_y]])")
+    model = ssw.Model.from_string(
+        text, [1, 1], spin=False, symbols=["g", "Delta"], perturbation="Matrix([[0, g*k_x], [g*k_x, g*k_y]])"
+    )
     g = sympy.Symbol("g", real=True)
     assert model.H1 == sympy.Matrix([[0, g * k_x], [g * k_x, g * k_y]])
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(basis=["a", "b", "c"]), "basis has 3 labels"),
-    (dict(basis="ab"), "list of labels"),
-    (dict(momenta=["q"]), "momentum 'q' is not a symbol"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(basis=["a", "b", "c"]), "basis has 3 labels"),
+        (dict(basis="ab"), "list of labels"),
+        (dict(momenta=["q"]), "momentum 'q' is not a symbol"),
+    ],
+)
 def test_bad_from_string_arguments(kwargs, match):
     with pytest.raises(ssw.ModelError, match=match):
         ssw.Model.from_string("k_x**2*sigma_0", [2], **kwargs)

@@ -19,10 +19,20 @@ from symbolic_sw.symbols import E_g, epsilon_1, epsilon_2, k_x, k_y
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = list_derivations()
-SHIPPED = ["samokhin_c4v", "samokhin_c4v_order4", "samokhin_c4v_lo", "samokhin_a19",
-           "samokhin_g4g5", "rashba_toy", "isolated_gamma5"]
-CONTRACT = (["H"] + [f"{k}_{mu}" for k in "ST" for mu in "xyz"]
-            + [f"{k}_{mu}_{i}" for k in ("J", "dJ") for mu in "xyz" for i in "xy"])
+SHIPPED = [
+    "samokhin_c4v",
+    "samokhin_c4v_order4",
+    "samokhin_c4v_lo",
+    "samokhin_a19",
+    "samokhin_g4g5",
+    "rashba_toy",
+    "isolated_gamma5",
+]
+CONTRACT = (
+    ["H"]
+    + [f"{k}_{mu}" for k in "ST" for mu in "xyz"]
+    + [f"{k}_{mu}_{i}" for k in ("J", "dJ") for mu in "xyz" for i in "xy"]
+)
 
 
 def test_all_shipped_derivations_exist():
@@ -31,8 +41,10 @@ def test_all_shipped_derivations_exist():
 
 def _random_point(derivation, rng):
     """The spec's values, each moved by up to ±30 %, and a random k."""
-    vals = {p: v * (1 + 0.6 * (rng.random() - 0.5)) + (0.1 * rng.random() if v == 0 else 0)
-            for p, v in derivation.values.items()}
+    vals = {
+        p: v * (1 + 0.6 * (rng.random() - 0.5)) + (0.1 * rng.random() if v == 0 else 0)
+        for p, v in derivation.values.items()
+    }
     return vals, (rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6))
 
 
@@ -59,22 +71,36 @@ def test_kernels_equal_evalf_of_symbolic_source(name):
             with mpmath.workdps(30):
                 gm = KM.OPERATORS[op](repr(kx), repr(ky), **{p: repr(v) for p, v in vals.items()})
                 em = M.subs(subs).evalf(40)
-                err = max(abs(gm[i, j] - mpmath.mpc(str(sympy.re(em[i, j])), str(sympy.im(em[i, j]))))
-                          for i in range(M.rows) for j in range(M.cols))
+                err = max(
+                    abs(gm[i, j] - mpmath.mpc(str(sympy.re(em[i, j])), str(sympy.im(em[i, j]))))
+                    for i in range(M.rows)
+                    for j in range(M.cols)
+                )
             assert err < 1e-24 * scale, (name, op, err)
 
 
 def test_order2_kernels_equal_appendix_F():
     """The generated samokhin_c4v kernels are Appendix F (with ERRATA item 1) at random points."""
     from test_appendix_f import F6, F10, F11, S_F, T_F
+
     K = ssw.load_kernels("samokhin_c4v")
-    expected = {"H": F6(), **{f"S_{mu}": S_F(mu) for mu in "xyz"}, **{f"T_{mu}": T_F(mu) for mu in "xyz"},
-                **{f"J_{mu}_{i}": F10(mu, i) for mu in "xy" for i in "xy"},
-                **{f"J_z_{i}": F11(i) for i in "xy"}}
+    expected = {
+        "H": F6(),
+        **{f"S_{mu}": S_F(mu) for mu in "xyz"},
+        **{f"T_{mu}": T_F(mu) for mu in "xyz"},
+        **{f"J_{mu}_{i}": F10(mu, i) for mu in "xy" for i in "xy"},
+        **{f"J_z_{i}": F11(i) for i in "xy"},
+    }
     rng = np.random.default_rng(7)
     for _ in range(4):
-        vals = {"hbar": rng.uniform(0.5, 2), "m": rng.uniform(0.5, 2), "epsilon_1": rng.uniform(-1, 1),
-                "a_tilde": rng.uniform(-1, 1), "b_tilde": rng.uniform(-1, 1), "b": rng.uniform(-0.3, 0.3)}
+        vals = {
+            "hbar": rng.uniform(0.5, 2),
+            "m": rng.uniform(0.5, 2),
+            "epsilon_1": rng.uniform(-1, 1),
+            "a_tilde": rng.uniform(-1, 1),
+            "b_tilde": rng.uniform(-1, 1),
+            "b": rng.uniform(-0.3, 0.3),
+        }
         vals["epsilon_2"] = vals["epsilon_1"] + rng.uniform(1, 2)
         kx, ky = rng.uniform(-1, 1, 2)
         symbols = {str(s): s for M in expected.values() for s in M.free_symbols}
@@ -159,14 +185,19 @@ def test_committed_generated_is_fresh():
 
 def test_regeneration_is_deterministic_across_processes(tmp_path):
     """Two cold generations in processes with different hash seeds give identical bytes."""
-    names = ["samokhin_c4v", "samokhin_g4g5", "isolated_gamma5"]         # c4v has observables.py too
+    names = ["samokhin_c4v", "samokhin_g4g5", "isolated_gamma5"]  # c4v has observables.py too
     outs = []
     for seed in ("1", "2"):
         out = tmp_path / f"run{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed, "SYMBOLIC_SW_CACHE": str(tmp_path / f"cache{seed}")}
         for name in names:
-            r = subprocess.run([sys.executable, "-m", "symbolic_sw", "derive", name, "--out", str(out / name)],
-                               capture_output=True, text=True, env=env, cwd=ROOT)
+            r = subprocess.run(
+                [sys.executable, "-m", "symbolic_sw", "derive", name, "--out", str(out / name)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+            )
             assert r.returncode == 0, r.stderr
         outs.append(out)
     for name in names:
@@ -193,18 +224,33 @@ PDFLATEX = shutil.which("pdflatex")
 def test_operators_tex_compiles(name, tmp_path):
     tex = GENERATED / name / "operators.tex"
     doc = tmp_path / "doc.tex"
-    doc.write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
-                   f"\\input{{{tex.as_posix()}}}\n\\end{{document}}\n")
-    r = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", doc.name],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    doc.write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+        f"\\input{{{tex.as_posix()}}}\n\\end{{document}}\n"
+    )
+    r = subprocess.run(
+        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", doc.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
 
 
 def test_latex_uses_paper_notation():
     tex = (GENERATED / "samokhin_c4v" / "operators.tex").read_text()
-    for token in (r"\hbar", r"\varepsilon_1", r"\tilde{a}", r"\tilde{b}", r"\hat{\sigma}_x",
-                  r"\mathcal{E}_g - b", r"\delta\hat{\mathcal{J}}_{x,y}", r"\begin{align}"):
+    for token in (
+        r"\hbar",
+        r"\varepsilon_1",
+        r"\tilde{a}",
+        r"\tilde{b}",
+        r"\hat{\sigma}_x",
+        r"\mathcal{E}_g - b",
+        r"\delta\hat{\mathcal{J}}_{x,y}",
+        r"\begin{align}",
+    ):
         assert token in tex
     assert "epsilon" not in tex.replace("varepsilon", "") and "tilde}" not in tex.replace("\\tilde{", "")
     assert tex.count(r"\begin{align}") == len(CONTRACT)

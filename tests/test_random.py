@@ -24,8 +24,9 @@ def random_hermitian(rng, n, levels, spread=sympy.Rational(3, 10)):
     for i in range(n):
         M[i, i] = levels[i]
         for j in range(i + 1, n):
-            z = spread * sympy.Rational(rng.randint(-10, 10), 10) + \
-                sympy.I * spread * sympy.Rational(rng.randint(-10, 10), 10)
+            z = spread * sympy.Rational(rng.randint(-10, 10), 10) + sympy.I * spread * sympy.Rational(
+                rng.randint(-10, 10), 10
+            )
             M[i, j], M[j, i] = z, sympy.conjugate(z)
     return M
 
@@ -36,10 +37,13 @@ def random_model(seed, n_a, n_b, symbolic=False):
     levels_b = [4 + sympy.Rational(rng.randint(0, 20), 10) for _ in range(n_b)]
     h_a = random_hermitian(rng, n_a, levels_a)
     h_b = random_hermitian(rng, n_b, levels_b)
-    if symbolic:   # a parameter inside a block, kept exactly
+    if symbolic:  # a parameter inside a block, kept exactly
         h_b = h_b + t * random_hermitian(rng, n_b, [0] * n_b)
-    c = sympy.Matrix(n_a, n_b, lambda _i, _j: sympy.Rational(rng.randint(-10, 10), 10)
-                     + sympy.I * sympy.Rational(rng.randint(-10, 10), 10))
+    c = sympy.Matrix(
+        n_a,
+        n_b,
+        lambda _i, _j: sympy.Rational(rng.randint(-10, 10), 10) + sympy.I * sympy.Rational(rng.randint(-10, 10), 10),
+    )
     H = sympy.diag(h_a, h_b)
     H[:n_a, n_a:] = g * c
     H[n_a:, :n_a] = g * c.H
@@ -53,8 +57,7 @@ def random_model(seed, n_a, n_b, symbolic=False):
     return model, ssw.operators.Operator((O, O1), "O")
 
 
-CASES = [(1, 2, 11, False), (2, 3, 12, False), (3, 5, 13, False), (2, 2, 14, True),
-         (2, 3, 15, True)]
+CASES = [(1, 2, 11, False), (2, 3, 12, False), (3, 5, 13, False), (2, 2, 14, True), (2, 3, 15, True)]
 
 
 def is_zero_matrix(M):
@@ -63,7 +66,7 @@ def is_zero_matrix(M):
 
 @pytest.mark.parametrize("n_a,n_b,seed,symbolic", CASES)
 def test_unitary_and_block_diagonal_order_by_order(n_a, n_b, seed, symbolic):
-    order = 2 if symbolic else 3     # exact sympy checks of rational functions in t are slow
+    order = 2 if symbolic else 3  # exact sympy checks of rational functions in t are slow
     model, _ = random_model(seed, n_a, n_b, symbolic)
     eff = ssw.effective(model, order=order)
     U = eff.unitary_terms()
@@ -71,8 +74,7 @@ def test_unitary_and_block_diagonal_order_by_order(n_a, n_b, seed, symbolic):
     for n in range(order + 1):
         unit = sum((U[i].H * U[n - i] for i in range(n + 1)), sympy.zeros(model.dim))
         assert is_zero_matrix(unit - (sympy.eye(model.dim) if n == 0 else 0 * unit)), n
-        Ht = sum((U[i].H * H[l] * U[n - i - l] for l in (0, 1) for i in range(n - l + 1)),
-                 sympy.zeros(model.dim))
+        Ht = sum((U[i].H * H[l] * U[n - i - l] for l in (0, 1) for i in range(n - l + 1)), sympy.zeros(model.dim))
         assert is_zero_matrix(Ht[:n_a, n_a:]), n
 
 
@@ -86,8 +88,9 @@ def test_error_exponent_random(n_a, n_b, seed, symbolic, order):
     err_H, err_O = [], []
     for z in zs:
         point = {g: z, t: 0.3}
-        exact_H, exact_O = exact_effective(numeric(model.H, point),
-                                           [numeric(model.H, point), numeric(O.matrix, point)], n_a)
+        exact_H, exact_O = exact_effective(
+            numeric(model.H, point), [numeric(model.H, point), numeric(O.matrix, point)], n_a
+        )
         err_H.append(np.linalg.norm(numeric(H_eff, point) - exact_H))
         err_O.append(np.linalg.norm(numeric(O_eff, point) - exact_O))
     assert fit_exponent(zs, err_H) >= order + 1.7

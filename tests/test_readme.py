@@ -37,7 +37,7 @@ def section(text=None) -> str:
     text = README.read_text(encoding="utf-8") if text is None else text
     start = text.index(f"\n{HEADING}\n")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end >= 0 else None]
+    return text[start : end if end >= 0 else None]
 
 
 def fenced(text, lang):
@@ -50,7 +50,7 @@ def files(text) -> dict:
     for body in fenced(text, "python"):
         match = FILE.match(body)
         if match:
-            out[match.group(1)] = body[match.end():]
+            out[match.group(1)] = body[match.end() :]
     return out
 
 
@@ -122,7 +122,7 @@ def test_matrix_model(ns):
     paper = ssw.models.samokhin_c4v()
     assert model.blocks == (2, 4) and model.momenta == (k_x, k_y)
     assert model.H == paper.H
-    assert model.H1 == paper.H1 and model.H0 == paper.H0         # perturbation=V is the default
+    assert model.H1 == paper.H1 and model.H0 == paper.H0  # perturbation=V is the default
     H = shown(ns, "eff.H")
     assert H.shape == (2, 2) and is_zero(H - H.H)
     assert H == ssw.effective(paper, order=2).H
@@ -165,8 +165,19 @@ def test_three_blocks(ns):
 
     # against the exact block rotation (Γ1+Γ5 | Γ1'), all couplings scaled by z: error ~ z^3
     # (the loop Γ1 → Γ5 → Γ1' → Γ1 gives odd orders)
-    values = {hbar: 1, m: 1, epsilon_1: 0, epsilon_2: 1, epsilon_3: -1.5, b: 0.1,
-              a_tilde: 0.3, b_tilde: 0.2, a_3: 0.25, b_3: 0.15, c_3: 0.2}
+    values = {
+        hbar: 1,
+        m: 1,
+        epsilon_1: 0,
+        epsilon_2: 1,
+        epsilon_3: -1.5,
+        b: 0.1,
+        a_tilde: 0.3,
+        b_tilde: 0.2,
+        a_3: 0.25,
+        b_3: 0.15,
+        c_3: 0.2,
+    }
     couplings = (a_tilde, b_tilde, a_3, b_3, c_3)
     k = {k_x: 0.31, k_y: -0.17}
 
@@ -215,7 +226,7 @@ def test_symmetry(ns):
     assert is_zero(ns["H"].subs({eta_3: 0, eta_4: 0}) - ssw.models.samokhin_c4v().H)
     E_g = epsilon_2 - epsilon_1
     alpha = sympy.diff(shown(ns, 'eff_eta.pauli(eff_eta.H)["x"]'), k_y).subs({k_x: 0, k_y: 0})
-    claim = 2 * a_tilde * b_tilde / (E_g - b) - 2 * b_tilde**2 * (eta_3 - eta_4) / (E_g - b)**2
+    claim = 2 * a_tilde * b_tilde / (E_g - b) - 2 * b_tilde**2 * (eta_3 - eta_4) / (E_g - b) ** 2
     assert sympy.simplify(alpha - claim) == 0
 
 
@@ -234,8 +245,11 @@ def test_specs_and_command_line(tmp_path, monkeypatch, capsys):
     (commands,) = fenced(sec, "sh")
     lines = [shlex.split(line, comments=True) for line in commands.splitlines()]
     lines = [argv for argv in lines if argv]
-    assert [argv[:2] for argv in lines] == [["symbolic-sw", "derive"], ["symbolic-sw", "check"],
-                                            ["symbolic-sw", "show"]]
+    assert [argv[:2] for argv in lines] == [
+        ["symbolic-sw", "derive"],
+        ["symbolic-sw", "check"],
+        ["symbolic-sw", "show"],
+    ]
     outputs = []
     for argv in lines:
         capsys.readouterr()

@@ -24,9 +24,17 @@ def module(monkeypatch):
     return rt
 
 
-@pytest.mark.parametrize("monomials", [
-    ((0, 0),), ((1, 0), (0, 1)), ((2, 0), (1, 1), (0, 2), (0, 0)), ((3, 1), (0, 4)), ((5,),), ((1, 2, 3), (0, 0, 1)),
-])
+@pytest.mark.parametrize(
+    "monomials",
+    [
+        ((0, 0),),
+        ((1, 0), (0, 1)),
+        ((2, 0), (1, 1), (0, 2), (0, 0)),
+        ((3, 1), (0, 4)),
+        ((5,),),
+        ((1, 2, 3), (0, 0, 1)),
+    ],
+)
 def test_monomials_are_built_exactly(monomials):
     """X[r] = Π k_i**a_i for the plan's monomials, intermediate powers added as helper rows."""
     monomials = tuple(sorted(monomials, key=rt._parity))
@@ -55,10 +63,13 @@ def test_polynomial_table_reproduces_the_operator(module):
     np.testing.assert_allclose(out, expect, atol=1e-15)
 
 
-@pytest.mark.parametrize("operators, message", [
-    (["H", "Hx"], "unknown operator(s) 'Hx' (did you mean 'H'?)"),
-    (["nope"], "unknown operator(s) 'nope'; the operators are H, S_x"),
-])
+@pytest.mark.parametrize(
+    "operators, message",
+    [
+        (["H", "Hx"], "unknown operator(s) 'Hx' (did you mean 'H'?)"),
+        (["nope"], "unknown operator(s) 'nope'; the operators are H, S_x"),
+    ],
+)
 def test_unknown_operator_names(module, monkeypatch, operators, message):
     monkeypatch.setattr(module, "OPERATORS", {"H": None, "S_x": None})
     with pytest.raises(ValueError) as info:
@@ -73,12 +84,15 @@ def test_operator_names_keep_order_without_repeats(module, monkeypatch):
     assert module._operator_names(None) == ["H", "S_x"]
 
 
-@pytest.mark.parametrize("array, fragment", [
-    (np.empty((3, 2, 2), complex), "must be a writeable C-contiguous complex array of shape (4, 2, 2)"),
-    (np.empty((4, 2, 2)), "got a float64 array"),
-    (np.empty((4, 2, 2), complex)[::-1], "C-contiguous"),
-    ([[0]], "got a list"),
-])
+@pytest.mark.parametrize(
+    "array, fragment",
+    [
+        (np.empty((3, 2, 2), complex), "must be a writeable C-contiguous complex array of shape (4, 2, 2)"),
+        (np.empty((4, 2, 2)), "got a float64 array"),
+        (np.empty((4, 2, 2), complex)[::-1], "C-contiguous"),
+        ([[0]], "got a list"),
+    ],
+)
 def test_out_arrays_are_checked(module, array, fragment):
     with pytest.raises(ValueError) as info:
         module._outputs({"H": array}, ["H"], (4, 2, 2))
@@ -90,11 +104,14 @@ def test_missing_out_array(module):
         module._outputs({"H": np.empty((4, 2, 2), complex)}, ["H", "S_x"], (4, 2, 2))
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"a": 1.0}, "missing parameter(s) b"),
-    ({"a": 1.0, "bb": 2.0}, "unknown parameter 'bb' (did you mean 'b'?)"),
-    ({"a": 1.0, "b": 2.0}, "boom"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"a": 1.0}, "missing parameter(s) b"),
+        ({"a": 1.0, "bb": 2.0}, "unknown parameter 'bb' (did you mean 'b'?)"),
+        ({"a": 1.0, "b": 2.0}, "boom"),
+    ],
+)
 @pytest.mark.usefixtures("module")
 def test_argument_errors_name_the_fix(kwargs, fragment):
     text = runtime_common._explain("H", kwargs, TypeError("boom"))

@@ -105,7 +105,7 @@ def test_cli_derive_by_path(specs):
     assert main(["derive", str(specs / "kane3d.py"), "--out", str(out)]) in (0, None)
     assert {"kernels.py", "operators.tex", "README.md"} <= {p.name for p in out.iterdir()}
     namespace = {}
-    exec(compile((out / "kernels.py").read_text(), "kernels.py", "exec"), namespace)   # our generated file
+    exec(compile((out / "kernels.py").read_text(), "kernels.py", "exec"), namespace)  # our generated file
     H = namespace["H"](0.1, 0.2, 0.3, hbar=1.0, m=1.0, Delta=1.0, P=0.3, alpha_0=0.05)
     assert H.shape == (2, 2) and np.allclose(H, H.conj().T)
     # the fast path (coefficient tables × monomials in k_x, k_y, k_z) = the closed forms
@@ -118,7 +118,7 @@ def test_cli_derive_by_path(specs):
     assert set(fast) == set(namespace["OPERATORS"])
     for name, f in namespace["OPERATORS"].items():
         assert f.terms is not None, name
-        if name == "H" or (name.startswith("J_") and name.endswith("_z")):   # P k_z enters
+        if name == "H" or (name.startswith("J_") and name.endswith("_z")):  # P k_z enters
             assert any(t[3] for t in f.terms), name
         general = f.__wrapped__(kx, ky, kz, **{p: np.float64(v) for p, v in vals.items()})
         assert np.allclose(fast[name], general, rtol=1e-12, atol=1e-14), name
@@ -133,16 +133,19 @@ def test_model_file_is_part_of_the_cache_key(specs):
     assert load_derivation(str(specs / "kane3d.py")).digest != before
 
 
-@pytest.mark.parametrize("text,match", [
-    ('MODEL = "samokhin_c4v"\nHAMILTONIAN = "sigma_z"\nBLOCKS = [2]\nORDER = 1\n', "not both"),
-    ('HAMILTONIAN = "sigma_z"\nORDER = 1\n', "BLOCKS"),
-    ('MODEL = "samokhin_c4v"\nBLOCKS = [2, 4]\nORDER = 1\n', "only go with HAMILTONIAN"),
-    ('ORDER = 1\n', "missing MODEL"),
-    ('MODEL = "nowhere.py:kane"\nORDER = 1\n', "no file"),
-    ('MODEL = "kane_models.py:missing"\nORDER = 1\n', "no function 'missing'"),
-    ('MODEL = "no_such_package_xyz:kane"\nORDER = 1\n', "cannot import"),
-    ('MODEL = "not_a_factory"\nORDER = 1\n', "not a factory"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ('MODEL = "samokhin_c4v"\nHAMILTONIAN = "sigma_z"\nBLOCKS = [2]\nORDER = 1\n', "not both"),
+        ('HAMILTONIAN = "sigma_z"\nORDER = 1\n', "BLOCKS"),
+        ('MODEL = "samokhin_c4v"\nBLOCKS = [2, 4]\nORDER = 1\n', "only go with HAMILTONIAN"),
+        ("ORDER = 1\n", "missing MODEL"),
+        ('MODEL = "nowhere.py:kane"\nORDER = 1\n', "no file"),
+        ('MODEL = "kane_models.py:missing"\nORDER = 1\n', "no function 'missing'"),
+        ('MODEL = "no_such_package_xyz:kane"\nORDER = 1\n', "cannot import"),
+        ('MODEL = "not_a_factory"\nORDER = 1\n', "not a factory"),
+    ],
+)
 def test_spec_errors(specs, text, match):
     write(specs, "bad.py", text)
     with pytest.raises(ssw.ModelError, match=match):
@@ -155,20 +158,26 @@ def test_model_function_must_return_a_model(specs):
         load_derivation(str(specs / "bad.py")).model()
 
 
-@pytest.mark.parametrize("hostile", [
-    "__import__('os').system('touch pwned')",
-    "sigma_z.__class__",
-    "(lambda: sigma_z)()",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "__import__('os').system('touch pwned')",
+        "sigma_z.__class__",
+        "(lambda: sigma_z)()",
+    ],
+)
 def test_hostile_hamiltonian_in_a_spec(specs, hostile):
-    write(specs, "bad.py", f'HAMILTONIAN = {hostile!r}\nBLOCKS = [2]\nORDER = 1\n')
+    write(specs, "bad.py", f"HAMILTONIAN = {hostile!r}\nBLOCKS = [2]\nORDER = 1\n")
     with pytest.raises(ValueError):
         load_derivation(str(specs / "bad.py")).model()
     assert not (specs / "pwned").exists()
 
 
 def test_spinless_string_spec_only_H(specs):
-    write(specs, "three_level.py", '''
+    write(
+        specs,
+        "three_level.py",
+        '''
         """A spinless three-level model."""
         HAMILTONIAN = "diag(0, Delta, Delta + delta) + g*(k_x*lambda_1 + k_y*lambda_4)"
         SYMBOLS = ["Delta", "delta", "g"]
@@ -176,11 +185,12 @@ def test_spinless_string_spec_only_H(specs):
         MODEL_OPTIONS = {"spin": False}
         OPERATORS = ["H"]
         ORDER = 2
-        ''')
+        ''',
+    )
     derived, files = build(load_derivation(str(specs / "three_level.py")))
     Delta, delta, g = sympy.symbols("Delta delta g", real=True)
     k_x, k_y = ssw.symbols.k_x, ssw.symbols.k_y
-    expected = -g**2 * k_x**2 / Delta - g**2 * k_y**2 / (Delta + delta)
+    expected = -(g**2) * k_x**2 / Delta - g**2 * k_y**2 / (Delta + delta)
     assert sympy.simplify(derived.operators["H"][0, 0] - expected) == 0
     assert "def H(" in files["kernels.py"]
 
@@ -196,11 +206,13 @@ def test_shipped_string_spec_with_the_omitted_gamma5_terms():
     eta_3, eta_4 = sympy.symbols("eta_3 eta_4", real=True)
     assert {eta_3, eta_4} <= set(derived.parameters)
     for name, M in builtin.operators.items():
-        assert (derived.operators[name].subs({eta_3: 0, eta_4: 0}) - M).applyfunc(sympy.cancel) \
-            == sympy.zeros(*M.shape), name
+        assert (derived.operators[name].subs({eta_3: 0, eta_4: 0}) - M).applyfunc(sympy.cancel) == sympy.zeros(
+            *M.shape
+        ), name
     from symbolic_sw.symbols import E_g, b, b_tilde, epsilon_1, epsilon_2, k_x, k_y
+
     H = derived.operators["H"].subs(epsilon_2, epsilon_1 + E_g)
-    c_x = (H[0, 1] + H[1, 0]) / 2                              # σ_x coefficient
+    c_x = (H[0, 1] + H[1, 0]) / 2  # σ_x coefficient
     alpha = sympy.diff(c_x, k_y).subs({k_x: 0, k_y: 0})
     alpha_0 = sympy.diff(c_x, k_y).subs({k_x: 0, k_y: 0, eta_3: 0, eta_4: 0})
     shift = -2 * b_tilde**2 * (eta_3 - eta_4) / (E_g - b) ** 2

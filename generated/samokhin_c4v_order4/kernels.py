@@ -67,8 +67,10 @@ def _explain(name, kwargs, error):
         parts.append("missing parameter(s) " + ", ".join(missing))
     if not parts:
         parts.append(str(error))
-    return (f"{name}(): " + "; ".join(parts) + ". Call as "
-            f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ").")
+    return (
+        f"{name}(): " + "; ".join(parts) + ". Call as "
+        f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ")."
+    )
 
 
 def _arguments(name, signature, args, kwargs):
@@ -81,8 +83,7 @@ def _arguments(name, signature, args, kwargs):
     for key, value in bound.arguments.items():
         array = numpy.asarray(value)
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"{name}(): {key} must be a real number or an array of "
-                            f"reals, got {value!r}.")
+            raise TypeError(f"{name}(): {key} must be a real number or an array of reals, got {value!r}.")
         values[key] = array.astype(float)
     return values
 
@@ -94,6 +95,7 @@ def _kernel(terms, coefficients):
     is not a polynomial in the momenta); the decorated function evaluates the
     closed form elementwise and stays reachable as ``kernel.__wrapped__``.
     """
+
     def decorate(f):
         signature = inspect.signature(f)
 
@@ -147,17 +149,15 @@ def _entries(shape, n, entries):
 # this small cost far more than they save, and on a busy machine a lot more.  Below
 # _FAST_MIN_POINTS points the fixed cost of steps 1-4 exceeds the elementwise path.
 
-_SIGMA = {"c_0": ((1, 0), (0, 1)), "c_x": ((0, 1), (1, 0)),
-          "c_y": ((0, -1j), (1j, 0)), "c_z": ((1, 0), (0, -1))}
-_BLOCK = 4096             # points per block, at most
-_PRODUCT_SIZE = 2 ** 18   # m·n·k of one product, at most
-_FAST_MIN_POINTS = 2048   # fewer points: the general path
+_SIGMA = {"c_0": ((1, 0), (0, 1)), "c_x": ((0, 1), (1, 0)), "c_y": ((0, -1j), (1j, 0)), "c_z": ((1, 0), (0, -1))}
+_BLOCK = 4096  # points per block, at most
+_PRODUCT_SIZE = 2**18  # m·n·k of one product, at most
+_FAST_MIN_POINTS = 2048  # fewer points: the general path
 
 
 def _fast(values, momenta):
     """Whether the fast path applies: scalar parameters and enough points."""
-    return (all(v.ndim == 0 for v in values.values())
-            and numpy.broadcast(*momenta).size >= _FAST_MIN_POINTS)
+    return all(v.ndim == 0 for v in values.values()) and numpy.broadcast(*momenta).size >= _FAST_MIN_POINTS
 
 
 def _parity(monomial):
@@ -224,7 +224,7 @@ def _plan(tables):
         parity = tuple(a % 2 for a in mono)
         lo, _ = classes.get(parity, (r, r))
         classes[parity] = (lo, r + 1)
-    groups, seen, references = {}, {}, []     # columns by row range; column bytes -> reference
+    groups, seen, references = {}, {}, []  # columns by row range; column bytes -> reference
     for mons, E in tables:
         full = numpy.zeros((len(monomials), E.shape[1]))
         full[[index[mono] for mono in mons]] = E
@@ -234,13 +234,13 @@ def _plan(tables):
             if support.size == 0:
                 refs.append(None)
                 continue
-            key, negated = (column + 0.0).tobytes(), (-column + 0.0).tobytes()   # + 0.0: no -0.0
+            key, negated = (column + 0.0).tobytes(), (-column + 0.0).tobytes()  # + 0.0: no -0.0
             if key in seen or negated in seen:
                 refs.append((1, seen[key]) if key in seen else (-1, seen[negated]))
                 continue
             parities = {tuple(a % 2 for a in monomials[r]) for r in support}
             span = classes[parities.pop()] if len(parities) == 1 else (0, len(monomials))
-            groups.setdefault(span, []).append(column[span[0]:span[1]])
+            groups.setdefault(span, []).append(column[span[0] : span[1]])
             seen[key] = (span, len(groups[span]) - 1)
             refs.append((1, seen[key]))
         references.append(refs)
@@ -266,7 +266,7 @@ def _plan(tables):
     rows = count + len(negations) + 1
     gathers = [numpy.array([g if g >= 0 else rows - 1 for g in gather]) for gather in gathers]
     for array in (*gathers, *(C for _, _, C, _ in products)):
-        array.flags.writeable = False        # shared by every call through the cache
+        array.flags.writeable = False  # shared by every call through the cache
     return monomials, products, negations, gathers, rows, _fill_plan(monomials)
 
 
@@ -282,21 +282,21 @@ def _polynomials(momenta, keys, results=None):
     width = 2 * SHAPE[0] * SHAPE[1]
     if results is None:
         results = [numpy.empty(shape + SHAPE, dtype=complex) for _ in keys]
-    outs = [r.reshape(size, width // 2).view(float) for r in results]   # views: (Re, Im) columns
+    outs = [r.reshape(size, width // 2).view(float) for r in results]  # views: (Re, Im) columns
     widest = max([C.shape[0] * C.shape[1] for _, _, C, _ in products], default=1)
     block = max(1, min(_BLOCK, size, _PRODUCT_SIZE // widest))
     X = numpy.empty((fill[1], block))
     Y = numpy.zeros((rows, block))
     for start in range(0, size, block):
-        parts = [k[start:start + block] for k in ks]
+        parts = [k[start : start + block] for k in ks]
         m = parts[0].size
         _fill_monomials(X[:, :m], parts, fill)
         for lo, hi, C, first in products:
-            numpy.matmul(C, X[lo:hi, :m], out=Y[first:first + C.shape[0], :m])
+            numpy.matmul(C, X[lo:hi, :m], out=Y[first : first + C.shape[0], :m])
         for source, target in negations:
             numpy.negative(Y[source, :m], out=Y[target, :m])
         for out, gather in zip(outs, gathers):
-            out[start:start + m] = Y[gather, :m].T
+            out[start : start + m] = Y[gather, :m].T
     return results
 
 
@@ -321,7 +321,7 @@ def _fill_plan(monomials):
             steps.append((r, None, None))
         else:
             i = next(i for i, a in enumerate(mono) if a)
-            lower = (*mono[:i], mono[i] - 1, *mono[i + 1:])
+            lower = (*mono[:i], mono[i] - 1, *mono[i + 1 :])
             steps.append((r, build(lower) if any(lower) else None, i))
         done[mono] = r
         return r
@@ -346,7 +346,7 @@ def _fill_monomials(X, ks, fill):
 def _evaluate(momenta, operators, out, parameters):
     """The body of the module's ``evaluate(*momenta, operators=None, out=None, **parameters)``."""
     names = _operator_names(operators)
-    signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)   # every kernel's
+    signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)  # every kernel's
     values = _arguments("evaluate", signature, tuple(momenta), parameters)
     momenta = [values.pop(k) for k in MOMENTA]
     targets = _outputs(out, names, numpy.broadcast(*momenta, *values.values()).shape + SHAPE)
@@ -370,17 +370,25 @@ def _outputs(out, names, shape):
         return None
     missing = [n for n in names if n not in out]
     if missing:
-        raise ValueError(f"evaluate(): out has no array for {', '.join(missing)}; give one "
-                         f"complex array of shape {shape} per operator asked for.")
+        raise ValueError(
+            f"evaluate(): out has no array for {', '.join(missing)}; give one "
+            f"complex array of shape {shape} per operator asked for."
+        )
     for n in names:
         a = out[n]
-        if not (isinstance(a, numpy.ndarray) and a.dtype == complex and a.shape == shape
-                and a.flags.c_contiguous and a.flags.writeable):
-            got = (f"{a.dtype} array of shape {a.shape}" if isinstance(a, numpy.ndarray)
-                   else type(a).__name__)
-            raise ValueError(f"evaluate(): out[{n!r}] must be a writeable C-contiguous complex "
-                             f"array of shape {shape}, got a {got}. Fix: "
-                             f"numpy.empty({shape}, dtype=complex).")
+        if not (
+            isinstance(a, numpy.ndarray)
+            and a.dtype == complex
+            and a.shape == shape
+            and a.flags.c_contiguous
+            and a.flags.writeable
+        ):
+            got = f"{a.dtype} array of shape {a.shape}" if isinstance(a, numpy.ndarray) else type(a).__name__
+            raise ValueError(
+                f"evaluate(): out[{n!r}] must be a writeable C-contiguous complex "
+                f"array of shape {shape}, got a {got}. Fix: "
+                f"numpy.empty({shape}, dtype=complex)."
+            )
     return out
 
 
@@ -389,11 +397,14 @@ def _operator_names(operators):
     names = [operators] if isinstance(operators, str) else list(OPERATORS if operators is None else operators)
     unknown = [name for name in names if name not in OPERATORS]
     if unknown:
-        hints = [repr(name) + "".join(f" (did you mean {close!r}?)"
-                                      for close in difflib.get_close_matches(str(name), OPERATORS, n=1))
-                 for name in unknown]
-        raise ValueError(f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are "
-                         f"{', '.join(OPERATORS)}.")
+        hints = [
+            repr(name)
+            + "".join(f" (did you mean {close!r}?)" for close in difflib.get_close_matches(str(name), OPERATORS, n=1))
+            for name in unknown
+        ]
+        raise ValueError(
+            f"evaluate(): unknown operator(s) {', '.join(hints)}; the operators are {', '.join(OPERATORS)}."
+        )
     return list(dict.fromkeys(names))
 
 

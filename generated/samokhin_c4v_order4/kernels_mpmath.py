@@ -58,8 +58,10 @@ def _explain(name, kwargs, error):
         parts.append("missing parameter(s) " + ", ".join(missing))
     if not parts:
         parts.append(str(error))
-    return (f"{name}(): " + "; ".join(parts) + ". Call as "
-            f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ").")
+    return (
+        f"{name}(): " + "; ".join(parts) + ". Call as "
+        f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ")."
+    )
 
 
 def _kernel(f):

@@ -90,7 +90,7 @@ def _monomials(expr, momenta):
         return {zero: expr}
     if expr in momenta:
         i = momenta.index(expr)
-        return {(*zero[:i], 1, *zero[i + 1:]): sympy.S.One}
+        return {(*zero[:i], 1, *zero[i + 1 :]): sympy.S.One}
     if expr.is_Add:
         parts = {}
         for arg in expr.args:
@@ -209,7 +209,7 @@ def runtime_source(module: str) -> str:
     text = resources.files(__package__).joinpath(f"{module}.py").read_text(encoding="utf-8")
     _head, marker, body = text.partition(_MARKER)
     if not marker:
-        raise RuntimeError(f"{module}.py has no inlining marker")   # a packaging defect, not user input
+        raise RuntimeError(f"{module}.py has no inlining marker")  # a packaging defect, not user input
     return body.partition("\n")[2].strip("\n")
 
 
@@ -254,10 +254,24 @@ def _printer(cls):
 
 #: the backends every derivation generates, in file order; adding one (JAX, numba) is one entry
 BACKENDS = {
-    "numpy": Backend("numpy", "kernels.py", "kernels.py.j2", _printer(_NumPy),
-                     ("runtime_common", "runtime_numpy"), grid=True, fast_path=True),
-    "mpmath": Backend("mpmath", "kernels_mpmath.py", "kernels_mpmath.py.j2", _printer(_Mpmath),
-                      ("runtime_common", "runtime_mpmath"), grid=False, fast_path=False),
+    "numpy": Backend(
+        "numpy",
+        "kernels.py",
+        "kernels.py.j2",
+        _printer(_NumPy),
+        ("runtime_common", "runtime_numpy"),
+        grid=True,
+        fast_path=True,
+    ),
+    "mpmath": Backend(
+        "mpmath",
+        "kernels_mpmath.py",
+        "kernels_mpmath.py.j2",
+        _printer(_Mpmath),
+        ("runtime_common", "runtime_mpmath"),
+        grid=False,
+        fast_path=False,
+    ),
 }
 
 
@@ -275,12 +289,16 @@ def kernel_functions(operators, parameters, momenta, backend="numpy"):
     names = [str(k) for k in momenta]
     functions = []
     for name, M in operators.items():
-        f = {"name": name, "doc": describe(name), "body": _body(M, params, names, backend),
-             "terms": None, "coefficients": None}
+        f = {
+            "name": name,
+            "doc": describe(name),
+            "body": _body(M, params, names, backend),
+            "terms": None,
+            "coefficients": None,
+        }
         terms = polynomial_terms(M, tuple(momenta)) if backend.fast_path else None
         if terms is not None:
-            f["terms"] = [f"({_label_text(label)}, {', '.join(map(str, powers))})"
-                          for label, powers, _ in terms]
+            f["terms"] = [f"({_label_text(label)}, {', '.join(map(str, powers))})" for label, powers, _ in terms]
             f["coefficients"] = _coefficient_body(terms, tuple(momenta), backend.printer)
         functions.append(f)
     return functions

@@ -34,9 +34,16 @@ def _radial(H, J, momenta):
     out = []
     for Hs, (Js,) in spin_sectors(H, [J]):
         c2, alpha2, beta2, x_bar, y_bar = rashba_radial(Hs, Js, momenta)
-        poly = lambda d: sympy.Add(*[c * _k**n for n, c in sorted(d.items())])   # noqa: E731
-        out.append({"c": _print(c2), "alpha2": _print(alpha2), "beta2": _print(beta2),
-                    "x": _print(poly(x_bar)), "y": _print(poly(y_bar))})
+        poly = lambda d: sympy.Add(*[c * _k**n for n, c in sorted(d.items())])  # noqa: E731
+        out.append(
+            {
+                "c": _print(c2),
+                "alpha2": _print(alpha2),
+                "beta2": _print(beta2),
+                "x": _print(poly(x_bar)),
+                "y": _print(poly(y_bar)),
+            }
+        )
     return out
 
 
@@ -52,13 +59,16 @@ def observables_context(H, J, *, momenta, hbar, couplings, order) -> dict:
         "std_radial": _radial(H, std, momenta),
     }
     if couplings:
+
         def full(T_):
-            return _print(equilibrium_spin_current(H, J, couplings=couplings, order=order, momenta=momenta,
-                                                   T_=T_))
+            return _print(equilibrium_spin_current(H, J, couplings=couplings, order=order, momenta=momenta, T_=T_))
+
         ctx.update(
-            how_full=(f"is the effective spin current of Eq. (20) (with δJ), consistently expanded to order "
-                      f"{order} in the inter-orbital couplings: closed form at any T ≥ 0, the "
-                      f"Fermi-Dirac integrals written as polylogarithms."),
+            how_full=(
+                f"is the effective spin current of Eq. (20) (with δJ), consistently expanded to order "
+                f"{order} in the inter-orbital couplings: closed form at any T ≥ 0, the "
+                f"Fermi-Dirac integrals written as polylogarithms."
+            ),
             short_full=f"to order {order} in the couplings, closed form (polylogs at T > 0)",
             full_T0=full(0),
             full_T=full(T),
@@ -66,8 +76,10 @@ def observables_context(H, J, *, momenta, hbar, couplings, order) -> dict:
         )
     else:
         ctx.update(
-            how_full=("is the spin current of the bare model (nothing is eliminated), not expanded: closed "
-                      "form at T = 0, a 1-D mpmath quadrature over |k| at T > 0."),
+            how_full=(
+                "is the spin current of the bare model (nothing is eliminated), not expanded: closed "
+                "form at T = 0, a 1-D mpmath quadrature over |k| at T > 0."
+            ),
             short_full="exact: closed form at T = 0, 1-D quadrature at T > 0",
             full_T0=_print(equilibrium_spin_current(H, J, momenta=momenta, T_=0, expand=False)),
             full_T=None,

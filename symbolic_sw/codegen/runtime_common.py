@@ -13,6 +13,7 @@ MOMENTA: tuple = ()
 
 # ---- inlined into every generated kernel module from here on (symbolic_sw.codegen.runtime_source) ----
 
+
 def _explain(name, kwargs, error):
     missing = [p for p in PARAMETERS if p not in kwargs]
     unknown = [k for k in kwargs if k not in PARAMETERS + MOMENTA]
@@ -24,5 +25,7 @@ def _explain(name, kwargs, error):
         parts.append("missing parameter(s) " + ", ".join(missing))
     if not parts:
         parts.append(str(error))
-    return (f"{name}(): " + "; ".join(parts) + ". Call as "
-            f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ").")
+    return (
+        f"{name}(): " + "; ".join(parts) + ". Call as "
+        f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ")."
+    )

@@ -18,6 +18,7 @@ MOMENTA: tuple = ()
 
 # ---- inlined into every generated kernel module from here on (symbolic_sw.codegen.runtime_source) ----
 
+
 def _kernel(f):
     """Bind and check the arguments, then convert them to ``mpmath.mpf``."""
     signature = inspect.signature(f)

@@ -52,8 +52,10 @@ _k = sympy.Symbol("k", positive=True)
 def _pauli(M):
     M = sympy.Matrix(M)
     if M.shape != (2, 2):
-        raise ModelError(f"the closed-form spin current needs 2×2 effective operators, got {M.shape}; "
-                         f"use the numeric evaluation (symbolic_sw.observables.numeric) for more bands.")
+        raise ModelError(
+            f"the closed-form spin current needs 2×2 effective operators, got {M.shape}; "
+            f"use the numeric evaluation (symbolic_sw.observables.numeric) for more bands."
+        )
     return pauli_coefficients(M)
 
 
@@ -86,8 +88,12 @@ def _angular(a, b):
     """``∫_0^{2π} cos^a φ sin^b φ dφ``."""
     if a % 2 or b % 2:
         return sympy.Integer(0)
-    return 2 * sympy.gamma(sympy.Rational(a + 1, 2)) * sympy.gamma(sympy.Rational(b + 1, 2)) \
+    return (
+        2
+        * sympy.gamma(sympy.Rational(a + 1, 2))
+        * sympy.gamma(sympy.Rational(b + 1, 2))
         / sympy.gamma(sympy.Rational(a + b + 2, 2))
+    )
 
 
 def _z_truncate(expr, z, order):
@@ -110,13 +116,14 @@ def expanded_integrand(H, J, couplings, order, momenta=(k_x, k_y)):
     kx, ky = momenta
     z = sympy.Dummy("z", positive=True)
     scale = {c: z * c for c in couplings}
-    (h0, hx, hy, hz), (x, yx, yy, yz) = (
-        [c.subs(scale, simultaneous=True) for c in _pauli(M)] for M in (H, J))
+    (h0, hx, hy, hz), (x, yx, yy, yz) = ([c.subs(scale, simultaneous=True) for c in _pauli(M)] for M in (H, J))
     eps = h0 - h0.subs({kx: 0, ky: 0})
     gamma = (hx, hy, hz)
     if any(g.subs({kx: 0, ky: 0}) != 0 for g in gamma):
-        raise ModelError("γ(k = 0) ≠ 0: the effective Hamiltonian is not time-reversal symmetric "
-                         "(Eq. 30); the band bottom is not ε(0).")
+        raise ModelError(
+            "γ(k = 0) ≠ 0: the effective Hamiltonian is not time-reversal symmetric "
+            "(Eq. 30); the band bottom is not ε(0)."
+        )
     eps0 = sympy.expand(eps.subs(z, 0))
     c2 = sympy.cancel(eps0 / (kx**2 + ky**2))
     if c2.has(kx, ky) or c2 == 0:
@@ -196,6 +203,7 @@ def rashba_radial(H, J, momenta=(k_x, k_y)):
             if ang != 0:
                 out[a + b] = out.get(a + b, 0) + c * ang
         return out
+
     return c2, alpha2, beta2, angular(x), angular(yx * hx + yy * hy + yz * hz)
 
 
@@ -209,7 +217,7 @@ def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     c2, alpha2, beta2, x_bar, yg_bar = rashba_radial(H, J, momenta)
     if beta2 != 0:
         return _gapped_spin_current(c2, alpha2, beta2, x_bar, yg_bar, mu_)
-    alpha = sympy.Dummy("alpha", positive=True)       # |α|; its square is alpha2
+    alpha = sympy.Dummy("alpha", positive=True)  # |α|; its square is alpha2
     # The sum over λ is done on stand-in symbols (C = c, X_n, Y_n) so that the √ cancels cheaply.
     C = sympy.Dummy("C", positive=True)
     X = {n: sympy.Dummy(f"X{n}") for n in x_bar}
@@ -218,9 +226,9 @@ def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     total = sympy.Integer(0)
     for lam in (1, -1):
         k_f = (-lam * alpha + disc) / (2 * C)
-        for n in x_bar:                            # ∫_0^kF k^(n+1) dk
+        for n in x_bar:  # ∫_0^kF k^(n+1) dk
             total += X[n] * k_f ** (n + 2) / (n + 2)
-        for n in yg_bar:                           # ∫_0^kF λ k^n / |α| dk
+        for n in yg_bar:  # ∫_0^kF λ k^n / |α| dk
             total += lam * Y[n] * k_f ** (n + 1) / ((n + 1) * alpha)
     total = sympy.expand(total / (2 * sympy.pi) ** 2)
     # only even powers of |α| survive the λ sum; write them back as α²
@@ -252,19 +260,25 @@ def _gapped_spin_current(c2, alpha2, beta2, x_bar, yg_bar, mu_):
             j = n // 2
             prim = 0
             for i in range(j + 1):
-                coeff = sympy.binomial(j, i) * (-B**2) ** (j - i) / A2 ** (j + 1) / (i + sympy.Rational(1, 2))
-                at_f = lam * (E - C * u_f)                         # √w at the Fermi surface
+                coeff = sympy.binomial(j, i) * (-(B**2)) ** (j - i) / A2 ** (j + 1) / (i + sympy.Rational(1, 2))
+                at_f = lam * (E - C * u_f)  # √w at the Fermi surface
                 prim += coeff * (at_f ** (2 * i + 1) - B ** (2 * i + 1))
             total += lam * Y[n] * prim / 2
         return total
 
     both = sympy.expand((band(1) + band(-1)) / (2 * sympy.pi) ** 2)
     lower = sympy.expand(band(-1) / (2 * sympy.pi) ** 2)
-    back = {A2: alpha2, B: sympy.sqrt(beta2), C: c2, **{X[n]: c for n, c in x_bar.items()},
-            **{Y[n]: c for n, c in yg_bar.items()}}
+    back = {
+        A2: alpha2,
+        B: sympy.sqrt(beta2),
+        C: c2,
+        **{X[n]: c for n, c in x_bar.items()},
+        **{Y[n]: c for n, c in yg_bar.items()},
+    }
 
     def tidy(expr):
         return sympy.factor(sympy.simplify(expr)).subs(back)
+
     return sympy.Piecewise((tidy(both), mu_ >= 2 * sympy.sqrt(beta2)), (tidy(lower), True))
 
 
@@ -279,22 +293,25 @@ def spin_sectors(H, operators=()):
     if H.shape == (2, 2):
         return [(H, [sympy.Matrix(O) for O in operators])]
     if H.shape != (4, 4):
-        raise ModelError(f"closed-form spin currents take 2×2 effective operators (or 4×4 with a conserved "
-                         f"orbital τ_a ⊗ σ_0), got {H.shape}; use the numeric evaluation.")
+        raise ModelError(
+            f"closed-form spin currents take 2×2 effective operators (or 4×4 with a conserved "
+            f"orbital τ_a ⊗ σ_0), got {H.shape}; use the numeric evaluation."
+        )
     for a in "xyz":
         P = kron(SIGMA[a], sympy.eye(2))
         mats = [H, *map(sympy.Matrix, operators)]
         if all((P * M - M * P).applyfunc(sympy.expand).is_zero_matrix for M in mats):
-            V = sympy.Matrix.hstack(*[v / v.norm() for val in (1, -1)
-                                      for v in (P - val * sympy.eye(4)).nullspace()])
+            V = sympy.Matrix.hstack(*[v / v.norm() for val in (1, -1) for v in (P - val * sympy.eye(4)).nullspace()])
             out = []
             for sl in (slice(0, 2), slice(2, 4)):
                 W = V[:, sl]
                 H_s, *O_s = [(W.H * M * W).applyfunc(sympy.simplify) for M in mats]
                 out.append((H_s, O_s))
             return out
-    raise ModelError("no conserved τ_a ⊗ σ_0 splits this 4×4 model into two-band sectors; use the "
-                     "numeric evaluation (symbolic_sw.observables.effective_spin_current).")
+    raise ModelError(
+        "no conserved τ_a ⊗ σ_0 splits this 4×4 model into two-band sectors; use the "
+        "numeric evaluation (symbolic_sw.observables.effective_spin_current)."
+    )
 
 
 def standard_spin_current_operator(H, mu_comp, i, hbar, momenta=(k_x, k_y)):
@@ -305,8 +322,7 @@ def standard_spin_current_operator(H, mu_comp, i, hbar, momenta=(k_x, k_y)):
     return (dH * s + s * dH) / 2
 
 
-def equilibrium_spin_current(H, J, *, couplings=(), order=None, momenta=(k_x, k_y), T_=T, mu_=mu,
-                             expand=None):
+def equilibrium_spin_current(H, J, *, couplings=(), order=None, momenta=(k_x, k_y), T_=T, mu_=mu, expand=None):
     """``⟨j⟩`` in closed form from an effective Hamiltonian and one spin-current component.
 
     Parameters
@@ -330,8 +346,10 @@ def equilibrium_spin_current(H, J, *, couplings=(), order=None, momenta=(k_x, k_
     For a derivation spec by name use :func:`symbolic_sw.pipeline.equilibrium_spin_current`.
     """
     if isinstance(H, str) or hasattr(H, "operators"):
-        raise ModelError("equilibrium_spin_current() takes the matrices H and J; for a derivation (name or "
-                         "result) use symbolic_sw.equilibrium_spin_current(name, 'x', 'y', ...).")
+        raise ModelError(
+            "equilibrium_spin_current() takes the matrices H and J; for a derivation (name or "
+            "result) use symbolic_sw.equilibrium_spin_current(name, 'x', 'y', ...)."
+        )
     H, J = sympy.Matrix(H), sympy.Matrix(J)
     if expand is None:
         expand = bool(couplings)
@@ -342,8 +360,10 @@ def equilibrium_spin_current(H, J, *, couplings=(), order=None, momenta=(k_x, k_
             raise ModelError(f"the expanded closed form needs 2×2 effective operators, got {H.shape}.")
         return expanded_spin_current(H, J, couplings, order, mu_, T_, momenta)
     if T_ != 0:
-        raise ModelError("the unexpanded closed form exists at T = 0 only; pass T_=0, or expand=True, or "
-                         "use symbolic_sw.observables.effective_spin_current (numeric, any T).")
+        raise ModelError(
+            "the unexpanded closed form exists at T = 0 only; pass T_=0, or expand=True, or "
+            "use symbolic_sw.observables.effective_spin_current (numeric, any T)."
+        )
     sectors = spin_sectors(H, [J])
     radial = [rashba_radial(Hs, Js, momenta) for Hs, (Js,) in sectors]
     if len({sympy.simplify(r[2]) for r in radial}) > 1:

@@ -95,6 +95,7 @@ _CHUNK = 20000
 
 # ----------------------------------------------------------------------------- basics
 
+
 def _real_number(x, name):
     """A finite real float, or a ValueError naming the argument."""
     if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
@@ -108,8 +109,10 @@ def _real_number(x, name):
 def _check_T(T):
     T = _real_number(T, "T")
     if T < 0:
-        raise ValueError(f"temperature T = {T} is negative; T is k_B·T in energy units and "
-                         f"must be >= 0 (T = 0 for the ground state).")
+        raise ValueError(
+            f"temperature T = {T} is negative; T is k_B·T in energy units and "
+            f"must be >= 0 (T = 0 for the ground state)."
+        )
     return T
 
 
@@ -144,20 +147,20 @@ def fermi(xi, mu, T):
     if T == 0.0:
         return np.where(xi < mu, 1.0, np.where(xi > mu, 0.0, 0.5))
     x = (xi - mu) / T
-    with np.errstate(under="ignore"):   # e^{-|x|} → 0 deep in the tail is the right answer
-        e = np.exp(-np.abs(x))          # in (0, 1]: never overflows
+    with np.errstate(under="ignore"):  # e^{-|x|} → 0 deep in the tail is the right answer
+        e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
         return np.where(x > 0, e / (1.0 + e), 1.0 / (1.0 + e))
 
 
 # ----------------------------------------------------------------------------- sympy → numpy
+
 
 def _symbol_map(values, allowed, what):
     """``values`` keyed by Symbol or name → {Symbol: float}; unknown names are errors."""
     if values is None:
         values = {}
     if not hasattr(values, "items"):
-        raise ValueError(f"values must be a mapping {{symbol or name: number}}, got "
-                         f"{type(values).__name__}.")
+        raise ValueError(f"values must be a mapping {{symbol or name: number}}, got {type(values).__name__}.")
     by_name = {str(s): s for s in allowed}
     out, unknown = {}, []
     for key, val in values.items():
@@ -171,17 +174,21 @@ def _symbol_map(values, allowed, what):
         hint = ""
         if "E_g" in unknown and "epsilon_2" in by_name:
             hint = " (E_g = ε2 − ε1 is not a symbol of this model: give epsilon_1 and epsilon_2)"
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for {what}{hint}; its "
-                         f"parameters are {names}. Fix: remove them or use these names.")
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(unknown)} for {what}{hint}; its "
+            f"parameters are {names}. Fix: remove them or use these names."
+        )
     return out
 
 
 def _missing(needed, given, what):
     missing = sorted(str(s) for s in needed if s not in given)
     if missing:
-        raise ValueError(f"missing value(s) for {', '.join(missing)} in {what}. Fix: pass "
-                         f"values={{..., {missing[0]!r}: number}} for every parameter "
-                         f"(momenta excluded).")
+        raise ValueError(
+            f"missing value(s) for {', '.join(missing)} in {what}. Fix: pass "
+            f"values={{..., {missing[0]!r}: number}} for every parameter "
+            f"(momenta excluded)."
+        )
 
 
 def lambdify_matrix(matrix, values, momenta=(_k_x, _k_y)):
@@ -216,8 +223,7 @@ def lambdify_matrix(matrix, values, momenta=(_k_x, _k_y)):
     params = M.free_symbols - {kx_s, ky_s}
     given = {}
     for key, val in (values or {}).items():
-        sym = key if isinstance(key, sympy.Symbol) else next(
-            (s for s in params if str(s) == str(key)), None)
+        sym = key if isinstance(key, sympy.Symbol) else next((s for s in params if str(s) == str(key)), None)
         if sym in params:
             given[sym] = _real_number(val, f"value of {sym}")
     _missing(params, given, "lambdify_matrix")
@@ -243,11 +249,13 @@ def _as_callable(M, values, momenta, what):
         return M
     if isinstance(M, (sympy.MatrixBase, list)):
         return lambdify_matrix(M, values, momenta)
-    raise ValueError(f"{what} must be a SymPy matrix or a callable (kx, ky) -> (..., N, N) "
-                     f"array, got {type(M).__name__}.")
+    raise ValueError(
+        f"{what} must be a SymPy matrix or a callable (kx, ky) -> (..., N, N) array, got {type(M).__name__}."
+    )
 
 
 # ----------------------------------------------------------------------------- band basis
+
 
 def band_bottom(H, values=None, momenta=(_k_x, _k_y)):
     """The band bottom ``E(k=0)``: the lowest eigenvalue of the Hamiltonian at k = 0.
@@ -323,15 +331,14 @@ def _diag(U, O):
 def _band_diag_and_size(U, O):
     """``(U†OU)_nn`` as (n, 1, N) and the row norms ``sqrt(Σ_m |(U†OU)_nm|²)`` as (n, N)."""
     Ob = np.conj(np.swapaxes(U, -1, -2)) @ O @ U
-    return (np.einsum("...nn->...n", Ob).real[:, None, :],
-            np.sqrt(np.einsum("...nm,...nm->...n", Ob, Ob.conj()).real))
+    return (np.einsum("...nn->...n", Ob).real[:, None, :], np.sqrt(np.einsum("...nm,...nm->...n", Ob, Ob.conj()).real))
 
 
 def _eq14(xi, U, dH, S, hbar, degeneracy_tol=1e-10):
     """Trivial and topological terms of Eq. (14), and Ω, from an eigen-decomposition."""
     Ub = np.conj(np.swapaxes(U, -1, -2))
-    dHb = Ub @ dH @ U                        # (U† ∂_i H U)_nm
-    Sb = Ub @ S @ U                          # S_μ in the band basis
+    dHb = Ub @ dH @ U  # (U† ∂_i H U)_nm
+    Sb = Ub @ S @ U  # S_μ in the band basis
     trivial = (np.einsum("...nn->...n", dHb) / hbar * np.einsum("...nn->...n", Sb)).real
     D = xi[..., None, :] - xi[..., :, None]  # D_nm = ξ_m − ξ_n
     scale = np.max(np.abs(xi), axis=-1)[..., None, None] + np.finfo(float).tiny
@@ -342,8 +349,7 @@ def _eq14(xi, U, dH, S, hbar, degeneracy_tol=1e-10):
     # zero for degenerate pairs; then term = (i/2ħ) Σ_m (A_nm S_mn + A_mn S_nm),
     # using (ξ_m − ξ_n) Ω_mn = −A_mn.
     A = np.where(nondeg, D * np.nan_to_num(Omega), 0.0)
-    top = (1j / (2 * hbar)) * (np.einsum("...nm,...mn->...n", A, Sb)
-                               + np.einsum("...mn,...nm->...n", A, Sb))
+    top = (1j / (2 * hbar)) * (np.einsum("...nm,...mn->...n", A, Sb) + np.einsum("...mn,...nm->...n", A, Sb))
     return trivial, top.real, Omega
 
 
@@ -384,6 +390,7 @@ def band_terms(H, dH, S, hbar=1.0, J=None, *, degeneracy_tol=1e-10):
 
 
 # ----------------------------------------------------------------------------- result
+
 
 @dataclass(frozen=True)
 class SpinCurrentResult:
@@ -441,6 +448,7 @@ class SpinCurrentResult:
 
 # ----------------------------------------------------------------------------- integrator
 
+
 class _Evaluator:
     """Evaluates ``H`` (and derived band-diagonal quantities) on batches of k points."""
 
@@ -449,16 +457,20 @@ class _Evaluator:
         self.n_points = 0
         probe = np.asarray(H_func(np.zeros(2), np.zeros(2)))
         if probe.ndim != 3 or probe.shape[0] != 2 or probe.shape[1] != probe.shape[2]:
-            raise ValueError(f"H_func(kx, ky) must return an array of shape kx.shape + (N, N); "
-                             f"for kx of shape (2,) it returned shape {probe.shape}. Fix: "
-                             f"vectorise it (e.g. with lambdify_matrix).")
+            raise ValueError(
+                f"H_func(kx, ky) must return an array of shape kx.shape + (N, N); "
+                f"for kx of shape (2,) it returned shape {probe.shape}. Fix: "
+                f"vectorise it (e.g. with lambdify_matrix)."
+            )
         self.N = probe.shape[-1]
 
     def H(self, kx, ky):
         H = np.asarray(self.H_func(kx, ky), dtype=complex)
         if H.shape != (*np.shape(kx), self.N, self.N):
-            raise ValueError(f"H_func returned shape {H.shape} for k of shape {np.shape(kx)}; "
-                             f"expected {(*np.shape(kx), self.N, self.N)}.")
+            raise ValueError(
+                f"H_func returned shape {H.shape} for k of shape {np.shape(kx)}; "
+                f"expected {(*np.shape(kx), self.N, self.N)}."
+            )
         return H
 
     def eigvalsh(self, kx, ky):
@@ -479,30 +491,33 @@ class _Evaluator:
         flat_x, flat_y = kx.reshape(-1), ky.reshape(-1)
         flat_o, flat_m = out.reshape(-1, self.n_obs), mag.reshape(-1, self.n_obs)
         for s in range(0, flat_x.size, _CHUNK):
-            x, y = flat_x[s:s + _CHUNK], flat_y[s:s + _CHUNK]
+            x, y = flat_x[s : s + _CHUNK], flat_y[s : s + _CHUNK]
             H = self.H(x, y)
             xi, U = np.linalg.eigh(H)
-            d, size = self.diag_func(x, y, H, xi, U)      # (n, n_obs, N), (n, N)
+            d, size = self.diag_func(x, y, H, xi, U)  # (n, n_obs, N), (n, N)
             f = fermi(xi, level, T)
-            flat_o[s:s + _CHUNK] = np.einsum("kpn,kn->kp", d, f)
-            flat_m[s:s + _CHUNK] = np.einsum("kn,kn->k", size, f)[:, None]
+            flat_o[s : s + _CHUNK] = np.einsum("kpn,kn->kp", d, f)
+            flat_m[s : s + _CHUNK] = np.einsum("kn,kn->k", size, f)[:, None]
         self.n_points += flat_x.size
         if not (np.all(np.isfinite(out)) and np.all(np.isfinite(mag))):
-            j = int(np.nonzero(~np.isfinite(out).all(axis=-1).reshape(-1))[0][0]) \
-                if not np.all(np.isfinite(out)) else 0
-            raise ValueError(f"the integrand is not finite at k = ({flat_x[j]:.6g}, "
-                             f"{flat_y[j]:.6g}); check that H_func and J_func return finite "
-                             f"numbers there (parameter values, divisions by zero).")
+            j = int(np.nonzero(~np.isfinite(out).all(axis=-1).reshape(-1))[0][0]) if not np.all(np.isfinite(out)) else 0
+            raise ValueError(
+                f"the integrand is not finite at k = ({flat_x[j]:.6g}, "
+                f"{flat_y[j]:.6g}); check that H_func and J_func return finite "
+                f"numbers there (parameter values, divisions by zero)."
+            )
         return out, mag
 
 
 def _find_k_max(ev, threshold):
     """Smallest probe momentum beyond which every band lies above ``threshold``."""
-    below = (ev.min(axis=-1) < threshold).any(axis=1)        # (n_probe,)
+    below = (ev.min(axis=-1) < threshold).any(axis=1)  # (n_probe,)
     if below[-1]:
-        raise ValueError(f"a band stays below the occupation threshold up to |k| = "
-                         f"{_PROBES[-1]:.3g}: the occupied region is unbounded (or the band "
-                         f"bends down). Fix: pass k_max=<cutoff> explicitly.")
+        raise ValueError(
+            f"a band stays below the occupation threshold up to |k| = "
+            f"{_PROBES[-1]:.3g}: the occupied region is unbounded (or the band "
+            f"bends down). Fix: pass k_max=<cutoff> explicitly."
+        )
     idx = np.nonzero(below)[0]
     return float(_PROBES[0] if idx.size == 0 else _PROBES[idx[-1] + 1])
 
@@ -514,13 +529,12 @@ def _breakpoints(ev_fn, levels, k_max, cos, sin, n_scan):
     geometric towards k = 0) and bisects each to machine precision.
     Returns a list (one per direction) of sorted arrays.
     """
-    grid = np.unique(np.concatenate([np.linspace(0.0, k_max, n_scan),
-                                     k_max * 2.0 ** -np.arange(1, 41)]))
+    grid = np.unique(np.concatenate([np.linspace(0.0, k_max, n_scan), k_max * 2.0 ** -np.arange(1, 41)]))
     ev = ev_fn(grid[:, None] * cos[None, :], grid[:, None] * sin[None, :])  # (G, P, N)
     found = [[] for _ in cos]
     for L in levels:
         neg = ev < L
-        j, p, n = np.nonzero(neg[:-1] != neg[1:])                         # bracket [j, j+1]
+        j, p, n = np.nonzero(neg[:-1] != neg[1:])  # bracket [j, j+1]
         if j.size == 0:
             continue
         a, b = grid[j].copy(), grid[j + 1].copy()
@@ -537,9 +551,22 @@ def _breakpoints(ev_fn, levels, k_max, cos, sin, n_scan):
     return [np.unique(np.array(f)) for f in found]
 
 
-def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
-                   n_phi=16, n_gauss=16, rtol=1e-11, atol=0.0, n_scan=256, max_rounds=40,
-                   max_segments=20000):
+def _band_integral(
+    ev,
+    n_obs,
+    mu,
+    T,
+    *,
+    energy_zero=None,
+    k_max=None,
+    n_phi=16,
+    n_gauss=16,
+    rtol=1e-11,
+    atol=0.0,
+    n_scan=256,
+    max_rounds=40,
+    max_segments=20000,
+):
     """Core: ``∫ d²k/(2π)² Σ_n f(ξ_n − E0 − μ) d_pn(k)`` for p = 0..n_obs-1.
 
     Returns (values, errors, info) with values/errors arrays of length n_obs.
@@ -549,8 +576,9 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
     rtol = _real_number(rtol, "rtol")
     atol = _real_number(atol, "atol")
     if isinstance(n_phi, bool) or not isinstance(n_phi, numbers.Integral) or n_phi < 4 or n_phi % 2:
-        raise ValueError(f"n_phi must be an even integer >= 4 (the error estimate compares "
-                         f"n_phi with n_phi/2 nodes), got {n_phi!r}.")
+        raise ValueError(
+            f"n_phi must be an even integer >= 4 (the error estimate compares n_phi with n_phi/2 nodes), got {n_phi!r}."
+        )
     if isinstance(n_gauss, bool) or not isinstance(n_gauss, numbers.Integral) or n_gauss < 2:
         raise ValueError(f"n_gauss must be an integer >= 2, got {n_gauss!r}.")
 
@@ -562,7 +590,8 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
             f"at T = 0 the chemical potential mu = {mu:g} lies below the band bottom E(k=0) = "
             f"{E_b:g} (mu is counted from {'E(k=0)' if energy_zero is None else f'{E0:g}'}; "
             f"ERRATA 3); the paper's formulas need mu >= 0 measured from E(k=0). Fix: pass "
-            f"mu >= {E_b - E0:g}, or use T > 0.")
+            f"mu >= {E_b - E0:g}, or use T > 0."
+        )
 
     phi = 2 * np.pi * np.arange(n_phi) / n_phi
     cos, sin = np.cos(phi), np.sin(phi)
@@ -580,8 +609,7 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
     # initial segments: every direction, between consecutive breakpoints
     P, A, B = [], [], []
     for p in range(n_phi):
-        pts = np.unique(np.concatenate([[0.0], breaks[p][(breaks[p] > 0) & (breaks[p] < k_max)],
-                                        [k_max]]))
+        pts = np.unique(np.concatenate([[0.0], breaks[p][(breaks[p] > 0) & (breaks[p] < k_max)], [k_max]]))
         P.extend([p] * (pts.size - 1))
         A.extend(pts[:-1])
         B.extend(pts[1:])
@@ -594,8 +622,7 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
         k = 0.5 * (a + b)[:, None] + 0.5 * (b - a)[:, None] * x[None, :]
         g, mag = ev.integrand(k * cos[p][:, None], k * sin[p][:, None], level, T)  # (S, G, n_obs)
         h = (0.5 * (b - a))[:, None]
-        return (np.einsum("sgo,g->so", g * k[..., None], w) * h,
-                np.einsum("sgo,g->so", mag * k[..., None], w) * h)
+        return (np.einsum("sgo,g->so", g * k[..., None], w) * h, np.einsum("sgo,g->so", mag * k[..., None], w) * h)
 
     # I = Σ_p c R_p with c = (2π/n_phi)/(2π)² (trapezoid weight over the (2π)² of Eq. 15)
     c = 1.0 / (2 * np.pi * n_phi)
@@ -618,8 +645,7 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
         # each segment may use its share (b − a)/(n_phi k_max) of the tolerance, but
         # need not go below round-off in its cancelling band contributions (else a
         # tiny result such as the O(α³) of Eq. 4 would be refined forever)
-        allowed = np.maximum(tol[None, :] * ((B - A) / (n_phi * k_max))[:, None] / c,
-                             _ROUNDOFF * (m_left + m_right))
+        allowed = np.maximum(tol[None, :] * ((B - A) / (n_phi * k_max))[:, None] / c, _ROUNDOFF * (m_left + m_right))
         done = np.all(diff <= allowed, axis=1) | (B - A <= 1e-13 * k_max)
         np.add.at(R, P[done], fine[done])
         err_rad += c * diff[done].sum(axis=0)
@@ -630,18 +656,25 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
             np.add.at(R, P[keep], fine[keep])
             err_rad += c * diff[keep].sum(axis=0)
             mag_total += c * (m_left + m_right)[keep].sum(axis=0)
-            warnings.warn(f"radial quadrature stopped at {max_segments} segments without "
-                          f"reaching rtol = {rtol:g}; the error estimate includes the "
-                          f"unconverged part.", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"radial quadrature stopped at {max_segments} segments without "
+                f"reaching rtol = {rtol:g}; the error estimate includes the "
+                f"unconverged part.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             P = P[:0]
             break
         P = np.concatenate([P[keep], P[keep]])
         A, B = np.concatenate([A[keep], mid[keep]]), np.concatenate([mid[keep], B[keep]])
         whole = np.concatenate([left[keep], right[keep]])
     if P.size:
-        warnings.warn(f"radial quadrature not converged after {max_rounds} halvings on "
-                      f"{P.size} segment(s); the error estimate includes them.",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"radial quadrature not converged after {max_rounds} halvings on "
+            f"{P.size} segment(s); the error estimate includes them.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         mid = 0.5 * (A + B)
         (left, m_left), (right, m_right) = rule(P, A, mid), rule(P, mid, B)
         fine = left + right
@@ -650,18 +683,32 @@ def _band_integral(ev, n_obs, mu, T, *, energy_zero=None, k_max=None,
         mag_total += c * (m_left + m_right).sum(axis=0)
 
     value = c * R.sum(axis=0)
-    half = 2 * c * R[::2].sum(axis=0)       # trapezoid with every other direction
+    half = 2 * c * R[::2].sum(axis=0)  # trapezoid with every other direction
     # round-off of the eigen-decomposition is systematic (the two rules share it), so
     # add its size: a few ulp of the cancelling band contributions ∫ Σ_n f ‖O_n·‖
     error = err_rad + np.abs(value - half) + _EIG_ROUNDOFF * mag_total
-    info = dict(energy_zero=E0, band_bottom=E_b, k_max=k_max, mu=mu, T=T,
-                fermi_momenta=tuple(float(v) for v in breaks[0]))
+    info = dict(
+        energy_zero=E0, band_bottom=E_b, k_max=k_max, mu=mu, T=T, fermi_momenta=tuple(float(v) for v in breaks[0])
+    )
     return value, error, info
 
 
-def spin_current_numeric(H_func, J_func, mu, T=0.0, *, k_max=None, n_phi=16, n_gauss=16,
-                         rtol=1e-11, atol=0.0, energy_zero=None, n_scan=256, max_rounds=40,
-                         max_segments=20000):
+def spin_current_numeric(
+    H_func,
+    J_func,
+    mu,
+    T=0.0,
+    *,
+    k_max=None,
+    n_phi=16,
+    n_gauss=16,
+    rtol=1e-11,
+    atol=0.0,
+    energy_zero=None,
+    n_scan=256,
+    max_rounds=40,
+    max_segments=20000,
+):
     r"""Equilibrium spin current ``⟨j_{μ,i}⟩`` of a band model (Eqs. 3, 15, 29).
 
     .. math::
@@ -719,30 +766,42 @@ def spin_current_numeric(H_func, J_func, mu, T=0.0, *, k_max=None, n_phi=16, n_g
         ``T < 0``; at ``T = 0``, ``mu`` below the band bottom; non-finite
         numbers; callables returning arrays of the wrong shape.
     """
+
     def diag(kx, ky, H, _xi, U):
         J = np.asarray(J_func(kx, ky), dtype=complex)
         if J.shape != H.shape:
-            raise ValueError(f"J_func returned shape {J.shape} but H_func {H.shape}; both "
-                             f"must be kx.shape + (N, N) with the same N.")
+            raise ValueError(
+                f"J_func returned shape {J.shape} but H_func {H.shape}; both must be kx.shape + (N, N) with the same N."
+            )
         return _band_diag_and_size(U, J)
 
     ev = _Evaluator(H_func, diag, 1)
     value, error, info = _band_integral(
-        ev, 1, mu, T, energy_zero=energy_zero, k_max=k_max, n_phi=n_phi,
-        n_gauss=n_gauss, rtol=rtol, atol=atol, n_scan=n_scan, max_rounds=max_rounds,
-        max_segments=max_segments)
+        ev,
+        1,
+        mu,
+        T,
+        energy_zero=energy_zero,
+        k_max=k_max,
+        n_phi=n_phi,
+        n_gauss=n_gauss,
+        rtol=rtol,
+        atol=atol,
+        n_scan=n_scan,
+        max_rounds=max_rounds,
+        max_segments=max_segments,
+    )
     return SpinCurrentResult(float(value[0]), float(error[0]), n_points=ev.n_points, **info)
 
 
 # ----------------------------------------------------------------------------- front ends
 
+
 def _check_labels(mu_comp, i):
     if mu_comp not in SPIN_COMPONENTS:
-        raise ValueError(f"unknown spin component {mu_comp!r}; use one of 'x', 'y', 'z' "
-                         f"(the μ of j_{{μ,i}}).")
+        raise ValueError(f"unknown spin component {mu_comp!r}; use one of 'x', 'y', 'z' (the μ of j_{{μ,i}}).")
     if i not in DIRECTIONS:
-        raise ValueError(f"unknown current direction {i!r}; use 'x' or 'y' (the models are 2-D, "
-                         f"the i of j_{{μ,i}}).")
+        raise ValueError(f"unknown current direction {i!r}; use 'x' or 'y' (the models are 2-D, the i of j_{{μ,i}}).")
 
 
 def microscopic_spin_current(model, mu, T, mu_comp, i, values, split=False, **options):
@@ -810,7 +869,7 @@ def microscopic_spin_current(model, mu, T, mu_comp, i, values, split=False, **op
     hbar = given[model.hbar] if model.hbar in given else 1.0
     dHf = lambdify_matrix(model.H.diff(k_i), given, (kx_s, ky_s))
     S = np.array(_ops.spin(model, mu_comp).matrix, dtype=complex)
-    resid = [0.0, 0.0]        # max |J_nn − tr − top|, max |J_nn|
+    resid = [0.0, 0.0]  # max |J_nn − tr − top|, max |J_nn|
 
     def diag(kx, ky, _H, xi, U):
         Jd, size = _band_diag_and_size(U, Jf(kx, ky))
@@ -823,14 +882,19 @@ def microscopic_spin_current(model, mu, T, mu_comp, i, values, split=False, **op
     ev = _Evaluator(Hf, diag, 3)
     value, error, info = _band_integral(ev, 3, mu, T, **options)
     return SpinCurrentResult(
-        float(value[0]), float(error[0]), trivial=float(value[1]), topological=float(value[2]),
-        trivial_error=float(error[1]), topological_error=float(error[2]),
+        float(value[0]),
+        float(error[0]),
+        trivial=float(value[1]),
+        topological=float(value[2]),
+        trivial_error=float(error[1]),
+        topological_error=float(error[2]),
         identity_residual=resid[0] / max(resid[1], np.finfo(float).tiny),
-        n_points=ev.n_points, **info)
+        n_points=ev.n_points,
+        **info,
+    )
 
 
-def effective_spin_current(H_eff, J_eff, mu, T=0.0, values=None, *, momenta=(_k_x, _k_y),
-                           **options):
+def effective_spin_current(H_eff, J_eff, mu, T=0.0, values=None, *, momenta=(_k_x, _k_y), **options):
     r"""Equilibrium spin current from an effective model (Eqs. 29, 49-51).
 
     Parameters

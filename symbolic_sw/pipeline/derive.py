@@ -15,8 +15,20 @@ from ..transformation.expansion import coupling_symbols
 __all__ = ["Derived", "derive", "parameter_order"]
 
 #: the order parameters are listed in (keyword-only, so this is only for reading)
-_CANONICAL = ("hbar", "m", "epsilon_1", "epsilon_2", "E_g", "a_tilde", "b_tilde", "b",
-              "gamma_1", "gamma_2", "gamma_tilde", "alpha_0")
+_CANONICAL = (
+    "hbar",
+    "m",
+    "epsilon_1",
+    "epsilon_2",
+    "E_g",
+    "a_tilde",
+    "b_tilde",
+    "b",
+    "gamma_1",
+    "gamma_2",
+    "gamma_tilde",
+    "alpha_0",
+)
 
 
 def parameter_order(symbols):
@@ -83,8 +95,11 @@ def derive(spec, order=None, log=None) -> Derived:
         # a PERTURBATIVE symbol inside a diagonal block (η in the Γ5 block) is moved to the
         # perturbation, as with Model.with_perturbative; inter-block ones already are there
         small = {str(s) for group in derivation.perturbative for s in group}
-        inside = [s for s in model.parameters if str(s) in small
-                  and s not in model.perturbative and s in model.H0.free_symbols]
+        inside = [
+            s
+            for s in model.parameters
+            if str(s) in small and s not in model.perturbative and s in model.H0.free_symbols
+        ]
         if inside:
             model = model.with_perturbative(inside)
         truncate = {coupling_symbols(model): order}
@@ -100,8 +115,9 @@ def derive(spec, order=None, log=None) -> Derived:
         M = eff.operator(name)
         if derivation.leading_order:
             lo = derivation.leading_order
-            M = leading_order(M, small=lo["small"], substitutions=lo["substitutions"],
-                              order=lo["order"], momenta=model.momenta)
+            M = leading_order(
+                M, small=lo["small"], substitutions=lo["substitutions"], order=lo["order"], momenta=model.momenta
+            )
         raw[name] = sympy.ImmutableMatrix(M)
         timings[name] = time.perf_counter() - t0
         if timings[name] > 0.5:
@@ -113,16 +129,25 @@ def derive(spec, order=None, log=None) -> Derived:
     substituted = set(derivation.leading_order["substitutions"]) if derivation.leading_order else set()
     params |= {s for s in model.parameters if s not in substituted}
     if derivation.leading_order:
-        params |= set().union(*(sympy.sympify(v).free_symbols
-                                for v in derivation.leading_order["substitutions"].values()))
-    return Derived(derivation=derivation, order=order, momenta=model.momenta, operators=raw,
-                   parameters=parameter_order(params), equation=getattr(model, "equation", ""),
-                   timings=timings, hbar=model.hbar, n_blocks=len(model.blocks),
-                   exact=model.H1.is_zero_matrix, couplings=_couplings(derivation, model))
+        params |= set().union(
+            *(sympy.sympify(v).free_symbols for v in derivation.leading_order["substitutions"].values())
+        )
+    return Derived(
+        derivation=derivation,
+        order=order,
+        momenta=model.momenta,
+        operators=raw,
+        parameters=parameter_order(params),
+        equation=getattr(model, "equation", ""),
+        timings=timings,
+        hbar=model.hbar,
+        n_blocks=len(model.blocks),
+        exact=model.H1.is_zero_matrix,
+        couplings=_couplings(derivation, model),
+    )
 
 
 def _couplings(derivation, model):
     if len(model.blocks) == 1:
         return ()
     return coupling_symbols(model) if derivation.observables or derivation.perturbative else None
-

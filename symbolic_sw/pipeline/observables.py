@@ -35,13 +35,14 @@ def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, defini
     μ is counted from the band bottom E(k = 0) of the effective model (ERRATA 3).
     """
     if mu_comp not in ("x", "y", "z") or i not in ("x", "y"):
-        raise ModelError(f"⟨j_{{{mu_comp},{i}}}⟩ is not a spin-current component: the spin index is "
-                         f"x, y or z and the direction x or y.")
+        raise ModelError(
+            f"⟨j_{{{mu_comp},{i}}}⟩ is not a spin-current component: the spin index is "
+            f"x, y or z and the direction x or y."
+        )
     if definition not in ("full", "standard"):
         raise ModelError(f"definition must be 'full' or 'standard', got {definition!r}.")
     if not isinstance(source, (str, Derivation, Derived)):
-        raise ModelError(f"source must be a derivation name, a Derivation or a Derived, got "
-                         f"{type(source).__name__}.")
+        raise ModelError(f"source must be a derivation name, a Derivation or a Derived, got {type(source).__name__}.")
     derived = source if isinstance(source, Derived) else build(source)[0]
     H = derived.operators["H"]
     if derived.shape != (2, 2) and (expand or (expand is None and derived.n_blocks > 1)):
@@ -56,7 +57,7 @@ def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, defini
     if expand is None:
         expand = bool(couplings)
     if expand and not couplings:
-        raise ModelError(f"{derived.name!r} eliminates nothing: there is no coupling to expand in; "
-                         f"use expand=False.")
-    return _closed_form(H, J, couplings=couplings, order=derived.order, momenta=derived.momenta,
-                        T_=T_, mu_=mu_, expand=expand)
+        raise ModelError(f"{derived.name!r} eliminates nothing: there is no coupling to expand in; use expand=False.")
+    return _closed_form(
+        H, J, couplings=couplings, order=derived.order, momenta=derived.momenta, T_=T_, mu_=mu_, expand=expand
+    )

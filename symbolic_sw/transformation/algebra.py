@@ -139,8 +139,7 @@ class RationalAlgebra:
         if entry is None:
             return None
         num, exps = entry
-        kept = {mono: c for mono, c in num.items()
-                if all(sum(mono[i] for i in idx) <= deg for idx, deg in limits)}
+        kept = {mono: c for mono, c in num.items() if all(sum(mono[i] for i in idx) <= deg for idx, deg in limits)}
         if not kept:
             return None
         return (self.ring.dtype(kept), exps)
@@ -163,7 +162,7 @@ class RationalAlgebra:
         for mono, c in p.items():
             if pairs:
                 mono = self._laurent_mono(list(mono))
-            if mono[ii] > 1:    # the factors are reduced, so the exponent is at most 2
+            if mono[ii] > 1:  # the factors are reduced, so the exponent is at most 2
                 mono = (*mono[:ii], mono[ii] - 2)
                 c = -c
             out[mono] = out.get(mono, zero) + c
@@ -176,8 +175,7 @@ class RationalAlgebra:
         for mono, c in p.items():
             (im if mono[ii] else re)[mono[:ii]] = c
         zero = QQ.zero
-        return self._cring.dtype({m: QQ_I(re.get(m, zero), im.get(m, zero))
-                                  for m in re.keys() | im.keys()})
+        return self._cring.dtype({m: QQ_I(re.get(m, zero), im.get(m, zero)) for m in re.keys() | im.keys()})
 
     @staticmethod
     def _scalar(c):
@@ -294,14 +292,13 @@ class RationalAlgebra:
         lead = f.leading_expv()
         v = next(i for i, e in enumerate(lead) if e)
         d = lead[v]
-        if any(e for i, e in enumerate(lead) if i != v) or \
-                sum(1 for mono in f if mono[v] == d) != 1:
+        if any(e for i, e in enumerate(lead) if i != v) or sum(1 for mono in f if mono[v] == d) != 1:
             return None
         lower = {}
         for mono, c in f.items():
             j = mono[v]
             if j < d:
-                lower.setdefault(j, {})[(*mono[:v], 0, *mono[v + 1:])] = c
+                lower.setdefault(j, {})[(*mono[:v], 0, *mono[v + 1 :])] = c
         return v, d, f[lead], sorted(lower.items())
 
     def divmod_factor(self, num, i):
@@ -321,7 +318,7 @@ class RationalAlgebra:
         # coefficients of v^k as monomial dicts with the v exponent cleared
         parts = {}
         for mono, coeff in num.items():
-            parts.setdefault(mono[v], {})[(*mono[:v], 0, *mono[v + 1:])] = coeff
+            parts.setdefault(mono[v], {})[(*mono[:v], 0, *mono[v + 1 :])] = coeff
         if not parts or max(parts) < d:
             return self.ring.zero, num
         one = self.ring.domain.one
@@ -353,7 +350,7 @@ class RationalAlgebra:
         for k, d in parts.items():
             if k:
                 for mono, c in d.items():
-                    out[(*mono[:v], k, *mono[v + 1:])] = c
+                    out[(*mono[:v], k, *mono[v + 1 :])] = c
             else:
                 out.update(d)
         return self.ring.dtype(out)
@@ -405,8 +402,7 @@ class RationalAlgebra:
             Ai = A[i]
             for j in cols:
                 Bj = Bt[j]
-                prods = [self.mul_entries(x, y) for x, y in zip(Ai, Bj)
-                         if x is not None and y is not None]
+                prods = [self.mul_entries(x, y) for x, y in zip(Ai, Bj) if x is not None and y is not None]
                 e = self.add_entries(prods)
                 if e is not None:
                     out[i][j] = e
@@ -421,8 +417,7 @@ class RationalAlgebra:
         if len(matrices) == 1:
             return matrices[0]
         n, m = len(matrices[0]), len(matrices[0][0])
-        out = [[self.add_entries([M[i][j] for M in matrices]) for j in range(m)]
-               for i in range(n)]
+        out = [[self.add_entries([M[i][j] for M in matrices]) for j in range(m)] for i in range(n)]
         return out if any(e is not None for r in out for e in r) else None
 
     def scale(self, A, c):
@@ -431,7 +426,7 @@ class RationalAlgebra:
             return None
         if isinstance(c, float):
             c = sympy.nsimplify(c)
-        c = QQ_I(*self._scalar(c))          # converted once, not per entry
+        c = QQ_I(*self._scalar(c))  # converted once, not per entry
         return [[self.scale_entry(e, c) for e in row] for row in A]
 
     def dagger(self, A):
@@ -444,8 +439,7 @@ class RationalAlgebra:
         if A is None:
             return None
         b = self.block_of
-        out = [[e if keep(b[i], b[j]) else None for j, e in enumerate(row)]
-               for i, row in enumerate(A)]
+        out = [[e if keep(b[i], b[j]) else None for j, e in enumerate(row)] for i, row in enumerate(A)]
         return out if any(e is not None for r in out for e in r) else None
 
     def mask_rows(self, A, rows):
@@ -525,4 +519,3 @@ class RationalAlgebra:
     def is_zero(self, A):
         """Whether ``A`` is the exact zero matrix (represented by ``None``)."""
         return A is None
-

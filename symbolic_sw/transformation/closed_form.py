@@ -32,9 +32,8 @@ def pauli_coefficients(alg, M):
             m10, m11 = M[2 * p + 1][2 * q], M[2 * p + 1][2 * q + 1]
 
             def comb(terms):
-                return alg.reduce_entry(alg.add_entries(
-                    [alg.scale_entry(e, c) for e, c in terms
-                     if e is not None]))
+                return alg.reduce_entry(alg.add_entries([alg.scale_entry(e, c) for e, c in terms if e is not None]))
+
             out[p, q] = {
                 "0": comb([(m00, half), (m11, half)]),
                 "x": comb([(m01, half), (m10, half)]),
@@ -99,7 +98,7 @@ def _factor_numerator(alg, num):
         terms.append((e, c))
     low = [min(e[i] for e, _ in terms) for i in range(ngen)]
     high = [max(e[i] for e, _ in terms) for i in range(ngen)]
-    content = [alg.symbols[i]**low[i] for i in range(ngen) if low[i]]
+    content = [alg.symbols[i] ** low[i] for i in range(ngen) if low[i]]
     gens = [i for i in range(ngen) if high[i] > low[i]]
     if not gens:
         coeff, factors = QQ.to_sympy(terms[0][1]), []
@@ -110,7 +109,7 @@ def _factor_numerator(alg, num):
         rep = {tuple(e[i] - low[i] for i in idx): c for e, c in terms}
         poly = sympy.Poly.from_dict(rep, *syms, domain=QQ)
         coeff, factors = _irreducible(poly) or _seeded(poly.factor_list)
-    return _keep_coeff(coeff, sympy.Mul(*[f.as_expr()**k for f, k in factors], *content))
+    return _keep_coeff(coeff, sympy.Mul(*[f.as_expr() ** k for f, k in factors], *content))
 
 
 def _irreducible(poly):
@@ -129,12 +128,12 @@ def _irreducible(poly):
     for i, g in enumerate(poly.gens):
         if poly.degree(g) != 1:
             continue
-        others = poly.gens[:i] + poly.gens[i + 1:]
+        others = poly.gens[:i] + poly.gens[i + 1 :]
         if not others:
-            break                          # linear in one variable: irreducible
-        parts = [{m[:i] + m[i + 1:]: c for m, c in rep.items() if m[i] == d} for d in (1, 0)]
+            break  # linear in one variable: irreducible
+        parts = [{m[:i] + m[i + 1 :]: c for m, c in rep.items() if m[i] == d} for d in (1, 0)]
         if not parts[1]:
-            return None                    # g divides poly: not irreducible
+            return None  # g divides poly: not irreducible
         A, B = (sympy.Poly.from_dict(p, *others, domain=poly.domain) for p in parts)
         if A.gcd(B).is_ground:
             break
@@ -163,7 +162,7 @@ def entry_to_expr(alg, entry, momenta):
         groups.setdefault(key, {})[tuple(rest)] = c
     terms = []
     for key in sorted(groups):
-        k_mono = sympy.Mul(*[alg.symbols[i]**e for i, e in zip(idx, key)])
+        k_mono = sympy.Mul(*[alg.symbols[i] ** e for i, e in zip(idx, key)])
         for sub_num, sub_exps in _split(alg, alg.reduce_entry((ring.dtype(groups[key]), exps))):
             coeff = factor_numerator(alg, sub_num)
             den = sympy.Mul(*[f**e for f, e in zip(alg.factor_exprs, sub_exps) if e])

@@ -25,11 +25,14 @@ __all__ = ["BuildContext", "Effective", "check_order", "effective", "effective_n
 def check_order(order):
     """Validate a perturbative order (an integer ≥ 1)."""
     if isinstance(order, bool) or not isinstance(order, numbers.Integral):
-        raise ModelError(f"order must be an integer ≥ 1, got {order!r} "
-                         f"({type(order).__name__}). Fix: pass e.g. order=2.")
+        raise ModelError(
+            f"order must be an integer ≥ 1, got {order!r} ({type(order).__name__}). Fix: pass e.g. order=2."
+        )
     if order < 1:
-        raise ModelError(f"order must be ≥ 1 (it counts powers of the inter-block "
-                         f"coupling), got {order}. Fix: pass order=2 or higher.")
+        raise ModelError(
+            f"order must be ≥ 1 (it counts powers of the inter-block "
+            f"coupling), got {order}. Fix: pass order=2 or higher."
+        )
     return int(order)
 
 
@@ -62,8 +65,7 @@ class _Engine:
         factors = []
         for a in range(nb):
             for b in range(a + 1, nb):
-                plan = SylvesterPlan(model.block(H0s, a), model.block(H0s, b),
-                                     model.momenta, labels=(a, b))
+                plan = SylvesterPlan(model.block(H0s, a), model.block(H0s, b), model.momenta, labels=(a, b))
                 self.plans[a, b] = plan
                 for f in plan.gap_factors():
                     if f not in factors:
@@ -177,8 +179,7 @@ class Effective:
         self.model = model
         self.order = check_order(order)
         if not 0 <= block < len(model.blocks):
-            raise ModelError(f"block {block} does not exist; the model has "
-                             f"{len(model.blocks)} blocks.")
+            raise ModelError(f"block {block} does not exist; the model has {len(model.blocks)} blocks.")
         self.block = block
         self._engine = _Engine(model)
         self._engine.series.extend(self.order)
@@ -187,8 +188,9 @@ class Effective:
         self._raw = {}
         dirs = [str(k).removeprefix("k_") for k in model.momenta]
         spins = ops.SPIN_COMPONENTS if model.spin else ()
-        self.J_standard = _LazyMap([(mu, i) for mu in spins for i in dirs],
-                                   lambda key: self._closed(self._standard_raw(*key)))
+        self.J_standard = _LazyMap(
+            [(mu, i) for mu in spins for i in dirs], lambda key: self._closed(self._standard_raw(*key))
+        )
 
     def __getattr__(self, attribute):
         """A registered operator kind as a mapping key → closed form: ``eff.S["x"]``, ``eff.J["x", "y"]``.
@@ -202,9 +204,11 @@ class Effective:
         if kind is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
         keys = kind.keys(self.model)
-        unwrap = len(kind.axes) == 1          # eff.S["x"], not eff.S["x",]
-        mapping = _LazyMap([key[0] for key in keys] if unwrap else keys,
-                           lambda key: self._closed(self._kind_raw(kind, *((key,) if unwrap else key))))
+        unwrap = len(kind.axes) == 1  # eff.S["x"], not eff.S["x",]
+        mapping = _LazyMap(
+            [key[0] for key in keys] if unwrap else keys,
+            lambda key: self._closed(self._kind_raw(kind, *((key,) if unwrap else key))),
+        )
         self.__dict__[attribute] = mapping
         return mapping
 
@@ -214,8 +218,10 @@ class Effective:
         if kind.hamiltonian:
             return self.H
         if tuple(key) not in kind.keys(self.model):
-            raise ModelError(f"no operator {name!r} for this model; its {kind.symbol} keys are "
-                             f"{', '.join(kind.kernel_name(k) for k in kind.keys(self.model))}.")
+            raise ModelError(
+                f"no operator {name!r} for this model; its {kind.symbol} keys are "
+                f"{', '.join(kind.kernel_name(k) for k in kind.keys(self.model))}."
+            )
         return self._closed(self._kind_raw(kind, *key))
 
     # -- raw (exact algebra) results ---------------------------------------------
@@ -229,14 +235,18 @@ class Effective:
             group = tuple(key) if isinstance(key, (tuple, list, frozenset, set)) else (key,)
             unknown = [str(s) for s in group if s not in alg.symbols or s in alg.inverse]
             if unknown:
-                raise ModelError(f"cannot truncate in {', '.join(unknown)}: not a polynomial "
-                                 f"parameter of the model (parameters: "
-                                 f"{', '.join(map(str, self.model.parameters))}).")
+                raise ModelError(
+                    f"cannot truncate in {', '.join(unknown)}: not a polynomial "
+                    f"parameter of the model (parameters: "
+                    f"{', '.join(map(str, self.model.parameters))})."
+                )
             in_gap = [str(f) for f in alg.factor_exprs if set(group) & f.free_symbols]
             if in_gap:
-                raise ModelError(f"cannot truncate in {', '.join(map(str, group))}: it appears in the "
-                                 f"energy denominator {in_gap[0]}. Fix: move its terms into the "
-                                 f"perturbation (Model(..., perturbation=...)).")
+                raise ModelError(
+                    f"cannot truncate in {', '.join(map(str, group))}: it appears in the "
+                    f"energy denominator {in_gap[0]}. Fix: move its terms into the "
+                    f"perturbation (Model(..., perturbation=...))."
+                )
             if isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 0:
                 raise ModelError(f"truncation degree for {key} must be an integer ≥ 0, got {degree!r}.")
             limits.append((tuple(alg.symbols.index(s) for s in group), int(degree)))
@@ -321,8 +331,9 @@ class Effective:
             return sympy.zeros(n)
         if model.spin:
             coeffs = pauli_coefficients(alg, raw)
-            exprs = {pq: {mu: entry_to_expr(alg, c, model.momenta) for mu, c in cs.items()}
-                     for pq, cs in coeffs.items()}
+            exprs = {
+                pq: {mu: entry_to_expr(alg, c, model.momenta) for mu, c in cs.items()} for pq, cs in coeffs.items()
+            }
             return from_pauli(exprs, n)
         return sympy.Matrix(n, n, lambda i, j: entry_to_expr(alg, raw[i][j], model.momenta))
 
@@ -358,13 +369,14 @@ class Effective:
         """A user operator in this model's basis (permuted if blocks were regrouped)."""
         perm = self.model.basis_order
         is_function = callable(O) and not isinstance(O, (ops.Operator, sympy.MatrixBase))
-        if perm is not None and not is_function:     # f(H) already sees the permuted H
+        if perm is not None and not is_function:  # f(H) already sees the permuted H
             parts = O.parts if isinstance(O, ops.Operator) else (O,)
             try:
                 parts = [sympy.Matrix(p).extract(list(perm), list(perm)) for p in parts]
             except (IndexError, TypeError, ValueError) as exc:
-                raise ModelError(f"operator must be a {self.model.dim}x{self.model.dim} matrix "
-                                 f"in the original basis.") from exc
+                raise ModelError(
+                    f"operator must be a {self.model.dim}x{self.model.dim} matrix in the original basis."
+                ) from exc
             O = ops.Operator(parts, getattr(O, "name", name), getattr(O, "time_reversal", None))
         return ops.operator(self.model, O, name=name)
 
@@ -384,8 +396,9 @@ class Effective:
         fine = self.fine_blocks
         missing = [x for x in (a, b) if x not in fine]
         if missing:
-            raise ModelError(f"block {missing[0]} is not part of this effective block; it holds "
-                             f"the original blocks {sorted(fine)}.")
+            raise ModelError(
+                f"block {missing[0]} is not part of this effective block; it holds the original blocks {sorted(fine)}."
+            )
         return sympy.Matrix(M)[fine[a], fine[b]]
 
     def evaluate(self, O, values):
@@ -415,8 +428,7 @@ class Effective:
             op = self._user_operator(O)
             if not engine.covers([e for p in op.parts for e in p]):
                 raise ModelError("order_terms() needs an operator in the model's symbols.")
-            terms = engine.series.transform([alg.matrix(p) for p in op.parts],
-                                            self.order, self.rows)
+            terms = engine.series.transform([alg.matrix(p) for p in op.parts], self.order, self.rows)
         return [alg.to_sympy(alg.reduce(t), self.rows, self.rows) for t in terms]
 
     @property
@@ -442,12 +454,13 @@ class Effective:
         """Jupyter: the effective Hamiltonian in the paper's notation (Pauli form)."""
         rows = [" ".join(text for _, text in row if text) for row in operator_layout(self.H)]
         body = r" \\ &".join(rows)
-        return (rf"$\begin{{aligned}}{operator_symbol('H')} ={{}}& {body}\end{{aligned}}$"
-                f"  (order {self.order})")
+        return (
+            rf"$\begin{{aligned}}{operator_symbol('H')} ={{}}& {body}\end{{aligned}}$"
+            f"  (order {self.order})"
+        )
 
 
-def effective(model: Model, order: int = 2, block: int = 0, truncate=None,
-              eliminate=None) -> Effective:
+def effective(model: Model, order: int = 2, block: int = 0, truncate=None, eliminate=None) -> Effective:
     """Effective operators in ``block`` of ``model`` to ``order`` in the perturbation.
 
     The diagonal blocks are kept exactly (the Sylvester equations, Eq. 19, are
@@ -476,8 +489,9 @@ def effective(model: Model, order: int = 2, block: int = 0, truncate=None,
     if not isinstance(model, Model):
         raise ModelError(f"effective() takes a symbolic_sw Model, got {type(model).__name__}.")
     if not isinstance(block, numbers.Integral) or not 0 <= block < len(model.blocks):
-        raise ModelError(f"block {block!r} does not exist; the model has {len(model.blocks)} "
-                         f"blocks (0..{len(model.blocks) - 1}).")
+        raise ModelError(
+            f"block {block!r} does not exist; the model has {len(model.blocks)} blocks (0..{len(model.blocks) - 1})."
+        )
     if eliminate is not None:
         groups = model.groups_eliminating(eliminate)
         model = model.grouped(groups)
@@ -504,16 +518,16 @@ def effective_numeric(model: Model, order: int, values, operators=(), block: int
     needed = model.H.free_symbols.union(*(p.free_symbols for op in op_list for p in op.parts))
     missing = sorted(map(str, needed - set(values)))
     if missing:
-        raise ModelError(f"missing values for {', '.join(missing)}; pass a number for every "
-                         f"symbol of the model and the operators.")
+        raise ModelError(
+            f"missing values for {', '.join(missing)}; pass a number for every symbol of the model and the operators."
+        )
 
     def num(M):
         return np.array(sympy.Matrix(M).subs(values).evalf(), dtype=complex)
 
     alg = NumericAlgebra(model.block_of)
     H0 = num(model.H0)
-    series = CanonicalSeries(alg, H0, alg.matrix(num(model.H1)),
-                             NumericSylvester(H0, model.block_of))
+    series = CanonicalSeries(alg, H0, alg.matrix(num(model.H1)), NumericSylvester(H0, model.block_of))
     series.extend(order)
     idx = list(range(model.block_slices[block].start, model.block_slices[block].stop))
 

@@ -39,7 +39,8 @@ def coupling_symbols(model):
             if not (poly.is_homogeneous and poly.total_degree() == 1):
                 raise ModelError(
                     f"PERTURBATIVE needs couplings linear in their own parameters; entry "
-                    f"[{i},{j}] = {e} is not. Fix: drop PERTURBATIVE or rewrite the couplings.")
+                    f"[{i},{j}] = {e} is not. Fix: drop PERTURBATIVE or rewrite the couplings."
+                )
     return tuple(sorted(couplings, key=str))
 
 
@@ -59,8 +60,9 @@ def collect_momenta(expr, momenta):
         return sympy.Integer(0)
     num, den = sympy.fraction(expr)
     poly = sympy.Poly(sympy.expand(num), *momenta)
-    return sympy.Add(*[sympy.factor(c / den) * sympy.Mul(*[k**e for k, e in zip(momenta, mono)])
-                       for mono, c in poly.terms()])
+    return sympy.Add(
+        *[sympy.factor(c / den) * sympy.Mul(*[k**e for k, e in zip(momenta, mono)]) for mono, c in poly.terms()]
+    )
 
 
 def leading_order(M, small, substitutions=None, order=1, momenta=()):

@@ -114,12 +114,12 @@ class CanonicalSeries:
 
     def __init__(self, alg: MatrixAlgebra, H0: Matrix, H1: Matrix, solve: Solver):
         self.alg, self.H0, self.H1, self.solve = alg, H0, H1, solve
-        self.U_prime = [None]          # U'_0 = 0
+        self.U_prime = [None]  # U'_0 = 0
         self.W = [None]
         self.V = [None]
         self.X = [None]
         self.H_eff = [alg.diag(H0)]
-        self.H1U = [H1]                # (H1 U)_m
+        self.H1U = [H1]  # (H1 U)_m
         self.order = 0
         # W and Z are block-diagonal only for two blocks (see module docstring)
         self._two_blocks = len(set(alg.block_of)) <= 2
@@ -150,8 +150,7 @@ class CanonicalSeries:
         W = a.add([mul(a.dagger(Up[i]), Up[n - i]) for i in range(1, n)])
         W = a.scale(self._mask(W), _MINUS_HALF)
         P = a.add([mul(a.dagger(Up[i]), X[n - i]) for i in range(1, n)])
-        B = a.add([self.H1U[n - 1]] +
-                  [mul(a.dagger(Up[i]), self.H1U[n - 1 - i]) for i in range(1, n)])
+        B = a.add([self.H1U[n - 1]] + [mul(a.dagger(Up[i]), self.H1U[n - 1 - i]) for i in range(1, n)])
         P_dag = a.dagger(P)
         R = a.add([B, a.scale(a.add([P, P_dag]), _MINUS_HALF)])
         Y = a.offdiag(R)
@@ -178,13 +177,15 @@ class CanonicalSeries:
         # (O U)_m restricted to the needed columns
         OU = []
         for mm in range(order + 1):
-            terms = [mul(O_l, self.U(mm - l), cols=cols) if mm - l > 0 else
-                     a.mask_cols(O_l, cols) for l, O_l in enumerate(parts) if l <= mm]
+            terms = [
+                mul(O_l, self.U(mm - l), cols=cols) if mm - l > 0 else a.mask_cols(O_l, cols)
+                for l, O_l in enumerate(parts)
+                if l <= mm
+            ]
             OU.append(a.add(terms))
         out = []
         for n in range(order + 1):
             terms = [a.mask_rows(OU[n], rows)]
-            terms += [mul(a.dagger(self.U_prime[i]), OU[n - i], rows=rows, cols=cols)
-                      for i in range(1, n + 1)]
+            terms += [mul(a.dagger(self.U_prime[i]), OU[n - i], rows=rows, cols=cols) for i in range(1, n + 1)]
             out.append(a.add(terms))
         return out

@@ -151,7 +151,9 @@ class SylvesterPlan:
         positive = sorted(
             {s for i in range(h_b.rows) for s in h_b[i, i].free_symbols}
             - {s for i in range(h_a.rows) for s in h_a[i, i].free_symbols}
-            - set(momenta), key=str)
+            - set(momenta),
+            key=str,
+        )
         at_k0 = {k: 0 for k in momenta}
 
         def gap_check(d, where):
@@ -175,14 +177,17 @@ class SylvesterPlan:
                 out.append((f, e))
             return c, out
 
-        diagonal = all(h_a[i, j] == 0 for i in range(h_a.rows) for j in range(h_a.cols) if i != j) \
-            and all(h_b[i, j] == 0 for i in range(h_b.rows) for j in range(h_b.cols) if i != j)
+        diagonal = all(h_a[i, j] == 0 for i in range(h_a.rows) for j in range(h_a.cols) if i != j) and all(
+            h_b[i, j] == 0 for i in range(h_b.rows) for j in range(h_b.cols) if i != j
+        )
         if diagonal:
             self.kind = "diagonal"
-            self.denominator = sympy.Matrix(h_a.rows, h_b.rows, lambda i, j: gap_check(
-                h_a[i, i] - h_b[j, j], f"the energy difference a_{i} - b_{j}"))
-            self.factors = [[factorise(self.denominator[i, j]) for j in range(h_b.rows)]
-                            for i in range(h_a.rows)]
+            self.denominator = sympy.Matrix(
+                h_a.rows,
+                h_b.rows,
+                lambda i, j: gap_check(h_a[i, i] - h_b[j, j], f"the energy difference a_{i} - b_{j}"),
+            )
+            self.factors = [[factorise(self.denominator[i, j]) for j in range(h_b.rows)] for i in range(h_a.rows)]
             return
 
         if h_a.rows <= h_b.rows and _scalar_block(h_a) is not None:
@@ -197,10 +202,12 @@ class SylvesterPlan:
             for _ in range(d - 1):
                 hb_pows.append(_expand(hb_pows[-1] * h_b))
             self.left = [sympy.expand(a**j) * sympy.eye(h_a.rows) for j in range(d)]
-            self.right = [_expand(sum((q[j + l + 1] * hb_pows[l] for l in range(d - j)),
-                                      sympy.zeros(h_b.rows))) for j in range(d)]
-            self.denominator = gap_check(sympy.expand(sum(c * a**k for k, c in enumerate(q))),
-                                         "the gap polynomial q(a)")
+            self.right = [
+                _expand(sum((q[j + l + 1] * hb_pows[l] for l in range(d - j)), sympy.zeros(h_b.rows))) for j in range(d)
+            ]
+            self.denominator = gap_check(
+                sympy.expand(sum(c * a**k for k, c in enumerate(q))), "the gap polynomial q(a)"
+            )
             self.factors = factorise(self.denominator)
             return
 
@@ -217,8 +224,9 @@ class SylvesterPlan:
                 hb_pows.append(_expand(hb_pows[-1] * h_b))
             adj = _expand(M.adjugate())
             self.left = [_expand(adj * P) for P in powers]
-            self.right = [_expand(sum((q[j + l + 1] * hb_pows[l] for l in range(d - j)),
-                                      sympy.zeros(h_b.rows))) for j in range(d)]
+            self.right = [
+                _expand(sum((q[j + l + 1] * hb_pows[l] for l in range(d - j)), sympy.zeros(h_b.rows))) for j in range(d)
+            ]
         else:
             self.kind = "right"
             p = minimal_polynomial(h_a)
@@ -231,8 +239,10 @@ class SylvesterPlan:
             for _ in range(d - 1):
                 powers.append(_expand(powers[-1] * h_b))
             adj = _expand(M.adjugate())
-            self.left = [_expand(-sum((p[j + l + 1] * ha_pows[j] for j in range(d - l)),
-                                      sympy.zeros(h_a.rows))) for l in range(d)]
+            self.left = [
+                _expand(-sum((p[j + l + 1] * ha_pows[j] for j in range(d - l)), sympy.zeros(h_a.rows)))
+                for l in range(d)
+            ]
             self.right = [_expand(P * adj) for P in powers]
         self.denominator = gap_check(M.det(method="berkowitz"), "the gap polynomial det q(h)")
         self.factors = factorise(self.denominator)
@@ -249,7 +259,7 @@ def inverse_entry(alg, factorisation):
     c, fs = factorisation
     exps = [0] * alg.nf
     for f, e in fs:
-        exps[alg.factor_exprs.index(f)] += int(e)   # factor_list may hand back SymPy Integers
+        exps[alg.factor_exprs.index(f)] += int(e)  # factor_list may hand back SymPy Integers
     return alg.entry(1 / sympy.nsimplify(c), exps)
 
 
@@ -259,8 +269,9 @@ class SylvesterSolver:
     def __init__(self, plan: SylvesterPlan, alg):
         self.plan, self.alg = plan, alg
         if plan.kind == "diagonal":
-            self.inv = [[inverse_entry(alg, plan.factors[i][j]) for j in range(plan.shape[1])]
-                        for i in range(plan.shape[0])]
+            self.inv = [
+                [inverse_entry(alg, plan.factors[i][j]) for j in range(plan.shape[1])] for i in range(plan.shape[0])
+            ]
             return
         inv_det = inverse_entry(alg, plan.factors)
         self.left = [alg.reduce(alg.matrix(L)) for L in plan.left]
@@ -282,7 +293,6 @@ class SylvesterSolver:
         if C is None:
             return None
         if self.plan.kind == "diagonal":
-            out = [[alg.mul_entries(C[i][j], self.inv[i][j]) for j in range(len(C[0]))]
-                   for i in range(len(C))]
+            out = [[alg.mul_entries(C[i][j], self.inv[i][j]) for j in range(len(C[0]))] for i in range(len(C))]
             return out if any(e is not None for r in out for e in r) else None
         return alg.add([alg.mul(alg.mul(L, C), R) for L, R in zip(self.left, self.right)])
