@@ -27,9 +27,12 @@ TAU = {"0": sympy.eye(2), "1": SIGMA["x"], "2": SIGMA["y"], "3": SIGMA["z"]}
 
 
 class PaperLatexPrinter(LatexPrinter):
-    """``LatexPrinter`` with the paper's symbol names."""
+    """``LatexPrinter`` with the paper's symbol names.
 
-    printmethod = "_paper_latex"
+    It keeps SymPy's ``printmethod`` (``_latex``): the objects that print
+    themselves (π, i, ∞, E, …) do so through it, so only symbol names change.
+    """
+
     NAMES: ClassVar[dict[str, str]] = {
         "hbar": r"\hbar",
         "epsilon_1": r"\varepsilon_1",
