@@ -1,4 +1,4 @@
-"""Observables evaluated from the models: equilibrium spin currents.
+"""Observables evaluated from the models: equilibrium spin currents and the spin-Hall conductivity.
 
 :mod:`.closed_form` gives ⟨j_{μ,i}⟩ as a SymPy expression J_s(μ, T; parameters)
 from the effective operators (Eqs. 49-52): consistently expanded in the couplings at
@@ -7,6 +7,8 @@ any T (Fermi-Dirac integrals as polylogarithms), or unexpanded at T = 0 (Eq. 4).
 Brillouin zone (Eqs. 3, 15, 29) for any band model given as numeric callables,
 for the full microscopic model (e.g. the 6×6 Eq. 33) and for effective 2×2
 models (Eq. 37 with the operators of Eq. 48 / Appendix F).
+:mod:`.spin_hall` gives the intrinsic spin-Hall conductivity (Kubo) of the full
+model or of the consistently transformed operators, with the remote-band term.
 
 Energies: the chemical potential ``mu`` is counted from the band bottom
 ``E(k=0)`` (the lowest eigenvalue at k = 0) of the model being evaluated
@@ -39,10 +41,12 @@ from .numeric import (
     microscopic_spin_current,
     spin_current_numeric,
 )
+from .spin_hall import SpinHallResult, spin_hall_conductivity
 
 __all__ = [
     "BandTerms",
     "SpinCurrentResult",
+    "SpinHallResult",
     "band_bottom",
     "band_terms",
     "effective_spin_current",
@@ -55,5 +59,6 @@ __all__ = [
     "microscopic_spin_current",
     "rashba_spin_current",
     "spin_current_numeric",
+    "spin_hall_conductivity",
     "standard_spin_current_operator",
 ]
