@@ -1,19 +1,35 @@
 """The ``symbolic-sw`` command (also ``python -m symbolic_sw``).
 
-User mistakes (unknown derivation, bad order, unknown operator) give one line on
-stderr and exit status 2; ``--help`` works on every subcommand.
+Every failure is one line on stderr, ``symbolic-sw: error: ...`` naming the
+problem and the fix, never a traceback; ``--help`` works on every subcommand.
+Exit status:
+
+* 0 — done;
+* 1 — ``check`` FAILED; the system refused a read or write (a full disk, a
+  permission: the line names the file); or an unexpected error inside a command
+  (its type and message, and "please report"; ``SYMBOLIC_SW_DEBUG=1`` shows the
+  traceback instead);
+* 2 — a user mistake: unknown derivation, operator or parameter, a bad spec, a
+  bad value (``--mu nan``, ``--param hbar=0``, parameters at a pole), an unusable
+  ``--out``;
+* 130 — interrupted (Ctrl-C);
+* 141 — the reader of stdout went away (``symbolic-sw show ... | head -1``): the
+  command stops quietly, with the status a Unix tool killed by SIGPIPE reports
+  (128 + 13, what ``set -o pipefail`` sees for ``cat file | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
 import sympy
 
-from .derivation import list_derivations, load_derivation
+from .derivation import list_derivations, load_derivation, parameter_values
 from .errors import ModelError
 
 __all__ = ["main"]
@@ -22,6 +38,10 @@ __all__ = ["main"]
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+#: exit status when stdout is closed early (128 + SIGPIPE), see the module docstring
+EXIT_BROKEN_PIPE = 141
 
 
 def _log(line):
@@ -108,23 +128,110 @@ def _cmd_check(args):
 
 
 def _parse_params(pairs):
+    """``--param NAME=NUMBER`` pairs as ``{name: float}``: finite numbers only."""
     out = {}
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
+        key = key.strip()
         try:
-            if not sep:
+            if not sep or not key:
                 raise ValueError
-            out[key.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise ModelError(f"--param takes name=number, got {pair!r}.") from None
+            raise ModelError(f"--param takes NAME=NUMBER, got {pair!r}. Fix: e.g. --param b=0.1.") from None
+        if not math.isfinite(number):
+            raise ModelError(
+                f"--param {key}={value.strip()}: the value must be a finite number. Fix: e.g. --param {key}=0.1."
+            )
+        out[key] = number
     return out
 
 
-def _cmd_current(args):
+def _temperature(T, option="--T"):
+    if not math.isfinite(T):
+        raise ModelError(f"{option} {T}: the temperature must be a finite number ≥ 0. Fix: e.g. {option} 0.01.")
+    if T < 0:
+        raise ModelError(f"T = {T} < 0; the temperature must be ≥ 0. Fix: e.g. {option} 0.01.")
+    return T
+
+
+def _chemical_potential(mu):
+    if not math.isfinite(mu):
+        raise ModelError(f"--mu {mu}: the chemical potential must be a finite number. Fix: e.g. --mu 0.2.")
+    return mu
+
+
+def _at_pole(name, params):
+    shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+    return ModelError(
+        f"{name} at {shown}: the parameters sit at a pole of the effective model (a division by zero or a "
+        f"non-finite value; e.g. a closed gap, epsilon_2 - epsilon_1 = ±b). Fix: choose values away from it."
+    )
+
+
+def _finite(value, name, params):
+    if not math.isfinite(value):
+        raise _at_pole(name, params)
+    return value
+
+
+def _evaluate(name, params, compute):
+    """``compute()``, with the arithmetic failures of parameters at a pole as one ModelError."""
+    try:
+        return compute()
+    except (ZeroDivisionError, OverflowError, FloatingPointError):
+        raise _at_pole(name, params) from None
+    except ModelError:
+        raise
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def _cmd_spin_hall(args):
+    """σ^μ_ij of a derivation's model: exact, effective (intra + remote), standard, with ratios to exact."""
     from .certify import model_values
-    from .observables import effective_spin_current, microscopic_spin_current
+    from .observables import spin_hall_conductivity
+
+    mu = _chemical_potential(args.mu)
+    T = _temperature(args.T)
+    derivation = load_derivation(args.name)
+    model = derivation.model()
+    names = {str(p) for p in model.parameters} | {str(model.hbar)}
+    given = _parse_params(args.param)
+    unknown = sorted(set(given) - names - set(derivation.values))
+    if unknown:
+        raise ModelError(f"unknown parameter(s) {', '.join(unknown)}; {args.name} has {', '.join(sorted(names))}.")
+    values = {k: v for k, v in model_values(derivation, {**derivation.values, **given}).items() if k in names}
+    methods = ("exact", "effective", "standard") if args.method == "all" else (args.method,)
+    results = {
+        method: spin_hall_conductivity(
+            model, mu, T, args.spin, args.current, args.field, method=method, order=args.order, values=values
+        )
+        for method in methods
+    }
+    unit = 1 / (4 * math.pi * values.get(str(model.hbar), 1.0))
+    print(
+        f"sigma^{args.spin}_{args.current}{args.field} of {args.name} at mu = {mu} (from E(k=0)), T = {T}, "
+        f"order {args.order} (Kubo, e = 1; 1/(4 pi hbar) = {unit:.6g})"
+    )
+    print("  " + ", ".join(f"{k}={v:g}" for k, v in values.items()))
+    exact = results.get("exact")
+    for method, r in results.items():
+        parts = ("total",) if method == "standard" else ("total", "intra", "remote")
+        for part in parts:
+            value, error = getattr(r, part), getattr(r, "error" if part == "total" else f"{part}_error")
+            ref = getattr(exact, part) if exact is not None else 0.0
+            ratio = f"{value / ref:12.8f}" if ref else "           —"
+            label = f"{method} {part}" if part == "total" else f"  {part}"
+            took = f"   ({r.seconds:.2f} s)" if part == "total" else ""
+            print(f"  {label:<18} {value: .12e} ± {error:.1e}   /exact: {ratio}{took}")
+
+
+def _cmd_current(args):
     from .pipeline import build, load_kernels
 
+    mu, T = _chemical_potential(args.mu), _temperature(args.T)
+    given = _parse_params(args.param)
     derivation = load_derivation(args.name)
     if not derivation.observables:
         raise ModelError(
@@ -132,39 +239,17 @@ def _cmd_current(args):
             f"it: " + ", ".join(n for n in list_derivations() if load_derivation(n).observables)
         )
     derived, _ = build(derivation, log=_progress)
-    known = [str(p) for p in derived.parameters]
-    params = {**{k: v for k, v in derivation.values.items() if k in known}, **_parse_params(args.param)}
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ModelError(f"unknown parameter(s) {', '.join(unknown)}; {args.name} has {', '.join(known)}.")
-    missing = sorted(set(known) - set(params))
-    if missing:
-        raise ModelError(f"missing parameter(s) {', '.join(missing)}: pass --param NAME=VALUE.")
-    if args.T < 0:
-        raise ModelError(f"T = {args.T} < 0; the temperature must be ≥ 0.")
+    params = parameter_values(derivation, derived.parameters, given)
     folder = Path(args.generated) if args.generated else None
     try:
         obs = load_kernels(args.name, kind="observables", folder=folder)
-    except ModelError:
-        raise ModelError(f"generated/{args.name}/observables.py is missing: run `make generated`.") from None
-    try:
-        closed = obs.J_s(args.mu, args.T, **params)
-        standard = obs.J_s_standard(args.mu, args.T, **params)
-    except ValueError as exc:
-        raise ModelError(str(exc)) from None
+    except ModelError as exc:
+        raise ModelError(f"the generated observables.py of {args.name} cannot be loaded: {exc}") from None
     K = load_kernels(args.name, folder=folder)
-    eff = effective_spin_current(
-        lambda kx, ky: K.H(kx, ky, **params), lambda kx, ky: K.J_x_y(kx, ky, **params), args.mu, args.T
-    ).value
-    rows = [("closed form (generated observables.py)", closed), ("numeric k-integral, effective model", eff)]
-    model = derivation.model()
-    if len(model.blocks) > 1:
-        names = {str(p) for p in model.parameters}
-        micro = {k: v for k, v in model_values(derivation, params).items() if k in names}
-        exact = microscopic_spin_current(model, args.mu, args.T, "x", "y", micro).value
-        rows.append((f"exact microscopic ({model.dim}×{model.dim})", exact))
-    rows.append(("standard definition, Eq. (2) on H_eff", standard))
-    print(f"<j_x,y> = -<j_y,x> for {args.name} at mu = {args.mu} (from E(k=0)), T = {args.T}")
+    rows = _evaluate(args.name, params, lambda: _current_rows(derivation, obs, K, mu, T, params))
+    for _label, value in rows:
+        _finite(value, args.name, params)
+    print(f"<j_x,y> = -<j_y,x> for {args.name} at mu = {mu} (from E(k=0)), T = {T}")
     print("  " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
     ref = rows[2][1] if len(rows) > 3 else rows[1][1]
     for label, value in rows:
@@ -172,15 +257,42 @@ def _cmd_current(args):
         print(f"  {label:<42} {value: .10e}   ratio to {'exact' if len(rows) > 3 else 'numeric'}: {ratio}")
 
 
-def _cmd_plot(args):
-    from .plot import plot_bands, plot_current
+def _current_rows(derivation, obs, K, mu, T, params):
+    """``[(label, J_s)]``: closed form, numeric, exact microscopic (multi-block), standard."""
+    from .certify import model_values
+    from .observables import effective_spin_current, microscopic_spin_current
 
-    out = args.out or f"{args.name}_{args.what}.png"
+    closed = obs.J_s(mu, T, **params)
+    standard = obs.J_s_standard(mu, T, **params)
+    eff = effective_spin_current(
+        lambda kx, ky: K.H(kx, ky, **params), lambda kx, ky: K.J_x_y(kx, ky, **params), mu, T
+    ).value
+    rows = [("closed form (generated observables.py)", closed), ("numeric k-integral, effective model", eff)]
+    model = derivation.model()
+    if len(model.blocks) > 1:
+        names = {str(p) for p in model.parameters}
+        micro = {k: v for k, v in model_values(derivation, params).items() if k in names}
+        exact = microscopic_spin_current(model, mu, T, "x", "y", micro).value
+        rows.append((f"exact microscopic ({model.dim}×{model.dim})", exact))
+    rows.append(("standard definition, Eq. (2) on H_eff", standard))
+    return rows
+
+
+def _cmd_plot(args):
+    from . import plot
+
+    plot._pyplot()  # a missing matplotlib is reported before any work
+    T = _temperature(args.T)
     params = _parse_params(args.param)
+    out = Path(args.out or f"{args.name}_{args.what}.png")
+    if out.is_dir():
+        raise ModelError(f"--out {out} is a folder. Fix: give a file name, e.g. --out {out / 'figure.png'}.")
+    if not out.resolve().parent.is_dir():
+        raise ModelError(f"--out {out}: the folder {out.parent} does not exist. Fix: create it, or choose another.")
     if args.what == "bands":
-        plot_bands(args.name, out, params)
+        _evaluate(args.name, params, lambda: plot.plot_bands(args.name, str(out), params))
     else:
-        plot_current(args.name, out, params, T=args.T)
+        _evaluate(args.name, params, lambda: plot.plot_current(args.name, str(out), params, T=T))
     print(out)
 
 
@@ -238,6 +350,23 @@ def _parser():
     s.add_argument("--generated", default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=_cmd_current)
 
+    s = sub.add_parser("spin-hall", help="spin-Hall conductivity (Kubo): exact, effective (intra + remote), standard")
+    s.add_argument("name")
+    s.add_argument("--mu", type=float, required=True, help="chemical potential, counted from E(k=0)")
+    s.add_argument("--T", type=float, default=0.0, help="temperature (k_B = 1), default 0")
+    s.add_argument("--order", type=int, default=4, help="order of the transformation (default 4)")
+    s.add_argument("--method", choices=("all", "exact", "effective", "standard"), default="all")
+    s.add_argument("--spin", default="z", help="spin component mu of sigma^mu_ij (default z)")
+    s.add_argument("--current", default="x", help="direction i of the spin current (default x)")
+    s.add_argument("--field", default="y", help="direction j of the electric field (default y)")
+    s.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="parameter value (default: the spec's VALUES); repeatable",
+    )
+    s.set_defaults(func=_cmd_spin_hall)
+
     s = sub.add_parser("plot", help="bands (effective vs exact) or J_s(mu) as a PNG (needs symbolic-sw[plot])")
     s.add_argument("name")
     s.add_argument("what", choices=["bands", "current"])
@@ -257,21 +386,80 @@ def _parser():
 def main(argv=None) -> int:
     """Run the ``symbolic-sw`` command line on ``argv`` (default ``sys.argv[1:]``); the exit status.
 
-    0 on success, 2 for a model or spec error (reported on stderr), 130 when interrupted.
+    0 on success; 1 for a failed ``check``, a refused read or write, or an unexpected error;
+    2 for a model, spec or usage error; 130 when interrupted; 141 when stdout is closed early
+    (``| head``). Every error is one line on stderr (see the module docstring).
     """
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and usage errors exit here (status 0 and 2)
     if args.command is None:
         parser.print_help()
+        sys.stdout.flush()
         return 0
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # a reader that went away is noticed here, not at exit
+        return code
+    except BrokenPipeError:
+        raise
     except ModelError as exc:
-        print(f"symbolic-sw: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(2, str(exc))
     except KeyboardInterrupt:
-        print("symbolic-sw: interrupted", file=sys.stderr)
-        return 130
+        return _fail(130, "interrupted", prefix="symbolic-sw: ")
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(
+            1,
+            f"{exc.strerror or exc}{where} [{type(exc).__name__}]. Fix: check the path, the permissions and "
+            f"the free space.",
+        )
+    except Exception as exc:
+        if os.environ.get("SYMBOLIC_SW_DEBUG") == "1":
+            raise
+        return _fail(
+            1,
+            f"unexpected {type(exc).__name__}: {_text(exc)} — this is a bug, please report it with the "
+            f"command line (SYMBOLIC_SW_DEBUG=1 shows the traceback).",
+        )
+
+
+def _text(exc, width=300) -> str:
+    """An exception's message on one line, clipped (and never failing itself)."""
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # e.g. a message holding an integer too long to print
+        text = "(the message cannot be printed)"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _fail(code, message, prefix="symbolic-sw: error: "):
+    """Print ``message`` as one line on stderr (a dead stderr is ignored); return ``code``."""
+    line = " ".join(str(message).splitlines()) or "(no message)"
+    try:
+        print(prefix + line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (captured output): nothing will be flushed to a pipe
 
 
 if __name__ == "__main__":

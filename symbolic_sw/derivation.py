@@ -30,13 +30,29 @@ validates it into a :class:`Derivation`.  Fields (upper case, module level):
 ``OBSERVABLES``    ``True``: also generate ``observables.py`` (J_s(μ, T), 2×2 models)
 
 The module docstring is the derivation's description (first line: title).
+
+The spec's file name (without ``.py``) is the derivation's name; it names the
+generated folder and appears in the generated code, so it must be an ASCII
+Python identifier (``my_model.py``, not ``my-model.py``).  Every field is checked
+for its type when the spec is loaded, and ``MODEL_OPTIONS`` against the
+parameters of the factory, so a mistake is reported before any work, as one
+:class:`~symbolic_sw.ModelError` naming the field and what it must be.  A spec
+that raises, or calls ``sys.exit()``, is reported the same way (``Ctrl-C`` still
+interrupts).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
+import inspect
+import keyword
+import math
+import numbers
 import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +63,7 @@ from . import operators as ops
 from .errors import ModelError
 from .model import Model
 
-__all__ = ["DERIVATIONS", "Derivation", "list_derivations", "load_derivation"]
+__all__ = ["DERIVATIONS", "Derivation", "list_derivations", "load_derivation", "parameter_values"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: folder of the shipped specs (override with $SYMBOLIC_SW_DERIVATIONS)
@@ -98,7 +114,10 @@ class Derivation:
         """Build the model (with the ``PERTURBATIVE`` symbols moved to the perturbation)."""
         if self.string_model is not None:
             sm = self.string_model
-            model = Model.from_string(
+            model = _call_factory(
+                self.name,
+                "Model.from_string",
+                Model.from_string,
                 sm["HAMILTONIAN"],
                 sm["BLOCKS"],
                 symbols=sm["SYMBOLS"],
@@ -107,7 +126,8 @@ class Derivation:
                 **self.model_options,
             )
         else:
-            model = _model_function(self.model_factory, self.path)[0](**self.model_options)
+            function = _model_function(self.model_factory, self.path)[0]
+            model = _call_factory(self.name, self.model_factory, function, **self.model_options)
             if not isinstance(model, Model):
                 raise ModelError(
                     f"derivation {self.name!r}: MODEL {self.model_factory!r} returned "
@@ -122,6 +142,48 @@ class Derivation:
     def digest(self) -> str:
         """SHA-256 of the spec file's bytes (and of the user model's file, if any)."""
         return hashlib.sha256((self.source + "\0" + self.model_source).encode()).hexdigest()
+
+
+def _call_factory(spec, label, function, *args, **options):
+    """``function(*args, **options)``; whatever goes wrong in it is a :class:`ModelError` naming the spec."""
+    try:
+        return function(*args, **options)
+    except ModelError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise ModelError(
+            f"derivation {spec!r}: building the model with {label}(...) failed: {_exception(exc)}. "
+            f"Fix: check MODEL_OPTIONS and the model function."
+        ) from exc
+
+
+def _exception(exc) -> str:
+    """``Type: message`` of an exception, on one line and clipped."""
+    try:
+        if isinstance(exc, SystemExit):
+            return f"it called sys.exit({_show(exc.code)}) (SystemExit)"
+        text = " ".join(str(exc).split())
+    except Exception:  # a message that cannot be printed (e.g. an integer beyond the str() limit)
+        text = "(the message cannot be printed)"
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _run_module(spec, module, what):
+    """Execute a spec or user model file: any exception, or ``SystemExit``, becomes a ModelError."""
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # KeyboardInterrupt passes: Ctrl-C still interrupts
+        raise ModelError(f"{what} fails to load: {_exception(exc)}. Fix: correct the file.") from exc
+
+
+def _read_text(path, what) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{what} {path} is not UTF-8 text ({exc.reason}). Fix: save it as UTF-8.") from None
+    except OSError as exc:
+        raise ModelError(f"{what} {path} cannot be read: {exc.strerror or exc}.") from None
 
 
 def _model_function(target, spec_path):
@@ -143,13 +205,10 @@ def _model_function(target, spec_path):
                 f"MODEL {target!r}: no file {path}. Fix: give a path relative to "
                 f"the spec ({Path(spec_path).parent}) or an absolute one."
             )
+        source = _read_text(path, f"MODEL {target!r}: the model file")
         spec = importlib.util.spec_from_file_location(f"_ssw_user_model_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            raise ModelError(f"MODEL {target!r}: {path} fails to load: {exc}") from exc
-        source = path.read_text(encoding="utf-8")
+        _run_module(spec, module, f"MODEL {target!r}: {path}")
     else:
         try:
             module = importlib.import_module(where)
@@ -158,8 +217,10 @@ def _model_function(target, spec_path):
                 f"MODEL {target!r}: cannot import {where!r} ({exc}). Fix: install "
                 f"it, or give a file path 'my_models.py:{func}'."
             ) from exc
+        except (Exception, SystemExit) as exc:
+            raise ModelError(f"MODEL {target!r}: importing {where!r} fails: {_exception(exc)}.") from exc
         file = getattr(module, "__file__", None)
-        source = Path(file).read_text(encoding="utf-8") if file else ""
+        source = _read_text(file, f"MODEL {target!r}: the module") if file else ""
     function = getattr(module, func, None)
     if not callable(function):
         raise ModelError(f"MODEL {target!r}: {where} has no function {func!r}.")
@@ -192,14 +253,190 @@ def load_derivation(name, folder=None) -> Derivation:
         raise ModelError(
             f"no derivation {name!r}; known: {known}. Fix: run `symbolic-sw list`, or give a path to a spec file."
         )
-    source = path.read_text(encoding="utf-8")
+    _check_name(path)
+    source = _read_text(path, "the spec")
     spec = importlib.util.spec_from_file_location(f"_ssw_derivation_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise ModelError(f"derivation {path}: the spec fails to load: {exc}") from exc
+    _run_module(spec, module, f"derivation {path}: the spec")
     return _validate(path, source, module)
+
+
+def _check_name(path):
+    """The file stem names the derivation, its folder and its generated code: an ASCII identifier."""
+    stem = path.stem
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", stem) and not keyword.iskeyword(stem):
+        return
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    better = re.sub(r"[^A-Za-z0-9]+", "_", ascii_stem).strip("_") or "my_model"
+    better = f"spec_{better}" if better[0].isdigit() or keyword.iskeyword(better) else better
+    raise ModelError(
+        f"the spec file name {path.name!r} cannot name a derivation: the name ({stem!r}) becomes the "
+        f"generated folder and appears in the generated code, so it must be a Python identifier of "
+        f"ASCII letters, digits and _ (not a keyword). Fix: rename the file, e.g. to {better}.py."
+    )
+
+
+# -- validation of the fields ---------------------------------------------------------------
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_real(x) -> bool:
+    """A finite real number (not a bool, not a string, not complex)."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, sympy.Basic)):
+        return False
+    if isinstance(x, sympy.Basic) and not (x.is_number and x.is_extended_real):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _show(x) -> str:
+    text = repr(x)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_sequence(x) -> bool:
+    return isinstance(x, (list, tuple))
+
+
+def _strings(bad, field_name, value, what="names", allow_symbols=False) -> tuple:
+    """A list/tuple of strings (or SymPy symbols) as a tuple."""
+    ok = (str, sympy.Symbol) if allow_symbols else (str,)
+    if not _is_sequence(value) or not all(isinstance(v, ok) for v in value):
+        kind = "strings or SymPy symbols" if allow_symbols else "strings"
+        example = {"SCALE": '["a_tilde", "b_tilde"]', "EQUATIONS": '["33", "F6"]', "BASIS": '["s up", "s dn"]'}
+        raise bad(
+            f"{field_name} must be a list of {kind} ({what}), got {_show(value)}. "
+            f"Fix: e.g. {field_name} = {example.get(field_name, '[...]')}."
+        )
+    return tuple(value)
+
+
+def _check_blocks(bad, blocks):
+    if not _is_sequence(blocks) or not blocks or not all(_is_int(n) and n >= 1 for n in blocks):
+        raise bad(
+            f"BLOCKS must be a non-empty list of block sizes (integers ≥ 1), got {_show(blocks)}. "
+            f"Fix: e.g. BLOCKS = [2, 4]."
+        )
+
+
+def _check_symbols(bad, symbols):
+    if symbols is None:
+        return
+    if isinstance(symbols, dict):
+        if not all(isinstance(k, str) for k in symbols):
+            raise bad(f"SYMBOLS as a dict must map names (strings) to SymPy objects, got {_show(symbols)}.")
+        return
+    _strings(bad, "SYMBOLS", symbols, "the parameters beyond the package's", allow_symbols=True)
+
+
+def _check_values(bad, values) -> dict:
+    if not isinstance(values, dict):
+        raise bad(
+            f"VALUES must be a dict of parameter name → real number, got {type(values).__name__}. "
+            f'Fix: e.g. VALUES = {{"hbar": 1.0, "m": 1.0}}.'
+        )
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise bad(
+                f"VALUES keys must be parameter names (strings), got {_show(key)}. Fix: write it as {str(key)!r}."
+            )
+        if not _is_real(value):
+            raise bad(f"VALUES[{key!r}] must be a finite real number, got {_show(value)}. Fix: e.g. {key!r}: 1.0.")
+    return dict(values)
+
+
+def _check_perturbative(bad, value) -> dict:
+    if not isinstance(value, dict):
+        raise bad(
+            f"PERTURBATIVE must be a dict {{name or tuple of names: degree}}, got {type(value).__name__}. "
+            f'Fix: e.g. PERTURBATIVE = {{("gamma_1", "gamma_2"): 1}}.'
+        )
+    out = {}
+    for key, degree in value.items():
+        group = (key,) if isinstance(key, str) else key
+        if not isinstance(group, tuple) or not group or not all(isinstance(n, str) for n in group):
+            raise bad(f"PERTURBATIVE keys must be names or tuples of names (strings), got {_show(key)}.")
+        if not _is_int(degree) or degree < 0:
+            raise bad(f"PERTURBATIVE degree for {key!r} must be an integer ≥ 0, got {_show(degree)}.")
+        out[group] = degree
+    return out
+
+
+def _check_leading_order(bad, lo):
+    if lo is None:
+        return None
+    keys = {"small", "order", "substitutions"}
+    if not isinstance(lo, dict) or not isinstance(lo.get("small"), sympy.Symbol) or set(lo) - keys:
+        extra = sorted(map(str, set(lo) - keys)) if isinstance(lo, dict) else []
+        more = f" (unknown key(s) {', '.join(extra)})" if extra else ""
+        raise bad(
+            f"LEADING_ORDER must be a dict with a SymPy symbol under 'small' and optionally 'order' "
+            f"(an integer ≥ 1) and 'substitutions' (a dict symbol → expression){more}, got {_show(lo)}."
+        )
+    order = lo.get("order", 1)
+    if not _is_int(order) or order < 1:
+        raise bad(f"LEADING_ORDER['order'] must be an integer ≥ 1, got {_show(order)}.")
+    subs = lo.get("substitutions", {})
+    if not isinstance(subs, dict) or not all(
+        isinstance(k, sympy.Symbol) and isinstance(v, (sympy.Basic, numbers.Number)) and not isinstance(v, bool)
+        for k, v in subs.items()
+    ):
+        raise bad(
+            f"LEADING_ORDER['substitutions'] must be a dict SymPy symbol → SymPy expression or number, "
+            f"got {_show(subs)}."
+        )
+    return {"small": lo["small"], "order": order, "substitutions": dict(subs)}
+
+
+def _keyword_parameters(function) -> set | None:
+    """The names ``function`` accepts as keywords, or ``None`` if it takes ``**kwargs`` (or has no signature)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name for p in parameters if p.kind in kinds}
+
+
+def _string_model_options() -> set:
+    """The MODEL_OPTIONS of a HAMILTONIAN spec: Model.from_string's keywords, and Model's it passes on."""
+    given = {"text", "blocks", "symbols", "basis", "name", "source", "H"}  # the other fields supply these
+    outer = {
+        p.name
+        for p in inspect.signature(Model.from_string).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    inner = _keyword_parameters(Model.__init__) or set()
+    return (outer | inner) - given - {"self"}
+
+
+def _check_options(bad, options, function, label) -> dict:
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        raise bad(
+            f"MODEL_OPTIONS must be a dict of keyword arguments (name → value) of {label}, got {_show(options)}. "
+            f'Fix: e.g. MODEL_OPTIONS = {{"spin": False}}.'
+        )
+    accepted = _string_model_options() if function is None else _keyword_parameters(function)
+    if accepted is None:
+        return dict(options)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        hints = [f"{c[0]} for {u}" for u in unknown if (c := difflib.get_close_matches(u, accepted, n=1))]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+        extra = " (SYMBOLS and BASIS are fields of their own)" if {"symbols", "basis"} & set(unknown) else ""
+        raise bad(
+            f"MODEL_OPTIONS: unknown option(s) {', '.join(unknown)}{hint} for {label}; it accepts "
+            f"{', '.join(sorted(accepted)) or 'no options'}{extra}. Fix: remove or correct them."
+        )
+    return dict(options)
 
 
 def _validate(path, source, module) -> Derivation:
@@ -214,13 +451,17 @@ def _validate(path, source, module) -> Derivation:
         raise bad(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}.")
     if "ORDER" not in fields:
         raise bad("missing ORDER.")
-    string_model, model_source = None, ""
+    string_model, model_source, function = None, "", None
     string_fields = sorted({"HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS"} & set(fields))
     if "HAMILTONIAN" in fields:
         if "MODEL" in fields:
             raise bad("give either MODEL or HAMILTONIAN, not both.")
         if not isinstance(fields["HAMILTONIAN"], str) or "BLOCKS" not in fields:
             raise bad("HAMILTONIAN must be a string, and BLOCKS (block sizes) must be given.")
+        _check_blocks(bad, fields["BLOCKS"])
+        _check_symbols(bad, fields.get("SYMBOLS"))
+        if fields.get("BASIS") is not None:
+            _strings(bad, "BASIS", fields["BASIS"], "labels of the basis states")
         string_model = {k: fields.get(k) for k in ("HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS")}
         factory = "Model.from_string"
     elif string_fields:
@@ -232,32 +473,27 @@ def _validate(path, source, module) -> Derivation:
         if not isinstance(factory, str):
             raise bad(f"MODEL must be a string, got {type(factory).__name__}.")
         try:
-            _, model_source = _model_function(factory, path)
+            function, model_source = _model_function(factory, path)
         except ModelError as exc:
             raise bad(str(exc)) from None
     order = fields["ORDER"]
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+    if not _is_int(order) or order < 1:
         raise bad(f"ORDER must be an integer ≥ 1, got {order!r}.")
-    operators = tuple(fields.get("OPERATORS", ops.default_kinds()))
+    options = _check_options(bad, fields.get("MODEL_OPTIONS", {}), function, factory)
     kinds = tuple(ops.KINDS)
+    operators = fields.get("OPERATORS", ops.default_kinds())
+    if not _is_sequence(operators) or not all(isinstance(o, str) for o in operators):
+        raise bad(f"OPERATORS must be a list of kinds among {kinds}, got {_show(operators)}.")
+    operators = tuple(operators)
     wrong = [o for o in operators if o not in kinds]
     if wrong or "H" not in operators:
         raise bad(f"OPERATORS must contain 'H' and be among {kinds}, got {list(operators)}.")
-    perturbative = {}
-    for key, degree in dict(fields.get("PERTURBATIVE", {})).items():
-        group = (key,) if isinstance(key, str) else tuple(key)
-        if not isinstance(degree, int) or degree < 0:
-            raise bad(f"PERTURBATIVE degree for {key!r} must be an integer ≥ 0.")
-        perturbative[group] = degree
-    lo = fields.get("LEADING_ORDER")
-    if lo is not None:
-        if not isinstance(lo, dict) or not isinstance(lo.get("small"), sympy.Symbol):
-            raise bad("LEADING_ORDER must be a dict with a SymPy symbol under 'small'.")
-        lo = {
-            "small": lo["small"],
-            "order": int(lo.get("order", 1)),
-            "substitutions": dict(lo.get("substitutions", {})),
-        }
+    equations = fields.get("EQUATIONS", ())
+    if not _is_sequence(equations) or not all(isinstance(e, str) or _is_int(e) for e in equations):
+        raise bad(f"EQUATIONS must be a list of equation numbers (strings), got {_show(equations)}.")
+    observables = fields.get("OBSERVABLES", False)
+    if not isinstance(observables, bool):
+        raise bad(f"OBSERVABLES must be True or False, got {_show(observables)}.")
     doc = (module.__doc__ or name).strip()
     title, _, rest = doc.partition("\n")
     return Derivation(
@@ -267,15 +503,56 @@ def _validate(path, source, module) -> Derivation:
         title=title.strip(),
         description=rest.strip(),
         model_factory=factory,
-        model_options=dict(fields.get("MODEL_OPTIONS", {})),
+        model_options=options,
         order=order,
         operators=operators,
-        equations=tuple(map(str, fields.get("EQUATIONS", ()))),
-        perturbative=perturbative,
-        leading_order=lo,
-        values=dict(fields.get("VALUES", {})),
-        scale=tuple(fields.get("SCALE", ())),
-        observables=bool(fields.get("OBSERVABLES", False)),
+        equations=tuple(map(str, equations)),
+        perturbative=_check_perturbative(bad, fields.get("PERTURBATIVE", {})),
+        leading_order=_check_leading_order(bad, fields.get("LEADING_ORDER")),
+        values=_check_values(bad, fields.get("VALUES", {})),
+        scale=_strings(bad, "SCALE", fields.get("SCALE", ()), "parameters sent to zero by `symbolic-sw check`"),
+        observables=observables,
         string_model=string_model,
         model_source=model_source,
     )
+
+
+def parameter_values(derivation, parameters, given=None, where="--param") -> dict:
+    """The values of ``parameters`` (SymPy symbols): the spec's ``VALUES``, overridden by ``given``.
+
+    Refuses, as one :class:`ModelError`, names that are not parameters, missing ones, values
+    that are not finite real numbers, and values against a symbol's assumptions (``hbar``
+    and ``m`` are positive: ``hbar = 0`` would divide by zero in the kernels).
+    """
+    names = {str(p): p for p in parameters}
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        hints = [f"{c[0]} for {u}" for u in unknown if (c := difflib.get_close_matches(u, names, n=1))]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+        raise ModelError(
+            f"unknown parameter(s) {', '.join(unknown)}{hint}; {derivation.name} has "
+            f"{', '.join(names) or 'no parameters'}. Fix: use {where} with one of these names."
+        )
+    values = {**{k: v for k, v in derivation.values.items() if k in names}, **given}
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise ModelError(
+            f"missing value(s) for {', '.join(missing)}: the spec's VALUES do not give them. "
+            f"Fix: pass {where} {missing[0]}=NUMBER."
+        )
+    out = {}
+    for key in names:
+        value = values[key]
+        if not _is_real(value):
+            raise ModelError(f"{key} = {_show(value)} is not a finite real number. Fix: pass {where} {key}=NUMBER.")
+        value = float(value)
+        symbol = names[key]
+        if symbol.is_positive and not value > 0:
+            raise ModelError(
+                f"{key} = {value:g}, but {key} is positive. Fix: pass {where} {key}=NUMBER with NUMBER > 0."
+            )
+        if symbol.is_nonnegative and not value >= 0:
+            raise ModelError(f"{key} = {value:g}, but {key} is ≥ 0. Fix: pass {where} {key}=NUMBER with NUMBER ≥ 0.")
+        out[key] = value
+    return out

@@ -14,8 +14,9 @@ Grammar
 -------
 numbers
     integers, decimals and ``1j``-style imaginary literals. Decimals are converted
-    to exact rationals through their decimal text (``0.1`` → ``1/10``), so the
-    algebra stays exact.
+    to exact rationals from their text as written (``0.1`` → ``1/10``,
+    ``12345678901234567890.0`` → ``12345678901234567890``: never through a float),
+    so the algebra stays exact.
 operators
     ``+ - * / **`` and ``@`` (matrix product; ``*`` between matrices is the matrix
     product too), unary ``+ -``, parentheses. A scalar added to a square matrix
@@ -29,7 +30,9 @@ names
     matrices ``sigma_0, sigma_x, sigma_y, sigma_z``, the orbital Pauli matrices
     ``tau_0, tau_x, tau_y, tau_z`` (the same 2×2 matrices), the Gell-Mann matrices
     ``lambda_1 … lambda_8`` (3×3, ``Tr λ_a λ_b = 2δ_ab``). Any other name must be
-    declared through ``symbols=``.
+    declared through ``symbols=``. Names are ASCII (letters, digits, ``_``): Python
+    would silently read look-alikes such as the full-width ``ｘ`` as ``x`` (NFKC), so
+    any other character is refused with its code point.
 functions (positional arguments only)
     ``kron(A, B, ...)`` (left factor slowest), ``Matrix([[a, b], [c, d]])``,
     ``block([[A, B], [C, D]])`` (assemble from blocks; a ``0`` entry is a zero
@@ -42,10 +45,34 @@ functions (positional arguments only)
 
 Not allowed: attribute access (``x.T``), indexing, keyword arguments, lambdas,
 comprehensions, comparisons, strings, f-strings, ``:=``, ``*args``, names
-starting with ``_``. Limits: at most :data:`MAX_LENGTH` characters, nesting
-depth :data:`MAX_DEPTH`, matrices up to :data:`MAX_DIM` × :data:`MAX_DIM`,
-numbers up to :data:`MAX_BITS` bits (:data:`MAX_ROOT_BITS` under a root),
-exponents up to :data:`MAX_EXPONENT` — so ``9**9**9**9`` fails at once instead of hanging.
+starting with ``_``.
+
+Limits
+------
+The text is small, but what it denotes need not be: ``(k_x + k_y + b + m + hbar +
+epsilon_1)**64`` is 30 characters and expands to 1.1·10⁷ terms. Every limit is
+checked *before* the expensive step, from bounds that are cheap to compute, and
+exceeding one raises a :class:`~symbolic_sw.ModelError` naming the limit and the fix:
+
+* at most :data:`MAX_LENGTH` characters, nesting depth :data:`MAX_DEPTH` in the
+  text and :data:`MAX_TREE_DEPTH` in the built expression (SymPy recurses through
+  it: ``exp(exp(...))`` 90 deep overflows Python's stack);
+* matrices up to :data:`MAX_DIM` × :data:`MAX_DIM`;
+* numbers up to :data:`MAX_BITS` bits (:data:`MAX_ROOT_BITS` under a root) — a
+  running bound over the whole expression, *after expansion*: the coefficients of
+  a product multiply, a power multiplies the bits of its base, whatever the order
+  of the factors (a matrix first included);
+* exponents up to :data:`MAX_EXPONENT`, matrix powers up to :data:`MAX_MATRIX_POWER`,
+  total degree up to :data:`MAX_DEGREE`;
+* expansion: a sum of *n* terms to the power *p* expands to C(n+p−1, p) terms (and
+  never more than the number of monomials of its degree in its symbols); each entry
+  may expand to at most :data:`MAX_TERMS` terms, all entries to
+  :data:`MAX_TOTAL_TERMS`;
+* work: building the matrices (entries written, scalar products of matrix products
+  — size³ for dense matrices, counted before each product) is limited to
+  :data:`MAX_WORK` units.
+
+So ``9**9**9**9`` or a 64×64 dense matrix power fails at once instead of hanging.
 """
 
 from __future__ import annotations
@@ -53,8 +80,13 @@ from __future__ import annotations
 import ast
 import difflib
 import fractions
+import io
+import itertools
 import keyword
 import math
+import re
+import tokenize
+import unicodedata
 from collections.abc import Mapping
 
 import sympy
@@ -66,12 +98,17 @@ from .pauli import sigma_0, sigma_x, sigma_y, sigma_z
 __all__ = [
     "FUNCTIONS",
     "MAX_BITS",
+    "MAX_DEGREE",
     "MAX_DEPTH",
     "MAX_DIM",
     "MAX_EXPONENT",
     "MAX_LENGTH",
     "MAX_MATRIX_POWER",
     "MAX_ROOT_BITS",
+    "MAX_TERMS",
+    "MAX_TOTAL_TERMS",
+    "MAX_TREE_DEPTH",
+    "MAX_WORK",
     "model_from_string",
     "namespace",
     "parse",
@@ -92,6 +129,27 @@ MAX_EXPONENT = 64
 MAX_MATRIX_POWER = 8
 #: Largest number (bits) under a root: SymPy factors it to simplify the root.
 MAX_ROOT_BITS = 256
+#: Deepest accepted expression tree (functions, powers, products inside each other). SymPy
+#: recurses through it, ~11 Python frames a level in ``conjugate`` (the Hermiticity check):
+#: ``exp(`` nested 90 deep overflows the default recursion limit of 1000 (measured: 88 levels
+#: pass, 90 fail; with a limit of 400, 30 pass and 40 fail). 40 levels leave room for callers.
+MAX_TREE_DEPTH = 40
+#: Most terms one scalar or matrix entry may expand to. ``Model`` expands every entry: a
+#: multinomial in 6 symbols costs ~0.6 ms a term (measured: ``(6 terms)**8``, 1287 terms,
+#: 0.8 s; ``**12``, 6188 terms, 5.4 s), so one entry stays under ~0.6 s.
+MAX_TERMS = 1000
+#: Most terms all entries of a matrix may expand to together. Measured in ``Model.from_string``:
+#: 12 distinct entries of 792 multinomial terms (9504 in all) 7.5 s, 900 entries of 5 plain
+#: terms (4500) 1.9 s: 5000 keeps the worst case near 4 s, and a 50 000-character literal
+#: matrix stays below it.
+MAX_TOTAL_TERMS = 5000
+#: Highest total degree of a term (``(k_x**64)**64`` is refused; real models stay below ~10).
+MAX_DEGREE = 128
+#: Work budget of building the matrices: 1 unit per entry of a matrix result, 4 per scalar
+#: product of a matrix product (measured: ~2.5 µs per entry of a symbolic 64×64 sum or scalar
+#: multiple, ~13 µs per product of a dense symbolic 64×64 matrix product). A dense 64×64
+#: product (64³ products, 3.5 s) is refused; a sparse kron-structured one costs ~4·10⁴ units.
+MAX_WORK = 1_000_000
 
 _I = sympy.I
 _GELL_MANN = {
@@ -131,27 +189,125 @@ class _Source:
     def __init__(self, text: str):
         self.text = text
         self.wrapped = "(\n" + text + "\n)"
+        # the lines as Python counts them (\n, \r\n, \r: not str.splitlines' \f or \u2028), as
+        # UTF-8 bytes: the AST's column offsets count bytes
+        lines = self.wrapped.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._lines = [line.encode("utf-8") for line in lines]
+
+    def segment(self, node) -> str | None:
+        """The exact source text of a one-line node (a number literal), or ``None``."""
+        if getattr(node, "end_lineno", None) != getattr(node, "lineno", None) or node.end_col_offset is None:
+            return None
+        return self._lines[node.lineno - 1][node.col_offset : node.end_col_offset].decode("utf-8")
+
+    def at(self, line: int) -> str:
+        """`` on line N`` for a multi-line text (``line`` counts the lines of the wrapped text)."""
+        return f" on line {line - 1}" if "\n" in self.text.strip() else ""
 
     def where(self, node) -> str:
         seg = ast.get_source_segment(self.wrapped, node) if hasattr(node, "lineno") else None
         if not seg:
             return ""
-        seg = " ".join(seg.split())
-        if len(seg) > 60:
-            seg = seg[:57] + "..."
-        line = node.lineno - 1
-        at = f" on line {line}" if "\n" in self.text.strip() else ""
-        return f" (in `{seg}`{at})"
+        return f" (in `{_clip(' '.join(seg.split()))}`{self.at(node.lineno)})"
 
     def error(self, node, problem: str, fix: str) -> ModelError:
         return ModelError(f"cannot parse the Hamiltonian string: {problem}{self.where(node)}. Fix: {fix}")
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _short(x) -> str:
+    """A value for a message: clipped, and never the decimal digits of a huge integer."""
+    if isinstance(x, list):
+        return "a list"
+    if _is_matrix(x):
+        return _describe(x)
+    try:
+        return _clip(str(x))
+    except ValueError:  # an integer beyond sys.get_int_max_str_digits()
+        return "a very large number"
+
+
+# -- pass 0: the tokens ---------------------------------------------------------------
+
+_LOG2_10 = math.log2(10)
+_DECIMAL = re.compile(r"(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?(?:e(?P<exp>[+-]?[0-9]+))?")
+
+
+def _scan(source: _Source):
+    """Refuse what Python's own parser would silently change or choke on, before ``ast.parse``.
+
+    * non-ASCII identifiers: Python normalises them (NFKC), so the full-width ``ｘ``
+      would become the symbol ``x`` without a word;
+    * number literals beyond :data:`MAX_BITS` bits (a decimal literal of more than 4300
+      digits would even fail inside ``ast.parse`` with an unrelated message).
+
+    The tokenizer only pre-checks: if it fails, ``ast.parse`` reports the syntax error.
+    """
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source.wrapped).readline):
+            if tok.type == tokenize.NAME and not tok.string.isascii():
+                raise _non_ascii(source, tok)
+            if tok.type == tokenize.NUMBER and _literal_bits(tok.string) > MAX_BITS:
+                raise ModelError(
+                    f"cannot parse the Hamiltonian string: a number with more than {MAX_BITS} bits appears "
+                    f"(in `{_clip(tok.string)}`{source.at(tok.start[0])}). Fix: use smaller numbers, "
+                    f"or symbols for large parameters"
+                )
+    except (tokenize.TokenError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ModelError):
+            raise
+        return
+
+
+def _non_ascii(source: _Source, tok) -> ModelError:
+    char = next(c for c in tok.string if not c.isascii())
+    name = unicodedata.name(char, "unnamed character")
+    plain = unicodedata.normalize("NFKC", tok.string)
+    read = f", which Python would silently read as `{plain}`" if plain != tok.string and plain.isascii() else ""
+    suggestion = plain if plain.isascii() and plain.isidentifier() else "x_1"
+    return ModelError(
+        f"cannot parse the Hamiltonian string: the name `{tok.string}` contains the non-ASCII character "
+        f"'{char}' (U+{ord(char):04X} {name}){read} (in `{_clip(tok.string)}`{source.at(tok.start[0])}). "
+        f"Fix: write names with ASCII letters, digits and _ only, e.g. `{suggestion}`"
+    )
+
+
+def _literal_bits(text: str) -> int:
+    """An upper bound on the bits of a number literal, computed without converting it."""
+    text = text.replace("_", "").lower().rstrip("j")
+    if text[:2] in ("0x", "0o", "0b"):
+        return int(text, 0).bit_length()  # powers-of-two bases convert in linear time
+    m = _DECIMAL.fullmatch(text)
+    if m is None:
+        return 0  # not a number the tokenizer would give; ast.parse decides
+    digits = (m["int"] + (m["frac"] or "")).lstrip("0")
+    if not digits:
+        return 0
+    if m["exp"] and len(m["exp"].lstrip("+-")) > 6:
+        return MAX_BITS + 1
+    scale = int(m["exp"] or 0) - len(m["frac"] or "")
+    return math.ceil((len(digits) + abs(scale)) * _LOG2_10)
+
+
+def _literal(text: str) -> sympy.Expr:
+    """The exact value of a decimal or imaginary literal, from its text (never via a float)."""
+    text = text.replace("_", "").lower()
+    imaginary = text.endswith("j")
+    m = _DECIMAL.fullmatch(text.rstrip("j"))
+    digits = int((m["int"] + (m["frac"] or "")) or "0")
+    scale = int(m["exp"] or 0) - len(m["frac"] or "")
+    value = sympy.Integer(digits * 10**scale) if scale >= 0 else sympy.Rational(digits, 10**-scale)
+    return value * sympy.I if imaginary else value
 
 
 # -- value helpers ----------------------------------------------------------
 
 
 def _exact(x: float) -> sympy.Rational:
-    """A float literal as the exact rational its shortest decimal text denotes (0.1 → 1/10)."""
+    """A float as the exact rational its shortest decimal text denotes (0.1 → 1/10)."""
     f = fractions.Fraction(repr(x))
     return sympy.Rational(f.numerator, f.denominator)
 
@@ -168,29 +324,92 @@ def _describe(x) -> str:
     return "a scalar"
 
 
-def _number_bits(x) -> int:
-    """Bits of the exact rational coefficient of a scalar (0 if it has none)."""
-    if x.is_Rational:
-        c = x
-    elif x.is_Mul:
-        c = x.as_coeff_Mul()[0]
-    elif x.is_Add:
-        c = x.as_coeff_Add()[0]
-    else:
-        return 0
-    if not c.is_Rational:
-        return 0
-    return max(abs(int(c.p)).bit_length(), int(c.q).bit_length())
+def _entries(x) -> list:
+    """The nonzero entries of a matrix, or ``[x]`` for a scalar."""
+    return x.values() if _is_matrix(x) else [x]
 
 
-def _max_bits(x) -> int:
-    """Bits of the largest rational number anywhere in a scalar or matrix."""
-    items = list(x) if _is_matrix(x) else [x]
-    best = 0
-    for item in items:
-        for atom in item.atoms(sympy.Rational):
-            best = max(best, abs(int(atom.p)).bit_length(), int(atom.q).bit_length())
-    return best
+# -- cost bounds ---------------------------------------------------------------
+
+#: saturation of the term counts (anything above MAX_TERMS is refused anyway)
+_CAP = MAX_TERMS + 1
+
+
+class _Stats(tuple):
+    """Bounds of one SymPy expression: ``(depth, bits, terms, max_terms, degree, generators)``.
+
+    ``bits`` bounds the numbers after expansion, ``terms`` the terms the expression
+    expands to (saturated at ``_CAP``), ``max_terms`` the largest expansion anywhere
+    inside (a denominator or a function argument is expanded on its own),
+    ``degree`` its total degree in ``generators`` (symbols, and function values or
+    roots, which expansion treats as atoms).
+    """
+
+    __slots__ = ()
+    depth = property(lambda s: s[0])
+    bits = property(lambda s: s[1])
+    terms = property(lambda s: s[2])
+    max_terms = property(lambda s: s[3])
+    degree = property(lambda s: s[4])
+    generators = property(lambda s: s[5])
+
+
+_NO_GENERATORS = frozenset()
+
+
+def _multisets(n: int, p: int) -> int:
+    """C(n + p − 1, p), the terms of a sum of ``n`` terms to the power ``p``, saturated at ``_CAP``."""
+    if n <= 1 or p <= 0:
+        return 1
+    k = min(p, n - 1)
+    top = n + p - 1
+    count = 1
+    for i in range(1, k + 1):
+        count = count * (top - k + i) // i
+        if count >= _CAP:
+            return _CAP
+    return count
+
+
+def _leaf_stats(e) -> _Stats:
+    if e.is_Rational:
+        return _Stats((1, max(abs(int(e.p)).bit_length(), int(e.q).bit_length()), 1, 1, 0, _NO_GENERATORS))
+    if e.is_Symbol:
+        return _Stats((1, 0, 1, 1, 1, frozenset((e,))))
+    return _Stats((1, 0, 1, 1, 0, _NO_GENERATORS))  # I, pi, other constants
+
+
+def _node_stats(e, parts: list) -> _Stats:
+    """The bounds of ``e`` from those of its arguments ``parts``."""
+    depth = 1 + max(p.depth for p in parts)
+    inner = max(p.max_terms for p in parts)
+    if e.is_Add or e.is_Mul:
+        generators = frozenset().union(*(p.generators for p in parts))
+        if e.is_Add:
+            bits = max(p.bits for p in parts) + (len(parts) - 1).bit_length()  # coefficients add up
+            terms = min(_CAP, sum(p.terms for p in parts))
+            degree = max(p.degree for p in parts)
+        else:
+            bits = sum(p.bits for p in parts)  # coefficients multiply
+            terms = 1
+            for p in parts:
+                terms = min(_CAP, terms * p.terms)
+            degree = sum(p.degree for p in parts)
+    elif e.is_Pow and e.exp.is_Integer and e.exp > 0:
+        base, power = parts[0], int(e.exp)
+        bits = max(power * base.bits, parts[1].bits)
+        terms, degree, generators = _multisets(base.terms, power), power * base.degree, base.generators
+    else:  # a root, a negative power, a function value: one atom of the expansion, expanded inside
+        if e.is_Pow and e.exp.is_Rational:
+            whole = abs(int(e.exp.p)) // int(e.exp.q)  # 1/(a+b)**2 expands its denominator
+            bits = max(max(whole, 1) * parts[0].bits, parts[1].bits)
+            inner = max(inner, _multisets(parts[0].terms, whole))
+        else:
+            bits = max(p.bits for p in parts)
+        terms, degree, generators = 1, 1, frozenset((e,))
+    # never more terms than monomials of this degree in these generators: C(g + d, d)
+    terms = min(terms, _multisets(len(generators) + 1, degree))
+    return _Stats((depth, bits, terms, max(terms, inner), degree, generators))
 
 
 # -- pass 1: the whitelist ------------------------------------------------------
@@ -405,6 +624,8 @@ class _Builder:
     def __init__(self, source: _Source, names: dict):
         self.src = source
         self.names = names
+        self._stats = {}  # bounds of the scalars built so far, by expression
+        self.work = 0  # units of MAX_WORK spent
 
     def err(self, node, problem, fix):
         return self.src.error(node, problem, fix)
@@ -439,7 +660,10 @@ class _Builder:
         build = _lookup(_BUILDERS, node, None)
         if build is None:
             raise self.err(node, f"{type(node).__name__} is not allowed", "write a plain algebraic expression")
-        return build(self, node, depth, lists)
+        value = build(self, node, depth, lists)
+        if not isinstance(value, list) and not isinstance(node, ast.Expression):
+            self.limit(node, value, charge=not isinstance(node, ast.Name))
+        return value
 
     def _expression(self, node, depth, _lists):
         return self.build(node.body, depth + 1)
@@ -472,10 +696,12 @@ class _Builder:
         while isinstance(node, ast.BinOp) and isinstance(node.op, group):
             chain.append(node)
             node = node.left
-        value = self.build(node, depth + 1)
-        for link in reversed(chain):
-            value = self.binop(link, value, self.build(link.right, depth + 1))
-        return value
+        chain.reverse()
+        first = (chain[0], "+" if group[0] is ast.Add else "*", self.build(node, depth + 1))
+        # built lazily, in order: an error names the first offending operand
+        rest = ((link, _BINOPS[type(link.op)], self.build(link.right, depth + 1)) for link in chain)
+        operands = itertools.chain([first], rest)
+        return self.sum(chain[-1], operands) if group[0] is ast.Add else self.product(operands)
 
     def _call(self, node, depth, _lists):
         name = node.func.id
@@ -489,26 +715,87 @@ class _Builder:
     def constant(self, node):
         v = node.value
         if isinstance(v, int):
-            value = sympy.Integer(v)
-        elif isinstance(v, float):
+            return sympy.Integer(v)
+        text = self.src.segment(node)
+        if text is not None and _DECIMAL.fullmatch(text.replace("_", "").lower().rstrip("j")):
+            return _literal(text)  # exact from the text: 12345678901234567890.0 keeps its digits
+        if isinstance(v, float):  # not reached for literals; kept for safety
             if not math.isfinite(v):
                 raise self.err(node, "the number is too large", "use a smaller number or a symbol")
-            value = _exact(v)
-        else:
-            if not (math.isfinite(v.real) and math.isfinite(v.imag)):
-                raise self.err(node, "the number is too large", "use a smaller number or a symbol")
-            value = _exact(v.real) + _exact(v.imag) * sympy.I
-        return self.bounded(node, value)
+            return _exact(v)
+        if not (math.isfinite(v.real) and math.isfinite(v.imag)):
+            raise self.err(node, "the number is too large", "use a smaller number or a symbol")
+        return _exact(v.real) + _exact(v.imag) * sympy.I
 
-    def bounded(self, node, value, full=False):
-        bits = _max_bits(value) if full else (0 if _is_matrix(value) else _number_bits(value))
-        if bits > MAX_BITS:
+    # -- cost bounds -------------------------------------------------------------
+
+    def stats(self, expr) -> _Stats:
+        """The bounds of a scalar (memoised over shared subexpressions; iterative: no recursion)."""
+        memo = self._stats
+        found = memo.get(expr)
+        if found is not None:
+            return found
+        stack = [(expr, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in memo:
+                continue
+            if not e.args:
+                memo[e] = _leaf_stats(e)
+            elif ready:
+                memo[e] = _node_stats(e, [memo[a] for a in e.args])
+            else:
+                stack.append((e, True))
+                stack.extend((a, False) for a in e.args if a not in memo)
+        return memo[expr]
+
+    def charge(self, node, units: int, what: str):
+        """Spend ``units`` of the work budget :data:`MAX_WORK` (before doing the work)."""
+        self.work += units
+        if self.work > MAX_WORK:
             raise self.err(
                 node,
-                f"a number with more than {MAX_BITS} bits appears",
-                "use smaller numbers, or symbols for large parameters",
+                f"building the matrices needs more than {MAX_WORK} elementary operations ({what}; "
+                f"the limit MAX_WORK bounds the cost)",
+                "write products of kron factors as kron(A*C, B*D), use sparser or smaller matrices, "
+                "or build the matrix in Python and use Model(H, blocks)",
             )
+
+    def limit(self, node, value, charge=True):
+        """Check a built value against the limits of depth, bits, degree and expansion."""
+        if _is_matrix(value) and charge:
+            self.charge(node, value.rows * value.cols, f"a {value.rows}x{value.cols} matrix built")
+        total = 0
+        for entry in _entries(value):
+            s = self.stats(entry)
+            if s.depth > MAX_TREE_DEPTH:
+                raise self.err(
+                    node,
+                    f"the expression is nested more than {MAX_TREE_DEPTH} levels deep (functions, powers and "
+                    f"products inside each other; the limit MAX_TREE_DEPTH keeps SymPy's recursion safe)",
+                    "write it with fewer nested functions, or split it into smaller terms",
+                )
+            if s.bits > MAX_BITS:
+                raise self.err(
+                    node,
+                    f"a number with more than {MAX_BITS} bits appears (or would when the expression "
+                    f"is expanded; the limit is MAX_BITS)",
+                    "use smaller numbers, or symbols for large parameters",
+                )
+            if s.degree > MAX_DEGREE:
+                raise self.err(
+                    node,
+                    f"a term of total degree {s.degree} appears (the limit MAX_DEGREE is {MAX_DEGREE})",
+                    "use a smaller exponent",
+                )
+            if s.max_terms > MAX_TERMS:
+                raise self.err(node, *_too_many_terms())
+            total += s.terms
+        if total > MAX_TOTAL_TERMS:
+            raise self.err(node, *_too_many_terms_in_all())
         return value
+
+    # -- arithmetic ----------------------------------------------------------------
 
     def square(self, node, M):
         if M.rows != M.cols:
@@ -519,52 +806,127 @@ class _Builder:
             )
         return sympy.ImmutableMatrix(sympy.eye(M.rows))
 
-    def binop(self, node, a, b):
-        op = _BINOPS[type(node.op)]
-        for x in (a, b):
-            if isinstance(x, list):
-                raise self.err(node, f"cannot apply '{op}' to a list", "wrap the list in Matrix(...)")
-        if op in "+-":
-            return self.add(node, op, a, b)
-        if op in "*@":
-            return self.multiply(node, op, a, b)
-        if _is_matrix(b):
-            raise self.err(node, "cannot divide by a matrix", "divide by scalars only")
-        if b == 0:
-            raise self.err(node, "division by zero", "check the denominator")
-        return self.bounded(node, a / b)
+    def sum(self, top, operands):
+        """``a ± b ± ...`` from ``(link, op, value)`` pairs.
 
-    def add(self, node, op, a, b):
-        """``a + b`` or ``a - b``; a scalar added to a square matrix is a multiple of the identity."""
-        ma, mb = _is_matrix(a), _is_matrix(b)
-        if ma and mb and a.shape != b.shape:
-            raise self.err(
-                node,
-                f"cannot add a {a.rows}x{a.cols} and a {b.rows}x{b.cols} matrix",
-                "make the terms the same size, e.g. with kron(..., sigma_0)",
-            )
-        if ma and not mb:
-            b = b * self.square(node, a)
-        elif mb and not ma:
-            a = a * self.square(node, b)
-        return self.bounded(node, a + b if op == "+" else a - b)
+        The scalar terms are added at once (a flat sum costs n log n, not n²), the matrices in
+        order; a scalar added to a square matrix is a multiple of the identity.
+        """
+        scalars, matrix = [], None
+        for link, op, value in operands:
+            if isinstance(value, list):
+                raise self.err(link, f"cannot apply '{op}' to a list", "wrap the list in Matrix(...)")
+            if not _is_matrix(value):
+                scalars.append(value if op == "+" else -value)
+                continue
+            if matrix is None:
+                matrix = value if op == "+" else -value
+                continue
+            if matrix.shape != value.shape:
+                raise self.err(
+                    link,
+                    f"cannot add a {matrix.rows}x{matrix.cols} and a {value.rows}x{value.cols} matrix",
+                    "make the terms the same size, e.g. with kron(..., sigma_0)",
+                )
+            self.charge(link, matrix.rows * matrix.cols, "matrix sums")
+            matrix = matrix + value if op == "+" else matrix - value
+        scalar = sympy.Add(*scalars)
+        if matrix is None:
+            return scalar
+        if not scalars:
+            return matrix
+        return matrix + scalar * self.square(top, matrix)
 
-    def multiply(self, node, op, a, b):
-        """``a * b`` or ``a @ b`` (``@`` only between matrices)."""
-        ma, mb = _is_matrix(a), _is_matrix(b)
-        if op == "@" and not (ma and mb):
-            raise self.err(
-                node, f"'@' needs two matrices, got {_describe(a)} and {_describe(b)}", "use * to multiply by a scalar"
-            )
-        if not (ma and mb):
-            return self.bounded(node, a * b)
-        if a.cols != b.rows:
-            raise self.err(
-                node,
-                f"cannot multiply a {a.rows}x{a.cols} by a {b.rows}x{b.cols} matrix",
-                "check the sizes of the factors",
-            )
-        return self.bounded(node, a * b, full=True)
+    def product(self, operands):
+        """``a * b / c @ D ...`` from ``(link, op, value)`` pairs.
+
+        Scalars commute, so they are multiplied at once (with a running bound on their bits),
+        the matrices in order (each product costed before it is made).
+        """
+        scalars, matrix, bits = [], None, 0
+        for link, op, value in operands:
+            if isinstance(value, list):
+                raise self.err(link, f"cannot apply '{op}' to a list", "wrap the list in Matrix(...)")
+            if op == "@" and (matrix is None or not _is_matrix(value)):
+                left = "a scalar" if matrix is None else _describe(matrix)
+                raise self.err(
+                    link, f"'@' needs two matrices, got {left} and {_describe(value)}", "use * to multiply by a scalar"
+                )
+            if op == "/":
+                if _is_matrix(value):
+                    raise self.err(link, "cannot divide by a matrix", "divide by scalars only")
+                if value == 0:
+                    raise self.err(link, "division by zero", "check the denominator")
+                value = 1 / value
+            if not _is_matrix(value):
+                bits += self.stats(value).bits
+                if bits > MAX_BITS:
+                    raise self.err(
+                        link,
+                        f"the product would create a number with more than {MAX_BITS} bits (the limit MAX_BITS)",
+                        "use smaller numbers, or symbols",
+                    )
+                scalars.append(value)
+            elif matrix is None:
+                matrix = value
+            else:
+                if matrix.cols != value.rows:
+                    raise self.err(
+                        link,
+                        f"cannot multiply a {matrix.rows}x{matrix.cols} by a {value.rows}x{value.cols} matrix",
+                        "check the sizes of the factors",
+                    )
+                matrix = self.limit(link, self.matmul(link, matrix, value), charge=False)
+        scalar = sympy.Mul(*scalars)
+        if matrix is None:
+            return scalar
+        return matrix if scalar == 1 else matrix * scalar
+
+    def matmul(self, node, a, b):
+        """``a*b`` for matrices, skipping zero entries.
+
+        Before anything is multiplied: its cost (the scalar products, size³ when dense) is
+        charged, and the terms its entries will expand to are bounded from those of the factors'
+        entries (entry ij: the sum over k of terms(a_ik)·terms(b_kj), and never more than the
+        monomials of its degree), so a product that would be refused afterwards is never made.
+        """
+        left, right = a.tolist(), b.tolist()
+        nonzero = [[(j, y) for j, y in enumerate(row) if y != 0] for row in right]
+        products = sum(len(nonzero[k]) for row in left for k, x in enumerate(row) if x != 0)
+        self.charge(node, 4 * products + a.rows * b.cols, f"a {a.rows}x{a.cols} by {b.rows}x{b.cols} matrix product")
+        self.bound_product(node, a, b, left, nonzero)
+        out = []
+        for row in left:
+            sums = [[] for _ in range(b.cols)]
+            for k, x in enumerate(row):
+                if x != 0:
+                    for j, y in nonzero[k]:
+                        sums[j].append(x * y)
+            out.append([sympy.Add(*terms) for terms in sums])
+        return sympy.ImmutableMatrix(out) if out and b.cols else sympy.ImmutableMatrix(sympy.zeros(a.rows, b.cols))
+
+    def bound_product(self, node, a, b, left, nonzero):
+        """Refuse ``a*b`` if its entries would expand beyond :data:`MAX_TERMS` or :data:`MAX_TOTAL_TERMS`."""
+        sa, sb = _entries_stats(self, a), _entries_stats(self, b)
+        generators = frozenset().union(*(s.generators for s in (*sa, *sb)))
+        degree = max((s.degree for s in sa), default=0) + max((s.degree for s in sb), default=0)
+        cap = min(_CAP, _multisets(len(generators) + 1, degree))
+        terms = {y: self.stats(y).terms for row in nonzero for _, y in row}
+        total = worst = 0
+        for row in left:
+            sums = [0] * b.cols
+            for k, x in enumerate(row):
+                if x != 0:
+                    tx = self.stats(x).terms
+                    for j, y in nonzero[k]:
+                        sums[j] += tx * terms[y]
+            row_terms = [min(t, cap) for t in sums]
+            total += sum(row_terms)
+            worst = max(worst, *row_terms)
+        if worst > MAX_TERMS:
+            raise self.err(node, *_too_many_terms())
+        if total > MAX_TOTAL_TERMS:
+            raise self.err(node, *_too_many_terms_in_all())
 
     def power(self, node, base, exp):
         if isinstance(base, list) or isinstance(exp, list):
@@ -576,16 +938,17 @@ class _Builder:
         if abs(exp.p) > MAX_EXPONENT or exp.q > MAX_EXPONENT:
             raise self.err(
                 node,
-                f"the exponent {exp} is too large (the limit is ±{MAX_EXPONENT})",
+                f"the exponent {_short(exp)} is too large (the limit is ±{MAX_EXPONENT})",
                 "use a smaller exponent or a symbol",
             )
-        if _max_bits(base) * abs(int(exp.p)) > MAX_BITS:
+        bits = self.stats(base).bits
+        if bits * max(abs(int(exp.p)) // int(exp.q), 1) > MAX_BITS:
             raise self.err(
                 node,
                 f"the power would create a number with more than {MAX_BITS} bits",
                 "use smaller numbers, or symbols",
             )
-        if exp.q != 1 and _max_bits(base) > MAX_ROOT_BITS:
+        if exp.q != 1 and bits > MAX_ROOT_BITS:
             raise self.err(
                 node,
                 f"a root of a number with more than {MAX_ROOT_BITS} bits is not allowed",
@@ -593,7 +956,7 @@ class _Builder:
             )
         if base == 0 and exp < 0:
             raise self.err(node, "division by zero", "check the base of the negative power")
-        return self.bounded(node, base**exp)
+        return base**exp
 
     def matrix_power(self, node, base, exp):
         if not (exp.is_Integer and 0 <= exp <= MAX_MATRIX_POWER):
@@ -602,13 +965,45 @@ class _Builder:
             )
         if base.rows != base.cols:
             raise self.err(node, f"cannot take a power of {_describe(base)}", "use a square matrix")
-        if _max_bits(base) * max(int(exp), 1) * base.rows > MAX_BITS:
+        p = int(exp)
+        bits = max((self.stats(e).bits for e in _entries(base)), default=0)
+        if (bits + base.rows.bit_length()) * max(p, 1) > MAX_BITS:
             raise self.err(
                 node,
                 f"the power would create a number with more than {MAX_BITS} bits",
                 "use smaller numbers, or symbols",
             )
-        return self.bounded(node, base ** int(exp), full=True)
+        if p == 0:
+            return sympy.ImmutableMatrix(sympy.eye(base.rows))
+        # by squaring with our own product: every step costed before it is made and bounded
+        # after (SymPy's own M**p simplifies as it goes: 8x8 symbolic to the 4th took 9.5 s)
+        result, square = None, base
+        while True:
+            if p & 1:
+                result = square if result is None else self.limit(node, self.matmul(node, result, square), False)
+            p >>= 1
+            if not p:
+                return result
+            square = self.limit(node, self.matmul(node, square, square), charge=False)
+
+
+def _entries_stats(builder, x):
+    return [builder.stats(e) for e in _entries(x)]
+
+
+def _too_many_terms():
+    return (
+        f"expanding it would give more than {MAX_TERMS} terms (the limit MAX_TERMS; a sum of "
+        f"n terms to the power p has C(n+p-1, p) terms)",
+        "expand it by hand into fewer terms, use a smaller exponent, or split the model",
+    )
+
+
+def _too_many_terms_in_all():
+    return (
+        f"the matrix entries would expand to more than {MAX_TOTAL_TERMS} terms in all (the limit MAX_TOTAL_TERMS)",
+        "simplify the entries, use smaller exponents, or split the model",
+    )
 
 
 #: How pass 2 builds each node type (pass 1 has let no other through).
@@ -646,14 +1041,10 @@ def _int_arg(b, node, x, name, what, low=1, high=MAX_DIM):
     if isinstance(x, list) or _is_matrix(x) or not x.is_Integer or not low <= x <= high:
         raise b.err(
             node,
-            f"{name}(): {what} must be an integer from {low} to {high}, got {_show(x)}",
+            f"{name}(): {what} must be an integer from {low} to {high}, got {_short(x)}",
             f"call it as {FUNCTIONS[name][1]}",
         )
     return int(x)
-
-
-def _show(x):
-    return _describe(x) if isinstance(x, list) or _is_matrix(x) else str(x)
 
 
 def _matrix_arg(b, node, x, name):
@@ -664,7 +1055,7 @@ def _matrix_arg(b, node, x, name):
 
 def _unary(fn, name):
     def apply(b, node, x):
-        return b.bounded(node, fn(_scalar_arg(b, node, x, name)))
+        return fn(_scalar_arg(b, node, x, name))
 
     return apply
 
@@ -676,12 +1067,12 @@ def _kron(b, node, *factors):
     rows, cols = math.prod(M.rows for M in mats), math.prod(M.cols for M in mats)
     if rows > MAX_DIM or cols > MAX_DIM:
         raise b.err(node, f"kron() would give a {rows}x{cols} matrix (the limit is {MAX_DIM})", "use smaller factors")
-    out = mats[0]
+    out = mats[0].tolist()
     for M in mats[1:]:
-        out = sympy.ImmutableMatrix(
-            out.rows * M.rows, out.cols * M.cols, lambda i, j: out[i // M.rows, j // M.cols] * M[i % M.rows, j % M.cols]
-        )
-    return b.bounded(node, out, full=True)
+        right = M.tolist()
+        # row (i, k), column (j, l) = A[i][j] * M[k][l], the left factor slowest
+        out = [[x * y if x != 0 and y != 0 else 0 for x in row for y in mrow] for row in out for mrow in right]
+    return sympy.ImmutableMatrix(rows, cols, [x for row in out for x in row])
 
 
 def _rows(b, node, arg, name):
@@ -734,7 +1125,7 @@ def _block(b, node, arg):
             elif isinstance(x, list) or x != 0:
                 raise b.err(
                     node,
-                    f"block() entries must be matrices or 0, got {_show(x)}",
+                    f"block() entries must be matrices or 0, got {_short(x)}",
                     "multiply scalars by a matrix, e.g. x*eye(2)",
                 )
     if None in heights or None in widths:
@@ -871,9 +1262,10 @@ def _named(entry) -> tuple:
 
 
 def _check_symbol_name(name):
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or keyword.iskeyword(name):
         raise ModelError(
-            f"{name!r} cannot be used as a symbol name in a string. Fix: use a Python identifier such as 'alpha_1'."
+            f"{name!r} cannot be used as a symbol name in a string. Fix: use a Python identifier of ASCII "
+            f"letters, digits and _, such as 'alpha_1'."
         )
     if name.startswith("_"):
         raise ModelError(f"symbol names may not start with '_' (got {name!r}). Fix: rename it.")
@@ -919,6 +1311,7 @@ def parse(text: str, *, symbols=None):
         )
     names = namespace(symbols)
     source = _Source(text)
+    _scan(source)
     try:
         tree = ast.parse(source.wrapped, mode="eval")
     except SyntaxError as exc:
@@ -942,7 +1335,13 @@ def parse(text: str, *, symbols=None):
         ) from None
     builder = _Builder(source, names)
     builder.check(tree)
-    value = builder.build(tree)
+    try:
+        value = builder.build(tree)
+    except RecursionError:  # a last resort: MAX_DEPTH and MAX_TREE_DEPTH should come first
+        raise ModelError(
+            "cannot parse the Hamiltonian string: it is nested too deeply for SymPy (RecursionError). "
+            "Fix: write it with fewer nested functions and brackets, or split it into smaller terms."
+        ) from None
     return sympy.Matrix(value) if _is_matrix(value) else value
 
 
@@ -971,7 +1370,7 @@ def parse_hamiltonian(text: str, *, symbols=None) -> sympy.Matrix:
     value = parse(text, symbols=symbols)
     if not _is_matrix(value):
         raise ModelError(
-            f"the Hamiltonian string gives the scalar {value}, not a matrix; its size is "
+            f"the Hamiltonian string gives the scalar {_short(value)}, not a matrix; its size is "
             f"unknown. Fix: multiply scalar terms by a matrix, e.g. (...)*sigma_0 or (...)*eye(n)."
         )
     if value.rows != value.cols:

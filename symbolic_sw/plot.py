@@ -12,33 +12,36 @@ import numpy as np
 import sympy
 
 from .certify import model_values
-from .derivation import load_derivation
+from .derivation import load_derivation, parameter_values
 from .errors import ModelError
 
 __all__ = ["plot_bands", "plot_current"]
 
 
 def _pyplot():
+    """``matplotlib.pyplot`` (Agg backend), or a ModelError saying how to install it."""
     try:
         import matplotlib
-    except ImportError:
-        raise ModelError("plotting needs matplotlib: pip install 'symbolic-sw[plot]'.") from None
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ModelError(
+            f"plotting needs matplotlib, which cannot be imported ({exc}). "
+            f"Fix: pip install 'symbolic-sw[plot]' (or pip install matplotlib)."
+        ) from None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     return plt
 
 
 def _params(derivation, params):
+    """The parameter values: the spec's VALUES overridden by ``params``.
+
+    Unknown names, missing ones, non-finite values and values against the symbols'
+    assumptions are refused (:func:`~symbolic_sw.derivation.parameter_values`).
+    """
     from .pipeline import build
 
     derived, _ = build(derivation)
-    names = [str(p) for p in derived.parameters]
-    values = {**{k: v for k, v in derivation.values.items() if k in names}, **(params or {})}
-    missing = sorted(set(names) - set(values))
-    if missing:
-        raise ModelError(f"missing parameter(s) {', '.join(missing)}.")
-    return values
+    return parameter_values(derivation, derived.parameters, params)
 
 
 def plot_bands(name, out, params=None, k_max=0.8, n=201):

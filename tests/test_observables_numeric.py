@@ -251,7 +251,6 @@ def test_finite_temperature_matches_energy_convolution():
     """
     a, b = 0.3, 0.2
     G6 = 2 * a**3 / (3 * PI)
-    mpmath.mp.dps = 30
     for mu, T in [(0.35, 0.05), (-0.05, 0.05), (0.1, 0.2), (1.0, 0.01)]:
         r = microscopic_spin_current(
             ssw.models.isolated_gamma5(), mu, T, "x", "y", dict(alpha_0=a, b=b, hbar=1.0, m=1.0)
@@ -260,9 +259,10 @@ def test_finite_temperature_matches_energy_convolution():
         def df(e):
             return 1 / (4 * T * mpmath.cosh((e - mu) / (2 * T)) ** 2)
 
-        ref = mpmath.quad(lambda e: df(e) * g_one_band(float(e) - abs(b), a, b), [0, 2 * abs(b)]) + G6 / (
-            1 + mpmath.exp((2 * abs(b) - mu) / T)
-        )
+        with mpmath.workdps(30):  # not mpmath.mp.dps = 30: that leaked into every later test
+            ref = mpmath.quad(lambda e: df(e) * g_one_band(float(e) - abs(b), a, b), [0, 2 * abs(b)]) + G6 / (
+                1 + mpmath.exp((2 * abs(b) - mu) / T)
+            )
         assert rel(r.value, float(ref)) < 1e-9, (mu, T)
         assert r.error < 1e-9 * abs(r.value)
 

@@ -378,3 +378,20 @@ def test_model_must_be_two_dimensional_and_spinful():
     spinless = ssw.Model(ssw.models.rashba_toy().H, blocks=[2], spin=False)
     with pytest.raises(ssw.ModelError, match="spinless"):
         spin_hall_conductivity(spinless, 0.2, values=GOOD["values"])
+
+
+@pytest.mark.parametrize(
+    "argv, code, fragment",
+    [
+        (["spin-hall", "rashba_toy", "--mu", "0.3", "--method", "exact"], 0, "exact total"),
+        (["spin-hall", "samokhin_c4v", "--mu", "0.2", "--order", "2"], 0, "standard total"),
+        (["spin-hall", "samokhin_c4v", "--mu", "nan"], 2, "chemical potential must be a finite number"),
+        (["spin-hall", "samokhin_c4v", "--mu", "0.2", "--param", "zz=1"], 2, "unknown parameter(s) zz"),
+    ],
+)
+def test_cli_spin_hall(capsys, argv, code, fragment):
+    from symbolic_sw.cli import main
+
+    assert main(argv) == code
+    out, err = capsys.readouterr()
+    assert fragment in (out if code == 0 else err)

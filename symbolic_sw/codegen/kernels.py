@@ -26,10 +26,12 @@ from sympy.printing.pycode import MpmathPrinter
 
 from ..operators import kind_of
 from ..pauli import pauli_coefficients
+from .names import check_identifiers
 
 __all__ = [
     "BACKENDS",
     "Backend",
+    "check_names",
     "describe",
     "kernel_functions",
     "pauli_coefficients",
@@ -173,15 +175,21 @@ def _coefficient_body(terms, momenta, printer):
     return lines
 
 
+#: the most arguments ``numpy.broadcast`` takes (32 before numpy 2, 64 since)
+_BROADCAST_MAX = 32
+
+
 def _body(M, parameters, momenta, backend):
     printer = backend.printer
     M = sympy.Matrix(M)
     labels, exprs = _components(M)
     replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("cse"))
     lines = [f"{s} = {printer(e)}" for s, e in replacements]
-    args = ", ".join(str(s) for s in (*momenta, *parameters))
-    if backend.grid:
-        lines.append(f"shape = numpy.broadcast({args}).shape")
+    args = [str(s) for s in (*momenta, *parameters)]
+    if backend.grid and len(args) <= _BROADCAST_MAX:
+        lines.append(f"shape = numpy.broadcast({', '.join(args)}).shape")
+    elif backend.grid:  # more arguments than numpy.broadcast takes
+        lines.append(f"shape = numpy.broadcast_shapes({', '.join(f'numpy.shape({a})' for a in args)})")
     if M.shape == (2, 2):
         lines.append("return _pauli(")
         if backend.grid:
@@ -275,6 +283,19 @@ BACKENDS = {
 }
 
 
+def check_names(parameters, momenta, operators, *, observables=False) -> None:
+    """Refuse parameter, momentum and operator names that cannot be identifiers of the generated code.
+
+    Call before rendering (``observables``: the spec also generates
+    ``observables.py``).  A name that is not a plain Python identifier, or
+    clashes with one the generated modules use themselves (``numpy``,
+    ``evaluate``, ``out``, ``shape``, ``cse0``, a built-in, the runtime's names
+    …), raises :class:`~symbolic_sw.errors.ModelError` naming it and the fix;
+    :func:`kernel_functions` checks the same (without ``observables``).
+    """
+    check_identifiers(parameters, momenta, operators, backends=BACKENDS.values(), observables=observables)
+
+
 def kernel_functions(operators, parameters, momenta, backend="numpy"):
     """``[{"name", "doc", "body", "terms", "coefficients"}]`` for the template, one per operator.
 
@@ -283,8 +304,11 @@ def kernel_functions(operators, parameters, momenta, backend="numpy"):
     and an operator polynomial in the momenta, ``terms`` lists the ``(component,
     *powers)`` of its coefficients and ``coefficients`` is the body of the
     function computing them from scalar parameters; both are None otherwise.
+    A name that cannot be an identifier of the generated code raises
+    :class:`~symbolic_sw.errors.ModelError` (:func:`check_names`).
     """
     backend = BACKENDS[backend] if isinstance(backend, str) else backend
+    check_names(parameters, momenta, operators)
     params = [str(p) for p in parameters]
     names = [str(k) for k in momenta]
     functions = []

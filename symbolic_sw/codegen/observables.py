@@ -7,6 +7,7 @@ from sympy.printing.pycode import MpmathPrinter
 
 from ..observables.closed_form import (
     T,
+    band_curvature,
     equilibrium_spin_current,
     rashba_radial,
     spin_sectors,
@@ -54,9 +55,14 @@ def observables_context(H, J, *, momenta, hbar, couplings, order) -> dict:
     inter-block couplings (empty when nothing is eliminated) and ``order`` their order.
     """
     std = standard_spin_current_operator(H, "x", "y", hbar, momenta)
+    std_radial = _radial(H, std, momenta)
     ctx = {
         "std_T0": _print(equilibrium_spin_current(H, std, momenta=momenta, T_=0, expand=False)),
-        "std_radial": _radial(H, std, momenta),
+        "std_radial": std_radial,
+        # refused by J_s / J_s_standard when not > 0: ħ, m (a negative m bends the band down)
+        "positive": sorted(str(s) for s in (H.free_symbols | J.free_symbols) if s.is_positive),
+        # the band curvature of each evaluation: c ≤ 0 means an unbounded Fermi sea
+        "std_curvature": [r["c"] for r in std_radial],
     }
     if couplings:
 
@@ -73,16 +79,20 @@ def observables_context(H, J, *, momenta, hbar, couplings, order) -> dict:
             full_T0=full(0),
             full_T=full(T),
             full_radial=None,
+            # the expansion is around the unperturbed band ε0(k) = c k², Eq. (49)
+            full_curvature=[_print(band_curvature(H, couplings, momenta))],
         )
     else:
+        full_radial = _radial(H, J, momenta)
         ctx.update(
             how_full=(
                 "is the spin current of the bare model (nothing is eliminated), not expanded: closed "
-                "form at T = 0, a 1-D mpmath quadrature over |k| at T > 0."
+                "form at T = 0, smeared by −∂f/∂ξ (1-D mpmath quadratures) at T > 0."
             ),
-            short_full="exact: closed form at T = 0, 1-D quadrature at T > 0",
+            short_full="exact: closed form at T = 0, smeared over −∂f/∂ξ at T > 0",
             full_T0=_print(equilibrium_spin_current(H, J, momenta=momenta, T_=0, expand=False)),
             full_T=None,
-            full_radial=_radial(H, J, momenta),
+            full_radial=full_radial,
+            full_curvature=[r["c"] for r in full_radial],
         )
     return ctx

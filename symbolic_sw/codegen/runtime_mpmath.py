@@ -1,4 +1,4 @@
-"""Runtime of the generated mpmath kernels: argument checks and matrix assembly.
+"""Runtime of the generated mpmath kernels: argument checks, poles and matrix assembly.
 
 A real module, linted and unit-tested; the generated ``kernels_mpmath.py`` files
 stay standalone because the code below the marker is copied into each of them
@@ -11,7 +11,7 @@ import inspect
 
 import mpmath
 
-from .runtime_common import _explain
+from .runtime_common import _explain, _pole
 
 PARAMETERS: tuple = ()
 MOMENTA: tuple = ()
@@ -20,7 +20,7 @@ MOMENTA: tuple = ()
 
 
 def _kernel(f):
-    """Bind and check the arguments, then convert them to ``mpmath.mpf``."""
+    """Bind and check the arguments, convert them to ``mpmath.mpf``; ValueError at a pole."""
     signature = inspect.signature(f)
 
     @functools.wraps(f)
@@ -35,9 +35,21 @@ def _kernel(f):
                 values[key] = mpmath.mpf(value)
             except (TypeError, ValueError):
                 raise TypeError(f"{f.__name__}(): {key} must be a real number, got {value!r}.") from None
-        return f(*[values.pop(k) for k in MOMENTA], **values)
+        try:
+            return f(**values)
+        except ZeroDivisionError:
+            raise ValueError(_pole(f.__name__, values, functools.partial(_finite, f))) from None
 
     return checked
+
+
+def _finite(f, point):
+    """Whether ``f(**point)`` is finite (no division by zero, no inf/nan entry)."""
+    try:
+        value = f(**point)
+    except ZeroDivisionError:
+        return False
+    return all(mpmath.isfinite(x) for row in value.tolist() for x in row)
 
 
 def _pauli(c_0, c_x, c_y, c_z):

@@ -30,9 +30,11 @@ import sympy
 from ..errors import ModelError
 from ..pauli import SIGMA, kron, pauli_coefficients
 from ..symbols import k_x, k_y
+from ..transformation.numeric import real_number
 
 __all__ = [
     "T",
+    "band_curvature",
     "equilibrium_spin_current",
     "expanded_integrand",
     "expanded_spin_current",
@@ -57,6 +59,46 @@ def _pauli(M):
             f"use the numeric evaluation (symbolic_sw.observables.numeric) for more bands."
         )
     return pauli_coefficients(M)
+
+
+def _mu_T(mu_, T_):
+    """μ and T as SymPy: symbols pass, numbers must be finite reals with T ≥ 0 (and μ ≥ 0 at T = 0).
+
+    A number is checked by :func:`~symbolic_sw.transformation.numeric.real_number`
+    (never parsed: a string is refused), so NaN or ±inf cannot reach a polylog.
+    """
+    out = []
+    for value, name in ((mu_, "mu_"), (T_, "T_")):
+        if isinstance(value, sympy.Basic) and value.free_symbols:
+            out.append(value)
+            continue
+        real_number(value, name)
+        out.append(value if isinstance(value, sympy.Basic) else sympy.sympify(value))  # a checked number
+    mu_, T_ = out
+    if T_.is_number and T_ < 0:
+        raise ModelError(f"T_ = {T_} < 0: the temperature (k_B = 1) must be ≥ 0. Fix: pass T_ ≥ 0.")
+    if T_ == 0 and mu_.is_number and mu_ < 0:
+        raise ModelError(
+            f"mu_ = {mu_} lies below the band bottom E(k=0) (μ is counted from it, ERRATA 3); the T = 0 "
+            f"closed form needs μ ≥ 0. Fix: pass mu_ ≥ 0, or T_ > 0."
+        )
+    return mu_, T_
+
+
+def band_curvature(H, couplings=(), momenta=(k_x, k_y)):
+    """``c`` of the band ``ε(k) − ε(0) = c k²`` of a 2×2 ``H``, with the couplings set to zero.
+
+    The closed forms need ``c > 0`` (a band that bends down is filled to
+    ``|k| → ∞``); with ``couplings`` this is the unperturbed band of
+    :func:`expanded_integrand` (ħ²/2m for Eq. 33).
+    """
+    kx, ky = momenta
+    h0 = _pauli(H)[0].subs({c: 0 for c in couplings}, simultaneous=True)
+    eps0 = sympy.expand(h0 - h0.subs({kx: 0, ky: 0}))
+    c2 = sympy.cancel(eps0 / (kx**2 + ky**2))
+    if c2.has(kx, ky) or c2 == 0:
+        raise ModelError(f"the unperturbed dispersion must be c·k² (an isotropic parabola), got {eps0}.")
+    return c2
 
 
 def fermi_dirac_integral(j, mu_=mu, T_=T):
@@ -161,6 +203,7 @@ def expanded_spin_current(H, J, couplings, order, mu_=mu, T_=T, momenta=(k_x, k_
         temperature (``0`` for the T = 0 closed form; then μ > 0 is assumed).
     """
     kx, ky = momenta
+    mu_, T_ = _mu_T(mu_, T_)
     c2, terms = expanded_integrand(H, J, couplings, order, momenta)
     total = sympy.Integer(0)
     for n, coeff in terms.items():
@@ -214,6 +257,7 @@ def rashba_spin_current(H, J, mu_=mu, momenta=(k_x, k_y)):
     ``k_λ = (−λα + √(α² + 4cμ))/(2c)`` (μ > 0 from ε(0)). With the standard
     definition ``J = ½{∂H/∂k_i, σ_μ}/ħ`` for the Rashba model this is Eq. (4).
     """
+    mu_, _ = _mu_T(mu_, 0)
     c2, alpha2, beta2, x_bar, yg_bar = rashba_radial(H, J, momenta)
     if beta2 != 0:
         return _gapped_spin_current(c2, alpha2, beta2, x_bar, yg_bar, mu_)
@@ -351,6 +395,7 @@ def equilibrium_spin_current(H, J, *, couplings=(), order=None, momenta=(k_x, k_
             "result) use symbolic_sw.equilibrium_spin_current(name, 'x', 'y', ...)."
         )
     H, J = sympy.Matrix(H), sympy.Matrix(J)
+    mu_, T_ = _mu_T(mu_, T_)
     if expand is None:
         expand = bool(couplings)
     if expand:

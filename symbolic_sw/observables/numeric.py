@@ -50,7 +50,6 @@ small α) is limited by that round-off, and its error says so.
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -59,9 +58,11 @@ import numpy as np
 import sympy
 
 from .. import operators as _ops
+from ..errors import ModelError
 from ..model import Model
 from ..symbols import k_x as _k_x
 from ..symbols import k_y as _k_y
+from ..transformation.numeric import real_number
 
 __all__ = [
     "BandTerms",
@@ -97,19 +98,18 @@ _CHUNK = 20000
 
 
 def _real_number(x, name):
-    """A finite real float, or a ValueError naming the argument."""
-    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number, got {x!r} ({type(x).__name__}).")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x!r}.")
-    return x
+    """A finite real float, or a :class:`ModelError` (a ValueError) naming the argument.
+
+    Numbers only (never parsed, so a string cannot run code); NaN and ±inf are
+    refused, so no quadrature ever starts on them (a NaN μ would never converge).
+    """
+    return real_number(x, name)
 
 
 def _check_T(T):
     T = _real_number(T, "T")
     if T < 0:
-        raise ValueError(
+        raise ModelError(
             f"temperature T = {T} is negative; T is k_B·T in energy units and "
             f"must be >= 0 (T = 0 for the ground state)."
         )
@@ -138,8 +138,8 @@ def fermi(xi, mu, T):
 
     Raises
     ------
-    ValueError
-        If ``T < 0`` or ``mu``, ``T`` are not finite real numbers.
+    ModelError
+        (a ValueError) If ``T < 0`` or ``mu``, ``T`` are not finite real numbers.
     """
     T = _check_T(T)
     mu = _real_number(mu, "mu")
@@ -160,7 +160,7 @@ def _symbol_map(values, allowed, what):
     if values is None:
         values = {}
     if not hasattr(values, "items"):
-        raise ValueError(f"values must be a mapping {{symbol or name: number}}, got {type(values).__name__}.")
+        raise ModelError(f"values must be a mapping {{symbol or name: number}}, got {type(values).__name__}.")
     by_name = {str(s): s for s in allowed}
     out, unknown = {}, []
     for key, val in values.items():
@@ -174,7 +174,7 @@ def _symbol_map(values, allowed, what):
         hint = ""
         if "E_g" in unknown and "epsilon_2" in by_name:
             hint = " (E_g = ε2 − ε1 is not a symbol of this model: give epsilon_1 and epsilon_2)"
-        raise ValueError(
+        raise ModelError(
             f"unknown parameter(s) {', '.join(unknown)} for {what}{hint}; its "
             f"parameters are {names}. Fix: remove them or use these names."
         )
@@ -184,7 +184,7 @@ def _symbol_map(values, allowed, what):
 def _missing(needed, given, what):
     missing = sorted(str(s) for s in needed if s not in given)
     if missing:
-        raise ValueError(
+        raise ModelError(
             f"missing value(s) for {', '.join(missing)} in {what}. Fix: pass "
             f"values={{..., {missing[0]!r}: number}} for every parameter "
             f"(momenta excluded)."
@@ -215,8 +215,8 @@ def lambdify_matrix(matrix, values, momenta=(_k_x, _k_y)):
 
     Raises
     ------
-    ValueError
-        If a parameter value is missing or not a finite real number.
+    ModelError
+        (a ValueError) If a parameter value is missing or not a finite real number.
     """
     M = sympy.Matrix(matrix)
     kx_s, ky_s = momenta
@@ -249,7 +249,7 @@ def _as_callable(M, values, momenta, what):
         return M
     if isinstance(M, (sympy.MatrixBase, list)):
         return lambdify_matrix(M, values, momenta)
-    raise ValueError(
+    raise ModelError(
         f"{what} must be a SymPy matrix or a callable (kx, ky) -> (..., N, N) array, got {type(M).__name__}."
     )
 
@@ -457,7 +457,7 @@ class _Evaluator:
         self.n_points = 0
         probe = np.asarray(H_func(np.zeros(2), np.zeros(2)))
         if probe.ndim != 3 or probe.shape[0] != 2 or probe.shape[1] != probe.shape[2]:
-            raise ValueError(
+            raise ModelError(
                 f"H_func(kx, ky) must return an array of shape kx.shape + (N, N); "
                 f"for kx of shape (2,) it returned shape {probe.shape}. Fix: "
                 f"vectorise it (e.g. with lambdify_matrix)."
@@ -467,7 +467,7 @@ class _Evaluator:
     def H(self, kx, ky):
         H = np.asarray(self.H_func(kx, ky), dtype=complex)
         if H.shape != (*np.shape(kx), self.N, self.N):
-            raise ValueError(
+            raise ModelError(
                 f"H_func returned shape {H.shape} for k of shape {np.shape(kx)}; "
                 f"expected {(*np.shape(kx), self.N, self.N)}."
             )
@@ -501,7 +501,7 @@ class _Evaluator:
         self.n_points += flat_x.size
         if not (np.all(np.isfinite(out)) and np.all(np.isfinite(mag))):
             j = int(np.nonzero(~np.isfinite(out).all(axis=-1).reshape(-1))[0][0]) if not np.all(np.isfinite(out)) else 0
-            raise ValueError(
+            raise ModelError(
                 f"the integrand is not finite at k = ({flat_x[j]:.6g}, "
                 f"{flat_y[j]:.6g}); check that H_func and J_func return finite "
                 f"numbers there (parameter values, divisions by zero)."
@@ -513,7 +513,7 @@ def _find_k_max(ev, threshold):
     """Smallest probe momentum beyond which every band lies above ``threshold``."""
     below = (ev.min(axis=-1) < threshold).any(axis=1)  # (n_probe,)
     if below[-1]:
-        raise ValueError(
+        raise ModelError(
             f"a band stays below the occupation threshold up to |k| = "
             f"{_PROBES[-1]:.3g}: the occupied region is unbounded (or the band "
             f"bends down). Fix: pass k_max=<cutoff> explicitly."
@@ -576,17 +576,22 @@ def _band_integral(
     rtol = _real_number(rtol, "rtol")
     atol = _real_number(atol, "atol")
     if isinstance(n_phi, bool) or not isinstance(n_phi, numbers.Integral) or n_phi < 4 or n_phi % 2:
-        raise ValueError(
+        raise ModelError(
             f"n_phi must be an even integer >= 4 (the error estimate compares n_phi with n_phi/2 nodes), got {n_phi!r}."
         )
     if isinstance(n_gauss, bool) or not isinstance(n_gauss, numbers.Integral) or n_gauss < 2:
-        raise ValueError(f"n_gauss must be an integer >= 2, got {n_gauss!r}.")
+        raise ModelError(f"n_gauss must be an integer >= 2, got {n_gauss!r}.")
+    if rtol < 0 or atol < 0:
+        raise ModelError(f"rtol and atol must be >= 0, got rtol={rtol!r}, atol={atol!r}.")
+    for name, value, least in (("n_scan", n_scan, 2), ("max_rounds", max_rounds, 1), ("max_segments", max_segments, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ModelError(f"{name} must be an integer >= {least}, got {value!r}.")
 
     E_b = float(ev.eigvalsh(np.zeros(1), np.zeros(1))[0, 0])
     E0 = E_b if energy_zero is None else _real_number(energy_zero, "energy_zero")
     level = E0 + mu
     if T == 0.0 and level < E_b:
-        raise ValueError(
+        raise ModelError(
             f"at T = 0 the chemical potential mu = {mu:g} lies below the band bottom E(k=0) = "
             f"{E_b:g} (mu is counted from {'E(k=0)' if energy_zero is None else f'{E0:g}'}; "
             f"ERRATA 3); the paper's formulas need mu >= 0 measured from E(k=0). Fix: pass "
@@ -602,7 +607,7 @@ def _band_integral(
     else:
         k_max = _real_number(k_max, "k_max")
         if k_max <= 0:
-            raise ValueError(f"k_max must be positive, got {k_max}.")
+            raise ModelError(f"k_max must be positive, got {k_max}.")
     levels = [level] if T == 0.0 else [level + c * T for c in _T_LEVELS] + [threshold]
     breaks = _breakpoints(ev.eigvalsh, levels, k_max, cos, sin, n_scan)
 
@@ -762,15 +767,15 @@ def spin_current_numeric(
 
     Raises
     ------
-    ValueError
-        ``T < 0``; at ``T = 0``, ``mu`` below the band bottom; non-finite
+    ModelError
+        (a ValueError) ``T < 0``; at ``T = 0``, ``mu`` below the band bottom; non-finite
         numbers; callables returning arrays of the wrong shape.
     """
 
     def diag(kx, ky, H, _xi, U):
         J = np.asarray(J_func(kx, ky), dtype=complex)
         if J.shape != H.shape:
-            raise ValueError(
+            raise ModelError(
                 f"J_func returned shape {J.shape} but H_func {H.shape}; both must be kx.shape + (N, N) with the same N."
             )
         return _band_diag_and_size(U, J)
@@ -799,9 +804,9 @@ def spin_current_numeric(
 
 def _check_labels(mu_comp, i):
     if mu_comp not in SPIN_COMPONENTS:
-        raise ValueError(f"unknown spin component {mu_comp!r}; use one of 'x', 'y', 'z' (the μ of j_{{μ,i}}).")
+        raise ModelError(f"unknown spin component {mu_comp!r}; use one of 'x', 'y', 'z' (the μ of j_{{μ,i}}).")
     if i not in DIRECTIONS:
-        raise ValueError(f"unknown current direction {i!r}; use 'x' or 'y' (the models are 2-D, the i of j_{{μ,i}}).")
+        raise ModelError(f"unknown current direction {i!r}; use 'x' or 'y' (the models are 2-D, the i of j_{{μ,i}}).")
 
 
 def microscopic_spin_current(model, mu, T, mu_comp, i, values, split=False, **options):
@@ -846,12 +851,12 @@ def microscopic_spin_current(model, mu, T, mu_comp, i, values, split=False, **op
 
     Raises
     ------
-    ValueError
-        Bad ``mu_comp`` / ``i``, missing or unknown parameter values, ``T < 0``,
+    ModelError
+        (a ValueError) Bad ``mu_comp`` / ``i``, missing or unknown parameter values, ``T < 0``,
         ``mu < 0`` at T = 0.
     """
     if not isinstance(model, Model):
-        raise ValueError(f"model must be a symbolic_sw Model, got {type(model).__name__}.")
+        raise ModelError(f"model must be a symbolic_sw Model, got {type(model).__name__}.")
     _check_labels(mu_comp, i)
     T = _check_T(T)
     kx_s, ky_s = model.momenta[:2]

@@ -1,44 +1,62 @@
 """The generation pipeline: derivation spec → ``generated/<name>/`` (kernels, LaTeX, README).
 
 Outputs are pure functions of (spec content, package source, SymPy version), so
-they are cached under that key and regeneration is byte-for-byte deterministic.
+they are cached under that key and regeneration is byte-for-byte deterministic. The
+cache holds data only (:mod:`.cache`: JSON and SymPy ``srepr`` text read back by a
+whitelist, with a content hash checked on load: anything wrong is recomputed).
+
+A generated folder is written as one set (:mod:`.atomic`), and its README ends with a
+manifest, the SHA-256 of every file of the set: :func:`load_kernels` refuses a folder
+whose files do not match it (an interrupted write, files of two generations).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.abc
 import importlib.util
 import inspect
+import json
 import os
-import pickle
 import sys
 from pathlib import Path
 
-import jinja2
 import sympy
 
 from .. import operators as ops
 from .._version import __version__
-from ..codegen.kernels import BACKENDS, describe, kernel_functions
+from ..codegen.environment import environment
+from ..codegen.kernels import BACKENDS, check_names, describe, kernel_functions
 from ..codegen.observables import observables_context
 from ..derivation import DERIVATIONS, ROOT, Derivation, list_derivations, load_derivation
 from ..errors import ModelError
 from ..notation import display_form, operator_layout, operator_symbol
+from . import atomic
+from .cache import CacheMiss, decode, encode
+from .cache import read as read_cache
 from .derive import Derived, derive
 
-__all__ = ["FILES", "GENERATED", "build", "generate", "generate_all", "load_kernels", "render"]
+__all__ = [
+    "FILES",
+    "GENERATED",
+    "build",
+    "check_output_folder",
+    "generate",
+    "generate_all",
+    "load_kernels",
+    "render",
+]
 
 PACKAGE = Path(__file__).resolve().parent.parent
 #: where ``make generated`` writes (override with $SYMBOLIC_SW_GENERATED)
 GENERATED = Path(os.environ.get("SYMBOLIC_SW_GENERATED", ROOT / "generated"))
 FILES = (*(b.filename for b in BACKENDS.values()), "operators.tex", "README.md")  # + observables.py on request
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("symbolic_sw.codegen", "templates"),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    autoescape=False,
-)
+#: every file a generated folder may hold
+_GENERATED_NAMES = (*FILES, "observables.py")
+#: the README's last line: ``<!-- symbolic-sw manifest: {JSON} -->``
+_MANIFEST = "<!-- symbolic-sw manifest: "
+_ENV = environment()
 
 
 def _spec_label(derivation: Derivation) -> str:
@@ -78,6 +96,7 @@ def _model_text(d: Derivation) -> str:
 def render(derived: Derived) -> dict:
     """File name → text of every generated file."""
     d = derived.derivation
+    check_names(derived.parameters, derived.momenta, derived.operators, observables=d.observables)
     spec = _spec_label(d)
     common = {
         "name": d.name,
@@ -198,59 +217,280 @@ def _cache_key(derivation: Derivation, order: int) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
+def _shipped(derivation: Derivation) -> bool:
+    return Path(derivation.path).resolve().parent == Path(DERIVATIONS).resolve()
+
+
+def _render_context(derivation: Derivation) -> dict:
+    """What the rendered files take from the spec's location (not part of the cache key)."""
+    return {"spec": _spec_label(derivation), "shipped": _shipped(derivation)}
+
+
+def _expected_files(derivation: Derivation) -> set:
+    return set(FILES) | ({"observables.py"} if derivation.observables else set())
+
+
 def build(spec, order=None, cache=True, log=None):
-    """``(derived, files)`` for a spec, from the cache when nothing it depends on changed."""
+    """``(derived, files)`` for a spec, from the cache when nothing it depends on changed.
+
+    A cache entry is used only if it reads back whole and unaltered (:mod:`.cache`);
+    otherwise the derivation runs again and replaces it.
+    """
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     order = derivation.order if order is None else order
     log = log or (lambda _line: None)
-    path = _cache_dir() / f"{derivation.name}-{_cache_key(derivation, order)}.pickle"
-    if cache and path.is_file():
+    key = _cache_key(derivation, order)
+    path = _cache_dir() / f"{derivation.name}-{key}.json"
+    context = _render_context(derivation)
+    if cache and os.path.lexists(path):
         try:
-            with path.open("rb") as fh:
-                derived, files = pickle.load(fh)
+            derived, files = decode(read_cache(path), derivation=derivation, key=key, context=context)
+            if set(files) != _expected_files(derivation) or derived.order != order:
+                raise CacheMiss("not the files this spec generates")
+        except Exception as exc:  # a bad entry is recomputed, whatever is wrong with it
+            log(f"{derivation.name}: cache entry {path.name} not used ({exc}); recomputing")
+        else:
             log(f"{derivation.name}: cached")
-            return derived, files
-        except Exception:  # a corrupt cache entry is recomputed
-            pass
+            return derived, _with_manifest(files, derivation, order)
     derived = derive(derivation, order=order, log=log)
     files = render(derived)
     if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump((derived, files), fh)
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only cache location only costs time
-    return derived, files
+        _store(path, derived, files, key=key, context=context, log=log)
+    return derived, _with_manifest(files, derivation, order)
+
+
+def _store(path: Path, derived: Derived, files: dict, *, key, context, log):
+    """Cache ``(derived, files)`` if they read back identically; a failure only costs time."""
+    try:
+        data = encode(derived, files, key=key, context=context)
+    except Exception as exc:  # CacheMiss: not representable in the format
+        log(f"{derived.name}: not cached ({exc})")
+        return
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic.write_file(path, data, mode=0o600)  # private: only the user's own entries are read
+    except OSError:
+        pass  # a read-only cache location only costs time
+
+
+# -- the manifest --------------------------------------------------------------------
+
+
+def _digest(data: bytes) -> str:
+    """SHA-256 of a file's bytes, line endings normalised (a CRLF checkout still matches)."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def _with_manifest(files: dict, derivation: Derivation, order: int) -> dict:
+    """``files`` with the manifest of the set as the README's last line.
+
+    The manifest is deterministic (no time, no path, no version): the SHA-256 of every
+    file (of the README: of its text above the manifest), the spec's name, order and
+    content digest. It is the last line of the README, which is written last.
+    """
+    body = files["README.md"]
+    digests = {name: _digest(text.encode("utf-8")) for name, text in files.items() if name != "README.md"}
+    digests["README.md"] = _digest(body.encode("utf-8"))
+    manifest = {
+        "files": dict(sorted(digests.items())),
+        "name": derivation.name,
+        "order": order,
+        "spec_sha256": derivation.digest,
+    }
+    line = _MANIFEST + json.dumps(manifest, ensure_ascii=True, separators=(", ", ": ")) + " -->\n"
+    return {**files, "README.md": body + "\n" + line}
+
+
+def _read_manifest(readme: bytes):
+    """``(manifest, README text above it)`` of a generated README, or ``None``."""
+    try:
+        text = readme.replace(b"\r\n", b"\n").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    at = text.rfind("\n" + _MANIFEST)
+    if at < 0 or not text.endswith(" -->\n"):
+        return None
+    try:
+        manifest = json.loads(text[at + 1 + len(_MANIFEST) : -len(" -->\n")])
+    except ValueError:
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not (
+        isinstance(files, dict)
+        and "README.md" in files
+        and all(
+            isinstance(n, str) and n == Path(n).name and n not in ("", ".", "..") and isinstance(h, str)
+            for n, h in files.items()
+        )
+    ):
+        return None
+    return manifest, text[:at]
+
+
+def _verified_source(base: Path, fname: str, name):
+    """The bytes of ``base/fname``, checked to belong to the complete set of its folder.
+
+    ``None`` if the file is absent and the folder does not claim it.
+
+    Raises
+    ------
+    ModelError
+        If the folder is marked incomplete (an interrupted write), or its README's
+        manifest is missing or does not match the files. A folder without a README
+        (files put there by hand) is not checked.
+    """
+    by_path = Path(str(name)).is_dir()
+    fix = f"Fix: regenerate it: run `make generated` or `symbolic-sw derive {base.name if by_path else name}`" + (
+        " (its spec's path)." if by_path else "."
+    )
+
+    def refuse(why):
+        return ModelError(f"the generated folder {base} {why}. {fix}")
+
+    if os.path.lexists(base / atomic.MARKER):
+        raise refuse(f"is incomplete: writing it was interrupted ({atomic.MARKER} is present)")
+    present = (base / fname).is_file()
+    source = (base / fname).read_bytes() if present else None
+    readme = base / "README.md"
+    if not readme.is_file():
+        return source
+    found = _read_manifest(readme.read_bytes())
+    if found is None:
+        if not present:
+            return None
+        raise refuse(
+            "has no valid manifest at the end of its README.md (truncated, edited, or written by an older version)"
+        )
+    manifest, body = found
+    if fname not in manifest["files"]:
+        if not present:
+            return None
+        raise refuse(f"holds {fname}, which is not part of its generated set (left over from another generation)")
+    for other, digest in manifest["files"].items():
+        if other == "README.md":
+            data = body.encode("utf-8")
+        elif other == fname:
+            data = source  # the very bytes that will run
+        else:
+            data = (base / other).read_bytes() if (base / other).is_file() else None
+        if data is None:
+            raise refuse(f"is incomplete: {other} is missing")
+        if _digest(data) != digest:
+            raise refuse(
+                f"is inconsistent: {other} does not match the manifest (interrupted write, or files of two generations)"
+            )
+    return source
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def _folder_problem(path: Path, parents: bool):
+    """Why ``path`` cannot be the folder written, or ``None``."""
+    if path.exists():
+        if not path.is_dir():
+            return f"{path} exists and is not a folder (a file or a device)"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"the folder {path} is not writable"
+        return None
+    if os.path.lexists(path):
+        return f"{path} is a broken symbolic link"
+    parent = path.parent
+    while parents and not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.exists():
+        return f"the folder {path.parent}, where {path.name} would be created, does not exist"
+    if not parent.is_dir():
+        return f"{parent} is not a folder, so {path} cannot be created"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"the folder {parent} is not writable, so {path} cannot be created"
+    return None
+
+
+def check_output_folder(path, parents=True) -> Path:
+    """Refuse an output folder that cannot receive a generated set — before any work.
+
+    Parameters
+    ----------
+    path : path
+        The folder to write (``--out``, ``out=``); created if absent.
+    parents : bool
+        Whether missing parent folders may be created too (as ``mkdir -p``: the nearest
+        existing one must be a writable folder); if false, the parent must exist.
+
+    Raises
+    ------
+    ModelError
+        If ``path`` is a file or a device (``/dev/null``), a missing parent cannot be
+        created (a file on the way, no permission), a folder is not writable, or ``path``
+        holds other files than a generated set (they could be overwritten: ``--out .``
+        next to one's own README.md).
+    """
+    path = Path(path)
+    fix = "Fix: give --out (out=) a new or empty folder in a writable place, e.g. generated/NAME."
+    problem = _folder_problem(path, parents)
+    if problem is None and path.is_dir():
+        problem = _foreign_files(path)
+    if problem is not None:
+        raise ModelError(f"cannot write the generated files there: {problem}. {fix}")
+    return path
+
+
+def _foreign_files(path: Path):
+    """Why a folder is not a generated folder (files of other origin in it), or ``None``."""
+    readme = path / "README.md"
+    if readme.is_file() and _read_manifest(readme.read_bytes()) is not None:
+        return None  # a generated set
+    names = {p.name for p in path.iterdir()}
+    others = sorted(n for n in names if n not in _GENERATED_NAMES and n != "__pycache__" and not atomic.is_leftover(n))
+    if "README.md" in names and "kernels.py" not in names:
+        others = sorted([*others, "README.md"])  # one's own README, not an older generated set's
+    if not others:
+        return None
+    shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+    return f"the folder {path} holds files that are not generated ({shown})"
 
 
 def generate(spec, out=None, order=None, cache=True, log=None) -> Path:
-    """Write ``generated/<name>/`` (or ``out``); unchanged files are left untouched.
+    """Write ``generated/<name>/`` (or ``out``) as one set; unchanged files are left untouched.
 
     The default folder is the package's ``generated/`` for the shipped specs of
     ``derivations/``, and ``generated/<name>/`` next to the spec file for any
     other spec (a user's own model never writes into the installed package).
+    ``out`` is checked before the derivation runs (:func:`check_output_folder`).
     """
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     if out is None:
         suffix = "" if order in (None, derivation.order) else f"_order{order}"
-        shipped = Path(derivation.path).resolve().parent == Path(DERIVATIONS).resolve()
-        root = GENERATED if shipped else Path(derivation.path).parent / "generated"
+        root = GENERATED if _shipped(derivation) else Path(derivation.path).parent / "generated"
         out = root / f"{derivation.name}{suffix}"
-    out = Path(out)
+    out = check_output_folder(out)
     _, files = build(derivation, order=order, cache=cache, log=log)
-    out.mkdir(parents=True, exist_ok=True)
-    for fname, text in files.items():
-        _write(out / fname, text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic.write_folder(
+            out,
+            {name: text.encode("utf-8") for name, text in files.items()},
+            last="README.md",
+            remove=[n for n in _GENERATED_NAMES if n not in files],
+        )
+    except OSError as exc:
+        raise ModelError(
+            f"writing {out} failed: {exc.strerror or exc}. The folder keeps its previous files "
+            f"(or is refused by load_kernels until regenerated). Fix: make room or fix the "
+            f"permissions, then run `symbolic-sw derive {derivation.name}` again."
+        ) from exc
     return out
 
 
 def generate_all(out=None, cache=True, log=None) -> list:
     """Every spec in ``derivations/`` → ``generated/``."""
     root = Path(out) if out is not None else GENERATED
+    problem = _folder_problem(root, parents=True)
+    if problem is not None:
+        raise ModelError(f"cannot write the generated folders there: {problem}.")
     names = list_derivations()
+    root.mkdir(parents=True, exist_ok=True)
     paths = [generate(name, out=root / name, cache=cache, log=log) for name in names]
     index = _ENV.get_template("index.md.j2").render(derivations=[load_derivation(n) for n in names])
     _write(root / "README.md", index)
@@ -258,10 +498,22 @@ def generate_all(out=None, cache=True, log=None) -> list:
 
 
 def _write(target: Path, text: str):
-    """Write only when the bytes differ (keeps mtimes, makes `make` idempotent)."""
-    data = text.encode("utf-8")
-    if not target.is_file() or target.read_bytes() != data:
-        target.write_bytes(data)
+    """Write whole or not at all, and only when the bytes differ (keeps mtimes: `make` is idempotent)."""
+    atomic.write_file(target, text.encode("utf-8"))
+
+
+class _VerifiedLoader(importlib.abc.Loader):
+    """Runs the bytes that were checked against the manifest (not a re-read, not a stale .pyc)."""
+
+    def __init__(self, path: Path, source: bytes):
+        self.path, self.source = path, source
+
+    def create_module(self, _spec):
+        return None
+
+    def exec_module(self, module):
+        code = compile(self.source, str(self.path), "exec", dont_inherit=True)
+        exec(code, module.__dict__)
 
 
 def load_kernels(name, kind="numpy", folder=None):
@@ -276,20 +528,28 @@ def load_kernels(name, kind="numpy", folder=None):
         ``kernels_mpmath.py``) or ``observables.py`` (J_s(μ, T)).
     folder : path, optional
         Where the generated folders live (default: the repository's ``generated/``).
+
+    Raises
+    ------
+    ModelError
+        If the module is absent, or its folder is incomplete or inconsistent (its
+        README's manifest does not match the files: an interrupted write, files of two
+        generations). The bytes checked are the bytes run.
     """
     files = {**{b.name: b.filename for b in BACKENDS.values()}, "observables": "observables.py"}
     if kind not in files:
         raise ModelError(f"kind must be one of {', '.join(map(repr, files))}, got {kind!r}.")
     base = Path(name) if Path(name).is_dir() else Path(folder or GENERATED) / str(name)
     path = base / files[kind]
-    if not path.is_file():
+    source = _verified_source(base, files[kind], name) if base.is_dir() else None
+    if source is None:
         known = ", ".join(sorted(p.name for p in Path(folder or GENERATED).glob("*") if p.is_dir()))
         raise ModelError(
             f"no generated kernels at {path}; generated: {known or '(none)'}. "
             f"Fix: run `make generated` or `symbolic-sw derive {name}`."
         )
     module_name = f"symbolic_sw_generated.{base.name}.{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=_VerifiedLoader(path, source))
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)

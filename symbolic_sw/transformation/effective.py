@@ -9,13 +9,14 @@ import numpy as np
 import sympy
 
 from .. import operators as ops
+from .. import symbols as paper_symbols
 from ..errors import ModelError
 from ..model import Model
 from ..notation import operator_layout, operator_symbol
 from ..pauli import SIGMA, kron
 from .algebra import RationalAlgebra, polynomial_symbols
 from .closed_form import entry_to_expr, from_pauli, pauli_coefficients
-from .numeric import NumericAlgebra, NumericSylvester
+from .numeric import NumericAlgebra, NumericSylvester, check_convergence, check_gap, real_number
 from .series import CanonicalSeries
 from .sylvester import SylvesterPlan, SylvesterSolver
 
@@ -499,36 +500,129 @@ def effective(model: Model, order: int = 2, block: int = 0, truncate=None, elimi
     return Effective(model, order, block, truncate)
 
 
+def _numeric_values(values, needed, what):
+    """``values`` as ``{Symbol: float}`` for the symbols ``needed``: numbers only, keys resolved by name.
+
+    Keys are SymPy symbols or their names (``{"b": 0.1}``); a key naming none of
+    ``needed`` is an error unless it is one of the paper's symbols
+    (:mod:`symbolic_sw.symbols`), so that one dict serves every built-in model.
+    Values go through :func:`~.numeric.real_number`: never ``sympify``, never ``eval``.
+    """
+    if not isinstance(values, Mapping):
+        raise ModelError(
+            f"{what}: values must be a mapping {{symbol or name: number}}, got {type(values).__name__}. "
+            f"Fix: pass e.g. {{'b': 0.1, 'k_x': 0.2, ...}}."
+        )
+    by_name = {str(s): s for s in needed}
+    shared = {str(s) for s in vars(paper_symbols).values() if isinstance(s, sympy.Symbol)}
+    out, unknown = {}, []
+    for key, value in values.items():
+        if not isinstance(key, (str, sympy.Symbol)):
+            raise ModelError(f"{what}: value keys must be SymPy symbols or their names, got {key!r}.")
+        name = str(key)
+        symbol = by_name.get(name)
+        if symbol is None:
+            if name not in shared:
+                unknown.append(name)
+            continue
+        number = real_number(value, f"the value of {name}", symbol)
+        if symbol in out and out[symbol] != number:
+            raise ModelError(f"{what}: two different values for {name} ({out[symbol]!r} and {number!r}).")
+        out[symbol] = number
+    if unknown:
+        raise ModelError(
+            f"{what}: unknown symbol(s) {', '.join(sorted(unknown))}; the model's symbols are "
+            f"{', '.join(sorted(by_name))}. Fix: remove them or use these names."
+        )
+    missing = sorted(set(by_name) - {str(s) for s in out})
+    if missing:
+        raise ModelError(
+            f"{what}: missing values for {', '.join(missing)}; pass a number for every symbol of the model "
+            f"and the operators (momenta included)."
+        )
+    return out
+
+
+def _numeric_matrix(M, values, what):
+    """A SymPy matrix at numbers ``values`` as a complex array; a pole is a ModelError, not inf or nan."""
+    entries = sympy.Matrix(M).subs(values)
+    try:
+        out = np.array(entries.evalf(), dtype=complex)
+    except (TypeError, ValueError):  # zoo or nan entries have no complex value
+        out = np.array([np.nan])
+    if not np.all(np.isfinite(out)):
+        bad = [e for e in entries if e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)]
+        raise ModelError(
+            f"{what} is not finite at these values{f' (an entry becomes {bad[0]})' if bad else ''}: a parameter "
+            f"sits at a pole of the model (a denominator vanishes). Fix: move the values away from it."
+        )
+    return out
+
+
 def effective_numeric(model: Model, order: int, values, operators=(), block: int = 0):
     """Floating-point effective operators at one parameter point (any order).
 
+    The recursion of Appendix D in floats (:mod:`.numeric`), with the same
+    exact-in-the-blocks Sylvester solve (Eq. 19) in the blocks' eigenbases.
+    Before a result is returned, the gap between the blocks of ``H0`` is
+    compared with the coupling order by order
+    (:func:`~.numeric.check_convergence`).
+
     Parameters
     ----------
-    values : dict
-        Numbers for every symbol of the model (momenta included).
+    model : Model
+    order : int
+        Highest power of the perturbation kept (≥ 1).
+    values : mapping
+        A real number for every symbol of the model and the operators (momenta
+        included); keys are SymPy symbols or their names (``{"b": 0.1}``).
+        Values must be numbers (int, float, numpy reals, Fraction, SymPy
+        numbers): strings are refused, never evaluated.  Keys naming one of the
+        paper's symbols that the model lacks are ignored, other unknown keys are
+        an error.
     operators : sequence of Operator or matrices
         Extra operators to transform.
+    block : int
+        The block whose effective operators are returned.
 
     Returns
     -------
     H_eff, [O_eff, ...] : numpy arrays of the block, summed to ``order``.
+
+    Raises
+    ------
+    ModelError
+        Bad or missing values; a closed gap between the blocks of ``H0``; a
+        coupling too large for the gap (the series diverges, ρ ≥ 1 in
+        :class:`~.numeric.Convergence`).
+
+    Warns
+    -----
+    SeriesConvergenceWarning
+        The gap is comparable to the coupling (1/2 ≤ ρ < 1): the result is
+        only a rough approximation.
     """
+    if not isinstance(model, Model):
+        raise ModelError(f"effective_numeric() takes a symbolic_sw Model, got {type(model).__name__}.")
     order = check_order(order)
+    if isinstance(block, bool) or not isinstance(block, numbers.Integral) or not 0 <= block < len(model.blocks):
+        raise ModelError(
+            f"block {block!r} does not exist; the model has {len(model.blocks)} blocks (0..{len(model.blocks) - 1})."
+        )
     op_list = [ops.operator(model, O) for O in operators]
     needed = model.H.free_symbols.union(*(p.free_symbols for op in op_list for p in op.parts))
-    missing = sorted(map(str, needed - set(values)))
-    if missing:
-        raise ModelError(
-            f"missing values for {', '.join(missing)}; pass a number for every symbol of the model and the operators."
-        )
-
-    def num(M):
-        return np.array(sympy.Matrix(M).subs(values).evalf(), dtype=complex)
+    given = _numeric_values(values, needed, "effective_numeric()")
 
     alg = NumericAlgebra(model.block_of)
-    H0 = num(model.H0)
-    series = CanonicalSeries(alg, H0, alg.matrix(num(model.H1)), NumericSylvester(H0, model.block_of))
-    series.extend(order)
+    H0 = _numeric_matrix(model.H0, given, "H0")
+    H1 = alg.matrix(_numeric_matrix(model.H1, given, "H1"))
+    solve = NumericSylvester(H0, model.block_of)
+    check_gap(H0, H1, solve)  # before any solve divides by the gap
+    series = CanonicalSeries(alg, H0, H1, solve)
+    # two orders beyond the result (for two blocks only odd orders of V are nonzero):
+    # V_(order+1), V_(order+2) show a small gap that the coupling reaches only indirectly
+    series.extend(order + 2)
+    check_convergence(H1, series.V, solve, order)
     idx = list(range(model.block_slices[block].start, model.block_slices[block].stop))
 
     def cut(M):
@@ -537,6 +631,6 @@ def effective_numeric(model: Model, order: int, values, operators=(), block: int
     H = cut(alg.add(series.H_eff[: order + 1]))
     outs = []
     for op in op_list:
-        parts = [alg.matrix(num(p)) for p in op.parts]
+        parts = [alg.matrix(_numeric_matrix(p, given, f"operator {op.name!r}")) for p in op.parts]
         outs.append(cut(alg.add(series.transform(parts, order, idx))))
     return H, outs
