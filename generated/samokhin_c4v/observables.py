@@ -5,14 +5,22 @@
 is the effective spin current of Eq. (20) (with δJ), consistently expanded to order 2 in the inter-orbital couplings: closed form at any T ≥ 0, the Fermi-Dirac integrals written as polylogarithms.
 
 ``J_s_standard(...)``: the same with the textbook spin current ½{(1/ħ)∂H_eff/∂k_i, σ_μ}
-(Eq. 2), not expanded: closed form at T = 0 (Eq. 4 for a Rashba band), a 1-D
-mpmath quadrature over |k| at T > 0 (per spin sector where a conserved τ_a ⊗ σ_0
-splits a four-band model into two two-band ones).
+(Eq. 2), not expanded: closed form at T = 0 (Eq. 4 for a Rashba band); at T > 0 that
+closed form smeared by −∂f/∂ξ plus the states below E(k=0), 1-D mpmath quadratures
+(per spin sector where a conserved τ_a ⊗ σ_0 splits a four-band model into two two-band
+ones).
 
 The chemical potential ``mu`` is counted from the band bottom E(k = 0) of the
 effective model (ERRATA item 3); ``T`` is in energy units (k_B = 1). Results are
 floats; evaluation runs in mpmath at ``mpmath.mp.dps`` digits.
+
+Arguments are real numbers only (never parsed): a non-number is a TypeError; NaN,
+±inf, T < 0, μ < 0 at T = 0, a parameter declared positive that is not, a band
+that bends down (curvature c ≤ 0) or parameters at a pole of the closed form are
+a ValueError naming the problem.
 """
+
+import numbers
 
 import mpmath
 
@@ -22,92 +30,166 @@ MODEL = "samokhin_c4v"
 DERIVATION = "samokhin_c4v"
 ORDER = 2
 PARAMETERS = ("hbar", "m", "epsilon_1", "epsilon_2", "a_tilde", "b_tilde", "b")
+#: Breakpoints of the T > 0 smearing, x = (ξ − μ)/T: −∂f/∂ξ has fallen to e^{−40} < 5e-18 at |x| = 40.
+_LEVELS = (-40, -20, -8, -3, 0, 3, 8, 20, 40)
+_FLOAT_MAX = mpmath.mpf(1.7976931348623157e308)
+#: Extra digits for evaluating a closed form: its terms may cancel (Eq. 4 is O(α³) from O(α)
+#: pieces, the gapped branch of Eq. G6 loses ~10 digits), which 15 guard digits absorb.
+_GUARD = 15
+
+
+def _real(name, key, value, positive=False):
+    """``value`` as a finite mpf: numbers only (a string is never parsed), TypeError / ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}(): {key} must be a real number, got {value!r} ({type(value).__name__}).")
+    if isinstance(value, numbers.Integral):
+        x = mpmath.mpf(int(value))
+    elif isinstance(value, numbers.Rational):  # Fraction, SymPy Rational: exactly to working precision
+        x = mpmath.mpf(int(value.numerator)) / int(value.denominator)
+    elif hasattr(value, "_mpf_"):  # mpmath and SymPy floats: all their digits
+        x = mpmath.mpf(value)
+    else:  # float, numpy floats
+        x = mpmath.mpf(float(value))
+    if not mpmath.isfinite(x):
+        raise ValueError(f"{name}(): {key} = {value!r} is not finite. Fix: pass a finite real number.")
+    if positive and not x > 0:
+        raise ValueError(f"{name}(): {key} = {value!r} must be > 0 (the model declares it positive). Fix: pass {key} > 0.")
+    return x
 
 
 def _check(name, mu, T):
-    try:
-        mu, T = mpmath.mpf(mu), mpmath.mpf(T)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}(): mu and T must be real numbers, got mu={mu!r}, T={T!r}.") from None
+    mu, T = _real(name, "mu", mu), _real(name, "T", T)
     if T < 0:
-        raise ValueError(f"{name}(): T = {T} < 0; the temperature must be ≥ 0.")
+        raise ValueError(f"{name}(): T = {float(T)!r} < 0; the temperature must be ≥ 0.")
     if T == 0 and mu < 0:
-        raise ValueError(f"{name}(): mu = {mu} lies below the band bottom E(k=0) (mu is counted from "
+        raise ValueError(f"{name}(): mu = {float(mu)!r} lies below the band bottom E(k=0) (mu is counted from "
                          f"it, ERRATA 3); at T = 0 the closed form needs mu ≥ 0.")
     return mu, T
 
 
-def _real(name, key, value):
+def _curvature(name, curvatures):
+    """Refuse a band that bends down: ε(k) − ε(0) = c k² needs c > 0 for a bounded Fermi sea."""
+    for c in _value(name, curvatures, many=True):
+        if not c > 0:
+            raise ValueError(f"{name}(): the band curvature c = (ε(k) − ε(0))/k² = {c:.6g} ≤ 0 at these "
+                             f"parameters: the band bends down, is filled to |k| → ∞ and has no equilibrium spin "
+                             f"current. Fix: parameters with c > 0 (m > 0, couplings small enough for ħ²/2m to win).")
+
+
+def _value(name, compute, many=False):
+    """``float(compute())`` (or a tuple of them), with a pole of the closed form or an overflow as a ValueError."""
     try:
-        return mpmath.mpf(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}(): {key} must be a real number, got {value!r}.") from None
+        values = compute() if many else (compute(),)
+    except ZeroDivisionError:
+        values = (None,)
+    out = []
+    for v in values:
+        if isinstance(v, mpmath.mpc):  # a square root of a negative number: outside the formula's domain
+            v = v.real if v.imag == 0 else None
+        if v is None or not mpmath.isfinite(v) or abs(v) > _FLOAT_MAX:
+            raise ValueError(f"{name}(): the closed form is singular at these parameters (an energy denominator "
+                             f"such as E_g − b vanishes, or the value overflows a float). Fix: move the parameters "
+                             f"away from it.")
+        out.append(float(v))
+    return tuple(out) if many else out[0]
 
 
-def _quadrature(mu, T, c, alpha2, beta2, x_bar, y_bar):
-    """(2π)⁻² Σ_λ ∫_0^∞ dk k [x̄(k) + λ ȳ(k)/|γ|] f(c k² + λ|γ| + |β|), |γ| = √(α²k² + β²).
+def _guarded(f):
+    """``f`` evaluated with ``_GUARD`` more digits than ``mpmath.mp.dps``."""
+    def guarded(*args):
+        with mpmath.workdps(mpmath.mp.dps + _GUARD):
+            return +f(*args)
+    return guarded
 
-    Energies from the band bottom E(k=0) = ε(0) − |β|; breakpoints at the Fermi momenta.
+
+def _bell(x):
+    """−T ∂f/∂ξ at x = (ξ − μ)/T: e^{−|x|}/(1 + e^{−|x|})², which integrates to 1 (never overflows)."""
+    e = mpmath.exp(-abs(x))
+    return e / (1 + e) ** 2
+
+
+def _below_bottom(mu, T, c, alpha2, beta2, x_bar, y_bar):
+    """(2π)⁻² ∫ dk k [x̄(k) − ȳ(k)/|γ|] [f(ξ₋ − μ) − f(−μ)] over the states of the lower band below E(k=0).
+
+    ξ₋ = c k² − √(α²k² + β²) + |β| < 0 for 0 < k < k₀, k₀² = (α² − 2c|β|)/c² (the Rashba
+    dip below E(k=0), empty when α² ≤ 2c|β|); the upper band never goes below it.
     """
     beta = mpmath.sqrt(beta2)
-    total = mpmath.mpf(0)
-    for lam in (1, -1):
-        def gap(k):
-            return mpmath.sqrt(alpha2 * k**2 + beta2)
+    if alpha2 <= 2 * c * beta:
+        return mpmath.mpf(0)
+    k0 = mpmath.sqrt(alpha2 - 2 * c * beta) / c
 
-        def fermi(k):
-            return 1 / (mpmath.exp((c * k**2 + lam * gap(k) + beta - mu) / T) + 1)
+    def fermi(xi):
+        return 1 / (mpmath.exp((xi - mu) / T) + 1)
 
-        def root(level):
-            """|k| where band λ crosses ``level`` (from the band bottom), if it does."""
-            E = level - beta
-            D = alpha2**2 + 4 * c * E * alpha2 + 4 * c**2 * beta2
-            if D < 0:
-                return None
-            u = (2 * c * E + alpha2 - lam * mpmath.sqrt(D)) / (2 * c**2)
-            return mpmath.sqrt(u) if u > 0 else None
+    def integrand(k):
+        g = mpmath.sqrt(alpha2 * k**2 + beta2)
+        weight = x_bar(k) - (y_bar(k) / g if g != 0 else 0)
+        return k * weight * (fermi(c * k**2 - g + beta) - fermi(0))
 
-        edges = [root(mu), root(mu + 40 * T)]
-        points = sorted({mpmath.mpf(0), *[e for e in edges if e is not None]})
-        if len(points) == 1:
-            points.append(mpmath.sqrt((abs(mu) + 40 * T + 2 * beta) / c) + 1)
+    return mpmath.quad(integrand, [0, k0]) / (2 * mpmath.pi) ** 2
 
-        def integrand(k):
-            g = gap(k)
-            return k * (x_bar(k) + (lam * y_bar(k) / g if g != 0 else 0)) * fermi(k)
-        total += mpmath.quad(integrand, points)
-    return total / (2 * mpmath.pi) ** 2
+
+def _thermal(mu, T, zero_T, sectors):
+    """The current at T > 0 from the T = 0 closed form ``zero_T(μ)`` (valid for μ ≥ 0) of the model.
+
+    With N(ξ) the current at T = 0 and chemical potential ξ (N = zero_T for ξ ≥ 0), an
+    integration by parts of Σ_λ ∫ d²k w_λ f(ξ_λ − μ) gives exactly
+
+        ⟨j⟩ = ∫_0^∞ N(ξ) (−∂f/∂ξ) dξ + Σ_λ ∫_{ξ_λ < 0} d²k/(2π)² w_λ [f(ξ_λ − μ) − f(−μ)].
+
+    The first term smears a smooth closed form over a few T (integrated in x = (ξ − μ)/T, so
+    μ ≫ T loses no digits); the second covers the Rashba dip below E(k=0). Neither adds the
+    two helicity bands' Fermi-sea integrals, which are each far larger than their sum (Eq. 4
+    is O(α³)): integrating those directly lost every digit at μ/T ≳ 10⁴. As T → 0 the first
+    term tends to N(μ) and the second to 0 (μ > 0), so the T = 0 limit is continuous.
+    """
+    lower = -mu / T  # ξ = 0, the band bottom E(k=0)
+    kinks = [(2 * mpmath.sqrt(s[2]) - mu) / T for s in sectors]  # the upper band's bottom 2|β|
+    points = sorted({lower, *(x for x in (*_LEVELS, *kinks) if x > lower)})
+    if mu >= 0:  # N(μ) ∫ bell = N(μ) f(−μ/T) exactly; only the smaller variation of N is integrated
+        center = zero_T(mu)
+        smeared = center / (mpmath.exp(lower) + 1)
+        smeared += mpmath.quad(lambda x: (zero_T(mu + T * x) - center) * _bell(x), [*points, mpmath.inf])
+    else:
+        smeared = mpmath.quad(lambda x: zero_T(mu + T * x) * _bell(x), [*points, mpmath.inf])
+    # the dip's weight x̄ − ȳ/|γ| and the difference of Fermi functions both cancel a few digits
+    return smeared + sum(_guarded(_below_bottom)(mu, T, *s) for s in sectors)
 
 
 def J_s(mu, T=0.0, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """⟨j_{x,y}⟩ to order 2 in the couplings, closed form (polylogs at T > 0); mu counted from E(k=0)."""
     mu, T = _check("J_s", mu, T)
-    hbar = _real("J_s", "hbar", hbar)
-    m = _real("J_s", "m", m)
+    hbar = _real("J_s", "hbar", hbar, positive=True)
+    m = _real("J_s", "m", m, positive=True)
     epsilon_1 = _real("J_s", "epsilon_1", epsilon_1)
     epsilon_2 = _real("J_s", "epsilon_2", epsilon_2)
     a_tilde = _real("J_s", "a_tilde", a_tilde)
     b_tilde = _real("J_s", "b_tilde", b_tilde)
     b = _real("J_s", "b", b)
+    _curvature("J_s", lambda: ((mpmath.mpf(1)/mpmath.mpf(2))*hbar**2/m,))
     if T == 0:
-        return float(2*a_tilde*b*b_tilde*m*mu**2/(mpmath.pi*hbar**3*(b - epsilon_1 + epsilon_2)*(b + epsilon_1 - epsilon_2)**2))
-    return float(-4*T**2*a_tilde*b*b_tilde*m*mpmath.polylog(2, -mpmath.exp(mu/T))/(mpmath.pi*hbar**3*(b - epsilon_1 + epsilon_2)*(b + epsilon_1 - epsilon_2)**2))
+        return _value("J_s", _guarded(lambda: 2*a_tilde*b*b_tilde*m*mu**2/(mpmath.pi*hbar**3*(b - epsilon_1 + epsilon_2)*(b + epsilon_1 - epsilon_2)**2)))
+    return _value("J_s", _guarded(lambda: -4*T**2*a_tilde*b*b_tilde*m*mpmath.polylog(2, -mpmath.exp(mu/T))/(mpmath.pi*hbar**3*(b - epsilon_1 + epsilon_2)*(b + epsilon_1 - epsilon_2)**2)))
 
 
 def J_s_standard(mu, T=0.0, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """⟨j_{x,y}⟩ with the standard definition (Eq. 2) on H_eff, unexpanded; mu counted from E(k=0)."""
     mu, T = _check("J_s_standard", mu, T)
-    hbar = _real("J_s_standard", "hbar", hbar)
-    m = _real("J_s_standard", "m", m)
+    hbar = _real("J_s_standard", "hbar", hbar, positive=True)
+    m = _real("J_s_standard", "m", m, positive=True)
     epsilon_1 = _real("J_s_standard", "epsilon_1", epsilon_1)
     epsilon_2 = _real("J_s_standard", "epsilon_2", epsilon_2)
     a_tilde = _real("J_s_standard", "a_tilde", a_tilde)
     b_tilde = _real("J_s_standard", "b_tilde", b_tilde)
     b = _real("J_s_standard", "b", b)
+    _curvature("J_s_standard", lambda: ((-2*a_tilde**2*epsilon_1*m + 2*a_tilde**2*epsilon_2*m + b**2*hbar**2 - epsilon_1**2*hbar**2 + 2*epsilon_1*epsilon_2*hbar**2 - epsilon_2**2*hbar**2)/(2*b**2*m - 2*epsilon_1**2*m + 4*epsilon_1*epsilon_2*m - 2*epsilon_2**2*m),))
+    zero_T = _guarded(lambda mu: -mpmath.mpf(8)/mpmath.mpf(3)*a_tilde**3*b_tilde**3*m**2*(b - epsilon_1 + epsilon_2)**2/(mpmath.pi*hbar*(b + epsilon_1 - epsilon_2)*(-2*a_tilde**2*epsilon_1*m + 2*a_tilde**2*epsilon_2*m + b**2*hbar**2 - epsilon_1**2*hbar**2 + 2*epsilon_1*epsilon_2*hbar**2 - epsilon_2**2*hbar**2)**2))
     if T == 0:
-        return float(-mpmath.mpf(8)/mpmath.mpf(3)*a_tilde**3*b_tilde**3*m**2*(b - epsilon_1 + epsilon_2)**2/(mpmath.pi*hbar*(b + epsilon_1 - epsilon_2)*(-2*a_tilde**2*epsilon_1*m + 2*a_tilde**2*epsilon_2*m + b**2*hbar**2 - epsilon_1**2*hbar**2 + 2*epsilon_1*epsilon_2*hbar**2 - epsilon_2**2*hbar**2)**2))
-    return float(
-        _quadrature(mu, T, (-2*a_tilde**2*epsilon_1*m + 2*a_tilde**2*epsilon_2*m + b**2*hbar**2 - epsilon_1**2*hbar**2 + 2*epsilon_1*epsilon_2*hbar**2 - epsilon_2**2*hbar**2)/(2*b**2*m - 2*epsilon_1**2*m + 4*epsilon_1*epsilon_2*m - 2*epsilon_2**2*m), 4*a_tilde**2*b_tilde**2/(b**2 + 2*b*epsilon_1 - 2*b*epsilon_2 + epsilon_1**2 - 2*epsilon_1*epsilon_2 + epsilon_2**2), 0,
-                      lambda k: -4*mpmath.pi*a_tilde*b_tilde/(b*hbar + epsilon_1*hbar - epsilon_2*hbar),
-                      lambda k: mpmath.pi*k**2*(4*a_tilde**3*b_tilde*epsilon_1*m - 4*a_tilde**3*b_tilde*epsilon_2*m - 2*a_tilde*b**2*b_tilde*hbar**2 + 2*a_tilde*b_tilde*epsilon_1**2*hbar**2 - 4*a_tilde*b_tilde*epsilon_1*epsilon_2*hbar**2 + 2*a_tilde*b_tilde*epsilon_2**2*hbar**2)/(b**3*hbar*m + b**2*epsilon_1*hbar*m - b**2*epsilon_2*hbar*m - b*epsilon_1**2*hbar*m + 2*b*epsilon_1*epsilon_2*hbar*m - b*epsilon_2**2*hbar*m - epsilon_1**3*hbar*m + 3*epsilon_1**2*epsilon_2*hbar*m - 3*epsilon_1*epsilon_2**2*hbar*m + epsilon_2**3*hbar*m))
-    )
+        return _value("J_s_standard", lambda: zero_T(mu))
+    sectors = [
+        ((-2*a_tilde**2*epsilon_1*m + 2*a_tilde**2*epsilon_2*m + b**2*hbar**2 - epsilon_1**2*hbar**2 + 2*epsilon_1*epsilon_2*hbar**2 - epsilon_2**2*hbar**2)/(2*b**2*m - 2*epsilon_1**2*m + 4*epsilon_1*epsilon_2*m - 2*epsilon_2**2*m), 4*a_tilde**2*b_tilde**2/(b**2 + 2*b*epsilon_1 - 2*b*epsilon_2 + epsilon_1**2 - 2*epsilon_1*epsilon_2 + epsilon_2**2), 0,
+         lambda k: -4*mpmath.pi*a_tilde*b_tilde/(b*hbar + epsilon_1*hbar - epsilon_2*hbar),
+         lambda k: mpmath.pi*k**2*(4*a_tilde**3*b_tilde*epsilon_1*m - 4*a_tilde**3*b_tilde*epsilon_2*m - 2*a_tilde*b**2*b_tilde*hbar**2 + 2*a_tilde*b_tilde*epsilon_1**2*hbar**2 - 4*a_tilde*b_tilde*epsilon_1*epsilon_2*hbar**2 + 2*a_tilde*b_tilde*epsilon_2**2*hbar**2)/(b**3*hbar*m + b**2*epsilon_1*hbar*m - b**2*epsilon_2*hbar*m - b*epsilon_1**2*hbar*m + 2*b*epsilon_1*epsilon_2*hbar*m - b*epsilon_2**2*hbar*m - epsilon_1**3*hbar*m + 3*epsilon_1**2*epsilon_2*hbar*m - 3*epsilon_1*epsilon_2**2*hbar*m + epsilon_2**3*hbar*m)),
+    ]
+    return _value("J_s_standard", lambda: _thermal(mu, T, zero_T, sectors))

@@ -7,7 +7,9 @@ Numeric kernels (numpy only) of the effective operators of the derivation
 Every function is ``f(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b)``: the
 parameters are keyword-only; all arguments broadcast as numpy arrays of reals
 and the result is a complex array of shape ``broadcast(...).shape + (2, 2)``.
-A missing, misspelt or non-real parameter raises ``TypeError`` naming it.
+A missing, misspelt or non-real parameter raises ``TypeError`` naming it;
+parameters at a pole of a closed form (an energy denominator vanishes: the gap
+closes) raise ``ValueError`` naming them, on both paths below.
 ``evaluate(k_x, k_y, operators=[...], **parameters)`` returns several operators
 at once, sharing the work between them.
 
@@ -45,7 +47,7 @@ __all__ = [
     "dJ_y_y",
     "dJ_z_x",
     "dJ_z_y",
-    "evaluate", "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
+    "evaluate", "PARAMETERS", "MOMENTA", "SHAPE", "ORDER", "MODEL", "DERIVATION", "OPERATORS",
 ]
 
 MODEL = "samokhin_c4v"
@@ -70,6 +72,31 @@ def _explain(name, kwargs, error):
     return (
         f"{name}(): " + "; ".join(parts) + ". Call as "
         f"{name}(" + ", ".join([*MOMENTA, *(f"{p}=..." for p in PARAMETERS)]) + ")."
+    )
+
+
+def _pole(name, point, finite):
+    """The message of a kernel whose closed form is not finite at ``point`` (``{argument: value}``).
+
+    ``finite(point)`` re-evaluates it elsewhere: the arguments that, moved
+    slightly on their own, make it finite are named as the pole's location.
+    """
+    where = [k for k, v in point.items() if finite({**point, k: v + 1e-6 * max(1, abs(v))})]
+    if where:
+        return (
+            f"{name}(): the effective operator has a pole at "
+            + ", ".join(f"{k}={point[k]}" for k in where)
+            + ": a denominator of its closed form vanishes there (for an energy denominator: the gap "
+            "between the blocks closes), so its value is infinite. Fix: move "
+            + (", ".join(where[:-1]) + " or " if len(where) > 1 else "")
+            + where[-1]
+            + " away from the pole."
+        )
+    return (
+        f"{name}(): the effective operator is not finite at "
+        + ", ".join(f"{k}={v}" for k, v in point.items())
+        + ": a denominator of its closed form vanishes there (for an energy denominator: the gap "
+        "between the blocks closes) or a value overflows. Fix: choose other values."
     )
 
 
@@ -104,13 +131,61 @@ def _kernel(terms, coefficients):
             values = _arguments(f.__name__, signature, args, kwargs)
             momenta = [values.pop(k) for k in MOMENTA]
             if terms is None or not _fast(values, momenta):
-                return f(*momenta, **values)
+                return _general(checked, momenta, values)
             return _polynomials(momenta, ((terms, coefficients, _scalars(values)),))[0]
 
         checked.terms, checked.coefficients = terms, coefficients
         return checked
 
     return decorate
+
+
+def _general(kernel, momenta, values):
+    """The general path of a kernel (its closed form, elementwise); ValueError at a pole."""
+    with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ValueError below says it
+        result = kernel.__wrapped__(*momenta, **values)
+    if not numpy.isfinite(result).all():
+        _check_pole(kernel, result, momenta, values)
+    return result
+
+
+def _value(f, point):
+    """``f(**point)`` (an array or a tuple of coefficients) as a complex array, or None if not finite."""
+    try:
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = numpy.asarray(f(**point), dtype=complex)
+    except ArithmeticError:  # ZeroDivisionError, OverflowError of scalar arithmetic
+        return None
+    return value if numpy.isfinite(value).all() else None
+
+
+def _finite(f, point):
+    """Whether ``f(**point)`` is finite everywhere."""
+    return _value(f, point) is not None
+
+
+def _check_pole(kernel, result, momenta, values):
+    """Raise ValueError if ``result`` is inf/nan at a point where every argument is finite.
+
+    Non-finite arguments give non-finite results, as numpy does.  For an
+    operator polynomial in the momenta the pole is in its k-free coefficients
+    (checked there, as on the fast path, so that huge momenta overflow alike on
+    both paths); otherwise the closed form is re-evaluated at the point.
+    """
+    shape = result.shape[: result.ndim - 2]
+    suspect = ~numpy.isfinite(result.reshape(*shape, -1)).all(axis=-1)
+    for a in (*momenta, *values.values()):
+        suspect &= numpy.isfinite(numpy.broadcast_to(a, shape))
+    if not suspect.any():
+        return
+    index = numpy.unravel_index(numpy.argmax(suspect), shape)
+    arguments = {**dict(zip(MOMENTA, momenta)), **values}
+    point = {k: float(numpy.broadcast_to(v, shape)[index]) for k, v in arguments.items()}
+    if kernel.terms is not None:
+        point = {p: point[p] for p in PARAMETERS}
+    finite = functools.partial(_finite, kernel.__wrapped__ if kernel.terms is None else kernel.coefficients)
+    if not finite(point):
+        raise ValueError(_pole(kernel.__name__, point, finite))
 
 
 def _pauli(shape, c_0, c_x, c_y, c_z):
@@ -156,8 +231,12 @@ _FAST_MIN_POINTS = 2048  # fewer points: the general path
 
 
 def _fast(values, momenta):
-    """Whether the fast path applies: scalar parameters and enough points."""
-    return all(v.ndim == 0 for v in values.values()) and numpy.broadcast(*momenta).size >= _FAST_MIN_POINTS
+    """Whether the fast path applies: finite scalar parameters and enough points."""
+    return (
+        all(v.ndim == 0 for v in values.values())
+        and numpy.broadcast(*momenta).size >= _FAST_MIN_POINTS
+        and numpy.isfinite(sum(map(float, values.values())))  # else nan/inf propagate as on the general path
+    )
 
 
 def _parity(monomial):
@@ -194,7 +273,16 @@ def _prepared(keys):
     Cached: calls on chunks of points with the same parameters evaluate the
     coefficients and plan the products only once.
     """
-    return _plan([_table(terms, coefficients(**dict(scalars))) for terms, coefficients, scalars in keys])
+    return _plan([_table(terms, _coefficients(coefficients, dict(scalars))) for terms, coefficients, scalars in keys])
+
+
+def _coefficients(coefficients, point):
+    """The coefficients at finite scalar parameters, as a complex array; ValueError at a pole."""
+    value = _value(coefficients, point)
+    if value is None:
+        name = coefficients.__name__.removeprefix("_").removesuffix("_coefficients")
+        raise ValueError(_pole(name, point, functools.partial(_finite, coefficients)))
+    return value
 
 
 def _table(terms, coefficients):
@@ -347,11 +435,13 @@ def _evaluate(momenta, operators, out, parameters):
     """The body of the module's ``evaluate(*momenta, operators=None, out=None, **parameters)``."""
     names = _operator_names(operators)
     signature = inspect.signature(next(iter(OPERATORS.values())).__wrapped__)  # every kernel's
-    values = _arguments("evaluate", signature, tuple(momenta), parameters)
+    arguments = tuple(momenta)
+    values = _arguments("evaluate", signature, arguments, parameters)
     momenta = [values.pop(k) for k in MOMENTA]
-    targets = _outputs(out, names, numpy.broadcast(*momenta, *values.values()).shape + SHAPE)
+    shape = _broadcast_shape(*momenta, *values.values()) + SHAPE
+    targets = _outputs(out, names, shape, {**dict(zip(MOMENTA, arguments)), **parameters})
     fast = [n for n in names if OPERATORS[n].terms is not None] if _fast(values, momenta) else []
-    results = {n: OPERATORS[n].__wrapped__(*momenta, **values) for n in names if n not in fast}
+    results = {n: _general(OPERATORS[n], momenta, values) for n in names if n not in fast}
     if targets is not None:
         for n, value in results.items():
             targets[n][...] = value
@@ -364,8 +454,20 @@ def _evaluate(momenta, operators, out, parameters):
     return {n: results[n] for n in names}
 
 
-def _outputs(out, names, shape):
-    """The ``out`` arrays of :func:`evaluate`, checked (None if not given)."""
+def _broadcast_shape(*arrays):
+    """The broadcast shape of any number of arrays (``numpy.broadcast`` takes at most 32 before numpy 2)."""
+    if len(arrays) <= 32:
+        return numpy.broadcast(*arrays).shape
+    return numpy.broadcast_shapes(*(numpy.shape(a) for a in arrays))
+
+
+def _outputs(out, names, shape, inputs=None):
+    """The ``out`` arrays of :func:`evaluate`, checked (None if not given).
+
+    Each must be a writeable C-contiguous complex array of the result's shape,
+    sharing no memory with another one or with an array among ``inputs``
+    (``{argument: value}``, as passed).
+    """
     if out is None:
         return None
     missing = [n for n in names if n not in out]
@@ -389,7 +491,45 @@ def _outputs(out, names, shape):
                 f"array of shape {shape}, got a {got}. Fix: "
                 f"numpy.empty({shape}, dtype=complex)."
             )
+    _disjoint(out, names, shape, inputs or {})
     return out
+
+
+def _disjoint(out, names, shape, inputs):
+    """ValueError if two ``out`` arrays, or one and an input array, share memory (a wrong result otherwise).
+
+    Arrays are grouped by the array owning their memory (following ``.base``):
+    two different owners never overlap, so only arrays with the same owner, or
+    whose memory numpy does not own (``frombuffer``, ``as_strided`` …), are
+    compared, exactly, with ``numpy.shares_memory``.
+    """
+    arrays = [(n, None, out[n]) for n in names]
+    arrays += [(None, k, v) for k, v in inputs.items() if isinstance(v, numpy.ndarray)]
+    owners, foreign = {}, []
+    for i, (_, _, root) in enumerate(arrays):
+        while isinstance(root.base, numpy.ndarray):
+            root = root.base
+        if root.base is None and root.flags.owndata:
+            owners.setdefault(id(root), []).append(i)
+        else:
+            foreign.append(i)
+    pairs = [(i, j) for group in owners.values() for n, i in enumerate(group) for j in group[:n]]
+    pairs += [(i, j) for i in foreign for j in range(len(arrays)) if j != i and (j not in foreign or j < i)]
+    for i, j in pairs:
+        (name, key, a), (other, other_key, b) = arrays[i], arrays[j]
+        if (name is None and other is None) or not numpy.shares_memory(a, b):
+            continue  # inputs may share memory with each other
+        if name is not None and other is not None:
+            first, second = sorted((name, other), key=names.index)
+            raise ValueError(
+                f"evaluate(): out[{first!r}] and out[{second!r}] share memory: one result would overwrite "
+                f"the other. Fix: give every operator its own array, numpy.empty({shape}, dtype=complex)."
+            )
+        name, key = (name, other_key) if name is not None else (other, key)
+        raise ValueError(
+            f"evaluate(): out[{name!r}] shares memory with the argument {key}: the result would "
+            f"overwrite it while it is read. Fix: pass a copy ({key}.copy()) or another out array."
+        )
 
 
 def _operator_names(operators):
@@ -418,7 +558,8 @@ def evaluate(k_x, k_y, *, operators=None, out=None, **parameters):
     ``ValueError``.  ``out`` is an optional ``{name: array}`` of C-contiguous
     complex arrays of the result's shape to write into (and return), so that
     repeated calls on the same points reuse their memory; a wrong or missing
-    array raises ``ValueError``.
+    array, or arrays sharing memory with each other or with an argument, raise
+    ``ValueError``.
     """
     return _evaluate((k_x, k_y,), operators, out, parameters)
 

@@ -7,7 +7,8 @@ derivation ``samokhin_g4g5``, order 2: the same closed forms, evaluated at
 
 Every function is ``f(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b)`` with scalar
 arguments (numbers or strings such as ``"0.1"``, read exactly by mpmath) and returns
-an ``mpmath.matrix`` of size 2×2.
+an ``mpmath.matrix`` of size 2×2; parameters at a pole of a closed form
+(an energy denominator vanishes: the gap closes) raise ``ValueError`` naming them.
 """
 
 import difflib
@@ -36,7 +37,7 @@ __all__ = [
     "dJ_y_y",
     "dJ_z_x",
     "dJ_z_y",
-    "PARAMETERS", "ORDER", "MODEL", "OPERATORS",
+    "PARAMETERS", "MOMENTA", "SHAPE", "ORDER", "MODEL", "DERIVATION", "OPERATORS",
 ]
 
 MODEL = "samokhin_c4v"
@@ -64,8 +65,33 @@ def _explain(name, kwargs, error):
     )
 
 
+def _pole(name, point, finite):
+    """The message of a kernel whose closed form is not finite at ``point`` (``{argument: value}``).
+
+    ``finite(point)`` re-evaluates it elsewhere: the arguments that, moved
+    slightly on their own, make it finite are named as the pole's location.
+    """
+    where = [k for k, v in point.items() if finite({**point, k: v + 1e-6 * max(1, abs(v))})]
+    if where:
+        return (
+            f"{name}(): the effective operator has a pole at "
+            + ", ".join(f"{k}={point[k]}" for k in where)
+            + ": a denominator of its closed form vanishes there (for an energy denominator: the gap "
+            "between the blocks closes), so its value is infinite. Fix: move "
+            + (", ".join(where[:-1]) + " or " if len(where) > 1 else "")
+            + where[-1]
+            + " away from the pole."
+        )
+    return (
+        f"{name}(): the effective operator is not finite at "
+        + ", ".join(f"{k}={v}" for k, v in point.items())
+        + ": a denominator of its closed form vanishes there (for an energy denominator: the gap "
+        "between the blocks closes) or a value overflows. Fix: choose other values."
+    )
+
+
 def _kernel(f):
-    """Bind and check the arguments, then convert them to ``mpmath.mpf``."""
+    """Bind and check the arguments, convert them to ``mpmath.mpf``; ValueError at a pole."""
     signature = inspect.signature(f)
 
     @functools.wraps(f)
@@ -80,9 +106,21 @@ def _kernel(f):
                 values[key] = mpmath.mpf(value)
             except (TypeError, ValueError):
                 raise TypeError(f"{f.__name__}(): {key} must be a real number, got {value!r}.") from None
-        return f(*[values.pop(k) for k in MOMENTA], **values)
+        try:
+            return f(**values)
+        except ZeroDivisionError:
+            raise ValueError(_pole(f.__name__, values, functools.partial(_finite, f))) from None
 
     return checked
+
+
+def _finite(f, point):
+    """Whether ``f(**point)`` is finite (no division by zero, no inf/nan entry)."""
+    try:
+        value = f(**point)
+    except ZeroDivisionError:
+        return False
+    return all(mpmath.isfinite(x) for row in value.tolist() for x in row)
 
 
 def _pauli(c_0, c_x, c_y, c_z):
