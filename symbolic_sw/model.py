@@ -45,10 +45,37 @@ def _check_real(H):
         )
 
 
+def _check_finite(H):
+    """Every entry finite: ``oo``, ``zoo`` or ``nan`` in H is named (not reported as non-Hermiticity)."""
+    singular = (sympy.S.Infinity, sympy.S.NegativeInfinity, sympy.S.ComplexInfinity, sympy.S.NaN)
+    for i in range(H.rows):
+        for j in range(H.cols):
+            if H[i, j].has(*singular):
+                raise ModelError(
+                    f"H[{i},{j}] = {H[i, j]} is not finite (oo, zoo or nan). Fix: replace the "
+                    f"singular value by a symbol, or remove the division by zero that produced it."
+                )
+
+
+def _undecided_conjugates(expr):
+    """Subexpressions whose complex conjugate SymPy leaves unevaluated (it cannot tell they are real)."""
+    return sorted({c.args[0] for c in sympy.conjugate(expr).atoms(sympy.conjugate)}, key=sympy.default_sort_key)
+
+
 def _check_hermitian(H):
     bad = _non_hermitian_pairs(H)
     if bad:
         i, j = bad[0]
+        undecided = _undecided_conjugates(H[j, i])
+        if undecided:
+            raise ModelError(
+                f"H is not Hermitian as far as SymPy can tell: H[{i},{j}] = {H[i, j]}, and the "
+                f"complex conjugate of {undecided[0]} in H[{j},{i}] stays unevaluated (SymPy cannot "
+                f"tell that it is real). Fix: declare the symbols inside it positive (sympy.Symbol(name, "
+                f"positive=True)) where that makes it real, write it with functions SymPy knows to be "
+                f"real on real arguments (cos, sin, exp, sqrt of a positive expression), or use "
+                f"sympy.Function(name, real=True)."
+            )
         raise ModelError(
             f"H is not Hermitian: H[{i},{j}] = {H[i, j]} but conj(H[{j},{i}]) = "
             f"{sympy.conjugate(H[j, i])} ({len(bad)} such pair(s)). Fix: make "
@@ -196,6 +223,7 @@ class Model:
         self.hbar = hbar
         self.spin = bool(spin)
         _check_real(H)
+        _check_finite(H)
         _check_hermitian(H)
         self.blocks = self._check_blocks(blocks)
         self.block_slices, self.block_of = _partition(self.blocks)

@@ -1,19 +1,51 @@
 """Exact matrix algebra over rational functions with a fixed set of denominators.
 
 Every entry is a pair ``(num, exps)`` meaning ``num / Π_i f_i**exps[i]``, where
-``num`` is a sparse polynomial (``sympy.polys.rings.PolyElement``) with Gaussian
-rational coefficients and the ``f_i`` are the *gap factors*: the irreducible real
-polynomials that the Sylvester equations can put into denominators. Symbols
-that appear in denominators of the input (like ``m`` in ħ²k²/2m or ħ in 1/ħ)
-get an inverse generator, and monomials are kept Laurent-reduced.
+``num`` is a sparse polynomial (``sympy.polys.rings.PolyElement``) over the
+rationals in the *generators* of :class:`Generators` and the ``f_i`` are the
+*gap factors*: the polynomials that the Sylvester equations can put into
+denominators.
 
-The imaginary unit is a last generator ``i`` of a ring over the rationals, kept
-reduced (``i² = -1``, so its exponent is 0 or 1): rational arithmetic is native
-to the coefficient domain, while every Gaussian-rational operation would build
-Python objects — products of real or imaginary entries are about four times
-faster this way, and mixed ones no slower.  Conversions to SymPy go through the
-Gaussian form, so expressions and numbers are exactly those of a ring over
-``QQ_I``.
+The generators are described once, as data (:class:`Generators`), so that any
+backend can reuse the table.  Their kinds, in ring order:
+
+``symbol``
+    A real parameter or momentum (sorted by name).
+``inverse``
+    ``1/x`` for a symbol ``x`` that appears in a denominator (like ``m`` in
+    ħ²k²/2m), and for an atom or constant in a denominator.  Monomials are kept
+    Laurent-reduced: ``x`` and ``1/x`` never both divide a monomial.
+``surd``
+    ``√p`` for a prime ``p``, reduced by ``(√p)² = p`` after products.  Every
+    square root of a rational is written in this basis of square-free products
+    (``√6 → √2·√3``, ``1/√3 → √3/3``, ``√8 → 2√2``), so a result never holds
+    ``√6`` in one place and ``√2·√3`` in another.
+``constant``
+    A number that is not a rational or a square root of one (π, e, 2^(1/3)): a
+    free real generator.
+``atom``
+    Any other subexpression that is not a polynomial in the symbols, kept exactly
+    and opaque: functions of the parameters (``exp(-λ)``, ``sqrt(Δ)``), of the
+    momenta (``cos(k_x a)``, ``exp(I k_x a)``), and polynomial denominators:
+    ``1/(E_g + Δ)`` is the inverse generator of the atom ``E_g + Δ``.  ``exp(z)``
+    is stored as ``exp(z)`` or as the inverse of ``exp(-z)``, whichever has no
+    leading minus sign, so that ``exp(ika)·exp(-ika) = 1`` is a Laurent reduction.
+    No other relation is known between atoms (``sqrt(Δ)² = Δ`` is not applied):
+    results stay exact, only not always in their shortest form.
+``i``
+    The imaginary unit, the last generator, reduced by ``i² = -1``.  Rational
+    arithmetic is native to the coefficient domain, while every
+    Gaussian-rational operation would build Python objects — products of real or
+    imaginary entries are about four times faster this way.
+
+Per generator the table holds: its SymPy expression (how it prints), a
+placeholder symbol (how SymPy-side computations such as the Sylvester plan see
+it: the symbol itself for ``symbol``), its square for ``surd`` and ``i``, its
+Laurent partner, its complex conjugate (a generator: ``exp(ika) ↔ exp(-ika)``,
+``i → -i``, everything else real) and its derivative with respect to each
+momentum as a ring element (the chain rule through atoms: ``d cos(k a)/dk =
+-a sin(k a)`` brings in ``sin(k a)``; the atom set is closed under first
+derivatives to a fixpoint when the table is built).
 
 This keeps every intermediate result a polynomial: sums and products never
 call ``cancel`` or ``gcd``; common factors are divided out only where asked
@@ -29,37 +61,595 @@ import sympy
 from sympy.polys.domains import QQ, QQ_I
 from sympy.polys.rings import PolyRing
 
-__all__ = ["RationalAlgebra", "polynomial_symbols"]
+from ..errors import ModelError
+
+__all__ = ["Generators", "RationalAlgebra", "UnknownGeneratorError"]
+
+#: rounds of closing the atoms under derivatives with respect to the momenta (first
+#: derivatives of the model's own atoms need one; later rounds serve derivatives of derivatives)
+DERIVATIVE_ROUNDS = 3
+#: most atoms (and constants) one model may bring in: a runaway closure is a ModelError, not a hang
+MAX_ATOMS = 128
+#: radicands are factored by trial division up to this bound; a larger cofactor stays one surd
+_TRIAL_LIMIT = 10**6
+_NOT_FINITE = (sympy.S.ComplexInfinity, sympy.S.Infinity, sympy.S.NegativeInfinity, sympy.S.NaN)
+_I = QQ_I(0, 1)
 
 
-def _terms(expr):
-    """Yield (coefficient, {symbol: exponent}) for an expanded expression."""
+class UnknownGeneratorError(ModelError):
+    """An expression with a symbol or atom that is not a generator of this ring."""
+
+
+class _RefusedError(Exception):
+    """A subexpression the ring cannot represent; becomes a ModelError naming the entry."""
+
+    def __init__(self, reason, fix):
+        super().__init__(reason)
+        self.reason, self.fix = reason, fix
+
+
+def _short(expr, limit=160):
+    text = str(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _surd(r, p):
+    """``r**(p/2)`` for a rational ``r`` and an odd ``p``, as ``(coefficient in QQ_I, [radicands])``.
+
+    ``r**(p/2) = r**((p-1)/2) · √(n·d)/d`` for ``r = n/d``, and ``√(n·d)`` is
+    written as a rational times a product of square roots of distinct primes.
+    """
+    n, d = int(r.p), int(r.q)
+    radicand = n * d
+    coeff = r ** ((p - 1) // 2) / d
+    if radicand < 0:
+        coeff, radicand = coeff * sympy.I, -radicand
+    primes = []
+    for q, k in sympy.factorint(radicand, limit=_TRIAL_LIMIT).items():
+        coeff *= sympy.Integer(q) ** (k // 2)
+        if k % 2:
+            primes.append(int(q))
+    return QQ_I.from_sympy(coeff), primes
+
+
+def _atom(factor, base, e):
+    """``factor = X**p`` with ``X`` the canonical atom: ``(X, p)``.
+
+    ``exp(z)`` with a leading minus sign in ``z`` is the inverse of ``exp(-z)``;
+    a rational power ``base**(p/q)`` is the p-th power of ``base**(1/q)``; an
+    integer power of anything else (``cos(x)**2``, ``(a + b)**-1``) is a power
+    of its base.
+    """
+    if isinstance(factor, sympy.exp):
+        arg = factor.args[0]
+        X, p = (sympy.exp(-arg), -1) if arg.could_extract_minus_sign() else (factor, 1)
+    elif e.is_Integer:
+        X, p = base, int(e)
+    elif e.is_Rational:
+        X, p = base ** sympy.Rational(1, e.q), int(e.p)
+    elif e.could_extract_minus_sign():
+        X, p = base ** (-e), -1
+    else:
+        X, p = factor, 1
+    if X.is_Symbol or X.is_Rational or X is sympy.I:  # the normal form evaluated away: keep it opaque
+        return factor, 1
+    return X, p
+
+
+def _decompose(expr):
+    """``[(coefficient in QQ_I, {key: exponent})]``, one item per term of the expanded ``expr``.
+
+    Keys: a ``Symbol`` (parameter, momentum or placeholder), an ``int`` (a prime
+    under a square root) or any other expression (an atom or a constant).
+    """
+    out = []
     for term in sympy.Add.make_args(sympy.expand(expr)):
         coeff, rest = term.as_coeff_Mul()
+        c = QQ_I.from_sympy(coeff)
         powers = {}
-        for factor in sympy.Mul.make_args(rest):
-            base, exp = factor.as_base_exp()
-            if base.is_number:
-                coeff = coeff * factor
-                continue
-            if not (isinstance(base, sympy.Symbol) and exp.is_Integer):
-                raise ValueError(
-                    f"entry term {term} is not a polynomial in the parameters (factor "
-                    f"{factor}); symbolic-sw handles polynomial entries, with at most "
-                    f"monomial denominators such as 1/m."
+        if rest is not sympy.S.One:
+            for factor in sympy.Mul.make_args(rest):
+                if factor is sympy.I:
+                    c = c * _I
+                    continue
+                base, e = factor.as_base_exp()
+                if base.is_Symbol and e.is_Integer:
+                    key, p = base, int(e)
+                elif base.is_Rational and e.is_Rational and e.q == 2:
+                    r, primes = _surd(base, int(e.p))
+                    c = c * r
+                    for q in primes:
+                        powers[q] = powers.get(q, 0) + 1
+                    continue
+                else:
+                    key, p = _atom(factor, base, e)
+                powers[key] = powers.get(key, 0) + p
+        out.append((c, powers))
+    return out
+
+
+class Generators:
+    """The generators of the exact ring, described once as data (module docstring).
+
+    Parameters
+    ----------
+    exprs : sequence of sympy.Expr
+        Everything the ring must represent (the model's entries, ``1/ħ``, operators).
+    momenta : sequence of sympy.Symbol
+        Always generators; the atoms are closed under derivatives with respect to them.
+    labels : sequence of str, optional
+        A name per expression (``"H[0,1]"``) for error messages.
+
+    Attributes
+    ----------
+    kinds : tuple of str
+        Per generator: ``"symbol"``, ``"inverse"``, ``"surd"``, ``"constant"``, ``"atom"`` or ``"i"``.
+    exprs : tuple of sympy.Expr
+        What each generator stands for (``m``, ``1/m``, ``sqrt(2)``, ``pi``, ``cos(a*k_x)``, ``I``).
+    placeholders : tuple of sympy.Symbol
+        The symbol SymPy-side computations use for it: the symbol itself for a
+        ``symbol``, a ``Dummy`` otherwise.
+    ring : PolyRing
+        Polynomials over QQ in the placeholders and a last generator ``i``.
+    symbols, inverse : tuple of sympy.Symbol
+        The symbols (the first generators, sorted by name) and those with an inverse.
+    pairs : tuple of (int, int)
+        Laurent pairs ``(x, 1/x)`` of generator indices.
+    squares : tuple of (int, QQ)
+        Surds and their squares; ``ii`` is the index of ``i`` (``i² = -1``).
+    conj : tuple of int or None
+        Generator index of each generator's complex conjugate (``None``: all real but ``i``).
+    atoms : tuple of sympy.Expr
+        The constants and atoms.
+    """
+
+    def __init__(self, exprs, momenta=(), labels=None):
+        exprs = list(exprs)
+        labels = list(labels) if labels is not None else [f"entry {n}" for n in range(len(exprs))]
+        self._sym_pos, self._sym_neg, self._primes = set(momenta), set(), set()
+        self._atoms = {}  # X -> {"neg", "depth", "label", "conj", "d", "fail"}
+        self._queue = []
+        for label, expr in zip(labels, exprs):
+            self._scan_entry(expr, label)
+        self._close(tuple(momenta))
+        self._layout()
+        self._ring_maps(tuple(momenta))
+
+    # -- collecting the generators ---------------------------------------------------
+
+    def _scan_entry(self, expr, label, depth=0, new_atoms=True):
+        try:
+            self._scan(sympy.sympify(expr), label, depth, new_atoms)
+        except (ModelError, _NewAtomError):
+            raise
+        except _RefusedError as exc:
+            raise ModelError(f"{label} = {_short(expr)}: {exc.reason}. Fix: {exc.fix}.") from None
+        except Exception as exc:  # SymPy's own failures (RecursionError included) never reach the user raw
+            raise ModelError(
+                f"{label} = {_short(expr)} cannot be represented exactly ({type(exc).__name__}: "
+                f"{_short(exc, 200)}). Fix: write the entry with polynomials, rationals, square roots, "
+                f"constants and elementary functions of real symbols."
+            ) from None
+
+    def _scan(self, expr, label, depth, new_atoms):
+        if expr.has(*_NOT_FINITE):
+            raise _RefusedError("it is not finite (oo, zoo or nan)", "replace the singular value by a symbol")
+        for _, powers in _decompose(expr):
+            for key, e in powers.items():
+                if isinstance(key, sympy.Symbol):
+                    if e:
+                        (self._sym_pos if e > 0 else self._sym_neg).add(key)
+                elif isinstance(key, int):
+                    self._primes.add(key)
+                else:
+                    rec = self._atoms.get(key)
+                    if rec is None:
+                        if not new_atoms:
+                            raise _NewAtomError(key)
+                        if len(self._atoms) >= MAX_ATOMS:
+                            raise _RefusedError(
+                                f"it brings the number of atoms (non-polynomial subexpressions) above {MAX_ATOMS}",
+                                "write the model with fewer distinct functions",
+                            )
+                        rec = self._atoms[key] = {"neg": False, "depth": depth, "label": label, "d": {}, "fail": {}}
+                        self._queue.append(key)
+                    if e < 0:
+                        rec["neg"] = True
+
+    def _close(self, momenta):
+        """Close the atoms under complex conjugation and (for a few rounds) derivatives."""
+        while self._queue:
+            X = self._queue.pop(0)
+            try:
+                self._close_atom(X, momenta)
+            except ModelError:
+                raise
+            except Exception as exc:  # SymPy's conjugate or diff failing on an exotic atom
+                raise ModelError(
+                    f"{self._atoms[X]['label']}: the subexpression {_short(X)} cannot be conjugated or "
+                    f"differentiated ({type(exc).__name__}: {_short(exc, 200)}). Fix: write it with "
+                    f"elementary functions of real symbols."
+                ) from None
+        # conjugation maps X to Y**s: the inverse generators it needs must exist
+        changed = True
+        while changed:
+            changed = False
+            for rec in self._atoms.values():
+                Y, s = rec["conj"]
+                if (s == -1 or rec["neg"]) and not self._atoms[Y]["neg"]:
+                    self._atoms[Y]["neg"] = changed = True
+
+    def _close_atom(self, X, momenta):
+        """Record the conjugate and the momentum derivatives of atom ``X``, scanning what they bring in."""
+        rec = self._atoms[X]
+        label = rec["label"]
+        cX = sympy.conjugate(X)
+        if cX == X:
+            rec["conj"] = (X, 1)
+        else:
+            terms = _decompose(cX)
+            items = list(terms[0][1].items()) if len(terms) == 1 and terms[0][0] == QQ_I(1, 0) else []
+            if len(items) != 1 or items[0][1] not in (1, -1) or isinstance(items[0][0], (sympy.Symbol, int)):
+                raise ModelError(
+                    f"{label}: the complex conjugate of {_short(X)} is {_short(cX)}, which is not a "
+                    f"single atom, so conjugation cannot be a map of generators. Fix: write the entry with "
+                    f"real functions (cos, sin) times I, or declare the symbols inside it real or positive."
                 )
-            powers[base] = powers.get(base, 0) + int(exp)
-        yield coeff, powers
+            self._scan_entry(cX, label, rec["depth"])
+            rec["conj"] = items[0]
+        for k in momenta:
+            if not X.has(k):
+                continue
+            dX = sympy.diff(X, k)
+            rec["d"][k] = dX
+            try:
+                self._scan_entry(dX, label, rec["depth"] + 1, new_atoms=rec["depth"] < DERIVATIVE_ROUNDS)
+            except _NewAtomError:
+                rec["fail"][k] = dX
+
+    def _layout(self):
+        """Generator order: symbols, their inverses, surds, constants, atoms, their inverses, i."""
+        key = sympy.default_sort_key
+        self.symbols = tuple(sorted(self._sym_pos | self._sym_neg, key=str))
+        self.inverse = tuple(sorted(self._sym_neg, key=str))
+        primes = sorted(self._primes)
+        consts = sorted((X for X in self._atoms if X.is_number), key=lambda X: (str(X), key(X)))
+        atoms = sorted((X for X in self._atoms if not X.is_number), key=lambda X: (str(X), key(X)))
+        self.atoms = tuple(consts + atoms)
+        inverted = [X for X in self.atoms if self._atoms[X]["neg"]]
+        kinds, exprs, holders = [], [], []
+
+        def add(kind, expr, holder):
+            kinds.append(kind)
+            exprs.append(expr)
+            holders.append(holder)
+            return len(kinds) - 1
+
+        pos = {s: add("symbol", s, s) for s in self.symbols}
+        neg = {s: add("inverse", 1 / s, sympy.Dummy(f"inv_{s}")) for s in self.inverse}
+        surd = {p: add("surd", sympy.sqrt(p), sympy.Dummy(f"sqrt{p}")) for p in primes}
+        for n, X in enumerate(self.atoms):
+            pos[X] = add("constant" if X.is_number else "atom", X, sympy.Dummy(f"atom{n}"))
+        for X in inverted:
+            neg[X] = add("inverse", 1 / X, sympy.Dummy(f"inv_atom{self.atoms.index(X)}"))
+        self.ii = add("i", sympy.I, sympy.Dummy("i"))
+        self.kinds, self.exprs, self.placeholders = tuple(kinds), tuple(exprs), tuple(holders)
+        self.ngens = len(kinds)
+        # conversion records: key -> (index for a positive power, index for a negative one, square)
+        index = {}
+        for b, i in pos.items():
+            index[b] = index[holders[i]] = (i, neg.get(b), None)
+        for b, j in neg.items():
+            index[holders[j]] = (j, pos[b], None)
+        for p, i in surd.items():
+            index[p] = index[holders[i]] = (i, None, QQ(p))
+        self._index = index
+        self._pos, self._neg = pos, neg
+        self.pairs = tuple((pos[b], j) for b, j in neg.items())
+        self.squares = tuple((i, QQ(p)) for p, i in surd.items())
+        self.relation = frozenset([self.ii, *(i for i, _ in self.squares), *(i for pr in self.pairs for i in pr)])
+        #: index of the generator ``x`` of each inverse generator ``1/x``
+        self._base_of = {j: pos[b] for b, j in neg.items()}
+        #: whether any generator is a surd, a constant or an atom
+        self.opaque = bool(self.atoms or self.squares)
+        #: placeholder -> expression, for gap factors and factorisations done on placeholders
+        self.back = {h: e for h, e, k in zip(holders, exprs, kinds) if k not in ("symbol", "i")}
+
+    def _ring_maps(self, momenta):
+        self.ring = PolyRing(self.placeholders, QQ)
+        self._cring = PolyRing(self.placeholders[: self.ii], QQ_I)
+        n = self.ngens
+        # complex conjugation as a permutation of the generators (i's sign is separate)
+        conj = list(range(n))
+        for X in self.atoms:
+            Y, s = self._atoms[X]["conj"]
+            conj[self._pos[X]] = self._pos[Y] if s == 1 else self._neg[Y]
+            if X in self._neg:
+                conj[self._neg[X]] = self._neg[Y] if s == 1 else self._pos[Y]
+        self.conj = None if conj == list(range(n)) else tuple(conj)
+        # derivatives of the generators with respect to each momentum, as ring elements
+        self._derivatives, self._failures = {}, {}
+        for k in momenta:
+            out, fail = [], {}
+            if k in self._pos:
+                out.append((self._pos[k], None))  # d k/dk = 1
+                if k in self._neg:
+                    u = self.ring.gens[self._neg[k]]
+                    out.append((self._neg[k], -(u**2)))
+            for X in self.atoms:
+                rec = self._atoms[X]
+                if k in rec["fail"]:
+                    fail[self._pos[X]] = rec["d"][k]
+                    if X in self._neg:
+                        fail[self._neg[X]] = rec["d"][k]
+                    continue
+                if k not in rec["d"]:
+                    continue
+                dX = self.to_ring(rec["d"][k])
+                if not dX:
+                    continue
+                out.append((self._pos[X], dX))
+                if X in self._neg:
+                    u = self.ring.gens[self._neg[X]]
+                    out.append((self._neg[X], self.normalise(-(u**2) * dX)))
+            self._derivatives[k], self._failures[k] = tuple(out), fail
+
+    # -- conversion ---------------------------------------------------------------------
+
+    def to_ring(self, expr):
+        """A SymPy expression (in the generators' expressions or placeholders) as a reduced ring element."""
+        ring, index, n, ii, pairs, squares = self.ring, self._index, self.ngens, self.ii, self.pairs, self.squares
+        terms = {}
+        zero = QQ.zero
+        for c, powers in _decompose(expr):
+            mono = [0] * n
+            scale = QQ.one
+            for key, e in powers.items():
+                if not e:
+                    continue
+                rec = index.get(key)
+                if rec is None:
+                    raise UnknownGeneratorError(f"{_short(key)} is not a generator of this ring (in {_short(expr)})")
+                i, j, sq = rec
+                if sq is not None:
+                    q, r = divmod(e, 2)
+                    mono[i] += r
+                    if q:
+                        scale *= sq**q
+                elif e > 0:
+                    mono[i] += e
+                elif j is None:
+                    raise UnknownGeneratorError(
+                        f"{_short(key)} appears in a denominator unexpectedly (in {_short(expr)})"
+                    )
+                else:
+                    mono[j] -= e
+            for i, j in pairs:
+                common = min(mono[i], mono[j])
+                if common:
+                    mono[i] -= common
+                    mono[j] -= common
+            for i, sq in squares:  # a radicand given both as sqrt(p) and as its placeholder
+                if mono[i] > 1:
+                    q, mono[i] = divmod(mono[i], 2)
+                    scale *= sq**q
+            x, y = c.x * scale, c.y * scale
+            if x:
+                m = tuple(mono)
+                terms[m] = terms.get(m, zero) + x
+            if y:
+                mono[ii] = 1
+                m = tuple(mono)
+                terms[m] = terms.get(m, zero) + y
+        return ring.dtype({k: v for k, v in terms.items() if v})
+
+    def covers(self, exprs):
+        """Whether every expression is representable in this ring."""
+        try:
+            for e in exprs:
+                self.to_ring(e)
+        except (UnknownGeneratorError, _RefusedError):
+            return False
+        except Exception:  # left to a fresh table to report, naming the entry
+            return False
+        return True
+
+    def is_plain(self, expr):
+        """Whether ``expr`` is a polynomial in the symbols (no inverse, surd, constant or atom)."""
+        return all(
+            isinstance(k, sympy.Symbol) and e >= 0 and k in self.symbols
+            for _, powers in _decompose(expr)
+            for k, e in powers.items()
+        )
+
+    def gaussian(self, p):
+        """A ring element as an element of the ring over ``QQ_I`` without ``i``."""
+        ii = self.ii
+        re, im = {}, {}
+        for mono, c in p.items():
+            (im if mono[ii] else re)[mono[:ii]] = c
+        zero = QQ.zero
+        return self._cring.dtype({m: QQ_I(re.get(m, zero), im.get(m, zero)) for m in re.keys() | im.keys()})
+
+    def expr(self, p):
+        """A ring element as a SymPy expression in the generators' expressions."""
+        return self.gaussian(p).as_expr(*self.exprs[: self.ii])
+
+    def placeholder_expr(self, p):
+        """A ring element as a SymPy expression in the placeholders (for SymPy-side polynomial algebra)."""
+        return self.gaussian(p).as_expr(*self.placeholders[: self.ii])
+
+    def factorable_expr(self, p):
+        """Like :meth:`expr`, with placeholders for surds, constants and atoms (``1/m`` stays ``1/m``)."""
+        gens = [
+            h if k != "symbol" and not (k == "inverse" and self.exprs[self._base_of[i]].is_Symbol) else e
+            for i, (k, e, h) in enumerate(zip(self.kinds, self.exprs, self.placeholders))
+        ]
+        return self.gaussian(p).as_expr(*gens[: self.ii])
+
+    def base_of(self, i):
+        """Index of the generator ``x`` of an inverse generator ``1/x``."""
+        return self._base_of[i]
+
+    def canonical(self, expr):
+        """``expr`` reduced (relations applied) and written in the placeholders."""
+        return self.placeholder_expr(self.to_ring(expr))
+
+    def to_user(self, expr):
+        """An expression in placeholders written with the generators' expressions."""
+        return expr.xreplace(self.back) if self.back else expr
+
+    def is_unit_monomial(self, mono):
+        """Whether a monomial is invertible in the ring (only Laurent-paired generators, surds, i)."""
+        return all(not e or i in self.relation for i, e in enumerate(mono))
+
+    def inverse_monomial(self, mono):
+        """``1/mono`` for a unit monomial, as a ring element."""
+        out = [0] * self.ngens
+        scale = QQ.one
+        partner = dict(self.pairs)
+        partner.update({j: i for i, j in self.pairs})
+        sq = dict(self.squares)
+        for i, e in enumerate(mono):
+            if not e:
+                continue
+            if i in partner:
+                out[partner[i]] += e
+            elif i in sq:  # 1/√p = √p/p
+                out[i] += e
+                scale /= sq[i] ** e
+            else:  # 1/i = -i
+                out[i] += e
+                if e % 2:
+                    scale = -scale
+        return self.normalise(self.ring.dtype({tuple(out): scale}))
+
+    def split_unit(self, expr):
+        """``expr = unit · rest`` with ``rest``'s lex-leading coefficient a number when possible.
+
+        For a gap polynomial from the Sylvester plan: ``2 E_g m_1 - ħ²k²`` with ``m_1``
+        invertible becomes ``m_1 · (2 E_g - ħ²k²/m_1)``, a factor that exact division
+        handles in linear time.  Returns placeholder expressions ``(unit, rest)``.
+        """
+        p = self.to_ring(expr)
+        if not p:
+            return sympy.Integer(1), expr
+        if len(p) == 1:
+            ((mono, _),) = p.items()
+            if self.is_unit_monomial(mono):
+                return self.placeholder_expr(p), sympy.Integer(1)
+        lead = p.leading_expv()
+        v = next(i for i, e in enumerate(lead) if e)
+        if v in self.relation:
+            return sympy.Integer(1), expr
+        d = lead[v]
+        top = [m for m in p if m[v] == d]
+        if len(top) != 1:
+            return sympy.Integer(1), expr
+        rest = list(top[0])
+        rest[v] = 0
+        if not any(rest) or not self.is_unit_monomial(rest):
+            return sympy.Integer(1), expr
+        unit = self.ring.dtype({tuple(rest): QQ.one})
+        return self.placeholder_expr(unit), self.placeholder_expr(self.normalise(p * self.inverse_monomial(rest)))
+
+    # -- relations ------------------------------------------------------------------------
+
+    def reduce_monomial(self, mono):
+        """``(monomial, scale)`` with the relations applied (Laurent pairs, ``√p² = p``, ``i² = -1``)."""
+        mono = list(mono)
+        scale = QQ.one
+        for i, j in self.pairs:
+            common = min(mono[i], mono[j])
+            if common:
+                mono[i] -= common
+                mono[j] -= common
+        for i, sq in self.squares:
+            if mono[i] > 1:
+                q, mono[i] = divmod(mono[i], 2)
+                scale *= sq**q
+        ii = self.ii
+        if mono[ii] > 1:
+            q, mono[ii] = divmod(mono[ii], 2)
+            if q % 2:
+                scale = -scale
+        return tuple(mono), scale
+
+    def normalise(self, p):
+        """A polynomial with the relations applied to its monomials."""
+        ii, pairs, squares = self.ii, self.pairs, self.squares
+        if squares:
+            if not any(
+                mono[ii] > 1 or any(mono[i] > 1 for i, _ in squares) or any(mono[i] and mono[j] for i, j in pairs)
+                for mono in p
+            ):
+                return p
+        elif not any(mono[ii] > 1 or any(mono[i] and mono[j] for i, j in pairs) for mono in p):
+            return p
+        out = {}
+        zero = QQ.zero
+        for mono, c in p.items():
+            if pairs or squares:
+                m = list(mono)
+                for i, j in pairs:
+                    common = min(m[i], m[j])
+                    if common:
+                        m[i] -= common
+                        m[j] -= common
+                for i, sq in squares:
+                    if m[i] > 1:
+                        q, m[i] = divmod(m[i], 2)
+                        c = c * sq**q
+                mono = tuple(m)
+            if mono[ii] > 1:  # i² = -1 (exponent 2 after a product of reduced factors, more after powers)
+                q, r = divmod(mono[ii], 2)
+                mono = (*mono[:ii], r)
+                if q % 2:
+                    c = -c
+            out[mono] = out.get(mono, zero) + c
+        return self.ring.dtype({k: v for k, v in out.items() if v})
+
+    # -- derivatives and numbers -------------------------------------------------------------
+
+    def derivatives(self, k):
+        """``((generator index, d gen/dk as a ring element or None for 1), ...)`` for momentum ``k``."""
+        return self._derivatives.get(k, ())
+
+    def derivative_failures(self, k):
+        """``{generator index: d gen/dk as SymPy}`` for derivatives outside the closed atom set."""
+        return self._failures.get(k, {})
+
+    def values(self, values):
+        """Numbers of the generators (all but ``i``) at ``values`` (symbol → number), a numpy array."""
+        import numpy as np
+
+        point = []
+        for kind, e in zip(self.kinds[: self.ii], self.exprs[: self.ii]):
+            if kind == "symbol":
+                if e not in values:
+                    raise ModelError(f"missing a value for {e}; pass a number for every symbol.")
+                point.append(complex(values[e]))
+                continue
+            if kind == "surd":
+                point.append(complex(float(e.evalf(30))))
+                continue
+            missing = sorted(map(str, e.free_symbols - set(values)))
+            if missing:
+                raise ModelError(f"missing a value for {', '.join(missing)}; pass a number for every symbol.")
+            v = sympy.N(e.xreplace({s: sympy.sympify(values[s]) for s in e.free_symbols}), 30)
+            try:
+                point.append(complex(v))
+            except TypeError:
+                raise ModelError(f"{_short(e)} has no finite value at this point ({v}).") from None
+        return np.array(point)
 
 
-def polynomial_symbols(exprs):
-    """Symbols of ``exprs`` and the subset that appears with negative powers."""
-    symbols, inverse = set(), set()
-    for expr in exprs:
-        for _, powers in _terms(expr):
-            for s, e in powers.items():
-                (inverse if e < 0 else symbols).add(s)
-    return symbols, inverse
+class _NewAtomError(Exception):
+    """A derivative beyond the closed atom set (recorded; only that derivative is unavailable)."""
+
+    def __init__(self, key):
+        super().__init__(str(key))
+        self.key = key
 
 
 class RationalAlgebra:
@@ -67,34 +657,32 @@ class RationalAlgebra:
 
     Parameters
     ----------
-    symbols : iterable of sympy.Symbol
-        Symbols that appear with non-negative powers.
-    inverse : iterable of sympy.Symbol
-        Symbols that appear with negative powers.
+    gens : Generators
+        The generator table (the ring and its relations).
     factors : list of sympy.Expr
-        Gap factors (real polynomials in ``symbols``).
+        Gap factors (polynomials in the generators, in placeholders or expressions).
     block_of : tuple of int
         Block label of each basis index.
     """
 
-    def __init__(self, symbols, inverse, factors, block_of):
-        self.symbols = tuple(sorted(set(symbols) | set(inverse), key=str))
-        self.inverse = tuple(sorted(inverse, key=str))
-        self._inv_gens = tuple(sympy.Dummy(f"inv_{s}") for s in self.inverse)
-        self.ring = PolyRing(self.symbols + self._inv_gens + (sympy.Dummy("i"),), QQ)
+    def __init__(self, gens, factors, block_of):
+        self.gens = gens
+        self.symbols = gens.symbols
+        self.inverse = gens.inverse
+        self.ring = gens.ring
         #: index of the imaginary unit's generator (the last one)
-        self._ii = self.ring.ngens - 1
-        # the same ring over QQ_I (no i generator), for conversions to SymPy and numbers
-        self._cring = PolyRing(self.symbols + self._inv_gens, QQ_I)
-        ngen = len(self.symbols)
-        # pairs (index of s, index of 1/s) for Laurent reduction
-        self._pairs = tuple((self.symbols.index(s), ngen + j) for j, s in enumerate(self.inverse))
+        self._ii = gens.ii
+        self._pairs = gens.pairs
         self._gen_of = {s: i for i, s in enumerate(self.symbols)}
-        self._inv_of = {s: ngen + j for j, s in enumerate(self.inverse)}
-        self.factor_exprs = list(factors)
-        self.factors = [self.poly(f) for f in factors]
+        self._factor_keys = list(factors)
+        self.factor_exprs = [gens.to_user(f) for f in factors]
+        self.factors = [gens.to_ring(f) for f in factors]
         self.nf = len(self.factors)
         self._divisors = [self._divisor(f) for f in self.factors]
+        #: whether a gap factor holds generators with relations (then products with it are reduced)
+        self._factor_relations = any(mono[i] for f in self.factors for mono in f for i in gens.relation)
+        self._conj_signs = self._factor_conjugation()
+        self._dfactors = {}
         self.zero_exps = (0,) * self.nf
         self._pow = {}
         #: caches of pure functions of ring elements (closed forms), shared by all operators
@@ -105,29 +693,12 @@ class RationalAlgebra:
     # -- conversion -----------------------------------------------------------
 
     def poly(self, expr):
-        """An expression with monomial denominators as a ring element."""
-        ring = self.ring
-        terms = {}
-        ngens = ring.ngens
-        for coeff, powers in _terms(expr):
-            mono = [0] * ngens
-            for s, e in powers.items():
-                if e >= 0:
-                    if s not in self._gen_of:
-                        raise ValueError(f"symbol {s} is unknown to this algebra")
-                    mono[self._gen_of[s]] += e
-                else:
-                    if s not in self._inv_of:
-                        raise ValueError(f"symbol {s} appears in a denominator unexpectedly")
-                    mono[self._inv_of[s]] += -e
-            mono = self._laurent_mono(mono)
-            c = QQ_I.from_sympy(coeff)
-            if c.x:
-                terms[mono] = terms.get(mono, QQ.zero) + c.x
-            if c.y:
-                mono_i = (*mono[:-1], 1)
-                terms[mono_i] = terms.get(mono_i, QQ.zero) + c.y
-        return ring.dtype({k: v for k, v in terms.items() if v})
+        """An expression (generators' expressions or placeholders) as a ring element."""
+        return self.gens.to_ring(expr)
+
+    def factor_index(self, f):
+        """Position of a gap factor (as the Sylvester plan wrote it)."""
+        return self._factor_keys.index(f)
 
     def truncate_entry(self, entry, limits):
         """Drop the monomials of ``entry`` whose degree in a generator group exceeds its limit.
@@ -144,38 +715,13 @@ class RationalAlgebra:
             return None
         return (self.ring.dtype(kept), exps)
 
-    def _laurent_mono(self, mono):
-        for i, j in self._pairs:
-            common = min(mono[i], mono[j])
-            if common:
-                mono[i] -= common
-                mono[j] -= common
-        return tuple(mono)
-
     def _normalise(self, p):
-        """Laurent-reduce the monomials of a product and apply ``i² = -1``."""
-        ii, pairs = self._ii, self._pairs
-        if not any(mono[ii] > 1 or any(mono[i] and mono[j] for i, j in pairs) for mono in p):
-            return p
-        out = {}
-        zero = QQ.zero
-        for mono, c in p.items():
-            if pairs:
-                mono = self._laurent_mono(list(mono))
-            if mono[ii] > 1:  # the factors are reduced, so the exponent is at most 2
-                mono = (*mono[:ii], mono[ii] - 2)
-                c = -c
-            out[mono] = out.get(mono, zero) + c
-        return self.ring.dtype({k: v for k, v in out.items() if v})
+        """Apply the relations (Laurent pairs, surds, ``i² = -1``) to the monomials of a product."""
+        return self.gens.normalise(p)
 
     def _gaussian(self, p):
         """A ring element as an element of the same ring over ``QQ_I`` (no ``i``)."""
-        ii = self._ii
-        re, im = {}, {}
-        for mono, c in p.items():
-            (im if mono[ii] else re)[mono[:ii]] = c
-        zero = QQ.zero
-        return self._cring.dtype({m: QQ_I(re.get(m, zero), im.get(m, zero)) for m in re.keys() | im.keys()})
+        return self.gens.gaussian(p)
 
     @staticmethod
     def _scalar(c):
@@ -200,9 +746,8 @@ class RationalAlgebra:
         return rows if any(e is not None for r in rows for e in r) else None
 
     def poly_expr(self, p):
-        """A ring element as a SymPy expression (inverse generators → 1/s)."""
-        gens = list(self.symbols) + [1 / s for s in self.inverse]
-        return self._gaussian(p).as_expr(*gens)
+        """A ring element as a SymPy expression (``1/m``, ``sqrt(2)``, atoms as written)."""
+        return self.gens.expr(p)
 
     def expr(self, entry):
         """An entry as a SymPy expression (unsimplified)."""
@@ -222,6 +767,8 @@ class RationalAlgebra:
             for f, e in zip(self.factors, exps):
                 if e:
                     p = p * f**e
+                    if self._factor_relations:
+                        p = self._normalise(p)
             self._pow[exps] = p
         return p
 
@@ -240,6 +787,8 @@ class RationalAlgebra:
         for p, exps in entries:
             if exps != top:
                 p = p * self.fpow(tuple(t - e for t, e in zip(top, exps)))
+                if self._factor_relations:
+                    p = self._normalise(p)
             num += p
         return (num, top) if num else None
 
@@ -275,23 +824,67 @@ class RationalAlgebra:
             out[mono] = out.get(mono, zero) + w
         return (self.ring.dtype({k: v for k, v in out.items() if v}), a[1])
 
+    def _conj_num(self, num):
+        ii, perm = self._ii, self.gens.conj
+        if perm is None:
+            return self.ring.dtype({m: -c if m[ii] else c for m, c in num.items()})
+        n = len(perm)
+        out = {}
+        for m, c in num.items():
+            image = [0] * n
+            for g, e in enumerate(m):
+                if e:
+                    image[perm[g]] += e
+            out[tuple(image)] = -c if m[ii] else c
+        return self.ring.dtype(out)
+
+    def _factor_conjugation(self):
+        """Per gap factor ``s`` with ``conj(f) = s f`` (1 for the real factors of every polynomial model).
+
+        A factor found over the Gaussian rationals or in complex atoms may be
+        imaginary (``i(e^{-ika} - e^{ika})``); one that is neither real nor
+        imaginary cannot be conjugated by a sign and is refused.
+        """
+        if self.gens.conj is None and not any(mono[self._ii] for f in self.factors for mono in f):
+            return None
+        signs = []
+        for f, expr in zip(self.factors, self.factor_exprs):
+            c = self._conj_num(f)
+            if c == f:
+                signs.append(1)
+            elif c == -f:
+                signs.append(-1)
+            else:
+                raise ModelError(
+                    f"the gap factor {expr} of the diagonal blocks is neither real nor imaginary, so the "
+                    f"Sylvester solution cannot be conjugated. Fix: write the diagonal blocks with real "
+                    f"functions (cos, sin) instead of exp(I*...)."
+                )
+        return signs if -1 in signs else None
+
     def conj_entry(self, a):
-        """The complex conjugate of an entry (``i → −i``; the gap factors are real)."""
+        """The complex conjugate of an entry: ``i → −i`` and the generator map (the gap factors are real)."""
         if a is None:
             return None
-        ii = self._ii
-        num = self.ring.dtype({m: -c if m[ii] else c for m, c in a[0].items()})
+        num = self._conj_num(a[0])
+        if self._conj_signs is not None and sum(e for s, e in zip(self._conj_signs, a[1]) if s < 0) % 2:
+            num = -num
         return (num, a[1])
 
     def _divisor(self, f):
-        """``(v, d, c, lower)`` when ``f = c v^d + Σ_(j<d) f_j v^j`` with a constant ``c``.
+        """``(v, d, c, lower, relations)`` when ``f = c v^d + Σ_(j<d) f_j v^j`` with a constant ``c``.
 
-        ``v`` is the lex-leading generator of ``f``; ``lower`` lists ``(j, f_j)``
-        as monomial dicts without ``v``.  ``None`` if ``f`` is not of this form.
+        ``v`` is the lex-leading generator of ``f`` (not one with a relation:
+        ``i``, a surd, a Laurent pair); ``lower`` lists ``(j, f_j)`` as monomial
+        dicts without ``v``; ``relations`` whether ``f`` holds generators with
+        relations, so that products in the division must be reduced.  ``None``
+        if ``f`` is not of this form.
         """
         lead = f.leading_expv()
         v = next(i for i, e in enumerate(lead) if e)
         d = lead[v]
+        if v in self.gens.relation:
+            return None
         if any(e for i, e in enumerate(lead) if i != v) or sum(1 for mono in f if mono[v] == d) != 1:
             return None
         lower = {}
@@ -299,7 +892,8 @@ class RationalAlgebra:
             j = mono[v]
             if j < d:
                 lower.setdefault(j, {})[(*mono[:v], 0, *mono[v + 1 :])] = c
-        return v, d, f[lead], sorted(lower.items())
+        relations = any(mono[i] for mono in f for i in self.gens.relation)
+        return v, d, f[lead], sorted(lower.items()), relations
 
     def divmod_factor(self, num, i):
         """``num.div(self.factors[i])``: quotient and remainder in the ring's lex order.
@@ -309,12 +903,17 @@ class RationalAlgebra:
         ``c v^d + lower powers of v`` with a constant ``c``, for which lex
         division is long division in ``v`` with polynomial coefficients, and the
         quotient and remainder (``deg_v r < d``) are unique, so this gives exactly
-        ``num.div(f)`` in linear time.  Other factors use ``num.div``.
+        ``num.div(f)`` in linear time.  The coefficients may hold generators with
+        relations (surds, atoms with their inverses): their products are reduced,
+        so this is division in ``R[v]`` with ``R`` the ring of the other
+        generators, exact for a constant ``c``.  Other factors use ``num.div``
+        with both results reduced (sound; a quotient that needs a relation may be missed).
         """
         spec = self._divisors[i]
         if spec is None:
-            return num.div(self.factors[i])
-        v, d, c, lower = spec
+            q, r = num.div(self.factors[i])
+            return self._normalise(q), self._normalise(r)
+        v, d, c, lower, relations = spec
         # coefficients of v^k as monomial dicts with the v exponent cleared
         parts = {}
         for mono, coeff in num.items():
@@ -324,6 +923,7 @@ class RationalAlgebra:
         one = self.ring.domain.one
         inv_c = one / c
         mono_mul = self.ring.monomial_mul
+        reduce_monomial = self.gens.reduce_monomial
         quotient = {}
         for k in range(max(parts), d - 1, -1):
             a = parts.pop(k, None)
@@ -336,8 +936,12 @@ class RationalAlgebra:
                 for m1, x1 in qk.items():
                     for m2, x2 in fj.items():
                         m = mono_mul(m1, m2)
+                        prod = x1 * x2
+                        if relations:
+                            m, s = reduce_monomial(m)
+                            prod = prod * s
                         y = target.get(m)
-                        y = -x1 * x2 if y is None else y - x1 * x2
+                        y = -prod if y is None else y - prod
                         if y:
                             target[m] = y
                         else:
@@ -370,20 +974,49 @@ class RationalAlgebra:
                 exps[i] -= 1
         return (num, tuple(exps))
 
+    def diff_poly(self, p, symbol):
+        """``∂p/∂k`` for a ring element: the chain rule through every generator that depends on ``k``."""
+        gens = self.gens
+        out = self.ring.zero
+        ring_gens = self.ring.gens
+        failures = gens.derivative_failures(symbol)
+        if failures:
+            for g, dX in failures.items():
+                if any(mono[g] for mono in p):
+                    raise ModelError(
+                        f"the derivative of {gens.exprs[g]} with respect to {symbol} is {_short(dX)}, which "
+                        f"brings in new functions after {DERIVATIVE_ROUNDS} rounds of derivatives. Fix: write "
+                        f"the model with functions whose derivatives close (cos, sin, exp, powers)."
+                    )
+        for g, dg in gens.derivatives(symbol):
+            if not any(mono[g] for mono in p):
+                continue
+            dp = p.diff(ring_gens[g])
+            if dp:
+                out += dp if dg is None else self._normalise(dp * dg)
+        return out
+
+    def _factor_derivative(self, i, symbol):
+        key = (i, symbol)
+        if key not in self._dfactors:
+            self._dfactors[key] = self.diff_poly(self.factors[i], symbol)
+        return self._dfactors[key]
+
     def diff_entry(self, a, symbol):
-        """Derivative of an entry with respect to a (non-inverted) symbol."""
+        """Derivative of an entry with respect to a momentum (or any symbol of the ring)."""
         if a is None:
             return None
+        if symbol not in self.gens.symbols:
+            raise ModelError(f"cannot differentiate with respect to {symbol}: it is not a symbol of this model.")
         num, exps = a
-        g = self.ring.gens[self._gen_of[symbol]]
-        terms = [(num.diff(g), exps)]
-        for i, (f, e) in enumerate(zip(self.factors, exps)):
+        terms = [(self.diff_poly(num, symbol), exps)]
+        for i, e in enumerate(exps):
             if e:
-                df = f.diff(g)
+                df = self._factor_derivative(i, symbol)
                 if df:
                     up = list(exps)
                     up[i] += 1
-                    terms.append((num * df * QQ(-e), tuple(up)))
+                    terms.append((self._normalise(num * df) * QQ(-e), tuple(up)))
         return self.add_entries([t for t in terms if t[0]])
 
     # -- matrix arithmetic ------------------------------------------------------
@@ -489,12 +1122,7 @@ class RationalAlgebra:
         """Numeric value of an algebra matrix at ``values`` (symbol → number), numpy."""
         import numpy as np
 
-        try:
-            point = [complex(values[s]) for s in self.symbols]
-        except KeyError as exc:
-            raise ValueError(f"missing a value for {exc.args[0]}") from None
-        point += [1 / complex(values[s]) for s in self.inverse]
-        point = np.array(point)
+        point = self.gens.values(values)
         if A is None:
             return np.zeros((self.n, self.n), dtype=complex)
         factors = [self._evaluate_poly(self._gaussian(f), point) for f in self.factors]

@@ -3,7 +3,9 @@
 An effective operator in a spinful block is written as ``Σ c_μ σ_μ`` (per pair
 of orbitals), each coefficient ``c_μ`` collected by momentum monomials, each
 monomial's coefficient reduced by exact division by the gap factors and then
-factored on its own (small) numerator.  No global ``simplify``.
+factored on its own (small) numerator.  No global ``simplify``.  Surds,
+constants and atoms are factored through their placeholders
+(:class:`~.algebra.Generators`) and printed as the user wrote them.
 """
 
 from __future__ import annotations
@@ -86,30 +88,55 @@ def factor_numerator(alg, num):
 def _factor_numerator(alg, num):
     if len(num) > FACTOR_LIMIT:
         return alg.poly_expr(num)
+    gens = alg.gens
     if any(mono[alg._ii] for mono in num):
-        return _factor(alg.poly_expr(num))
-    ngen = len(alg.symbols)
-    inv = dict(alg._pairs)
+        if not gens.opaque:
+            return _factor(alg.poly_expr(num))
+        # surds, constants and atoms as placeholders: sympy.factor sees a rational function
+        return _factor(gens.factorable_expr(num)).xreplace(gens.back)
+    bases = _bases(gens)
     terms = []
     for mono, c in num.items():
-        e = list(mono[:ngen])
-        for i, j in inv.items():
-            e[i] -= mono[j]
-        terms.append((e, c))
-    low = [min(e[i] for e, _ in terms) for i in range(ngen)]
-    high = [max(e[i] for e, _ in terms) for i in range(ngen)]
-    content = [alg.symbols[i] ** low[i] for i in range(ngen) if low[i]]
-    gens = [i for i in range(ngen) if high[i] > low[i]]
-    if not gens:
+        terms.append(([mono[i] - (mono[j] if j is not None else 0) for i, j, _, _ in bases], c))
+    n = len(bases)
+    low = [min(e[i] for e, _ in terms) for i in range(n)]
+    high = [max(e[i] for e, _ in terms) for i in range(n)]
+    content = [bases[i][2] ** low[i] for i in range(n) if low[i]]
+    used = [i for i in range(n) if high[i] > low[i]]
+    if not used:
         coeff, factors = QQ.to_sympy(terms[0][1]), []
     else:
-        order = {s: i for i, s in zip(gens, (alg.symbols[i] for i in gens))}
-        syms = _sort_gens([alg.symbols[i] for i in gens])
+        order = {bases[i][3]: i for i in used}
+        syms = _sort_gens([bases[i][3] for i in used])
         idx = [order[s] for s in syms]
         rep = {tuple(e[i] - low[i] for i in idx): c for e, c in terms}
         poly = sympy.Poly.from_dict(rep, *syms, domain=QQ)
         coeff, factors = _irreducible(poly) or _seeded(poly.factor_list)
-    return _keep_coeff(coeff, sympy.Mul(*[f.as_expr() ** k for f, k in factors], *content))
+    pieces = [f.as_expr() for f, _ in factors]
+    if gens.opaque:
+        pieces = [p.xreplace(gens.back) for p in pieces]
+    return _keep_coeff(coeff, sympy.Mul(*[p**k for p, (_, k) in zip(pieces, factors)], *content))
+
+
+def _bases(gens):
+    """Per base: ``(index, inverse index or None, expression, Poly generator)``.
+
+    A symbol and its inverse make one base with a Laurent exponent (``1/m``
+    becomes content ``m**-1``, as always); a surd, a constant, an atom and an
+    atom's inverse are each a base of their own, factored through a placeholder,
+    so that ``E_g + exp(-k²)`` and ``2 - exp(ika) - exp(-ika)`` stay as written.
+    """
+    inverse = dict(gens.pairs)
+    out = []
+    for i, (k, e, h) in enumerate(zip(gens.kinds, gens.exprs, gens.placeholders)):
+        if k == "symbol":
+            out.append((i, inverse.get(i), e, h))
+        elif k == "inverse":
+            if not gens.exprs[gens.base_of(i)].is_Symbol:
+                out.append((i, None, e, h))
+        elif k != "i":
+            out.append((i, None, e, h))
+    return out
 
 
 def _irreducible(poly):
@@ -147,10 +174,35 @@ def _irreducible(poly):
 
 
 def entry_to_expr(alg, entry, momenta):
-    """An algebra entry as a SymPy expression collected by momentum monomials."""
+    """An algebra entry as a SymPy expression collected by momentum monomials.
+
+    When a gap factor holds ``1/m`` (a band-dependent mass in the gap) the entry
+    is first split by exact division (:func:`_split`) and each piece collected on
+    its own: collecting first would cut ``ħ²k²/2m_1 - g²k²/(E_g - ħ²k²/2m_1)``
+    across powers of ``k`` and leave nothing to divide.
+    """
     if entry is None:
         return sympy.Integer(0)
-    num, exps = alg.reduce_entry(entry)
+    entry = alg.reduce_entry(entry)
+    split_first = _laurent_factors(alg)
+    if any(entry[1][i] for i in split_first):
+        return sympy.Add(*[_collect(alg, piece, momenta) for piece in _split(alg, entry)])
+    return _collect(alg, entry, momenta)
+
+
+def _laurent_factors(alg):
+    """Indices of the gap factors that hold an inverse generator (cached per algebra)."""
+    out = alg.memo.get("laurent_factors")
+    if out is None:
+        inverse = [j for _, j in alg._pairs]
+        out = alg.memo["laurent_factors"] = [
+            i for i, f in enumerate(alg.factors) if any(mono[j] for mono in f for j in inverse)
+        ]
+    return out
+
+
+def _collect(alg, entry, momenta):
+    num, exps = entry
     ring = alg.ring
     idx = [alg.symbols.index(k) for k in momenta if k in alg.symbols]
     groups = {}

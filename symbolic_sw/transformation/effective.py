@@ -14,7 +14,7 @@ from ..errors import ModelError
 from ..model import Model
 from ..notation import operator_layout, operator_symbol
 from ..pauli import SIGMA, kron
-from .algebra import RationalAlgebra, polynomial_symbols
+from .algebra import Generators, RationalAlgebra
 from .closed_form import entry_to_expr, from_pauli, pauli_coefficients
 from .numeric import NumericAlgebra, NumericSylvester, check_convergence, check_gap, real_number
 from .series import CanonicalSeries
@@ -56,25 +56,43 @@ class _Engine:
     def __init__(self, model: Model, extra_exprs=()):
         self.model = model
         H0, H1 = model.H0, model.H1
-        exprs = list(H0) + list(H1) + [1 / model.hbar] + list(extra_exprs)
-        symbols, inverse = polynomial_symbols(exprs)
-        symbols |= set(model.momenta)
+        n = model.dim
+        # every entry the ring must represent, named for error messages (H0 + H1 = H entry by entry)
+        labelled = [(f"H[{i},{j}]", M[i, j]) for M in (H0, H1) for i in range(n) for j in range(n) if M[i, j] != 0]
+        labelled += [("1/hbar", 1 / model.hbar)] + [("an operator entry", e) for e in extra_exprs]
+        self.gens = gens = Generators([e for _, e in labelled], model.momenta, [label for label, _ in labelled])
         shift = _common_scalar(H0)
-        H0s = (H0 - shift * sympy.eye(model.dim)).applyfunc(sympy.expand)
+        H0s = (H0 - shift * sympy.eye(n)).applyfunc(sympy.expand)
+        # surds, atoms or 1/m in the diagonal blocks: the plans work on placeholders (polynomials)
+        ring = None if all(gens.is_plain(e) for e in H0s) else gens
+        if ring is not None:
+            H0s = H0s.applyfunc(gens.canonical)
         nb = len(model.blocks)
         self.plans = {}
         factors = []
         for a in range(nb):
             for b in range(a + 1, nb):
-                plan = SylvesterPlan(model.block(H0s, a), model.block(H0s, b), model.momenta, labels=(a, b))
+                plan = self._plan(model.block(H0s, a), model.block(H0s, b), (a, b), ring)
                 self.plans[a, b] = plan
                 for f in plan.gap_factors():
                     if f not in factors:
                         factors.append(f)
-        self.alg = alg = RationalAlgebra(symbols, inverse, factors, model.block_of)
+        self.alg = alg = RationalAlgebra(gens, factors, model.block_of)
         self.solvers = {ab: SylvesterSolver(p, alg) for ab, p in self.plans.items()}
         self.index = [list(range(s.start, s.stop)) for s in model.block_slices]
         self.series = CanonicalSeries(alg, alg.matrix(H0), alg.matrix(H1), self._solve)
+
+    def _plan(self, h_a, h_b, labels, ring):
+        try:
+            return SylvesterPlan(h_a, h_b, self.model.momenta, labels=labels, ring=ring)
+        except ModelError:
+            raise
+        except Exception as exc:  # SymPy's failures on exotic blocks never reach the user raw
+            raise ModelError(
+                f"the Sylvester equation (Eq. 19) between blocks {labels[0]} and {labels[1]} could not be "
+                f"solved exactly ({type(exc).__name__}: {str(exc)[:200]}). Fix: move the exotic terms of "
+                f"the diagonal blocks into the perturbation (Model(..., perturbation=...)), or simplify them."
+            ) from None
 
     def _solve(self, Y):
         """``V`` with ``[V, H0] = Y`` (Y off-diagonal Hermitian), block pair by pair."""
@@ -97,8 +115,8 @@ class _Engine:
         return V if any(e is not None for r in V for e in r) else None
 
     def covers(self, exprs):
-        symbols, inverse = polynomial_symbols(exprs)
-        return symbols <= set(self.alg.symbols) and inverse <= set(self.alg.inverse)
+        """Whether the ring represents every expression (else a new engine is built for them)."""
+        return self.gens.covers(exprs)
 
 
 class BuildContext:
@@ -241,6 +259,13 @@ class Effective:
                     f"parameter of the model (parameters: "
                     f"{', '.join(map(str, self.model.parameters))})."
                 )
+            inside = [(str(s), X) for s in group for X in alg.gens.atoms if s in X.free_symbols]
+            if inside:
+                raise ModelError(
+                    f"cannot truncate in {inside[0][0]}: it appears inside {inside[0][1]}, which is kept "
+                    f"exactly (not expanded in powers of {inside[0][0]}). Fix: expand that function by hand "
+                    f"(a series in {inside[0][0]}) before building the model, or do not truncate in it."
+                )
             in_gap = [str(f) for f in alg.factor_exprs if set(group) & f.free_symbols]
             if in_gap:
                 raise ModelError(
@@ -359,12 +384,17 @@ class Effective:
         :class:`~symbolic_sw.operators.Operator` with graded parts.
         """
         op = self._user_operator(O, name)
+        engine = self._engine_for(op)
+        return self._closed(self._op_raw(op, engine), engine)
+
+    def _engine_for(self, op):
+        """The model's engine, or a new one whose ring also holds the operator's symbols and atoms."""
         exprs = [e for p in op.parts for e in p]
         engine = self._engine
         if not engine.covers(exprs):
             engine = _Engine(self.model, extra_exprs=exprs)
             engine.series.extend(self.order)
-        return self._closed(self._op_raw(op, engine), engine)
+        return engine
 
     def _user_operator(self, O, name="O"):
         """A user operator in this model's basis (permuted if blocks were regrouped)."""
@@ -408,12 +438,14 @@ class Effective:
         ``O`` is ``"H"`` or an operator; ``values`` maps every symbol to a number.
         Useful when the closed form is large (e.g. exact in γ1, γ2 for Eq. A19).
         """
+        engine = self._engine
         if isinstance(O, str) and O == "H":
-            raw = self._sub(self._engine.alg.add(self._engine.series.H_eff[: self.order + 1]))
+            raw = self._sub(engine.alg.add(engine.series.H_eff[: self.order + 1]))
         else:
             op = self._user_operator(O)
-            raw = self._op_raw(op, cache=True, reduce=False)
-        return self._engine.alg.evaluate(raw, values)
+            engine = self._engine_for(op)
+            raw = self._op_raw(op, engine, cache=engine is self._engine, reduce=False)
+        return engine.alg.evaluate(raw, values)
 
     def order_terms(self, O="H"):
         """Per-order terms ``[O_0, O_1, ..., O_order]`` of an effective operator.
@@ -422,14 +454,13 @@ class Effective:
         unsimplified SymPy matrices of the effective block.
         """
         engine = self._engine
-        alg = engine.alg
         if isinstance(O, str) and O == "H":
             terms = engine.series.H_eff[: self.order + 1]
         else:
             op = self._user_operator(O)
-            if not engine.covers([e for p in op.parts for e in p]):
-                raise ModelError("order_terms() needs an operator in the model's symbols.")
-            terms = engine.series.transform([alg.matrix(p) for p in op.parts], self.order, self.rows)
+            engine = self._engine_for(op)
+            terms = engine.series.transform([engine.alg.matrix(p) for p in op.parts], self.order, self.rows)
+        alg = engine.alg
         return [alg.to_sympy(alg.reduce(t), self.rows, self.rows) for t in terms]
 
     @property

@@ -24,6 +24,7 @@ from sympy.polys.matrices import DomainMatrix
 from sympy.polys.polyutils import _sort_gens
 
 from ..errors import ModelError
+from .closed_form import _seeded
 
 __all__ = ["SylvesterPlan", "minimal_polynomial"]
 
@@ -99,15 +100,17 @@ def _factor_list(d):
 
     ``Poly.factor_list`` in SymPy's own generator order gives the same factors in
     the same order, skipping the expression-level rebuilding that costs more than
-    the factoring.
+    the factoring.  Wang's algorithm draws random evaluation points: with a fixed
+    seed (as for the closed forms) its running time no longer depends on what ran
+    before (an unlucky draw can take many minutes); the factors are unique anyway.
     """
     gens = _sort_gens(list(d.free_symbols))
     if gens and d.is_polynomial(*gens):
         poly = sympy.Poly(d, *gens)
         if poly.domain.is_QQ or poly.domain.is_ZZ:
-            c, fs = poly.factor_list()
+            c, fs = _seeded(poly.factor_list)
             return poly.domain.to_sympy(c), [(f.as_expr(), e) for f, e in fs]
-    return sympy.factor_list(d)
+    return _seeded(sympy.factor_list, d)
 
 
 def _scalar_block(h):
@@ -132,6 +135,15 @@ def _orient(f, positive_symbols):
 class SylvesterPlan:
     """Precomputed exact solver of ``h_a X - X h_b = C`` for symbolic blocks.
 
+    The blocks are polynomial matrices.  A model with surds, atoms or inverse
+    symbols in its diagonal blocks passes them in the placeholders of its
+    generator table (:class:`~.algebra.Generators`) together with that table
+    as ``ring``: every polynomial identity used here (Cayley-Hamilton, the
+    adjugate) holds in the free polynomial ring and hence in the quotient by the
+    relations; the gap polynomial is reduced by the relations (``ring.canonical``)
+    before it is checked and factored, and invertible factors of it (``1/m``,
+    ``√2``) move to the numerator (``ring.split_unit``).
+
     Attributes
     ----------
     kind : {"diagonal", "left", "right"}
@@ -141,10 +153,11 @@ class SylvesterPlan:
     denominator : sympy.Expr
         The gap polynomial (for "diagonal": the matrix of ``a_i - b_j``).
     factors : list of (sympy.Expr, int) per denominator
-        Its factorisation into oriented irreducible gap factors.
+        Its factorisation ``(c, [(f, e)])`` into oriented irreducible gap factors
+        (``c`` a number, or with ``ring`` a number times a unit monomial).
     """
 
-    def __init__(self, h_a, h_b, momenta=(), labels=(0, 1)):
+    def __init__(self, h_a, h_b, momenta=(), labels=(0, 1), ring=None):
         self.h_a, self.h_b = h_a, h_b
         self.shape = (h_a.rows, h_b.rows)
         label = f"blocks {labels[0]} and {labels[1]}"
@@ -154,11 +167,14 @@ class SylvesterPlan:
             - set(momenta),
             key=str,
         )
+        if ring is not None:  # orient by the model's own symbols, not by placeholders
+            positive = [s for s in positive if not isinstance(s, sympy.Dummy)]
         at_k0 = {k: 0 for k in momenta}
 
         def gap_check(d, where):
-            d = sympy.expand(d)
-            if d == 0 or sympy.expand(d.subs(at_k0)) == 0:
+            d = ring.canonical(d) if ring is not None else sympy.expand(d)
+            at_zero = (ring.to_user(d) if ring is not None else d).subs(at_k0)
+            if d == 0 or sympy.expand(at_zero) == 0:
                 raise ModelError(
                     f"{label} share an eigenvalue at k = 0 ({where} vanishes), so the "
                     f"Sylvester equation (Eq. 19) is singular and the canonical "
@@ -172,6 +188,13 @@ class SylvesterPlan:
             c, fs = _factor_list(d)
             out = []
             for f, e in fs:
+                if ring is not None:
+                    # invertible parts (1/m, √2, an atom with its inverse) go to the numerator, and a
+                    # factor is scaled to a numeric leading coefficient (fast exact division)
+                    unit, f = ring.split_unit(sympy.expand(f))
+                    c *= unit**e
+                    if f == 1:
+                        continue
                 f, sign = _orient(sympy.expand(f), positive)
                 c *= sign**e
                 out.append((f, e))
@@ -259,8 +282,8 @@ def inverse_entry(alg, factorisation):
     c, fs = factorisation
     exps = [0] * alg.nf
     for f, e in fs:
-        exps[alg.factor_exprs.index(f)] += int(e)  # factor_list may hand back SymPy Integers
-    return alg.entry(1 / sympy.nsimplify(c), exps)
+        exps[alg.factor_index(f)] += int(e)  # factor_list may hand back SymPy Integers
+    return alg.entry(1 / (sympy.nsimplify(c) if c.is_number else c), exps)
 
 
 class SylvesterSolver:
