@@ -89,11 +89,24 @@ def _factor_numerator(alg, num):
     if len(num) > FACTOR_LIMIT:
         return alg.poly_expr(num)
     gens = alg.gens
-    if any(mono[alg._ii] for mono in num):
+    ii = alg._ii
+    if any(mono[ii] for mono in num):
         if not gens.opaque:
             return _factor(alg.poly_expr(num))
-        # surds, constants and atoms as placeholders: sympy.factor sees a rational function
-        return _factor(gens.factorable_expr(num)).xreplace(gens.back)
+        # with surds, constants or atoms, factoring over the Gaussian rationals (an algebraic
+        # extension in SymPy) can take seconds: the real and imaginary parts are factored apart
+        ring = alg.ring
+        re = ring.dtype({m: c for m, c in num.items() if not m[ii]})
+        im = ring.dtype({(*m[:ii], 0): c for m, c in num.items() if m[ii]})
+        return _factor_real(alg, re) + sympy.I * _factor_real(alg, im)
+    return _factor_real(alg, num)
+
+
+def _factor_real(alg, num):
+    """:func:`_factor_numerator` for a numerator without ``i``."""
+    if not num:
+        return sympy.Integer(0)
+    gens = alg.gens
     bases = _bases(gens)
     terms = []
     for mono, c in num.items():
