@@ -12,7 +12,7 @@ all: generated
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,plot]'
+	$(PY) -m pip install --quiet -e '.[test,plot,sweep]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -34,7 +34,7 @@ test-slow: $(STAMP)
 
 # benchmarks against pymablock (optional extra `bench`); writes benchmarks/RESULTS.md
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,plot,bench]'
+	$(PY) -m pip install --quiet -e '.[test,plot,sweep,bench]'
 	$(PY) benchmarks/run.py --write
 
 LINTED := symbolic_sw tests benchmarks docs derivations

@@ -85,6 +85,16 @@ def test_block_rotation_is_the_direct_rotation_for_two_blocks():
 CASES = [((1, 2, 2), 1), ((2, 2, 2), 2), ((2, 3, 3), 3)]
 
 
+def _cases_to_order(orders):
+    """(sizes, seed, order) with the costly corner (largest blocks, order ≥ 3 or 4) marked slow."""
+    out = []
+    for order in orders:
+        for sizes, seed in CASES:
+            costly = order >= 4 or (order >= 3 and sum(sizes) >= 8)
+            out.append(pytest.param(sizes, seed, order, marks=[pytest.mark.slow] if costly else []))
+    return out
+
+
 @pytest.mark.parametrize("sizes,seed", CASES)
 def test_three_blocks_exact_identities(sizes, seed):
     """U†U = 1 and every off-diagonal block of U†HU vanishes, order by order, exactly."""
@@ -126,8 +136,7 @@ def _exponents(model, O, order, sizes):
     return out
 
 
-@pytest.mark.parametrize("sizes,seed", CASES)
-@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("sizes,seed,order", _cases_to_order([1, 2, 3, 4]))
 def test_three_blocks_against_exact_rotation(sizes, seed, order):
     """All pairs coupled: closed paths 0→1→2→0 make every order non-zero, error ∝ g^(n+1)."""
     model, O = three_block_model(sizes, seed)
@@ -136,8 +145,7 @@ def test_three_blocks_against_exact_rotation(sizes, seed, order):
         assert xO >= order + 0.7, (block, xO)
 
 
-@pytest.mark.parametrize("sizes,seed", CASES)
-@pytest.mark.parametrize("order", [2, 4])
+@pytest.mark.parametrize("sizes,seed,order", _cases_to_order([2, 4]))
 def test_three_blocks_bipartite_coupling(sizes, seed, order):
     """Couplings 0–1 and 0–2 only: no odd closed paths, so H_eff skips order n+1: g^(n+2)."""
     model, O = three_block_model(sizes, seed, pairs=[(0, 1), (0, 2)])
