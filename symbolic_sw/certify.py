@@ -163,15 +163,17 @@ class _Reference:
     def __init__(self, model, names, order, series):
         self.model, self.order, self.series = model, order, series
         self.n_a = model.blocks[0]
-        self.params = sorted(model.parameters, key=str)
         self.momenta = model.momenta
-        args = [*model.momenta, *self.params]
         micro = {}
         for n in names:
             kind, key = ops.kind_of(n)
             if not kind.hamiltonian:  # H is the reference's own first output
                 micro[n] = kind.microscopic(model, *key)
         self.names = list(micro)
+        # an operator may carry a symbol H lacks (v = ∂H/ħ∂k has ħ even when H has none)
+        extra = set().union(*(m.matrix.free_symbols for m in micro.values())) - set(model.momenta)
+        self.params = sorted(set(model.parameters) | extra, key=str)
+        args = [*model.momenta, *self.params]
 
         def lam(M):
             return sympy.lambdify(args, sympy.Matrix(M), modules="numpy")
@@ -182,7 +184,7 @@ class _Reference:
         self.f_full = [lam(micro[n].matrix) for n in self.names]
 
     def __call__(self, vals, k, with_ops=True):
-        x = [*k, *(vals[str(p)] for p in self.params)]
+        x = [*k, *(vals.get(str(p), 1.0) if p == self.model.hbar else vals[str(p)] for p in self.params)]
 
         def num(f):
             return np.array(f(*x), dtype=complex)

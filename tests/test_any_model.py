@@ -9,7 +9,12 @@ of odd entries that each give either the right result or a ModelError that
 names the entry and the fix.
 """
 
+import ast
+import contextlib
+import io
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -354,6 +359,26 @@ ODD = [
     ("large radicand", sympy.sqrt(10**40 + 7) * P * k_x, 0, E_g, E_g + (10**40 + 7) * P**2 * k_x**2 / E_g),
     ("cube root", 2 ** sympy.Rational(1, 3) * P * k_x, 0, E_g, E_g + 2 ** sympy.Rational(2, 3) * P**2 * k_x**2 / E_g),
     ("float", 0.1 * P * k_x, 0, E_g, E_g + P**2 * k_x**2 / (100 * E_g)),
+    # floats: the exact rational of their decimal text (repr), not of their binary value
+    ("float text", 123456.789 * P * k_x, 0, E_g, E_g + sympy.Rational("123456.789") ** 2 * P**2 * k_x**2 / E_g),
+    ("tiny float", 2.5e-20 * P * k_x, 0, E_g, E_g + P**2 * k_x**2 / (16 * 10**38 * E_g)),
+    (
+        "17-digit float",
+        (0.1 + 0.2) * P * k_x,
+        0,
+        E_g,
+        E_g + sympy.Rational("0.30000000000000004") ** 2 * P**2 * k_x**2 / E_g,
+    ),
+    ("30-digit float", sympy.Float("0.1", 30) * P * k_x, 0, E_g, E_g + P**2 * k_x**2 / (100 * E_g)),
+    ("imaginary surd", sympy.sqrt(-3) * P * k_x, 0, E_g, E_g + 3 * P**2 * k_x**2 / E_g),
+    (
+        "nested radical",
+        sympy.sqrt(2 + sympy.sqrt(3)) * P * k_x,
+        0,
+        E_g,
+        E_g + (2 + sympy.sqrt(3)) * P**2 * k_x**2 / E_g,
+    ),
+    ("rational function of k", P * k_x / sympy.sqrt(k_x**2 + 1), 0, E_g, E_g + P**2 * k_x**2 / (E_g * (k_x**2 + 1))),
     ("exp(-lambda)", sympy.exp(-lam) * P * k_x, 0, E_g, E_g + P**2 * k_x**2 * sympy.exp(-2 * lam) / E_g),
     ("complex phase", sympy.exp(I * sympy.pi / 7) * P * k_x, 0, E_g, E_g + P**2 * k_x**2 / E_g),
     ("1/k", P / k_x, 0, E_g, E_g + P**2 / (E_g * k_x**2)),
@@ -444,3 +469,54 @@ def test_gap_written_with_exp_and_i(top):
             errs.append(np.linalg.norm(numeric(C, point) - ex))
         assert np.allclose(eff.evaluate("H", point), numeric(eff.H, point), atol=1e-12)
     assert min(fit_exponent(ZS, errs) for errs in errors) >= 5.7
+
+
+# -- the README section "What a model may contain" runs as written and shows what it says ----------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_HEADING = "\n## What a model may contain\n"
+
+
+def run_readme_section():
+    """Execute the section's python blocks in one namespace: (namespace, ``{source: value}`` shown, printed text)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(README_HEADING)
+    section = text[start : text.index("\n## ", start + 1)]
+    blocks = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    assert blocks, "the section shows no code"
+    namespace, shown, printed = {"__name__": "readme_any_model"}, {}, io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        for code in blocks:
+            for node in ast.parse(code).body:
+                where = "README.md (What a model may contain)"
+                if _is_shown(node):
+                    shown[ast.get_source_segment(code, node)] = eval(
+                        compile(ast.Expression(node.value), where, "eval"), namespace
+                    )
+                else:
+                    exec(compile(ast.Module([node], type_ignores=[]), where, "exec"), namespace)
+    return namespace, shown, printed.getvalue()
+
+
+def _is_shown(node):
+    """A bare expression whose value the README shows (not a call made for its effect, like print)."""
+    if not isinstance(node, ast.Expr):
+        return False
+    return not (isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "print")
+
+
+def test_readme_what_a_model_may_contain():
+    _, shown, printed = run_readme_section()
+    s6 = "ssw.effective(two_band(sympy.sqrt(2) * sympy.sqrt(3) * P * k_x / 3), 2).H"
+    assert shown[s6] == sympy.Matrix([[E_g + 2 * P**2 * k_x**2 / (3 * E_g)]])
+    pi_root = "ssw.effective(two_band(P * k_x / sympy.sqrt(E_g + Delta), sympy.pi * E_g), 2).H"
+    assert same(shown[pi_root], [[sympy.pi * E_g + P**2 * k_x**2 / (sympy.pi * E_g * (E_g + Delta))]])
+    gap = "ssw.effective(two_band(g * k_x, hbar**2 * k_x**2 / (2 * m_1), E_g), 2).gap_factors"
+    assert shown[gap] == [2 * E_g - hbar**2 * k_x**2 / m_1]
+    H = shown["ssw.effective(chain, 2).H"][0, 0]
+    c = E_g - 2 * t * COS
+    expected = c - t**2 * (EXP - 2 + 1 / EXP) / c
+    assert sympy.cancel(as_laurent((H - expected).rewrite(sympy.exp))) == 0
+    v = shown['ssw.effective(chain, 2).velocity["x"]'][0, 0]
+    assert v.has(SIN) and sympy.cancel(as_laurent((v - H.diff(k_x) / hbar).rewrite(sympy.exp))) == 0
+    assert "complex conjugate of sqrt(x) in H[0,0] stays unevaluated" in printed and "Fix: declare" in printed

@@ -136,6 +136,16 @@ def _atom(factor, base, e):
     return X, p
 
 
+def _decimal(x):
+    """A SymPy Float as the exact rational of its decimal text (``123456.789`` → 123456789/1000).
+
+    SymPy's own conversion reads the binary value through a bounded continued
+    fraction, which gives 1/10 for 0.1 but 8483885939586761/68719476736 for 123456.789.
+    A double is read from its shortest round-trip text (``repr``), as the user typed it.
+    """
+    return sympy.Rational(repr(float(x)) if x._prec == 53 else str(x))
+
+
 def _decompose(expr):
     """``[(coefficient in QQ_I, {key: exponent})]``, one item per term of the expanded ``expr``.
 
@@ -145,7 +155,7 @@ def _decompose(expr):
     out = []
     for term in sympy.Add.make_args(sympy.expand(expr)):
         coeff, rest = term.as_coeff_Mul()
-        c = QQ_I.from_sympy(coeff)
+        c = QQ_I.from_sympy(_decimal(coeff) if coeff.is_Float else coeff)
         powers = {}
         if rest is not sympy.S.One:
             for factor in sympy.Mul.make_args(rest):
