@@ -1,6 +1,7 @@
 """Cost of ``ssw.effective`` versus model size: random two-block models with symbolic couplings.
 
     python benchmarks/model_size.py [--orders 2 4] [--timeout 300] [--per-row 2 [4 ...]] [--seed 0]
+                                    [--backends flint sympy]
 
 The models
 ----------
@@ -19,7 +20,7 @@ and (4, 8); block A is the essential one.  Built by :func:`random_model`:
 The measurement
 ---------------
 Each (model, order) runs in its own interpreter (``--child``) with a timeout.
-The child times ``eff = ssw.effective(model, order=n)`` (the series recursion, done
+The child times ``eff = ssw.effective(model, order=n, backend=...)`` (the series recursion, done
 eagerly) and then ``eff.H`` (the closed form), and reports ``sympy.count_ops(eff.H)``
 and ``eff.counts`` (matrix products and Sylvester solves of the recursion).  The
 parent collects the child with ``os.wait4``, whose ``ru_maxrss`` is that child's
@@ -86,7 +87,7 @@ def describe(per_row, seed):
         print(f"  ({n_a}, {n_b}), {per_row} per row: {couplings}", flush=True)
 
 
-def child(n_a, n_b, order, per_row, seed):
+def child(n_a, n_b, order, per_row, seed, backend=None):
     """One measurement; prints a JSON line."""
     import sympy
 
@@ -94,7 +95,7 @@ def child(n_a, n_b, order, per_row, seed):
 
     model = random_model(n_a, n_b, per_row, seed)
     t0 = time.perf_counter()
-    eff = ssw.effective(model, order=order)
+    eff = ssw.effective(model, order=order, backend=backend)
     t1 = time.perf_counter()
     H = eff.H
     t2 = time.perf_counter()
@@ -117,7 +118,7 @@ def child(n_a, n_b, order, per_row, seed):
     )
 
 
-def measure(n_a, n_b, order, per_row, seed, timeout):
+def measure(n_a, n_b, order, per_row, seed, timeout, backend="flint"):
     """Run one child; return (result dict or None, wall seconds, peak RSS KB, status)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
@@ -131,6 +132,8 @@ def measure(n_a, n_b, order, per_row, seed, timeout):
                 str(order),
                 str(per_row),
                 str(seed),
+                "--backend",
+                backend,
             ],
             stdout=out,
             stderr=err,
@@ -175,12 +178,16 @@ def main(argv=None):
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--backends", nargs="+", default=["flint"], choices=["flint", "sympy"], help="exact-algebra backends"
+    )
+    p.add_argument("--backend", default=None, help=argparse.SUPPRESS)  # of a child
+    p.add_argument(
         "--child", nargs=5, type=int, metavar=("NA", "NB", "ORDER", "PER_ROW", "SEED"), help=argparse.SUPPRESS
     )
     p.add_argument("--describe", nargs=2, type=int, metavar=("PER_ROW", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        child(*args.child)
+        child(*args.child, backend=args.backend)
         return 0
     if args.describe:
         describe(*args.describe)
@@ -201,14 +208,20 @@ def main(argv=None):
         )
     print()
     header = (
-        "| blocks (A, B) | per row | couplings | order | effective() s | eff.H s | total s | wall s "
+        "| blocks (A, B) | per row | couplings | order | backend | effective() s | eff.H s | total s | wall s "
         "| count_ops(eff.H) | products | solves | peak RSS KB | status |"
     )
     print(header)
     print("|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|", flush=True)
-    runs = [(per_row, n_a, n_b, order) for per_row in args.per_row for n_a, n_b in SIZES for order in args.orders]
-    for per_row, n_a, n_b, order in runs:
-        r, wall, rss, status = measure(n_a, n_b, order, per_row, args.seed, args.timeout)
+    runs = [
+        (per_row, n_a, n_b, order, backend)
+        for per_row in args.per_row
+        for n_a, n_b in SIZES
+        for order in args.orders
+        for backend in args.backends
+    ]
+    for per_row, n_a, n_b, order, backend in runs:
+        r, wall, rss, status = measure(n_a, n_b, order, per_row, args.seed, args.timeout, backend)
         if r is None:
             couplings = str(n_a * min(per_row, n_b))
             timed = [status if status == "timeout" else "—", "—", "—", f"{wall:.1f}", "—", "—", "—"]
@@ -223,7 +236,7 @@ def main(argv=None):
                 str(r["counts"]["products"]),
                 str(r["counts"]["solves"]),
             ]
-        row = [f"({n_a}, {n_b})", str(min(per_row, n_b)), couplings, str(order), *timed, str(rss), status]
+        row = [f"({n_a}, {n_b})", str(min(per_row, n_b)), couplings, str(order), backend, *timed, str(rss), status]
         print("| " + " | ".join(row) + " |", flush=True)
     print(f"\nscript wall time: {time.perf_counter() - t_script:.1f} s")
     return 0

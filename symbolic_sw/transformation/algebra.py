@@ -53,6 +53,14 @@ call ``cancel`` or ``gcd``; common factors are divided out only where asked
 
 Matrices are dense lists of rows; ``None`` is an exact zero entry, and a
 matrix that is entirely zero is represented by ``None`` too.
+
+Backends (issue 18): the generator table decides *what* the generators are; a
+backend only decides how the numerators are stored and multiplied.  This
+module's :class:`RationalAlgebra` uses SymPy's pure-Python sparse polynomials
+(the reference); :class:`~.flint_algebra.FlintAlgebra` uses python-flint's
+``fmpq_mpoly`` (C) on the same generators in the same order and converts each
+entry to SymPy once, for its closed form.  :func:`.flint_algebra.make_algebra` picks one:
+``effective(..., backend=...)``, else ``$SYMBOLIC_SW_BACKEND``, else FLINT.
 """
 
 from __future__ import annotations
@@ -63,7 +71,13 @@ from sympy.polys.rings import PolyRing
 
 from ..errors import ModelError
 
-__all__ = ["Generators", "RationalAlgebra", "UnknownGeneratorError"]
+__all__ = ["BACKENDS", "Generators", "RationalAlgebra", "UnknownGeneratorError", "resolve_backend"]
+
+#: storage of the exact algebra's polynomials: FLINT (python-flint, C) by default, SymPy's pure-Python
+#: sparse rings as the fallback and the reference (same generators, same closed forms)
+BACKENDS = ("flint", "sympy")
+#: environment variable choosing the backend when ``effective(..., backend=None)``
+BACKEND_ENV = "SYMBOLIC_SW_BACKEND"
 
 #: rounds of closing the atoms under derivatives with respect to the momenta (first
 #: derivatives of the model's own atoms need one; later rounds serve derivatives of derivatives)
@@ -662,6 +676,19 @@ class _NewAtomError(Exception):
         self.key = key
 
 
+def resolve_backend(backend=None):
+    """``backend``, else ``$SYMBOLIC_SW_BACKEND``, else ``"flint"``; a ModelError names a bad value."""
+    import os
+
+    chosen = backend if backend is not None else (os.environ.get(BACKEND_ENV) or "flint")
+    if chosen not in BACKENDS:
+        source = "backend" if backend is not None else f"${BACKEND_ENV}"
+        raise ModelError(
+            f"{source} = {chosen!r} is not an exact-algebra backend. Fix: use one of {', '.join(map(repr, BACKENDS))}."
+        )
+    return chosen
+
+
 class RationalAlgebra:
     """Arithmetic on matrices of ``num / Π f_i**e_i`` entries.
 
@@ -674,6 +701,11 @@ class RationalAlgebra:
     block_of : tuple of int
         Block label of each basis index.
     """
+
+    #: how polynomials are stored (:data:`BACKENDS`)
+    backend = "sympy"
+    #: who factors numerators for closed forms: ``"sympy"`` or ``"flint"`` (same unique factorisation)
+    factoriser = "sympy"
 
     def __init__(self, gens, factors, block_of):
         self.gens = gens
@@ -701,6 +733,10 @@ class RationalAlgebra:
         self.n = len(self.block_of)
 
     # -- conversion -----------------------------------------------------------
+
+    def to_reference(self, entry):
+        """``(algebra, entry)`` in which closed forms are computed: this one (a FLINT algebra converts)."""
+        return self, entry
 
     def poly(self, expr):
         """An expression (generators' expressions or placeholders) as a ring element."""

@@ -10,6 +10,8 @@ constants and atoms are factored through their placeholders
 
 from __future__ import annotations
 
+import math
+
 import sympy
 import sympy.core.random
 from sympy.core.mul import _keep_coeff
@@ -123,12 +125,46 @@ def _factor_real(alg, num):
         syms = _sort_gens([bases[i][3] for i in used])
         idx = [order[s] for s in syms]
         rep = {tuple(e[i] - low[i] for i in idx): c for e, c in terms}
-        poly = sympy.Poly.from_dict(rep, *syms, domain=QQ)
-        coeff, factors = _irreducible(poly) or _seeded(poly.factor_list)
-    pieces = [f.as_expr() for f, _ in factors]
+        if alg.factoriser == "flint":
+            coeff, factors = flint_factor_exprs(rep, syms, alg.memo.setdefault("factor_expr", {}))
+        else:
+            poly = sympy.Poly.from_dict(rep, *syms, domain=QQ)
+            coeff, factors = _irreducible(poly) or _seeded(poly.factor_list)
+            factors = [(f.as_expr(), k) for f, k in factors]
+    pieces = [f for f, _ in factors]
     if gens.opaque:
         pieces = [p.xreplace(gens.back) for p in pieces]
     return _keep_coeff(coeff, sympy.Mul(*[p**k for p, (_, k) in zip(pieces, factors)], *content))
+
+
+def flint_factor_exprs(rep, gens, cache=None):
+    """``Poly.from_dict(rep, *gens, domain=QQ).factor_list()`` as ``(content, [(factor expression, k)])``, by FLINT.
+
+    The factorisation over the integers into primitive irreducible factors, each
+    with a positive leading coefficient in the lex order of ``gens``, is unique;
+    FLINT's ``fmpz_mpoly.factor`` normalises exactly so in a lex context over the
+    same generators, so the factors and the rational content in front are
+    SymPy's, up to their order in the list (irrelevant in a product).  Factor
+    expressions are built as ``Poly.as_expr`` builds them, and memoised in
+    ``cache`` (gap-like factors recur across entries and operators).
+    """
+    import flint
+
+    den = math.lcm(*(int(c.denominator) for c in rep.values()))
+    ctx = flint.fmpz_mpoly_ctx.get(tuple(f"x{i}" for i in range(len(gens))), "lex")
+    content, factors = ctx.from_dict({m: int(c * den) for m, c in rep.items()}).factor()
+    cache = {} if cache is None else cache
+    out = []
+    for f, k in factors:
+        terms = f.to_dict()
+        key = (tuple(gens), frozenset(terms.items()))
+        expr = cache.get(key)
+        if expr is None:
+            expr = cache[key] = sympy.Add(
+                *[sympy.Mul(sympy.Integer(int(c)), *[g**e for g, e in zip(gens, m) if e]) for m, c in terms.items()]
+            )
+        out.append((expr, int(k)))
+    return sympy.Rational(int(content), den), out
 
 
 def _bases(gens):
@@ -196,6 +232,7 @@ def entry_to_expr(alg, entry, momenta):
     """
     if entry is None:
         return sympy.Integer(0)
+    alg, entry = alg.to_reference(entry)  # FLINT numerators become SymPy ones here, once per entry
     entry = alg.reduce_entry(entry)
     split_first = _laurent_factors(alg)
     if any(entry[1][i] for i in split_first):
