@@ -161,6 +161,13 @@ class _Reference:
     """
 
     def __init__(self, model, names, order, series):
+        if getattr(model, "commutators", None):
+            # the exact rotation below diagonalises float matrices: momenta there commute
+            raise ModelError(
+                "certify compares with an exact numeric rotation, which treats the momenta as commuting numbers; "
+                "this model declares commutators. Fix: check it with a Landau-level (oscillator-basis) "
+                "calculation as tests/test_fields.py does."
+            )
         self.model, self.order, self.series = model, order, series
         self.n_a = model.blocks[0]
         self.momenta = model.momenta

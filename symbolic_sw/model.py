@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 
 import sympy
 
 from .errors import ModelError
 from .pauli import SIGMA, kron
-from .symbols import MOMENTA
+from .symbols import MOMENTA, E_g, epsilon_1, epsilon_2
 from .symbols import hbar as _hbar
 
 __all__ = ["Model", "ModelError"]
@@ -102,9 +103,99 @@ def _check_momenta(H, momenta) -> tuple:
     return momenta
 
 
+def _term(difference, coefficient):
+    """The symbol with ``coefficient`` (±1) in a declared gap ``p - q``."""
+    return next(s for s, c in difference.as_coefficients_dict().items() if c == coefficient)
+
+
+def _check_commutators(H, commutators) -> tuple:
+    """``(commutators, non-commuting symbols)``: ``{(a, b): c}`` checked (issue 16), zero values dropped.
+
+    ``[a, b] = c`` with distinct real symbols ``a, b`` and a central, imaginary ``c``
+    (the commutator of two Hermitian operators is anti-Hermitian); the non-commuting
+    symbols must enter ``H`` polynomially (the Moyal product of Weyl symbols is exact
+    for polynomials only).
+    """
+    if commutators is None:
+        return {}, ()
+    if not isinstance(commutators, Mapping):
+        raise ModelError(
+            f"commutators must be a mapping {{(a, b): c}} meaning [a, b] = c, got {type(commutators).__name__}. "
+            f"Fix: e.g. commutators={{(k_x, k_y): -sympy.I * e * B_z / hbar}}."
+        )
+    out = {}
+    for key, value in commutators.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(s, sympy.Symbol) for s in key)):
+            raise ModelError(f"a commutators key must be a pair of SymPy symbols (a, b), got {key!r}.")
+        a, b = key
+        if a == b:
+            raise ModelError(
+                f"commutators: [{a}, {a}] is the commutator of {a} with itself, which is always 0. Fix: list "
+                f"pairs of different symbols only."
+            )
+        if isinstance(value, bool) or not isinstance(value, (sympy.Basic, numbers.Number)):
+            raise ModelError(
+                f"commutators: the value of [{a}, {b}] must be a SymPy expression or a number, got {value!r} "
+                f"({type(value).__name__}); strings are never evaluated."
+            )
+        value = sympy.expand(sympy.sympify(value))  # a SymPy object or a number: no parsing
+        previous = out.get((b, a))
+        if previous is not None and sympy.expand(previous + value) != 0:
+            raise ModelError(
+                f"commutators: [{a}, {b}] = {value} contradicts [{b}, {a}] = {previous} (need [b, a] = -[a, b]). "
+                f"Fix: list each pair once."
+            )
+        if value != 0 and previous is None:
+            out[a, b] = value
+    noncommuting = tuple(dict.fromkeys(s for pair in out for s in pair))
+    if not noncommuting:
+        return {}, ()
+    for (a, b), c in out.items():
+        inside = sorted((s for s in c.free_symbols if s in noncommuting), key=str)
+        if inside:
+            raise ModelError(
+                f"commutators: [{a}, {b}] = {c} is not central: it contains {inside[0]}, which does not commute "
+                f"with everything. Fix: commutator values must be numbers or expressions in commuting symbols."
+            )
+        nonreal = sorted((s for s in c.free_symbols | {a, b} if not s.is_real), key=str)
+        if nonreal:
+            raise ModelError(
+                f"commutators: {', '.join(map(str, nonreal))} in [{a}, {b}] = {c} not declared real. Fix: "
+                f"create them with sympy.Symbol(name, real=True)."
+            )
+        if sympy.expand(c + sympy.conjugate(c)) != 0:
+            raise ModelError(
+                f"commutators: [{a}, {b}] = {c} is not imaginary, but the commutator of two Hermitian operators "
+                f"is anti-Hermitian. Fix: e.g. [k_x, k_y] = -sympy.I * e * B_z / hbar, [z, k_z] = sympy.I."
+            )
+    for i in range(H.rows):
+        for j in range(H.cols):
+            if H[i, j] != 0 and not sympy.expand(H[i, j]).is_polynomial(*noncommuting):
+                raise ModelError(
+                    f"H[{i},{j}] = {H[i, j]} is not a polynomial in the non-commuting symbols "
+                    f"{', '.join(map(str, noncommuting))}: such a term cannot be moved into the perturbation and "
+                    f"multiplied exactly (the Moyal product of Weyl symbols needs polynomials). Fix: expand the "
+                    f"function in a series by hand, or drop the commutator."
+                )
+    return out, noncommuting
+
+
+def _move_noncommuting(H0, H1, noncommuting) -> tuple:
+    """``(H0, H1)`` with every term of ``H0`` that holds a non-commuting symbol moved into ``H1``.
+
+    The energy denominators (Eq. 19) must be central; these terms (e E_z z, ħ²k²/2m
+    in a field) count towards the order instead.
+    """
+    if not noncommuting:
+        return H0, H1
+    nc = set(noncommuting)
+    moved = H0.applyfunc(lambda e: sympy.Add(*[t for t in sympy.Add.make_args(sympy.expand(e)) if t.free_symbols & nc]))
+    return (H0 - moved).applyfunc(sympy.expand), (H1 + moved).applyfunc(sympy.expand)
+
+
 # the descriptive fields: set by the constructors of symbolic_sw.parsing, .symmetry and .models,
 # and carried over unchanged to the models derived by with_perturbative and grouped
-_DESCRIPTIVE = ("basis", "source", "family", "equation")
+_DESCRIPTIVE = ("basis", "source", "family", "equation", "gaps")
 
 
 class Model:
@@ -130,6 +221,16 @@ class Model:
         order (e.g. ``[b]`` to expand in b as pymablock would, instead of keeping
         it exactly).  Combine with ``effective(..., truncate=...)`` for a double
         expansion.
+    commutators : dict, optional
+        ``{(a, b): c}`` means ``[a, b] = c`` (so ``[b, a] = -c``); unlisted pairs
+        commute; every ``c`` must be central (a number or an expression in commuting
+        symbols), e.g. ``{(k_x, k_y): -I*e*B_z/hbar}`` for kinetic momenta in a field
+        ``B_z``, ``{(z, k_z): I}`` for a position operator.  Entries of ``H`` and of
+        every result are **Weyl symbols**: a monomial stands for the Weyl-symmetrised
+        operator (``k_x k_y → (k_x k_y + k_y k_x)/2``).  Terms of the diagonal blocks
+        that hold a non-commuting symbol move into the perturbation of the
+        transformation (the energy denominators must be central) and count towards
+        the order (:meth:`central_split`, :mod:`symbolic_sw.transformation.weyl`).
     spin : bool
         Whether the basis is orbital ⊗ spin-½ (needed for spin operators).
     time_reversal : bool
@@ -147,6 +248,14 @@ class Model:
         (:func:`symbolic_sw.symmetry.from_symmetry`).
     equation : str or None
         The paper's equation number of a built-in model (e.g. ``"33"``).
+    gaps : mapping, optional
+        Gap parameters, ``{gap symbol: p - q}`` with ``p``, ``q`` parameters of ``H``
+        (e.g. ``{E_g: epsilon_2 - epsilon_1}``, the paper's 𝓔_g of Eq. 33). The
+        transformation runs in the gap variables (``p → q + gap`` on ``H``), so the
+        closed forms are built from ``(𝓔_g ∓ b)`` and ``q`` survives only as the energy
+        offset of ``H_eff``; the results are returned in ``p``, ``q`` again. Default:
+        ``{E_g: epsilon_2 - epsilon_1}`` when ``H`` has both ``epsilon_1`` and
+        ``epsilon_2`` (and no ``E_g``), else none; ``{}`` switches it off.
 
     Attributes
     ----------
@@ -162,6 +271,10 @@ class Model:
         The block of each basis state.
     momenta : tuple of sympy.Symbol
     perturbative : tuple of sympy.Symbol
+    commutators : dict
+        The checked ``{(a, b): [a, b]}`` (nonzero values only).
+    noncommuting : tuple of sympy.Symbol
+        The symbols of the commutators (not central).
     spin : bool
     hbar : sympy.Symbol
     name : str
@@ -175,6 +288,8 @@ class Model:
     equation : str or None
         ``""`` unless set by a model of :mod:`symbolic_sw.models` (``None`` for
         symmetry-generated models).
+    gaps : dict
+        ``{gap symbol: p - q}`` (see Parameters); ``{}`` if none.
     basis_order : tuple of int or None
         Original basis index of each basis state (set by :meth:`grouped`).
     fine_blocks : tuple
@@ -190,6 +305,8 @@ class Model:
     block_of: tuple
     momenta: tuple
     perturbative: tuple
+    commutators: dict
+    noncommuting: tuple
     spin: bool
     hbar: sympy.Symbol
     name: str
@@ -197,6 +314,7 @@ class Model:
     source: str | None
     family: object | None
     equation: str | None
+    gaps: dict
     basis_order: tuple | None
     fine_blocks: tuple
 
@@ -208,6 +326,7 @@ class Model:
         momenta=None,
         perturbation=None,
         perturbative=(),
+        commutators=None,
         spin: bool = True,
         time_reversal: bool = False,
         hbar=_hbar,
@@ -216,6 +335,7 @@ class Model:
         source: str | None = None,
         family=None,
         equation: str | None = "",
+        gaps=None,
     ):
         self.H = H = _as_matrix(H)
         self.dim = H.rows
@@ -229,12 +349,14 @@ class Model:
         self.block_slices, self.block_of = _partition(self.blocks)
         self.momenta = _check_momenta(H, momenta)
         self.H0, self.H1, self.perturbative = self._split_perturbation(perturbation, perturbative)
+        self.commutators, self.noncommuting = _check_commutators(H, commutators)
         self.basis_order = None
         self.fine_blocks = tuple(((a, slice(0, n)),) for a, n in enumerate(self.blocks))
         self.basis = self._check_basis(basis)
         self.source = source
         self.family = family
         self.equation = equation
+        self.gaps = self._check_gaps(gaps)
         if time_reversal:
             self.check_time_reversal()
 
@@ -321,6 +443,62 @@ class Model:
                 f"basis has {len(basis)} labels but H is {self.dim}x{self.dim}. Fix: give one label per basis state."
             )
         return basis
+
+    def _check_gaps(self, gaps) -> dict:
+        """The gap declarations as ``{gap symbol: p - q}``, each a difference of two parameters of ``H``."""
+        params = set(self.H.free_symbols) - set(self.momenta)
+        if gaps is None:  # the paper's convention, 𝓔_g = ε2 - ε1 (Eq. 33)
+            default = {epsilon_1, epsilon_2} <= params and E_g not in params
+            return {E_g: epsilon_2 - epsilon_1} if default else {}
+        if not isinstance(gaps, dict):
+            raise ModelError(
+                f"gaps must be a dict {{gap symbol: p - q}}, got {type(gaps).__name__}. "
+                f"Fix: e.g. gaps={{E_g: epsilon_2 - epsilon_1}}."
+            )
+        out, solved, references = {}, set(), set()
+        for gap, difference in gaps.items():
+            terms = sympy.sympify(difference).as_coefficients_dict() if isinstance(difference, sympy.Basic) else {}
+            p = next((s for s, c in terms.items() if c == 1), None)
+            q = next((s for s, c in terms.items() if c == -1), None)
+            valid = isinstance(gap, sympy.Symbol) and gap.is_real and gap not in params and len(terms) == 2
+            if not (valid and p in params and q in params):
+                raise ModelError(
+                    f"gaps: {gap!r}: {difference!r} is not a new real gap symbol equal to the difference "
+                    f"p - q of two parameters of H ({', '.join(sorted(map(str, params)))}). Fix: e.g. "
+                    f"gaps={{E_g: epsilon_2 - epsilon_1}} with E_g = sympy.Symbol('E_g', positive=True)."
+                )
+            out[gap] = p - q
+            solved.add(p)
+            references.add(q)
+        if solved & references or len(solved) < len(out):
+            raise ModelError(
+                f"gaps {out} chain or repeat parameters. Fix: measure every gap from one reference "
+                f"parameter (e.g. epsilon_2 - epsilon_1 and epsilon_3 - epsilon_1)."
+            )
+        return out
+
+    @property
+    def gap_substitution(self) -> dict:
+        """``{p: q + gap}``: the change of variables into the declared gaps."""
+        return {_term(d, 1): _term(d, -1) + g for g, d in self.gaps.items()}
+
+    def in_gap_variables(self) -> "Model":
+        """The model with ``p → q + gap`` for every declared gap (``gaps={}`` on the result).
+
+        Block partition, perturbation, ``basis_order`` and ``fine_blocks`` are kept, so
+        the transformation of the result is that of this model in the gap variables.
+        """
+        if not self.gaps:
+            return self
+        forward = self.gap_substitution
+        new = self._replace(
+            self.H.xreplace(forward),
+            perturbation=self.H1.xreplace(forward),
+            perturbative=tuple(self.perturbative),
+            gaps={},
+        )
+        new.basis_order, new.fine_blocks = self.basis_order, self.fine_blocks
+        return new
 
     @classmethod
     def from_string(
@@ -434,6 +612,16 @@ class Model:
                 f"{what} needs a spinful model (orbital ⊗ spin-½ basis); this model was built with spin=False."
             )
 
+    def central_split(self) -> tuple:
+        """``(H0, H1)`` of the transformation: the terms of ``H0`` with a non-commuting symbol moved into ``H1``.
+
+        The energy denominators (Eq. 19) must be central, so with ``commutators``
+        these terms (``e E_z z``; ``ħ²k²/2m`` in a field) count towards the order of
+        the transformation; operators built from ``H`` keep the split ``H0, H1``
+        (their kinetic terms stay of order 0).  Without commutators: ``(H0, H1)``.
+        """
+        return _move_noncommuting(self.H0, self.H1, self.noncommuting)
+
     def with_perturbative(self, symbols) -> "Model":
         """A copy in which every term of ``H`` containing ``symbols`` counts as perturbation.
 
@@ -447,12 +635,13 @@ class Model:
         """A new model with this one's settings, ``H`` and ``blocks`` and the constructor arguments ``changes``.
 
         The perturbation is this one's ``H1`` and the descriptive fields (basis,
-        source, family, equation) are carried over; the time-reversal check is not
+        source, family, equation, gaps) are carried over; the time-reversal check is not
         repeated, and ``basis_order``, ``fine_blocks`` start afresh.
         """
         kwargs = dict(
             momenta=self.momenta,
             perturbation=self.H1,
+            commutators=self.commutators,
             spin=self.spin,
             hbar=self.hbar,
             name=self.name,

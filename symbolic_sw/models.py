@@ -14,6 +14,7 @@ from .errors import ModelError
 from .model import Model
 from .pauli import SIGMA, kron
 from .symbols import (
+    E_g,
     a_tilde,
     alpha_0,
     b,
@@ -26,15 +27,18 @@ from .symbols import (
     hbar,
     k_x,
     k_y,
+    k_z,
     m,
 )
 from .symmetry import from_symmetry  # qsymm itself is imported only when it is called
 
 __all__ = [
     "FACTORIES",
+    "KANE_SYMBOLS",
     "PaperMapping",
     "from_symmetry",
     "isolated_gamma5",
+    "kane_8band",
     "paper_mapping",
     "rashba_toy",
     "samokhin_c4v",
@@ -73,6 +77,7 @@ def samokhin_c4v(intrinsic_soc: bool = False, variant: str = "g1g5") -> Model:
     Model
         6×6 model with blocks ``[2, 4]``; the perturbation is the inter-orbital
         coupling (ã, b̃, γ̃), while ε1, ε2, ħ²k²/2m, b, γ1, γ2 are kept exactly.
+        Its gap is declared, ``gaps={E_g: epsilon_2 - epsilon_1}`` (:class:`Model`).
     """
     if variant not in ("g1g5", "g4g5"):
         raise ModelError(f"unknown variant {variant!r}; use 'g1g5' (Eq. 33/A19) or 'g4g5' (Eq. A20).")
@@ -100,7 +105,9 @@ def samokhin_c4v(intrinsic_soc: bool = False, variant: str = "g1g5") -> Model:
         ]
     )
     name = {"33": "samokhin_c4v", "A19": "samokhin_a19"}.get(eq, "samokhin_g4g5")
-    return Model(H, blocks=[2, 4], momenta=(k_x, k_y), time_reversal=True, name=name, equation=eq)
+    # the gap 𝓔_g = ε2 - ε1 of Eq. (33) is the transformation's variable: ε1 stays only as H's offset
+    gaps = {E_g: epsilon_2 - epsilon_1}
+    return Model(H, blocks=[2, 4], momenta=(k_x, k_y), time_reversal=True, name=name, equation=eq, gaps=gaps)
 
 
 def rashba_toy() -> Model:
@@ -115,6 +122,103 @@ def isolated_gamma5() -> Model:
     tau2 = sympy.Matrix([[0, -I], [I, 0]])
     H = kron(tau0, _kinetic() * s0 + alpha_0 * (k_y * sx - k_x * sy)) + b * kron(tau2, sz)
     return Model(H, blocks=[4], momenta=(k_x, k_y), time_reversal=True, name="isolated_gamma5", equation="G2")
+
+
+#: symbols of :func:`kane_8band` (equal to any symbol of the same name and assumptions)
+KANE_SYMBOLS = dict(
+    P=sympy.Symbol("P", positive=True),
+    Delta=sympy.Symbol("Delta", positive=True),
+    m_0=sympy.Symbol("m_0", positive=True),
+    e=sympy.Symbol("e", positive=True),
+    g_0=sympy.Symbol("g_0", real=True),
+    B_z=sympy.Symbol("B_z", real=True),
+    E_z=sympy.Symbol("E_z", real=True),
+    z=sympy.Symbol("z", real=True),
+)
+
+
+def kane_8band(magnetic: bool = False, electric: bool = False, zeeman: bool = False, jm_basis: bool = False) -> Model:
+    """The 8-band Kane model (Γ6 conduction, Γ8 and Γ7 valence), optionally in fields along z (issue 16).
+
+    Basis: (S↑, S↓, X↑, X↓, Y↑, Y↓, Z↑, Z↓) with the couplings ``-iPk_i`` between S
+    and the orbital ``i``, energies ``E_g`` (Γ6), ``(Δ/3)(L·σ − 1)`` in the valence
+    block (0 for Γ8, ``−Δ`` for Γ7) and the free-electron ``ħ²k²/2m_0`` in every band;
+    with ``jm_basis`` the valence block is rotated to ``|3/2, m⟩ (m = 3/2 … −3/2),
+    |1/2, ±1/2⟩`` and the blocks are ``[2, 4, 2]`` (Γ6, Γ8, Γ7), else ``[2, 6]``.
+
+    Parameters
+    ----------
+    magnetic : bool
+        Kinetic momenta in ``B_z``: ``[k_x, k_y] = −i e B_z/ħ`` (electron charge −e).
+    electric : bool
+        The potential energy ``e E_z z`` of an electron in a field ``E_z`` along z,
+        with the position operator ``[z, k_z] = i``.
+    zeeman : bool
+        The free-electron Zeeman term ``(g_0/2) μ_B B_z σ_z``, ``μ_B = eħ/2m_0``, in
+        every band (made perturbative: ``perturbative=[g_0]``).
+    jm_basis : bool
+        Valence states of definite ``J, m_J``.
+
+    Returns
+    -------
+    Model
+        Symbols: :data:`KANE_SYMBOLS` and ``E_g, ħ, k_x, k_y, k_z``.
+    """
+    P, Delta, m_0, e, g_0, B_z, E_z, z = KANE_SYMBOLS.values()
+    kin = hbar**2 * (k_x**2 + k_y**2 + k_z**2) / (2 * m_0)
+    L = [sympy.Matrix(3, 3, lambda i, j, n=n: -I * sympy.LeviCivita(n, i, j)) for n in range(3)]
+    LS = sum((kron(L[n], SIGMA["xyz"[n]]) for n in range(3)), sympy.zeros(6))
+    H = sympy.diag((E_g + kin) * sympy.eye(2), kin * sympy.eye(6) + Delta / 3 * (LS - sympy.eye(6)))
+    for n, k in enumerate((k_x, k_y, k_z)):
+        for s in range(2):
+            H[s, 2 + 2 * n + s], H[2 + 2 * n + s, s] = -I * P * k, I * P * k
+    commutators, perturbative = {}, []
+    if zeeman:
+        H += g_0 / 2 * (e * hbar / (2 * m_0)) * B_z * kron(sympy.eye(4), sz)
+        perturbative.append(g_0)
+    if magnetic:
+        commutators[k_x, k_y] = -I * e * B_z / hbar
+    if electric:
+        H += e * E_z * z * sympy.eye(8)
+        commutators[z, k_z] = I
+    blocks = [2, 6]
+    if jm_basis:
+        H, blocks = _jm_rotated(H), [2, 4, 2]
+    return Model(
+        H,
+        blocks=blocks,
+        momenta=(k_x, k_y, k_z),
+        commutators=commutators,
+        perturbative=perturbative,
+        name="kane_8band",
+    )
+
+
+def _jm_rotated(H):
+    """The Kane matrix with the valence block in the ``|J, m_J⟩`` basis (Condon-Shortley phases)."""
+
+    def orbital(o, s):
+        v = sympy.zeros(6, 1)
+        v[2 * o + s] = 1
+        return v
+
+    def l_plus(s):
+        return -(orbital(0, s) + I * orbital(1, s)) / sympy.sqrt(2)
+
+    def l_minus(s):
+        return (orbital(0, s) - I * orbital(1, s)) / sympy.sqrt(2)
+
+    r1, r2 = sympy.sqrt(sympy.Rational(1, 3)), sympy.sqrt(sympy.Rational(2, 3))
+    states = [
+        l_plus(0),
+        r1 * l_plus(1) + r2 * orbital(2, 0),
+        r2 * orbital(2, 1) + r1 * l_minus(0),
+        l_minus(1),
+        r2 * l_plus(1) - r1 * orbital(2, 0),
+        r1 * orbital(2, 1) - r2 * l_minus(0),
+    ]
+    U = sympy.diag(sympy.eye(2), sympy.Matrix.hstack(*states))
+    return (U.H * H * U).applyfunc(sympy.expand)
 
 
 # -- the paper's models in the generated family ----------------------------------------------------

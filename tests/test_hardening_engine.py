@@ -160,8 +160,8 @@ VALUE_ERRORS = [
     ({"hbar": 0}, r"hbar is declared positive"),
     (
         {"bb": 0.1},
-        r"unknown symbol\(s\) bb; the model's symbols are a_tilde, b, b_tilde, epsilon_1, epsilon_2, "
-        r"hbar, k_x, k_y, m\. Fix",
+        r"unknown symbol\(s\) bb \(did you mean b\?\); the model's symbols are a_tilde, b, b_tilde, "
+        r"epsilon_1, epsilon_2, hbar, k_x, k_y, m\. Fix",
     ),
     ({"Delta": 1.0, "gamma": 2.0}, r"unknown symbol\(s\) Delta, gamma;"),
     ({3: 0.1}, r"value keys must be SymPy symbols or their names, got 3"),

@@ -336,6 +336,13 @@ class NumericBlocks:
     def __init__(self, model: Model, values, order: int, operators=None, derivatives=(), chunk=2048):
         if not isinstance(model, Model):
             raise ModelError(f"NumericBlocks takes a symbolic_sw Model, got {type(model).__name__}.")
+        if getattr(model, "commutators", None):
+            # float matrices commute; the star product of issue 16 has no numeric series here
+            raise ModelError(
+                "this model declares non-commuting symbols (commutators=...), which the numeric block series "
+                "would multiply as if they commuted. Fix: use ssw.effective(model, order) (exact, Weyl star "
+                "products) and evaluate its closed forms."
+            )
         if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
             raise ModelError(f"order must be an integer ≥ 1, got {order!r}. Fix: pass e.g. order=2.")
         self.model, self.order, self.chunk = model, int(order), int(chunk)

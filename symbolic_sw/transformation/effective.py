@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from collections.abc import Mapping
 
@@ -12,13 +13,16 @@ from .. import operators as ops
 from .. import symbols as paper_symbols
 from ..errors import ModelError
 from ..model import Model
-from ..notation import operator_layout, operator_symbol
+from ..notation import operator_layout, operator_symbol, paper_matrix
 from ..pauli import SIGMA, kron
-from .algebra import Generators, RationalAlgebra
+from .algebra import Generators, resolve_backend
 from .closed_form import entry_to_expr, from_pauli, pauli_coefficients
+from .flint_algebra import make_algebra
 from .numeric import NumericAlgebra, NumericSylvester, check_convergence, check_gap, real_number
+from .progress import reporter
 from .series import CanonicalSeries
 from .sylvester import SylvesterPlan, SylvesterSolver
+from .weyl import WeylAlgebra
 
 __all__ = ["BuildContext", "Effective", "check_order", "effective", "effective_numeric"]
 
@@ -53,14 +57,18 @@ def _common_scalar(H0):
 class _Engine:
     """Algebra, Sylvester solvers and the series for one model and symbol set."""
 
-    def __init__(self, model: Model, extra_exprs=()):
+    def __init__(self, model: Model, extra_exprs=(), backend=None):
         self.model = model
-        H0, H1 = model.H0, model.H1
+        H0, H1 = model.central_split()
         n = model.dim
         # every entry the ring must represent, named for error messages (H0 + H1 = H entry by entry)
         labelled = [(f"H[{i},{j}]", M[i, j]) for M in (H0, H1) for i in range(n) for j in range(n) if M[i, j] != 0]
         labelled += [("1/hbar", 1 / model.hbar)] + [("an operator entry", e) for e in extra_exprs]
-        self.gens = gens = Generators([e for _, e in labelled], model.momenta, [label for label, _ in labelled])
+        # commutator values are star-product coefficients; non-commuting symbols (z) are differentiated like momenta
+        labelled += [(f"[{a}, {b}]", c) for (a, b), c in model.commutators.items()]
+        variables = tuple(model.momenta) + tuple(s for s in model.noncommuting if s not in model.momenta)
+        self.gens = gens = Generators([e for _, e in labelled], variables, [label for label, _ in labelled])
+        # H0 holds no non-commuting symbol (Model moved those terms into H1), so its common scalar is central
         shift = _common_scalar(H0)
         H0s = (H0 - shift * sympy.eye(n)).applyfunc(sympy.expand)
         # surds, atoms or 1/m in the diagonal blocks: the plans work on placeholders (polynomials)
@@ -77,8 +85,11 @@ class _Engine:
                 for f in plan.gap_factors():
                     if f not in factors:
                         factors.append(f)
-        self.alg = alg = RationalAlgebra(gens, factors, model.block_of)
+        self.alg = alg = make_algebra(gens, factors, model.block_of, backend)
+        # H0 is central: the Sylvester solve needs only commutative products
         self.solvers = {ab: SylvesterSolver(p, alg) for ab, p in self.plans.items()}
+        if model.commutators:  # operator-valued momenta: every other product is a star product
+            self.alg = alg = WeylAlgebra(alg, model.commutators)
         self.index = [list(range(s.start, s.stop)) for s in model.block_slices]
         self.series = CanonicalSeries(alg, alg.matrix(H0), alg.matrix(H1), self._solve)
 
@@ -128,7 +139,12 @@ class BuildContext:
 
     def __init__(self, engine: _Engine, model: Model):
         self.alg, self.model = engine.alg, model
-        self.H = (engine.series.H0, engine.series.H1)
+        # operators keep the model's split (kinetic velocity of order 0), also where the recursion moved terms
+        self.H = (
+            (engine.series.H0, engine.series.H1)
+            if not model.commutators
+            else (self.alg.matrix(model.H0), self.alg.matrix(model.H1))
+        )
         self.hbar = model.hbar
         self._spin = {}
 
@@ -194,14 +210,20 @@ class Effective:
         definition ``δJ`` (Eq. 27), and the standard ``½{(1/ħ)∂H_eff/∂k_i, 1⊗σ_μ}`` (Eq. 2).
     """
 
-    def __init__(self, model: Model, order: int, block: int = 0, truncate=None):
+    def __init__(self, model: Model, order: int, block: int = 0, truncate=None, backend=None, progress=None):
         self.model = model
+        self.backend = resolve_backend(backend)
+        # the engine works in the declared gap variables (ε2 → ε1 + 𝓔_g); results are restored
+        self._model = model.in_gap_variables()
+        self._restore = dict(model.gaps)
         self.order = check_order(order)
         if not 0 <= block < len(model.blocks):
             raise ModelError(f"block {block} does not exist; the model has {len(model.blocks)} blocks.")
         self.block = block
-        self._engine = _Engine(model)
-        self._engine.series.extend(self.order)
+        self._engine = _Engine(self._model, backend=self.backend)
+        # one line per order and per operator (progress=True: stderr), never inside the products
+        self._progress = reporter(progress, getattr(model, "name", "") or "")
+        self._engine.series.extend(self.order, progress=self._progress)
         self.truncate = self._degree_limits(truncate)
         self.rows = self._engine.index[block]
         self._raw = {}
@@ -226,7 +248,7 @@ class Effective:
         unwrap = len(kind.axes) == 1  # eff.S["x"], not eff.S["x",]
         mapping = _LazyMap(
             [key[0] for key in keys] if unwrap else keys,
-            lambda key: self._closed(self._kind_raw(kind, *((key,) if unwrap else key))),
+            lambda key: self._closed_kind(kind, (key,) if unwrap else key, kind.kernel_name((key,) if unwrap else key)),
         )
         self.__dict__[attribute] = mapping
         return mapping
@@ -234,6 +256,8 @@ class Effective:
     def operator(self, name: str) -> sympy.Matrix:
         """The closed form of a kernel name (``"H"``, ``"S_x"``, ``"J_x_y"``, ``"dJ_z_x"``, …)."""
         kind, key = ops.kind_of(name)
+        if self._progress is not None:
+            self._progress(f"operator {name}")
         if kind.hamiltonian:
             return self.H
         if tuple(key) not in kind.keys(self.model):
@@ -241,7 +265,7 @@ class Effective:
                 f"no operator {name!r} for this model; its {kind.symbol} keys are "
                 f"{', '.join(kind.kernel_name(k) for k in kind.keys(self.model))}."
             )
-        return self._closed(self._kind_raw(kind, *key))
+        return self._closed_kind(kind, tuple(key), name)
 
     # -- raw (exact algebra) results ---------------------------------------------
 
@@ -316,16 +340,22 @@ class Effective:
         cache_key = (kind.symbol, *key)
         if cache_key in self._raw:
             return self._raw[cache_key]
+        alg = self._engine.alg
         if kind.hamiltonian:
             out = self._H_raw
+            self._raw[("bare", *cache_key)] = self._sub(alg.matrix(self._model.H0))
         elif kind.beyond_standard:
             alg = self._engine.alg
             base = self._kind_raw(ops.KINDS[kind.beyond_standard], *key)
             out = alg.reduce(alg.add([base, alg.scale(self._standard_raw(*key), -1)]))
         elif kind.algebra is not None:
-            out = self._transform_raw(kind.algebra(self._context(), *key), self._engine)
+            parts = kind.algebra(self._context(), *key)
+            out = self._transform_raw(parts, self._engine)
+            self._raw[("bare", *cache_key)] = self._sub(parts[0])
         else:
-            out = self._op_raw(kind.build(self.model, *key))
+            op = kind.build(self._model, *key)
+            out = self._op_raw(op)
+            self._raw[("bare", *cache_key)] = self._sub(alg.matrix(op.parts[0]))
         self._raw[cache_key] = out
         return out
 
@@ -335,7 +365,7 @@ class Effective:
 
     def _context(self):
         if "context" not in self._raw:
-            self._raw["context"] = BuildContext(self._engine, self.model)
+            self._raw["context"] = BuildContext(self._engine, self._model)
         return self._raw["context"]
 
     def _standard_raw(self, mu, i):
@@ -350,7 +380,31 @@ class Effective:
 
     # -- closed forms -------------------------------------------------------------
 
-    def _closed(self, raw, engine=None):
+    def _closed(self, raw, engine=None, name=None, bare=None):
+        """The closed form of an algebra result, in the declared parameters, displayed in the paper's notation.
+
+        ``bare`` is the operator's order-0 block (``H0`` in the block for H): it is
+        written apart from the corrections, as in Eqs. (34)-(36) (``ε1 + ħ²k²/2m + …``),
+        so that it is not put over the corrections' gap denominators.
+        """
+        if bare is not None and raw is not None:
+            alg = (engine or self._engine).alg
+            rest = alg.reduce(alg.add([raw, alg.scale(bare, -1)]))
+            M = self._closed_form(bare, engine) + self._closed_form(rest, engine)
+        else:
+            M = self._closed_form(raw, engine)
+        return paper_matrix(self._restored(M), name)
+
+    def _closed_kind(self, kind, key, name):
+        """The closed form of a registered kind's operator (``key`` a tuple), with its order-0 block apart."""
+        raw = self._kind_raw(kind, *key)
+        return self._closed(raw, name=name, bare=self._raw.get(("bare", kind.symbol, *key)))
+
+    def _restored(self, M):
+        """``M`` with every gap written back as its declared difference (𝓔_g → ε2 - ε1)."""
+        return M.xreplace(self._restore) if self._restore else M
+
+    def _closed_form(self, raw, engine=None):
         alg, model = (engine or self._engine).alg, self.model
         n = len(self.rows)
         if raw is None:
@@ -367,7 +421,7 @@ class Effective:
     def H(self) -> sympy.Matrix:
         """The effective Hamiltonian of the block (absolute energy), Eq. (18), in closed form."""
         if "H_closed" not in self._raw:
-            self._raw["H_closed"] = self._closed(self._H_raw)
+            self._raw["H_closed"] = self._closed_kind(ops.KINDS["H"], (), "H")
         return self._raw["H_closed"]
 
     def pauli(self, M):
@@ -385,14 +439,15 @@ class Effective:
         """
         op = self._user_operator(O, name)
         engine = self._engine_for(op)
-        return self._closed(self._op_raw(op, engine), engine)
+        bare = self._sub(engine.alg.matrix(op.parts[0]))
+        return self._closed(self._op_raw(op, engine), engine, bare=bare)
 
     def _engine_for(self, op):
         """The model's engine, or a new one whose ring also holds the operator's symbols and atoms."""
         exprs = [e for p in op.parts for e in p]
         engine = self._engine
         if not engine.covers(exprs):
-            engine = _Engine(self.model, extra_exprs=exprs)
+            engine = _Engine(self._model, extra_exprs=exprs, backend=self.backend)
             engine.series.extend(self.order)
         return engine
 
@@ -400,6 +455,12 @@ class Effective:
         """A user operator in this model's basis (permuted if blocks were regrouped)."""
         perm = self.model.basis_order
         is_function = callable(O) and not isinstance(O, (ops.Operator, sympy.MatrixBase))
+        if is_function and self.model.commutators:
+            raise ModelError(
+                f"operator {name!r} is a function of H, which SymPy would multiply as if "
+                f"{', '.join(map(str, self.model.noncommuting))} commuted. Fix: pass the operator's Weyl symbol "
+                f"as a matrix (products of non-commuting symbols written symmetrised)."
+            )
         if perm is not None and not is_function:  # f(H) already sees the permuted H
             parts = O.parts if isinstance(O, ops.Operator) else (O,)
             try:
@@ -409,7 +470,11 @@ class Effective:
                     f"operator must be a {self.model.dim}x{self.model.dim} matrix in the original basis."
                 ) from exc
             O = ops.Operator(parts, getattr(O, "name", name), getattr(O, "time_reversal", None))
-        return ops.operator(self.model, O, name=name)
+        if self._restore and isinstance(O, (ops.Operator, sympy.MatrixBase)):  # into the gap variables
+            forward = self.model.gap_substitution
+            parts = [sympy.Matrix(p).xreplace(forward) for p in (O.parts if isinstance(O, ops.Operator) else (O,))]
+            O = ops.Operator(parts, getattr(O, "name", name), getattr(O, "time_reversal", None))
+        return ops.operator(self._model, O, name=name)
 
     @property
     def fine_blocks(self):
@@ -435,7 +500,8 @@ class Effective:
     def evaluate(self, O, values):
         """Numeric value of the exact effective operator at one point, without closed forms.
 
-        ``O`` is ``"H"`` or an operator; ``values`` maps every symbol to a number.
+        ``O`` is ``"H"`` or an operator; ``values`` maps every symbol (a SymPy symbol or
+        its name, ``{"b": 0.1}``) to a real number; an unknown name is a ModelError.
         Useful when the closed form is large (e.g. exact in γ1, γ2 for Eq. A19).
         """
         engine = self._engine
@@ -445,7 +511,28 @@ class Effective:
             op = self._user_operator(O)
             engine = self._engine_for(op)
             raw = self._op_raw(op, engine, cache=engine is self._engine, reduce=False)
-        return engine.alg.evaluate(raw, values)
+        # string keys ({"b": 0.1}) as the specs and kernels take them; numbers only, never parsed
+        needed = self.model.H.free_symbols | set(self.model.momenta) | {self.model.hbar}
+        needed |= set().union(*(sympy.sympify(c).free_symbols for c in getattr(self.model, "commutators", {}).values()))
+        if not (isinstance(O, str) and O == "H"):
+            needed |= set().union(*(p.free_symbols for p in op.parts))
+        # a declared gap (E_g = ε2 − ε1) is computed from its difference when that is given
+        names = {str(k) for k in values} if isinstance(values, Mapping) else set()
+        for gap, difference in self._restore.items():
+            if str(gap) not in names and {str(s) for s in difference.free_symbols} <= names:
+                needed = (needed - {gap}) | difference.free_symbols
+        values = _numeric_values(values, {s for s in needed if isinstance(s, sympy.Symbol)}, "evaluate()")
+        return engine.alg.evaluate(raw, self._gap_values(values))
+
+    def _gap_values(self, values):
+        """``values`` with the value of every declared gap added (𝓔_g = ε2 - ε1), for the engine."""
+        if not self._restore or not isinstance(values, Mapping):
+            return values
+        out = dict(values)
+        for gap, difference in self._restore.items():
+            if gap not in out and difference.free_symbols <= set(values):
+                out[gap] = difference.xreplace({s: sympy.sympify(values[s]) for s in difference.free_symbols})
+        return out
 
     def order_terms(self, O="H"):
         """Per-order terms ``[O_0, O_1, ..., O_order]`` of an effective operator.
@@ -461,12 +548,133 @@ class Effective:
             engine = self._engine_for(op)
             terms = engine.series.transform([engine.alg.matrix(p) for p in op.parts], self.order, self.rows)
         alg = engine.alg
-        return [alg.to_sympy(alg.reduce(t), self.rows, self.rows) for t in terms]
+        return [self._restored(alg.to_sympy(alg.reduce(t), self.rows, self.rows)) for t in terms]
+
+    # -- any block of a transformed operator, order by order (issue 17) -----------
+
+    def block_terms(self, O="H", rows="A", cols="A", values=None):
+        """Closed forms of one block of ``U†OU``, order by order: ``[Õ_0, Õ_1, ..., Õ_order]``.
+
+        Response functions need more than the effective block: the remote block
+        ``(U†HU)_BB`` (energy denominators) and the off-diagonal blocks
+        ``(U†OU)_AB`` (virtual transitions) of the same order-``order`` ``U``,
+        term by term, since a product of two of them is truncated in the sum of
+        their orders. ``Õ_n = Σ_(i+l+j=n) U_i† O_l U_j`` (Eqs. 20-22, F5).
+
+        Parameters
+        ----------
+        O : str, Operator or sympy.Matrix
+            ``"H"``; the kernel name of a registered kind (``"J_z_x"``, ``"v_y"``,
+            ``"S_z"``; not ``δJ``, defined in block A only); or any operator, as
+            for :meth:`transform`.
+        rows, cols : "A", "B" or int
+            ``"A"``: this effective block; ``"B"``: every other block together;
+            an integer: that block of the model.
+        values : mapping, optional
+            Numbers for every symbol (momenta included): the terms are then
+            evaluated in the exact algebra, without closed forms (as :meth:`evaluate`).
+
+        Returns
+        -------
+        list of sympy.Matrix (or of complex ndarray with ``values``)
+            ``len(rows) × len(cols)`` per order ``0..order``, in the declared parameters.
+
+        Notes
+        -----
+        Diagonal blocks of ``H`` (``rows == cols``) are the series' ``H_eff,n``
+        (Eqs. 18, D6) of every block; the others transform ``H = H0 + H1`` as an
+        operator, so ``block_terms("H", "A", "B")`` checks block-diagonality (zero up to
+        ``order``, order by order). Closed forms are cached per operator and block.
+        """
+        r, c = self._block_index(rows, "rows"), self._block_index(cols, "cols")
+        key, build = self._block_operator(O)
+        cache_key = ("block", key, tuple(r), tuple(c))
+        if cache_key not in self._raw:
+            engine, parts = build()
+            alg = engine.alg
+            if parts is None and r == c:
+                terms = engine.series.H_eff[: self.order + 1]
+            else:
+                if parts is None:
+                    parts = (engine.series.H0, engine.series.H1)
+                terms = engine.series.transform(parts, self.order, r, c)
+            raw = []
+            for t in terms:
+                t = None if t is None else alg.reduce(t)
+                sub = [[None if t is None else t[i][j] for j in c] for i in r]
+                if self.truncate:
+                    sub = [[alg.truncate_entry(e, self.truncate) for e in row] for row in sub]
+                raw.append(sub)
+            self._raw[cache_key] = alg, raw  # a user operator's ring may be another engine's
+        alg, raw = self._raw[cache_key]
+        if values is not None:
+            needed = self.model.H.free_symbols | set(self.model.momenta) | {self.model.hbar}
+            if not isinstance(O, str):
+                needed |= set().union(*(p.free_symbols for p in self._user_operator(O).parts))
+            names = {str(k) for k in values} if isinstance(values, Mapping) else set()
+            for gap, difference in self._restore.items():
+                if str(gap) not in names and {str(s) for s in difference.free_symbols} <= names:
+                    needed = (needed - {gap}) | difference.free_symbols
+            given = _numeric_values(values, {s for s in needed if isinstance(s, sympy.Symbol)}, "block_terms()")
+            return [alg.evaluate(sub, self._gap_values(given)) for sub in raw]
+        closed_key = ("block closed", *cache_key[1:])
+        if closed_key not in self._raw:
+            momenta = self._model.momenta
+            self._raw[closed_key] = [
+                self._restored(sympy.Matrix(len(r), len(c), lambda i, j: entry_to_expr(alg, sub[i][j], momenta)))
+                for sub in raw
+            ]
+        return [M.copy() for M in self._raw[closed_key]]
+
+    def _block_index(self, which, what):
+        """Basis indices of ``"A"``, ``"B"`` or a block number (:meth:`block_terms`)."""
+        index, n = self._engine.index, len(self.model.blocks)
+        if isinstance(which, str) and which == "A":
+            return list(self.rows)
+        if isinstance(which, str) and which == "B":
+            out = [i for b, ix in enumerate(index) if b != self.block for i in ix]
+            if not out:
+                raise ModelError(f"{what}='B': model {self.model.name!r} has one block only. Fix: use 'A'.")
+            return out
+        if isinstance(which, numbers.Integral) and not isinstance(which, bool) and 0 <= which < n:
+            return list(index[which])
+        raise ModelError(
+            f"{what}={which!r} is not a block: use 'A' (block {self.block}, the effective one), 'B' (every "
+            f"other block) or a block number 0..{n - 1}. Fix: e.g. eff.block_terms('J_z_x', rows='A', cols='B')."
+        )
+
+    def _block_operator(self, O):
+        """``(cache key, build)`` of an operator for :meth:`block_terms`; ``build() -> (engine, parts | None)``."""
+        if isinstance(O, str):
+            kind, key = ops.kind_of(O)
+            if kind.hamiltonian:
+                return "H", lambda: (self._engine, None)
+            if tuple(key) not in kind.keys(self.model):
+                raise ModelError(
+                    f"no operator {O!r} for this model; its {kind.symbol} keys are "
+                    f"{', '.join(kind.kernel_name(k) for k in kind.keys(self.model))}."
+                )
+            if kind.beyond_standard:
+                raise ModelError(
+                    f"{O!r} is defined in the effective block only (it subtracts the textbook operator of H_eff). "
+                    f"Fix: ask for {kind.beyond_standard}_{'_'.join(key)} or use eff.operator({O!r})."
+                )
+            if kind.algebra is not None:
+                return O, lambda: (self._engine, kind.algebra(self._context(), *key))
+            op = kind.build(self._model, *key)
+            return O, lambda: (self._engine, [self._engine.alg.matrix(p) for p in op.parts])
+        op = self._user_operator(O)
+
+        def build():
+            engine = self._engine_for(op)
+            return engine, [engine.alg.matrix(p) for p in op.parts]
+
+        return ("op", tuple(sympy.ImmutableMatrix(p) for p in op.parts)), build
 
     @property
     def gap_factors(self):
         """The gap factors that appear in denominators."""
-        return list(self._engine.alg.factor_exprs)
+        return [sympy.expand(f.xreplace(self._restore)) for f in self._engine.alg.factor_exprs]
 
     @property
     def counts(self):
@@ -476,7 +684,7 @@ class Effective:
     def unitary_terms(self):
         """Terms ``U_n`` (n = 0..order) of ``U = exp(iQ)`` as SymPy matrices (full size)."""
         alg, s = self._engine.alg, self._engine.series
-        return [alg.to_sympy(s.U(n)) for n in range(self.order + 1)]
+        return [self._restored(alg.to_sympy(s.U(n))) for n in range(self.order + 1)]
 
     def __repr__(self):
         """Model name, order and block, e.g. ``Effective('rashba_toy', order=2, block=0)``."""
@@ -492,7 +700,9 @@ class Effective:
         )
 
 
-def effective(model: Model, order: int = 2, block: int = 0, truncate=None, eliminate=None) -> Effective:
+def effective(
+    model: Model, order: int = 2, block: int = 0, truncate=None, eliminate=None, backend=None, progress=False
+) -> Effective:
     """Effective operators in ``block`` of ``model`` to ``order`` in the perturbation.
 
     The diagonal blocks are kept exactly (the Sylvester equations, Eq. 19, are
@@ -517,6 +727,14 @@ def effective(model: Model, order: int = 2, block: int = 0, truncate=None, elimi
         (:meth:`Model.grouped`), and ``block`` selects the group containing it.
         Default: every pair — full block-diagonalisation, any number of blocks.
         Use :meth:`Effective.sub` to read the original blocks of the result.
+    backend : {"flint", "sympy"}, optional
+        How the exact algebra stores its polynomials: FLINT (default; python-flint,
+        in C) or SymPy's sparse rings (the pure-Python reference).  Same closed
+        forms either way.  Default: ``$SYMBOLIC_SW_BACKEND``, else ``"flint"``.
+    progress : bool or callable, optional
+        ``True``: one line on stderr per order of the series and per operator built
+        by :meth:`Effective.operator`, with the elapsed time (for derivations of more
+        than a few seconds); a callable receives the same lines as text.  Default: silent.
     """
     if not isinstance(model, Model):
         raise ModelError(f"effective() takes a symbolic_sw Model, got {type(model).__name__}.")
@@ -528,7 +746,7 @@ def effective(model: Model, order: int = 2, block: int = 0, truncate=None, elimi
         groups = model.groups_eliminating(eliminate)
         model = model.grouped(groups)
         block = next(i for i, g in enumerate(groups) if block in g)
-    return Effective(model, order, block, truncate)
+    return Effective(model, order, block, truncate, backend, progress)
 
 
 def _numeric_values(values, needed, what):
@@ -561,8 +779,10 @@ def _numeric_values(values, needed, what):
             raise ModelError(f"{what}: two different values for {name} ({out[symbol]!r} and {number!r}).")
         out[symbol] = number
     if unknown:
+        close = [m for n in sorted(unknown) for m in difflib.get_close_matches(n, sorted(by_name), n=1)]
+        hint = f" (did you mean {', '.join(dict.fromkeys(close))}?)" if close else ""
         raise ModelError(
-            f"{what}: unknown symbol(s) {', '.join(sorted(unknown))}; the model's symbols are "
+            f"{what}: unknown symbol(s) {', '.join(sorted(unknown))}{hint}; the model's symbols are "
             f"{', '.join(sorted(by_name))}. Fix: remove them or use these names."
         )
     missing = sorted(set(by_name) - {str(s) for s in out})
@@ -639,6 +859,12 @@ def effective_numeric(model: Model, order: int, values, operators=(), block: int
     if isinstance(block, bool) or not isinstance(block, numbers.Integral) or not 0 <= block < len(model.blocks):
         raise ModelError(
             f"block {block!r} does not exist; the model has {len(model.blocks)} blocks (0..{len(model.blocks) - 1})."
+        )
+    if model.commutators:
+        raise ModelError(
+            "effective_numeric() multiplies numbers, which commute; this model has non-commuting symbols "
+            f"({', '.join(map(str, model.noncommuting))}). Fix: use effective() (exact star products) and "
+            "evaluate its result (Effective.evaluate or the kernels)."
         )
     op_list = [ops.operator(model, O) for O in operators]
     needed = model.H.free_symbols.union(*(p.free_symbols for op in op_list for p in op.parts))

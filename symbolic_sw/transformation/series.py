@@ -138,10 +138,12 @@ class CanonicalSeries:
     def _mask(self, A):
         return self.alg.diag(A) if self._two_blocks else A
 
-    def extend(self, order):
-        """Compute all terms up to ``order``."""
+    def extend(self, order, progress=None):
+        """Compute all terms up to ``order``; ``progress(text)``, if given, hears of each order done."""
         for n in range(self.order + 1, order + 1):
             self._step(n)
+            if progress is not None:
+                progress(f"series order {n}/{order} ({self.counts['products']} products)")
         return self
 
     def _step(self, n):
