@@ -16,6 +16,7 @@ from .errors import ModelError
 from .model import Model
 from .notation import latex
 from .pipeline import equilibrium_spin_current, generate, load_kernels
+from .pipeline.sweep import sweep
 from .transformation import Effective, effective, effective_numeric, leading_order
 
 __all__ = [
@@ -34,5 +35,6 @@ __all__ = [
     "load_kernels",
     "models",
     "operators",
+    "sweep",
     "symbols",
 ]

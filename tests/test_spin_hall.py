@@ -9,6 +9,8 @@ closed forms of ``ssw.effective``, and the exact direct rotation
 
 import functools
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ import sympy
 
 import symbolic_sw as ssw
 from symbolic_sw import operators as ops
+from symbolic_sw.derivation import load_derivation
 from symbolic_sw.observables import spin_hall_conductivity
 from symbolic_sw.observables.spin_hall import METHODS
 from symbolic_sw.pauli import SIGMA
@@ -337,7 +340,8 @@ def test_effective_timing_is_seconds():
 
 # ----------------------------------------------------------------------------- input validation
 
-GOOD = {"model": "rashba_toy", "mu": 0.3, "values": {"alpha_0": 0.1, "hbar": 1.0, "m": 1.0}}
+# a Model: by name, "rashba_toy" is the derivation, whose VALUES would fill in missing values
+GOOD = {"model": ssw.models.rashba_toy(), "mu": 0.3, "values": {"alpha_0": 0.1, "hbar": 1.0, "m": 1.0}}
 BAD = [
     ({"method": "kubo"}, "method"),
     ({"method": None}, "method"),
@@ -359,6 +363,8 @@ BAD = [
     ({"k_max": -1.0}, "k_max must be positive"),
     ({"n_gauss": 1}, "n_gauss must be an integer"),
     ({"rtol": 2.0}, "rtol must lie in (0, 1)"),
+    ({"source": "floats"}, "unknown source"),
+    ({"source": None}, "unknown source"),
 ]
 
 
@@ -395,3 +401,184 @@ def test_cli_spin_hall(capsys, argv, code, fragment):
     assert main(argv) == code
     out, err = capsys.readouterr()
     assert fragment in (out if code == 0 else err)
+
+
+# ----------------------------------------------------------------------------- model: a Model, a name, a derivation
+
+
+def _spec_path():
+    from symbolic_sw.derivation import DERIVATIONS
+
+    return Path(DERIVATIONS) / "samokhin_c4v.py"
+
+
+SOURCES = {
+    "Model": lambda: C4V,
+    "factory and derivation name": lambda: "samokhin_c4v",
+    "another derivation of the model": lambda: "samokhin_c4v_order4",
+    "Derivation": lambda: load_derivation("samokhin_c4v"),
+    "spec path (str)": lambda: str(_spec_path()),
+    "spec path (Path)": _spec_path,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _reference(mu):
+    return spin_hall_conductivity(C4V, mu, method="exact", values=c4v_values(0.5), rtol=1e-8)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_model_may_be_a_name_or_a_derivation(source):
+    r = spin_hall_conductivity(SOURCES[source](), 0.2, method="exact", values=c4v_values(0.5), rtol=1e-8)
+    ref = _reference(0.2)
+    assert (r.total, r.intra, r.remote) == (ref.total, ref.intra, ref.remote)
+
+
+def test_a_derivations_values_fill_in_the_rest():
+    spec = load_derivation("samokhin_c4v").values
+    alone = spin_hall_conductivity("samokhin_c4v", 0.2, method="exact", rtol=1e-8)
+    assert alone.total == spin_hall_conductivity(C4V, 0.2, method="exact", values=spec, rtol=1e-8).total
+    given = {k: v for k, v in c4v_values(0.5).items() if k in ("a_tilde", "b_tilde")}
+    assert spin_hall_conductivity("samokhin_c4v", 0.2, method="exact", values=given, rtol=1e-8).total == (
+        spin_hall_conductivity(C4V, 0.2, method="exact", values={**spec, **given}, rtol=1e-8).total
+    )
+    assert (
+        _reference(0.2).total
+        == spin_hall_conductivity(  # b = 0.1 is also the spec's: c4v_values(0.5) in full
+            load_derivation("samokhin_c4v"), 0.2, method="exact", values=c4v_values(0.5), rtol=1e-8
+        ).total
+    )
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [("no_such_spec.py", "no derivation"), ("no_such_model", "unknown model name"), (2.5, "must be a symbolic_sw")],
+)
+def test_unknown_models_are_one_model_error(model, message):
+    with pytest.raises(ssw.ModelError, match=message):
+        spin_hall_conductivity(model, 0.2, method="exact")
+
+
+# ----------------------------------------------------------------------------- closed forms of every block (issue 17)
+
+
+def three_block_model():
+    """Eq. (33) with its Γ5 block split in two (shifted by δ): two remote blocks, coupled at order 2."""
+    delta = sympy.Symbol("delta", real=True)
+    H = C4V.H + sympy.diag(0, 0, 0, 0, delta, delta)
+    return ssw.Model(H, blocks=[2, 2, 2], momenta=(k_x, k_y), time_reversal=True, name="c4v_three_blocks")
+
+
+CLOSED_VS_SERIES = [  # model, values, mu, T, order
+    ("eq33", c4v_values(0.5), 0.2, 0.0, 2),
+    ("eq33", c4v_values(0.5), 0.2, 0.0, 4),
+    ("eq33", c4v_values(0.25), 0.05, 0.02, 4),
+    ("rashba", {"alpha_0": 0.3, "hbar": 1.0, "m": 2.0}, 0.05, 0.0, 2),
+    ("three blocks", c4v_values(0.5) | {"delta": 0.7}, 0.2, 0.0, 2),
+]
+MODELS = {"eq33": lambda: C4V, "rashba": ssw.models.rashba_toy, "three blocks": three_block_model}
+
+
+@pytest.mark.parametrize("name, values, mu, T, order", CLOSED_VS_SERIES)
+def test_closed_forms_give_the_series_sum(name, values, mu, T, order):
+    """The effective method from compiled closed forms equals the float recursion, intra and remote apart."""
+    model = MODELS[name]()
+    closed, series = (
+        spin_hall_conductivity(model, mu, T, method="effective", order=order, values=values, source=source)
+        for source in ("closed", "series")
+    )
+    assert closed.total == closed.intra + closed.remote
+    assert abs(closed.intra / series.intra - 1) <= 1e-10
+    if name == "rashba":
+        assert closed.remote == series.remote == 0.0
+    else:
+        assert abs(closed.remote / series.remote - 1) <= 1e-10 and abs(series.remote) > 1e-6
+
+
+def test_closed_forms_are_derived_once_per_model_and_components():
+    from symbolic_sw.observables.spin_hall import _ClosedForms
+
+    first = _ClosedForms.get(C4V, 2, "z", "x", "y")
+    # a model rebuilt by the factory (as by name) reuses them; other components do not
+    assert _ClosedForms.get(ssw.models.samokhin_c4v(), 2, "z", "x", "y") is first
+    assert _ClosedForms.get(C4V, 2, "z", "y", "x") is not first
+
+
+@functools.lru_cache(maxsize=None)
+def _eff(order):
+    return ssw.effective(C4V, order)
+
+
+POINTS = [(0.3, -0.2, 0.5), (-0.45, 0.1, 0.25), (0.05, 0.6, 0.4)]  # k_x, k_y, s
+
+
+@pytest.mark.parametrize("kx, ky, s", POINTS)
+@pytest.mark.parametrize(
+    "name, op", [("J_z_x", lambda: ops.spin_current(C4V, "z", "x")), ("v_y", lambda: ops.velocity(C4V, "y"))]
+)
+def test_offdiagonal_block_terms_equal_exact_algebra_and_float_series(name, op, kx, ky, s):
+    """``(U†OU)_AB`` order by order: closed form = exact-algebra numbers = the float recursion; BA = AB†."""
+    eff, values = _eff(4), c4v_values(s)
+    closed, back = eff.block_terms(name, "A", "B"), eff.block_terms(name, "B", "A")
+    exact = eff.block_terms(name, "A", "B", values=values | {"k_x": kx, "k_y": ky})
+    t = NumericBlocks(C4V, values, 4, operators={"O": op()})(np.array([kx]), np.array([ky]))
+    given = numeric_values(C4V, values)
+    scale = max(np.abs(t.terms["O"][1]).max(), 1e-3)
+    for n in range(5):
+        M = numeric_matrix(closed[n], given, (k_x, k_y))(np.array([kx]), np.array([ky]))[0]
+        B = numeric_matrix(back[n], given, (k_x, k_y))(np.array([kx]), np.array([ky]))[0]
+        assert M.shape == (2, 4)
+        assert np.abs(M - exact[n]).max() <= 1e-13 * scale
+        assert np.abs(M - t.terms["O"][n][0, :2, 2:]).max() <= 1e-12 * scale
+        assert np.abs(B - np.conj(M.T)).max() <= 1e-13 * scale
+    assert all(M.is_zero_matrix for M in closed[::2])  # odd in the coupling: odd orders only
+    assert np.abs(exact[1]).max() > 1e-3 and np.abs(exact[3]).max() > 1e-6
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_block_terms_of_H_are_block_diagonal_order_by_order(order):
+    """``(U†HU)_AB`` transformed as an operator vanishes at every order; the diagonal blocks sum to H_eff, H̃_BB."""
+    eff = _eff(order)
+    assert all(M.is_zero_matrix for M in eff.block_terms("H", "A", "B"))
+    assert all(M.is_zero_matrix for M in eff.block_terms("H", 1, 0))
+    values = c4v_values(0.5)
+    t = NumericBlocks(C4V, values, order)(np.array([0.35]), np.array([-0.15]))
+    given = numeric_values(C4V, values)
+    for rows, sl in (("A", slice(0, 2)), ("B", slice(2, 6))):
+        total = sum(eff.block_terms("H", rows, rows), sympy.zeros(sl.stop - sl.start))
+        H = numeric_matrix(total, given, (k_x, k_y))(np.array([0.35]), np.array([-0.15]))[0]
+        assert np.abs(H - t.total("H")[0, sl, sl]).max() < 1e-13
+    A = numeric_matrix(sum(eff.block_terms("H"), sympy.zeros(2)) - eff.H, given, (k_x, k_y))
+    assert np.abs(A(np.array([0.35]), np.array([-0.15]))).max() < 1e-13
+
+
+def test_block_terms_of_a_user_matrix_equal_those_of_its_kind():
+    """The spin ``1 ⊗ σ_z`` given as a plain matrix and as the kind ``S_z``: the same terms, every block."""
+    eff = _eff(2)
+    S = ops.spin(C4V, "z").matrix
+    for rows, cols in (("A", "B"), ("B", "B"), ("A", "A")):
+        for mine, kind in zip(eff.block_terms(S, rows, cols), eff.block_terms("S_z", rows, cols)):
+            assert (mine - kind).applyfunc(sympy.expand).is_zero_matrix
+    assert not eff.block_terms(S, "A", "B")[1].is_zero_matrix
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("H", "C", "B"), "rows='C' is not a block"),
+        (("H", "A", 2), "cols=2 is not a block"),
+        (("H", "A", True), "cols=True is not a block"),
+        (("J_z_x", None, "B"), "rows=None is not a block"),
+        (("dJ_z_x", "A", "B"), "effective block only"),
+        (("J_w_x", "A", "B"), "no operator 'J_w_x'"),
+        (("Q_x", "A", "B"), "no operator kind 'Q'"),
+    ],
+)
+def test_bad_block_is_a_model_error(args, message):
+    with pytest.raises(ssw.ModelError, match=re.escape(message)):
+        _eff(2).block_terms(*args)
+
+
+def test_one_block_model_has_no_B():
+    with pytest.raises(ssw.ModelError, match="one block only"):
+        ssw.effective(ssw.models.rashba_toy(), 2).block_terms("H", "A", "B")

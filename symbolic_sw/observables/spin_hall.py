@@ -50,9 +50,11 @@ Three methods, each split as ``total = intra + remote`` (identically, as floats)
     (exact derivative of the order-``order`` series) and ``J = ½{v, σ_μ}`` (Eq. 2);
     ``remote = 0``.
 
-The transformed operators are evaluated numerically from the order-``order``
-recursion at batches of k points (:class:`~symbolic_sw.transformation.blocks.NumericBlocks`),
-not from closed forms.
+The transformed operators of ``"effective"`` are the closed forms of the
+order-``order`` blocks (:meth:`~symbolic_sw.transformation.effective.Effective.block_terms`),
+compiled once per model, order and components in a process (``source="closed"``);
+``source="series"`` evaluates the same recursion in floats at batches of k points
+(:class:`~symbolic_sw.transformation.blocks.NumericBlocks`), for comparison.
 
 Quadrature: polar coordinates. Radially, adaptive Gauss–Legendre panels whose
 initial breakpoints are the Fermi momenta of every band along each direction
@@ -70,9 +72,11 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import sympy
 
 from .. import models as _models
 from .. import operators as ops
@@ -80,14 +84,16 @@ from ..errors import ModelError
 from ..model import Model
 from ..symbols import k_x, k_y
 from ..transformation.blocks import NumericBlocks, numeric_matrix, numeric_values
-from ..transformation.effective import check_order
+from ..transformation.effective import check_order, effective
 from .numeric import fermi
 
-__all__ = ["METHODS", "SpinHallResult", "spin_hall_conductivity"]
+__all__ = ["METHODS", "SpinHallResult", "register_model_resolver", "spin_hall_conductivity"]
 
 #: the methods of :func:`spin_hall_conductivity`
 METHODS = ("exact", "effective", "standard")
 _SPINS = ("x", "y", "z")
+#: how ``"effective"`` evaluates the transformed operators
+_SOURCES = ("closed", "series")
 _DIRECTIONS = ("x", "y")
 #: shipped model factories that take no argument
 _FACTORIES = tuple(name for name in _models.FACTORIES if name != "from_symmetry")
@@ -265,6 +271,155 @@ class _Effective:
         E, Psi = _block_eigh(t.total("H"), self.slices)
         is_A = np.broadcast_to(self.is_A, E.shape)
         return _kubo(E, Psi, t.terms["J"], t.terms["v"], fermi(E, level, T), is_A, self.hbar, self.order)
+
+
+#: compiled closed forms per (model, order, spin, current, field): a sweep derives and compiles once
+_CLOSED = {}
+_CLOSED_SIZE = 16
+
+
+def _model_key(model):
+    """What the closed forms of a model depend on (models are rebuilt per call, so not their identity)."""
+    return (
+        getattr(model, "name", None),
+        sympy.ImmutableMatrix(model.H0),
+        sympy.ImmutableMatrix(model.H1),
+        tuple(model.block_of),
+        model.hbar,
+        tuple(model.momenta),
+        tuple(sorted((str(g), str(d)) for g, d in model.gaps.items())),
+    )
+
+
+class _ClosedForms:
+    """The order-``order`` closed forms the effective method needs, compiled to one vectorised NumPy function.
+
+    From :meth:`~symbolic_sw.transformation.effective.Effective.block_terms`
+    (exact algebra, Eqs. 18, 20, D6): ``H̃ = H_eff ⊕ H̃_BB`` summed to ``order``;
+    for ``J̃`` and ``ṽ`` the diagonal blocks summed to ``order`` (term 0) and the
+    off-diagonal block ``AB`` order by order (term ``p``, with ``BA = AB†``: every
+    order of ``U†OU`` is Hermitian), which is all :func:`_kubo` reads of the
+    per-order terms. The expressions come from the engine, never from user text,
+    so ``lambdify`` (common subexpressions shared) is safe; the parameters are
+    arguments, so one compilation serves every parameter point.
+    """
+
+    def __init__(self, model, order, mu_comp, i, j):
+        if getattr(model, "commutators", None):
+            # NumPy would multiply the non-commuting symbols of the closed forms as numbers
+            raise ModelError(
+                f"model {model.name!r} declares non-commuting symbols (commutators=...): its closed forms are Weyl "
+                f"symbols, not matrices to evaluate pointwise. Fix: set them to numbers in H first."
+            )
+        start = time.perf_counter()
+        try:
+            eff = effective(model, order)
+        except ModelError as exc:
+            raise ModelError(
+                f"{exc} Alternatively: source='series' evaluates the recursion in floats, without closed forms."
+            ) from None
+        names = {"J": f"J_{mu_comp}_{i}", "v": f"v_{j}"}
+        A, N = model.block_slices[0], model.dim
+        self.A = np.arange(A.start, A.stop)
+        self.B = np.array([n for n in range(N) if not A.start <= n < A.stop], dtype=int)
+        self.dim, self.order = N, order
+        # (target, rows, cols, expression matrix): target "H" or (name, term)
+        pieces = [("H", self.A, self.A, sum(eff.block_terms("H", "A", "A"), sympy.zeros(len(self.A))))]
+        if self.B.size:
+            pieces.append(("H", self.B, self.B, sum(eff.block_terms("H", "B", "B"), sympy.zeros(len(self.B)))))
+        for key, name in names.items():
+            pieces.append(((key, 0), self.A, self.A, sum(eff.block_terms(name, "A", "A"), sympy.zeros(len(self.A)))))
+            if self.B.size:
+                pieces.append(
+                    ((key, 0), self.B, self.B, sum(eff.block_terms(name, "B", "B"), sympy.zeros(len(self.B))))
+                )
+                for p, M in enumerate(eff.block_terms(name, "A", "B")):
+                    pieces.append(((key, p), self.A, self.B, M))
+        self.derive_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        self.entries, exprs = [], []
+        for target, rows, cols, M in pieces:
+            for r, row in enumerate(rows):
+                for c, col in enumerate(cols):
+                    e = M[r, c]
+                    if e != 0:
+                        self.entries.append((target, row, col, len(exprs), target != "H" and rows is not cols))
+                        exprs.append(e)
+        momenta = tuple(model.momenta)
+        self.params = tuple(sorted(set().union(*(e.free_symbols for e in exprs)) - set(momenta), key=str))
+        self._f = sympy.lambdify(momenta + self.params, exprs, modules="numpy", cse=True)
+        # H alone for the energies (cut-off probes, Fermi momenta): most evaluations need no operator
+        self._H_entries = [e for e in self.entries if e[0] == "H"]
+        self._f_H = sympy.lambdify(
+            momenta + self.params, [exprs[e[3]] for e in self._H_entries], modules="numpy", cse=True
+        )
+        self.compile_seconds = time.perf_counter() - start
+
+    @classmethod
+    def get(cls, model, order, mu_comp, i, j):
+        """The cached instance (derived and compiled on first use in the process)."""
+        key = (_model_key(model), order, mu_comp, i, j)
+        if key not in _CLOSED:
+            if len(_CLOSED) >= _CLOSED_SIZE:
+                _CLOSED.pop(next(iter(_CLOSED)))
+            _CLOSED[key] = cls(model, order, mu_comp, i, j)
+        return _CLOSED[key]
+
+    def __call__(self, kx, ky, given, operators=True):
+        """``H̃`` (K, N, N) and the terms of ``J̃``, ``ṽ`` (lists of (K, N, N); empty without ``operators``)."""
+        K, N = np.size(kx), self.dim
+        params = [given[p] for p in self.params]
+        H = np.zeros((K, N, N), complex)
+        if not operators:
+            with np.errstate(all="ignore"):
+                values = self._f_H(kx, ky, *params)
+            for (_, row, col, _, _), value in zip(self._H_entries, values):
+                H[:, row, col] = value
+            return H, {}
+        with np.errstate(all="ignore"):
+            values = self._f(kx, ky, *params)
+        terms = {key: [np.zeros((K, N, N), complex) for _ in range(self.order + 1)] for key in ("J", "v")}
+        for target, row, col, n, mirror in self.entries:
+            if target == "H":
+                H[:, row, col] = values[n]
+                continue
+            out = terms[target[0]][target[1]]
+            out[:, row, col] = values[n]
+            if mirror:  # the BA block: Õ_p is Hermitian order by order
+                out[:, col, row] = np.conj(values[n])
+        return H, terms
+
+
+class _EffectiveClosed:
+    """The effective method from the closed forms of the order-``order`` operators (every block needed)."""
+
+    def __init__(self, model, given, mu_comp, i, j, order):
+        self.hbar, self.order, self.given = given[model.hbar], order, given
+        self.forms = _ClosedForms.get(model, order, mu_comp, i, j)
+        self.slices = model.block_slices
+        self.is_A = np.zeros(model.dim, dtype=bool)
+        self.is_A[model.block_slices[0]] = True
+        self.n_points = 0
+
+    def energies(self, kx, ky):
+        shape = np.broadcast(kx, ky).shape
+        kx, ky = (np.broadcast_to(np.asarray(x, float), shape).reshape(-1) for x in (kx, ky))
+        self.n_points += kx.size
+        H, _ = self.forms(kx, ky, self.given, operators=False)
+        E = np.concatenate([np.linalg.eigvalsh(H[:, s, s]) for s in self.slices], axis=-1)
+        return E.reshape((*shape, -1))
+
+    def band_bottom(self):
+        self.n_points += 1
+        H, _ = self.forms(np.zeros(1), np.zeros(1), self.given, operators=False)
+        return float(np.linalg.eigvalsh(H[:, self.slices[0], self.slices[0]])[0, 0])
+
+    def integrand(self, kx, ky, level, T):
+        self.n_points += np.size(kx)
+        H, terms = self.forms(kx, ky, self.given)
+        E, Psi = _block_eigh(H, self.slices)
+        is_A = np.broadcast_to(self.is_A, E.shape)
+        return _kubo(E, Psi, terms["J"], terms["v"], fermi(E, level, T), is_A, self.hbar, self.order)
 
 
 class _Standard:
@@ -523,19 +678,36 @@ def _real(x, name, fix):
     return x
 
 
+#: resolvers of derivations (a name, a spec path, a Derivation) to ``(Model, default values)`` or ``None``:
+#: the derivation layer lies above this one, so the pipeline registers its resolver here on import
+#: (:mod:`symbolic_sw.pipeline.sweep`; importing any part of symbolic_sw imports it)
+_RESOLVERS = []
+
+
+def register_model_resolver(resolver):
+    """Let :func:`spin_hall_conductivity` accept derivations: ``resolver(source) -> (Model, values) | None``."""
+    if resolver not in _RESOLVERS:
+        _RESOLVERS.append(resolver)
+
+
 def _resolve_model(model):
+    """``(Model, default values)``: a Model as is; a derivation (name, spec path, Derivation) with its VALUES."""
     if isinstance(model, Model):
-        return model
+        return model, {}
+    for resolver in _RESOLVERS:
+        found = resolver(model)
+        if found is not None:
+            return found
     if isinstance(model, str):
         if model not in _FACTORIES:
             raise ModelError(
-                f"unknown model name {model!r}; the shipped models are {', '.join(_FACTORIES)}. Fix: pass one of "
-                f"them or a symbolic_sw Model (e.g. ssw.models.samokhin_c4v(intrinsic_soc=True))."
+                f"unknown model name {model!r}: neither a derivation (symbolic-sw list) nor a shipped model factory "
+                f"({', '.join(_FACTORIES)}). Fix: pass one of them, a spec path (.py) or a symbolic_sw Model."
             )
-        return getattr(_models, model)()
+        return getattr(_models, model)(), {}
     raise ModelError(
-        f"model must be a symbolic_sw Model or the name of a shipped model ({', '.join(_FACTORIES)}), "
-        f'got {type(model).__name__}. Fix: pass e.g. ssw.models.samokhin_c4v() or "samokhin_c4v".'
+        f"model must be a symbolic_sw Model, a derivation (name, spec path or Derivation) or the name of a shipped "
+        f'model ({", ".join(_FACTORIES)}), got {type(model).__name__}. Fix: pass e.g. "samokhin_c4v".'
     )
 
 
@@ -569,6 +741,7 @@ def spin_hall_conductivity(
     max_phi=256,
     max_rounds=40,
     max_segments=20000,
+    source="closed",
 ):
     r"""Intrinsic spin-Hall conductivity ``σ^μ_ij`` (Kubo), split into intra and remote-band parts.
 
@@ -586,11 +759,13 @@ def spin_hall_conductivity(
 
     Parameters
     ----------
-    model : Model or str
+    model : Model, str, path or Derivation
         A 2-D spinful model (momenta ``k_x, k_y``; block 0 is the essential block A,
-        the others are eliminated), or the name of a shipped model factory
-        (``"samokhin_c4v"``, ``"rashba_toy"``, ``"isolated_gamma5"``). Derivation
-        names are resolved by the pipeline layer (not here).
+        the others are eliminated); or a derivation: a shipped one's name
+        (``"samokhin_c4v"``, ``"samokhin_c4v_order4"``, ...), a spec file (``.py``) or a
+        :class:`~symbolic_sw.derivation.Derivation`, whose model is used and whose
+        ``VALUES`` fill in the parameters ``values`` leaves out; or the name of a
+        model factory (``"rashba_toy"``, ``"isolated_gamma5"``).
     mu : float
         Chemical potential counted from the band bottom ``E(k=0)``, the lowest
         eigenvalue at k = 0 of the model evaluated: the full model for ``"exact"``,
@@ -605,7 +780,8 @@ def spin_hall_conductivity(
     order : int
         Order of the transformation (``"effective"``, ``"standard"``); ignored by ``"exact"``.
     values : mapping
-        A number for every parameter of the model, ħ included (symbols or names).
+        A number for every parameter of the model, ħ included (symbols or names);
+        for a derivation, those not given take the spec's ``VALUES``.
     rtol : float
         Relative tolerance of the adaptive quadrature.
     k_max : float, optional
@@ -614,6 +790,13 @@ def spin_hall_conductivity(
     n_gauss, n_phi, max_phi, max_rounds, max_segments : int
         Gauss nodes per radial panel; initial and largest number of directions;
         limits of the radial refinement.
+    source : {"closed", "series"}
+        How ``"effective"`` evaluates the transformed operators: ``"closed"`` (default)
+        compiles the closed forms of the order-``order`` blocks it needs
+        (``H_eff``, ``H̃_BB``, the blocks of ``J̃`` and ``ṽ`` with ``J̃_AB``, ``ṽ_AB``
+        order by order), once per model, order and components in a process;
+        ``"series"`` runs the recursion in floats at every k point. The same sum
+        either way (to round-off); other methods ignore it.
 
     Returns
     -------
@@ -646,6 +829,7 @@ def spin_hall_conductivity(
     if T < 0:
         raise ModelError(f"temperature T = {T} is negative. Fix: pass T ≥ 0 (k_B·T in energy units).")
     order = check_order(order)
+    source = _choice(source, _SOURCES, "source", 'source="closed" (compiled closed forms) or "series" (floats)')
     if k_max is not None:
         k_max = _real(k_max, "k_max", "pass a positive cutoff or None")
         if k_max <= 0:
@@ -660,7 +844,10 @@ def spin_hall_conductivity(
     }
     if not 0 < options["rtol"] < 1:
         raise ModelError(f"rtol must lie in (0, 1), got {rtol!r}. Fix: pass e.g. rtol=1e-10.")
-    model = _resolve_model(model)
+    model, defaults = _resolve_model(model)
+    if defaults and (values is None or isinstance(values, Mapping)):
+        # a derivation's VALUES fill in what ``values`` leaves out
+        values = {**defaults, **{str(k): v for k, v in (values or {}).items()}}
     if tuple(model.momenta) != (k_x, k_y):
         raise ModelError(
             f"the spin-Hall conductivity is computed for 2-D models with momenta (k_x, k_y); model "
@@ -674,6 +861,8 @@ def spin_hall_conductivity(
         raise ModelError("ħ = 0: velocities are ∂H/ħ∂k. Fix: pass hbar=1 (or its value in your units).")
     if method == "exact":
         backend = _Exact(model, given, spin, current, field)
+    elif method == "effective" and source == "closed":
+        backend = _EffectiveClosed(model, given, spin, current, field, order)
     elif method == "effective":
         backend = _Effective(model, given, spin, current, field, order)
     else:
