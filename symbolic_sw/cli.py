@@ -21,15 +21,17 @@ Exit status:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import sympy
 
-from .derivation import list_derivations, load_derivation, parameter_values
+from .derivation import list_derivations, load_derivation
 from .errors import ModelError
 
 __all__ = ["main"]
@@ -54,6 +56,30 @@ def _progress(line):
         _log(line)
 
 
+def _note(line):
+    """A line the user must see whatever --quiet says (e.g. a file that was not written, and why)."""
+    print(f"symbolic-sw: note: {line}", file=sys.stderr, flush=True)
+
+
+def _reporting(args, log=_log):
+    """``(log, progress)`` for a command.
+
+    ``--quiet`` silences both; progress lines come with ``--progress``, or by default on a
+    terminal once a derivation has run for a few seconds.
+    """
+    from .transformation.progress import Progress
+
+    if getattr(args, "quiet", False):
+        return (lambda _line: None), None
+    if getattr(args, "progress", False):
+        return log, Progress(getattr(args, "name", ""))
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return log, (Progress(getattr(args, "name", ""), after=3.0) if tty else None)
+
+
 def _cmd_list(_args):
     for name in list_derivations():
         d = load_derivation(name)
@@ -64,7 +90,10 @@ def _cmd_derive(args):
     from .pipeline import generate
 
     t0 = time.perf_counter()
-    out = generate(args.name, out=args.out, order=args.order, cache=not args.no_cache, log=_log)
+    log, progress = _reporting(args)
+    out = generate(
+        args.name, out=args.out, order=args.order, cache=not args.no_cache, log=log, warn=_note, progress=progress
+    )
     print(f"{out}  ({time.perf_counter() - t0:.1f} s)")
 
 
@@ -77,26 +106,29 @@ def _cmd_generate(args):
         load_derivation(name)  # fail fast on a bad name, before any work
     if args.names:
         for name in names:
-            print(generate(name, cache=not args.no_cache, log=_log))
+            out = Path(args.out) / Path(name).stem if args.out else None
+            print(generate(name, out=out, cache=not args.no_cache, log=_log))
     else:
-        for path in generate_all(cache=not args.no_cache, log=_log):
+        for path in generate_all(out=args.out, cache=not args.no_cache, log=_log):
             print(path)
     _log(f"{len(names)} derivation(s) in {time.perf_counter() - t0:.1f} s")
 
 
 def _cmd_latex(args):
-    from .pipeline import build
+    from .pipeline.files import build_operators, render
 
-    _, files = build(args.name, order=args.order, log=_progress)
-    sys.stdout.write(files["operators.tex"])
+    # the operators only: no kernels, no closed-form observables (they are not printed)
+    log, progress = _reporting(args, _progress)
+    derived = build_operators(args.name, order=args.order, log=log, progress=progress)
+    sys.stdout.write(render(derived, only=("operators.tex",))["operators.tex"])
 
 
 def _cmd_show(args):
-    from .pipeline import build
+    from .pipeline.files import build_operators
 
-    derived, _ = build(args.name, order=args.order, log=_progress)
-    if args.operator not in derived.operators:
-        raise ModelError(f"no operator {args.operator!r} in {args.name!r}; available: {', '.join(derived.operators)}.")
+    # only the operator shown is derived (unless the whole set is cached)
+    log, progress = _reporting(args, _progress)
+    derived = build_operators(args.name, order=args.order, names=[args.operator], log=log, progress=progress)
     from .notation import display_form
     from .pauli import pauli_coefficients
 
@@ -239,7 +271,13 @@ def _cmd_current(args):
             f"it: " + ", ".join(n for n in list_derivations() if load_derivation(n).observables)
         )
     derived, _ = build(derivation, log=_progress)
-    params = parameter_values(derivation, derived.parameters, given)
+    from .pipeline.observables import coupling_warning, perturbative_values
+
+    # defaults in the perturbative regime (couplings ≪ gap), where the closed form is meaningful
+    params = perturbative_values(derived, given)
+    warning = coupling_warning(derived, params)
+    if warning:
+        _fail(0, warning, prefix="symbolic-sw: warning: ")
     folder = Path(args.generated) if args.generated else None
     try:
         obs = load_kernels(args.name, kind="observables", folder=folder)
@@ -289,11 +327,194 @@ def _cmd_plot(args):
         raise ModelError(f"--out {out} is a folder. Fix: give a file name, e.g. --out {out / 'figure.png'}.")
     if not out.resolve().parent.is_dir():
         raise ModelError(f"--out {out}: the folder {out.parent} does not exist. Fix: create it, or choose another.")
-    if args.what == "bands":
-        _evaluate(args.name, params, lambda: plot.plot_bands(args.name, str(out), params))
-    else:
-        _evaluate(args.name, params, lambda: plot.plot_current(args.name, str(out), params, T=T))
+    with warnings.catch_warnings(record=True) as caught:  # the API's warnings as one line each
+        warnings.simplefilter("always", plot.LargeCouplingWarning)
+        if args.what == "bands":
+            _evaluate(args.name, params, lambda: plot.plot_bands(args.name, str(out), params))
+        else:
+            _evaluate(args.name, params, lambda: plot.plot_current(args.name, str(out), params, T=T))
+    for w in caught:
+        _fail(0, str(w.message), prefix="symbolic-sw: warning: ")
     print(out)
+
+
+# -- sweep (issue 17) ---------------------------------------------------------------------------------
+
+
+def _grid_option(text):
+    """``--grid NAME=START:STOP:N`` (N evenly spaced points, START < STOP) or ``NAME=VALUE``: (name, values)."""
+    import numpy as np
+
+    usage = "--grid takes NAME=START:STOP:N (N ≥ 2 points, START < STOP) or NAME=VALUE"
+    key, sep, spec = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ModelError(f"{usage}, got {text!r}. Fix: e.g. --grid mu=0.05:0.3:26.")
+    fields = spec.split(":")
+    if len(fields) not in (1, 3):
+        raise ModelError(f"{usage}, got {text!r} ({len(fields)} fields). Fix: e.g. --grid {key}=0.05:0.3:26.")
+    try:
+        bounds = [float(f) for f in fields[:2]]
+    except ValueError:
+        raise ModelError(f"{usage}; {text!r} holds a non-number. Fix: e.g. --grid {key}=0.05:0.3:26.") from None
+    if not all(math.isfinite(x) for x in bounds):
+        raise ModelError(f"--grid {text}: the bounds must be finite numbers. Fix: e.g. --grid {key}=0.05:0.3:26.")
+    if len(fields) == 1:
+        return key, np.array(bounds[:1])
+    try:
+        count = int(fields[2])
+    except ValueError:
+        raise ModelError(f"--grid {text}: N = {fields[2]!r} is not a whole number of points. Fix: e.g. :26.") from None
+    if count < 2:
+        what = "no points" if count < 1 else "one point (for one value write NAME=VALUE)"
+        raise ModelError(
+            f"--grid {text}: N = {count} gives {what}. Fix: N ≥ 2, e.g. --grid {key}={spec[: spec.rfind(':')]}:26."
+        )
+    if not bounds[0] < bounds[1]:
+        raise ModelError(
+            f"--grid {text}: START = {bounds[0]:g} is not below STOP = {bounds[1]:g}. Fix: e.g. --grid "
+            f"{key}={min(bounds):g}:{max(bounds):g}:{count}."
+        )
+    return key, np.linspace(bounds[0], bounds[1], count)
+
+
+def _fixed_option(pairs):
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        try:
+            if not sep or not key:
+                raise ValueError
+            number = float(value)
+        except ValueError:
+            raise ModelError(f"--fixed takes NAME=NUMBER, got {pair!r}. Fix: e.g. --fixed b=0.1.") from None
+        if not math.isfinite(number):
+            raise ModelError(f"--fixed {pair}: the value must be a finite number. Fix: e.g. --fixed {key}=0.1.")
+        out[key] = number
+    return out
+
+
+def _output_file(option, path, example):
+    path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{option} {path} is a folder. Fix: give a file name, e.g. {option} {path / example}.")
+    if not path.resolve().parent.is_dir():
+        raise ModelError(
+            f"{option} {path}: the folder {path.parent} does not exist. Fix: create it, or choose another."
+        )
+    return path
+
+
+def _cmd_sweep(args):
+    """A quantity over a parameter grid on Dask, written as NetCDF (and a heat map)."""
+    import tempfile
+
+    from .pipeline.atomic import write_file
+    from .pipeline.sweep import sweep, tqdm_progress
+
+    grid = {}
+    for text in args.grid or ():
+        key, values = _grid_option(text)
+        if key in grid:
+            raise ModelError(f"--grid {key} is given twice. Fix: give each parameter once.")
+        grid[key] = values
+    if not grid:
+        raise ModelError("a sweep needs at least one --grid NAME=START:STOP:N. Fix: e.g. --grid mu=0.05:0.3:26.")
+    fixed = _fixed_option(args.fixed)
+    out = _output_file("--out", args.out, "map.nc")
+    png = _output_file("--plot", args.plot, "map.png") if args.plot else None
+    if png is not None:
+        from . import plot
+
+        plot._pyplot()  # a missing matplotlib is reported before any work
+        if len(grid) > 2:
+            raise ModelError(f"--plot draws a 1-D or 2-D grid; this one has {len(grid)} axes. Fix: drop --plot.")
+    if args.workers is not None and args.workers < 1:
+        raise ModelError(f"--workers {args.workers}: at least one worker. Fix: e.g. --workers 2.")
+    if args.scheduler is not None and args.workers is not None:
+        raise ModelError("--workers sizes a local cluster; with --scheduler the cluster is yours. Fix: drop one.")
+    options = {k: getattr(args, k) for k in ("method", "order", "spin", "current", "field", "definition")}
+    da = sweep(
+        args.quantity,
+        args.name,
+        grid,
+        fixed,
+        client=args.scheduler,
+        workers=args.workers,
+        progress=tqdm_progress(f"{args.quantity} {args.name}"),
+        **options,
+    )
+    with tempfile.TemporaryDirectory() as tmp:  # netCDF4 writes to a path: stage it, then one atomic write
+        staged = Path(tmp) / "sweep.nc"
+        da.to_netcdf(staged, engine="netcdf4")
+        write_file(out, staged.read_bytes())
+    shape = " × ".join(f"{k}({da.sizes[k]})" for k in da.dims)
+    _log(f"{args.quantity} of {args.name} on {shape} = {da.size} points in {da.attrs['seconds']:.1f} s")
+    print(out)
+    if png is not None:
+        write_file(png, _sweep_figure(da))
+        print(png)
+
+
+def _sweep_figure(da):
+    """PNG bytes: a heat map of a 2-D sweep (first axis vertical), a line for a 1-D one."""
+    import io
+
+    import numpy as np
+
+    from . import plot
+
+    plt = plot._pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    try:
+        if da.ndim == 2:
+            y, x = da.dims
+            top = float(np.abs(da.values).max())
+            # a diverging map centred on 0 only when the sign changes
+            signed = {"cmap": "RdBu_r", "vmin": -top, "vmax": top} if da.values.min() < 0 < da.values.max() else {}
+            mesh = ax.pcolormesh(da[x].values, da[y].values, da.values, shading="auto", **signed)
+            fig.colorbar(mesh, ax=ax, label=da.name)
+            ax.set_xlabel(x)
+            ax.set_ylabel(y)
+        else:
+            (x,) = da.dims
+            ax.plot(da[x].values, da.values, marker=".")
+            ax.set_xlabel(x)
+            ax.set_ylabel(da.name)
+        order = "" if da.attrs["order"] == "all" else f", order {da.attrs['order']}"
+        ax.set_title(f"{da.name} of {da.attrs['model']} ({da.attrs['method']}{order})")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def _sweep_parser(sub):
+    s = sub.add_parser(
+        "sweep", help="a quantity (J_s, sigma_sh) over a parameter grid on Dask, as NetCDF (needs symbolic-sw[sweep])"
+    )
+    s.add_argument("name", help="derivation name (see `list`) or path to a spec file")
+    s.add_argument("quantity", help="J_s, sigma_sh, sigma_sh_intra or sigma_sh_remote")
+    s.add_argument(
+        "--grid",
+        action="append",
+        metavar="NAME=START:STOP:N",
+        help="a grid axis: N points from START to STOP (or NAME=VALUE); repeatable, in the order of the axes",
+    )
+    s.add_argument("--fixed", action="append", metavar="NAME=VALUE", help="a parameter off the grid; repeatable")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler (tcp://host:8786)")
+    s.add_argument("--workers", type=int, default=None, help="worker processes of the local cluster (default: cores)")
+    s.add_argument("--out", required=True, help="the NetCDF file to write")
+    s.add_argument("--plot", default=None, metavar="PNG", help="also draw a heat map (needs symbolic-sw[plot])")
+    s.add_argument("--method", default=None, help="sigma_sh: exact, effective (default) or standard")
+    s.add_argument("--order", type=int, default=None, help="sigma_sh: order of the transformation (default 4)")
+    s.add_argument("--spin", default=None, help="spin component (J_s: x, sigma_sh: z by default)")
+    s.add_argument("--current", default=None, help="direction of the spin current (J_s: y, sigma_sh: x)")
+    s.add_argument("--field", default=None, help="sigma_sh: direction of the field (default y)")
+    s.add_argument("--definition", default=None, help="J_s: full (Eq. 20, default) or standard (Eq. 2)")
+    s.set_defaults(func=_cmd_sweep)
 
 
 def _parser():
@@ -309,6 +530,14 @@ def _parser():
 
     def order_arg(s):
         s.add_argument("--order", type=int, default=None, help="override the spec's ORDER (≥ 1)")
+        loud = s.add_mutually_exclusive_group()
+        loud.add_argument(
+            "--progress",
+            action="store_true",
+            help="report each order and operator with the elapsed time on stderr "
+            "(default: on a terminal, after a few seconds)",
+        )
+        loud.add_argument("--quiet", action="store_true", help="no progress or timing lines on stderr")
 
     s = sub.add_parser("derive", help="derive one spec and write its generated/ folder")
     s.add_argument("name", help="derivation name (see `list`) or path to a spec file")
@@ -316,13 +545,20 @@ def _parser():
     s.add_argument(
         "--out",
         default=None,
-        help="output folder (default: generated/NAME; for a spec given by path, generated/NAME next to the spec)",
+        help="output folder (default: generated/NAME of the checkout, or ./generated/NAME for an installed "
+        "package; for a spec given by path, generated/NAME next to the spec)",
     )
     s.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     s.set_defaults(func=_cmd_derive)
 
     s = sub.add_parser("generate", help="regenerate generated/ for all (or the named) specs")
     s.add_argument("names", nargs="*", help="derivations (default: all)")
+    s.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write DIR/NAME for each (default: the checkout's generated/; installed: ./generated)",
+    )
     s.add_argument("--no-cache", action="store_true", help="recompute even if cached")
     s.set_defaults(func=_cmd_generate)
 
@@ -345,7 +581,8 @@ def _parser():
         "--param",
         action="append",
         metavar="NAME=VALUE",
-        help="parameter value (default: the spec's VALUES); repeat for several",
+        help="parameter value (default: the spec's VALUES, with the inter-block couplings scaled to "
+        "0.02 × the gap, where the perturbative closed form holds); repeat for several",
     )
     s.add_argument("--generated", default=None, help=argparse.SUPPRESS)
     s.set_defaults(func=_cmd_current)
@@ -372,15 +609,34 @@ def _parser():
     s.add_argument("what", choices=["bands", "current"])
     s.add_argument("--out", default=None, help="PNG file (default NAME_WHAT.png)")
     s.add_argument("--T", type=float, default=0.0, help="temperature for 'current'")
-    s.add_argument("--param", action="append", metavar="NAME=VALUE", help="parameter value; repeatable")
+    s.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="parameter value (default as for `current`); repeatable",
+    )
     s.set_defaults(func=_cmd_plot)
+
+    _sweep_parser(sub)
 
     s = sub.add_parser(
         "check", help="certify the kernels against the exact transformation and print the fitted error exponents"
     )
     s.add_argument("name")
     s.set_defaults(func=_cmd_check)
+    _cache_option(p, sub)
     return p
+
+
+def _cache_option(parser, sub):
+    """``--cache-dir DIR``, before the command or after it (every command, including later ones)."""
+    text = (
+        "folder of the derivation cache (default: $SYMBOLIC_SW_CACHE, else the checkout's .cache/symbolic-sw, "
+        "else the user's cache folder, e.g. ~/.cache/symbolic-sw)"
+    )
+    parser.add_argument("--cache-dir", default=None, metavar="DIR", help=text)
+    for command in sub.choices.values():  # SUPPRESS: absent after the command, the global value stays
+        command.add_argument("--cache-dir", default=argparse.SUPPRESS, metavar="DIR", help=text)
 
 
 def main(argv=None) -> int:
@@ -405,7 +661,8 @@ def _run(argv) -> int:
         sys.stdout.flush()
         return 0
     try:
-        code = args.func(args) or 0
+        with _cache_dir(args.cache_dir):
+            code = args.func(args) or 0
         sys.stdout.flush()  # a reader that went away is noticed here, not at exit
         return code
     except BrokenPipeError:
@@ -429,6 +686,15 @@ def _run(argv) -> int:
             f"unexpected {type(exc).__name__}: {_text(exc)} — this is a bug, please report it with the "
             f"command line (SYMBOLIC_SW_DEBUG=1 shows the traceback).",
         )
+
+
+def _cache_dir(path):
+    """The cache folder of ``--cache-dir`` for the command's duration (checked first: a ModelError)."""
+    if path is None:
+        return contextlib.nullcontext()
+    from .pipeline.cache import using
+
+    return using(path)
 
 
 def _text(exc, width=300) -> str:

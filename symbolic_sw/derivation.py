@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.abc
 import importlib.util
 import inspect
 import keyword
@@ -54,6 +55,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import sympy
@@ -63,11 +65,53 @@ from . import operators as ops
 from .errors import ModelError
 from .model import Model
 
-__all__ = ["DERIVATIONS", "Derivation", "list_derivations", "load_derivation", "parameter_values"]
+__all__ = [
+    "CHECKOUT",
+    "DERIVATIONS",
+    "Derivation",
+    "list_derivations",
+    "load_derivation",
+    "parameter_values",
+    "shipped_folder",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _checkout(root: Path):
+    """``root`` if the package runs from its development checkout (editable install, ``make``), else ``None``.
+
+    A checkout is recognised by its ``pyproject.toml`` naming this project next to the package and
+    its ``derivations/``; an installed package (a wheel in site-packages) has neither.
+    """
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if re.search(r'^name\s*=\s*"symbolic-sw"\s*$', text, re.MULTILINE) and (root / "derivations").is_dir():
+        return root
+    return None
+
+
+#: the development checkout the package runs from, or ``None`` for an installed package
+CHECKOUT = _checkout(ROOT)
+
+
+def shipped_folder(kind: str) -> Path:
+    """The folder of the shipped ``"derivations"`` (specs) or ``"generated"`` (committed kernels).
+
+    In the development checkout these are the repository's top-level folders; in an installed
+    package, the copies shipped as package data (``symbolic_sw/_data/``, mapped there by the
+    ``[tool.setuptools]`` tables of ``pyproject.toml``), found through :mod:`importlib.resources`.
+    The installed copies are only read: derived output goes elsewhere (:mod:`symbolic_sw.pipeline`).
+    """
+    if CHECKOUT is not None:
+        return CHECKOUT / kind
+    return Path(str(resources.files(__package__).joinpath("_data", kind)))
+
+
 #: folder of the shipped specs (override with $SYMBOLIC_SW_DERIVATIONS)
-DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS", ROOT / "derivations"))
+DERIVATIONS = Path(os.environ.get("SYMBOLIC_SW_DERIVATIONS") or shipped_folder("derivations"))
 _FIELDS = {
     "MODEL",
     "MODEL_OPTIONS",
@@ -169,6 +213,29 @@ def _exception(exc) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+class _TextLoader(importlib.abc.Loader):
+    """Runs the text that was read (and hashed into the digest), not a re-read of the file.
+
+    Unlike the default loader it writes no ``__pycache__`` next to the file: a shipped spec
+    lives in the installed package, where nothing may be written.
+    """
+
+    def __init__(self, path, text):
+        self.path, self.text = path, text
+
+    def create_module(self, _spec):
+        return None
+
+    def exec_module(self, module):
+        exec(compile(self.text, str(self.path), "exec", dont_inherit=True), module.__dict__)
+
+
+def _module_from_text(name, path, text):
+    """``(spec, module)`` for a spec or model file whose text has been read."""
+    spec = importlib.util.spec_from_file_location(name, path, loader=_TextLoader(path, text))
+    return spec, importlib.util.module_from_spec(spec)
+
+
 def _run_module(spec, module, what):
     """Execute a spec or user model file: any exception, or ``SystemExit``, becomes a ModelError."""
     try:
@@ -206,8 +273,7 @@ def _model_function(target, spec_path):
                 f"the spec ({Path(spec_path).parent}) or an absolute one."
             )
         source = _read_text(path, f"MODEL {target!r}: the model file")
-        spec = importlib.util.spec_from_file_location(f"_ssw_user_model_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
+        spec, module = _module_from_text(f"_ssw_user_model_{path.stem}", path, source)
         _run_module(spec, module, f"MODEL {target!r}: {path}")
     else:
         try:
@@ -255,8 +321,7 @@ def load_derivation(name, folder=None) -> Derivation:
         )
     _check_name(path)
     source = _read_text(path, "the spec")
-    spec = importlib.util.spec_from_file_location(f"_ssw_derivation_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
+    spec, module = _module_from_text(f"_ssw_derivation_{path.stem}", path, source)
     _run_module(spec, module, f"derivation {path}: the spec")
     return _validate(path, source, module)
 

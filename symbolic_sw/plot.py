@@ -8,14 +8,17 @@ definition, on a log scale.  μ is counted from E(k = 0) (ERRATA 3).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import sympy
 
 from .certify import model_values
 from .derivation import load_derivation, parameter_values
 from .errors import ModelError
+from .pipeline.observables import LargeCouplingWarning, coupling_warning, perturbative_values
 
-__all__ = ["plot_bands", "plot_current"]
+__all__ = ["LargeCouplingWarning", "plot_bands", "plot_current"]
 
 
 def _pyplot():
@@ -32,16 +35,32 @@ def _pyplot():
     return plt
 
 
-def _params(derivation, params):
+def _params(derivation, params, perturbative=False):
     """The parameter values: the spec's VALUES overridden by ``params``.
 
-    Unknown names, missing ones, non-finite values and values against the symbols'
-    assumptions are refused (:func:`~symbolic_sw.derivation.parameter_values`).
+    With ``perturbative``, the couplings not in ``params`` are scaled into the perturbative
+    regime (:func:`~symbolic_sw.pipeline.observables.perturbative_values`), and couplings
+    large compared with the gap are a :class:`LargeCouplingWarning`. Unknown names,
+    missing ones, non-finite values and values against the symbols' assumptions are
+    refused (:func:`~symbolic_sw.derivation.parameter_values`).
     """
     from .pipeline import build
 
     derived, _ = build(derivation)
-    return parameter_values(derivation, derived.parameters, params)
+    if not perturbative:
+        return parameter_values(derivation, derived.parameters, params)
+    values = perturbative_values(derived, params)
+    warning = coupling_warning(derived, values)
+    if warning:
+        warnings.warn(warning, LargeCouplingWarning, stacklevel=3)
+    return values
+
+
+def _caption(fig, values, extra=""):
+    """The parameters of a figure, as a line under it (every plot says where it was evaluated)."""
+    text = ", ".join(f"{k} = {v:g}" for k, v in values.items()) + (f", {extra}" if extra else "")
+    fig.text(0.5, 0.01, text, ha="center", va="bottom", fontsize=7, wrap=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
 
 
 def plot_bands(name, out, params=None, k_max=0.8, n=201):
@@ -80,14 +99,20 @@ def plot_bands(name, out, params=None, k_max=0.8, n=201):
     ax.set_ylabel("energy")
     ax.set_title(f"{name}: bands along $k_x$ ($k_y = 0$)")
     ax.legend(loc="upper center")
-    fig.tight_layout()
+    _caption(fig, values)
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
 
 
 def plot_current(name, out, params=None, mus=None, T=0.0):
-    """J_s(μ): closed form, exact microscopic (where a full model exists), standard; log scale."""
+    """J_s(μ): closed form, exact microscopic (where a full model exists), standard; log scale.
+
+    Parameters not in ``params`` are the spec's VALUES with the couplings scaled into the
+    perturbative regime (:func:`~symbolic_sw.pipeline.observables.perturbative_values`);
+    couplings large compared with the gap warn (:class:`LargeCouplingWarning`). The
+    parameters are printed under the figure.
+    """
     from .observables import microscopic_spin_current
     from .pipeline import load_kernels
 
@@ -95,9 +120,10 @@ def plot_current(name, out, params=None, mus=None, T=0.0):
     derivation = load_derivation(name)
     if not derivation.observables:
         raise ModelError(f"{name!r} has no observables.py (spec field OBSERVABLES).")
-    values = _params(derivation, params)
+    values = _params(derivation, params, perturbative=True)
     O = load_kernels(name, kind="observables")
-    mus = np.geomspace(0.02, 0.6, 12) if mus is None else np.asarray(mus)
+    # from μ = 0.05: below it the expansion in |γ|/μ (Eq. 49) loses accuracy faster
+    mus = np.geomspace(0.05, 0.6, 12) if mus is None else np.asarray(mus)
     closed = np.array([O.J_s(mu, T, **values) for mu in mus])
     standard = np.array([O.J_s_standard(mu, T, **values) for mu in mus])
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -116,7 +142,7 @@ def plot_current(name, out, params=None, mus=None, T=0.0):
     ax.set_ylabel(r"$|J_s| = |\langle j_{x,y}\rangle|$")
     ax.set_title(f"{name}: equilibrium spin current, T = {T:g}")
     ax.legend()
-    fig.tight_layout()
+    _caption(fig, values, f"T = {T:g}")
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -239,7 +239,7 @@ SPEC_CASES = [
     (
         STRING_HEADER + 'MODEL_OPTIONS = {"spinn": False}\n',
         r"unknown option\(s\) spinn \(did you mean spin for spinn\?\) for Model\.from_string; it accepts "
-        r"equation, family, hbar, momenta, perturbation, perturbative, spin, time_reversal\.",
+        r"commutators, equation, family, gaps, hbar, momenta, perturbation, perturbative, spin, time_reversal\.",
     ),
     (STRING_HEADER + 'MODEL_OPTIONS = {"symbols": ["x"]}\n', r"SYMBOLS and BASIS are fields of their own"),
     (OK_HEADER + 'MODEL_OPTIONS = [("variant", "g4g5")]\n', r"MODEL_OPTIONS must be a dict of keyword arguments"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy
 from sympy.printing.pycode import MpmathPrinter
 
+from ..errors import ModelError
 from ..observables.closed_form import (
     T,
     band_curvature,
@@ -14,7 +15,7 @@ from ..observables.closed_form import (
     standard_spin_current_operator,
 )
 
-__all__ = ["observables_context"]
+__all__ = ["observables_context", "observables_unavailable"]
 
 _k = sympy.Symbol("k")
 
@@ -46,6 +47,65 @@ def _radial(H, J, momenta):
             }
         )
     return out
+
+
+#: primes for the probe point of :func:`observables_unavailable` (fixed: generated files are deterministic)
+_PRIMES = (101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193, 197)
+
+
+def _probe_point(symbols):
+    """A fixed generic rational value for each parameter, positive (so ħ, m > 0 hold) and distinct."""
+    ordered = sorted(symbols, key=str)
+    return {s: sympy.Rational(_PRIMES[i % len(_PRIMES)] + i // len(_PRIMES), 97 + 2 * i) for i, s in enumerate(ordered)}
+
+
+def _k_degree(M, momenta):
+    """The highest total degree in the momenta of a matrix that is polynomial in them."""
+    return max((sympy.Poly(e, *momenta).total_degree() for e in M if e != 0), default=0)
+
+
+def _first_clause(exc):
+    """A closed form's refusal without the (possibly huge) expression it quotes."""
+    return " ".join(str(exc).split(", got")[0].split()).rstrip(".")
+
+
+def observables_unavailable(H, J, *, momenta, hbar, couplings):
+    """Why ``observables.py`` cannot be generated for these operators, or ``None`` if it can.
+
+    The closed forms of Eqs. (49)-(52) need a band ``ε(k) − ε(0) = c k²`` and
+    ``|γ(k)|² = α²k² + β²``: the textbook current ``J_s_standard`` (Eq. 2 on H_eff, not
+    expanded) needs them of H_eff itself, the expanded ``J_s`` of H_eff with the couplings
+    set to zero. At order ≥ 4 in the couplings H_eff has k⁴ terms, and the unexpanded
+    closed form does not exist. This is decided in well under a second, on the operators
+    at a fixed generic rational point of the parameters other than the couplings (a term
+    that survives there is a term of the symbolic operator), instead of by minutes of
+    symbolic work that end in a refusal. A ``None`` is not a proof: the generation then
+    still stops at the first refusal (:func:`observables_context`).
+    """
+    point = _probe_point((H.free_symbols | J.free_symbols) - set(momenta) - set(couplings or ()))
+    try:
+        Hn = sympy.Matrix(H).xreplace(point).applyfunc(sympy.expand)
+        Jn = sympy.Matrix(J).xreplace(point).applyfunc(sympy.expand)
+    except (ZeroDivisionError, ValueError, TypeError):
+        return None  # the probe point hit a pole: no verdict
+    if any(e.has(sympy.zoo, sympy.nan) for e in (*Hn, *Jn)):
+        return None
+    hbar_n = sympy.sympify(hbar).xreplace(point) if hbar is not None else 1
+    full = Hn.subs({c: 0 for c in couplings}, simultaneous=True) if couplings else Hn
+    try:
+        if not all(e.is_polynomial(*momenta) for e in (*Hn, *Jn)):
+            return "H_eff or J_eff is not polynomial in the momenta"
+        std = standard_spin_current_operator(Hn, "x", "y", hbar_n, momenta)
+        _radial(Hn, std, momenta)  # the textbook J_s_standard, unexpanded (Eq. 4)
+        if couplings:
+            band_curvature(full, (), momenta)  # the expansion's unperturbed band (Eq. 49)
+        else:
+            _radial(Hn, Jn, momenta)
+    except ModelError as exc:
+        degree = _k_degree(Hn, momenta)
+        tail = f"; H_eff has terms of degree {degree} in k" if degree > 2 else ""
+        return f"{_first_clause(exc)}{tail}"
+    return None
 
 
 def observables_context(H, J, *, momenta, hbar, couplings, order) -> dict:

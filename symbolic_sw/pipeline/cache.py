@@ -14,6 +14,12 @@ every field's type — and raises :class:`CacheMiss` on the first discrepancy: a
 or foreign file is recomputed, never used. :func:`encode` refuses (``CacheMiss``) what it
 could not read back exactly, so a result is cached only if the reader rebuilds it identically.
 
+Where the entries live (:func:`cache_dir`, first that applies): ``--cache-dir DIR`` of the
+command line (:func:`using`); ``$SYMBOLIC_SW_CACHE``; in the development checkout its
+``.cache/symbolic-sw/`` (what ``make`` and CI use, ``make clean`` removes); otherwise the
+user's cache folder, ``platformdirs.user_cache_dir("symbolic-sw")`` (``$XDG_CACHE_HOME/symbolic-sw``
+when that is set, ``~/.cache/symbolic-sw`` on Linux) — never inside the installed package.
+
 Reading an entry runs nothing. The hash detects corruption, it is not a signature: whoever
 may write the cache folder can still forge an entry with its hash, and so choose the text
 of the files that a later ``generate`` writes (text that runs when those kernels are
@@ -24,6 +30,7 @@ that a shared cache folder lets no other user choose them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import keyword
@@ -32,12 +39,18 @@ import re
 import stat
 from pathlib import Path
 
+import platformdirs
 import sympy
 
+from ..derivation import CHECKOUT
+from ..errors import ModelError
 from .derive import Derived
 from .safe_sympy import Table, UnsafeExpressionError, load_table
 
-__all__ = ["FORMAT", "VERSION", "CacheMiss", "decode", "encode", "read"]
+__all__ = ["ENV", "FORMAT", "VERSION", "CacheMiss", "cache_dir", "check_cache_dir", "decode", "encode", "read", "using"]
+
+#: the environment variable naming the cache folder
+ENV = "SYMBOLIC_SW_CACHE"
 
 FORMAT = "symbolic-sw-cache"
 VERSION = 1
@@ -224,3 +237,62 @@ def read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise CacheMiss(f"unreadable: {exc.strerror or exc}") from None
+
+
+# -- where the entries live ------------------------------------------------------------------
+
+#: folders chosen by :func:`using` (innermost last); a stack, so that nested uses restore
+_CHOSEN: list = []
+
+
+def cache_dir() -> Path:
+    """The folder of the cache entries (see the module docstring for the order of precedence).
+
+    Raises
+    ------
+    ModelError
+        If the chosen folder (``--cache-dir``, ``$SYMBOLIC_SW_CACHE``) exists and is not a folder.
+    """
+    if _CHOSEN:
+        return _CHOSEN[-1]
+    if os.environ.get(ENV):
+        return check_cache_dir(os.environ[ENV], f"${ENV}")
+    if CHECKOUT is not None:
+        return CHECKOUT / ".cache" / "symbolic-sw"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):  # honoured on every platform (platformdirs does on Linux only)
+        return Path(xdg) / "symbolic-sw"
+    return Path(platformdirs.user_cache_dir("symbolic-sw", appauthor=False))
+
+
+def check_cache_dir(path, option="--cache-dir") -> Path:
+    """``path`` as a cache folder, refused as one :class:`ModelError` if it cannot be one.
+
+    A folder that does not exist yet is created on the first write; a folder that cannot be
+    written only costs time (nothing is cached). What cannot work is a file or a device in
+    its place (``/dev/null``), or a file on the way to it.
+    """
+    path = Path(path).expanduser()
+    for at in (path, *path.parents):
+        if at.exists():
+            if not at.is_dir():
+                where = "" if at == path else f" ({at} is a file on the way)"
+                raise ModelError(
+                    f"{option} {path}: not a folder{where}. Fix: give a folder for the derivation cache, "
+                    f"e.g. {option} ~/.cache/symbolic-sw."
+                )
+            break
+    return path
+
+
+@contextlib.contextmanager
+def using(path):
+    """Use ``path`` as the cache folder inside the ``with`` block (``--cache-dir``; ``None``: no change)."""
+    if path is None:
+        yield
+        return
+    _CHOSEN.append(check_cache_dir(path))
+    try:
+        yield
+    finally:
+        _CHOSEN.pop()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from ..derivation import Derivation, load_derivation
+from ..errors import ModelError
 from ..operators import operator_names
 from ..transformation import effective, leading_order
 from ..transformation.expansion import coupling_symbols
@@ -75,7 +76,7 @@ class Derived:
         return next(iter(self.operators.values())).shape
 
 
-def derive(spec, order=None, log=None) -> Derived:
+def derive(spec, order=None, log=None, names=None, progress=None) -> Derived:
     """Closed-form effective operators of a derivation spec (name, path or :class:`Derivation`).
 
     Parameters
@@ -84,6 +85,13 @@ def derive(spec, order=None, log=None) -> Derived:
         Override the spec's ``ORDER``.
     log : callable, optional
         Receives one line per step, with its timing.
+    names : sequence of str, optional
+        Only these operators (kernel names, e.g. ``["H"]`` for ``symbolic-sw show NAME H``);
+        default: every operator the spec asks for. An unknown name is a ModelError
+        listing the available ones, raised before any work.
+    progress : callable, optional
+        Receives a line per order of the series (Appendix D) and per operator, before it
+        is computed (:mod:`symbolic_sw.transformation.progress`).
     """
     derivation = spec if isinstance(spec, Derivation) else load_derivation(spec)
     order = derivation.order if order is None else order
@@ -106,11 +114,19 @@ def derive(spec, order=None, log=None) -> Derived:
         for group, degree in derivation.perturbative.items():
             truncate[tuple(s for s in model.parameters if str(s) in group)] = degree
             engine_order += degree
-    eff = effective(model, order=engine_order, truncate=truncate)
+    available = operator_names(derivation.operators, model)
+    wanted = available if names is None else list(names)
+    unknown = [n for n in wanted if n not in available]
+    if unknown:
+        raise ModelError(
+            f"no operator {unknown[0]!r} in {derivation.name!r}; available: {', '.join(available)}. "
+            f"Fix: use one of these names."
+        )
+    eff = effective(model, order=engine_order, truncate=truncate, progress=progress)
 
     raw = {}
     timings = {}
-    for name in operator_names(derivation.operators, model):
+    for name in wanted:  # eff.operator reports each one to progress
         t0 = time.perf_counter()
         M = eff.operator(name)
         if derivation.leading_order:

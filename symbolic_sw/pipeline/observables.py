@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ..derivation import Derivation
+import math
+
+import numpy as np
+import sympy
+
+from ..derivation import Derivation, parameter_values
 from ..errors import ModelError
 from ..observables.closed_form import T, mu, standard_spin_current_operator
 from ..observables.closed_form import equilibrium_spin_current as _closed_form
@@ -10,7 +15,26 @@ from ..transformation.expansion import coupling_symbols
 from .derive import Derived
 from .files import build
 
-__all__ = ["equilibrium_spin_current"]
+__all__ = [
+    "LARGE_COUPLING",
+    "PERTURBATIVE_COUPLING",
+    "LargeCouplingWarning",
+    "coupling_warning",
+    "equilibrium_spin_current",
+    "perturbative_values",
+]
+
+
+class LargeCouplingWarning(UserWarning):
+    """The couplings are large compared with the gap: the perturbative closed forms are poor there."""
+
+
+#: couplings × (unit momentum) / gap beyond which the closed forms (expansions in it,
+#: Eq. 52) are poor: at the spec's VALUES of samokhin_c4v (0.3 / 0.9) J_s is 0.25× exact
+LARGE_COUPLING = 0.05
+#: the default of ``current`` and ``plot current``: the largest coupling at this fraction of
+#: the gap, where the order-2 closed form is within ~1 % of the exact current at μ = 0.2
+PERTURBATIVE_COUPLING = 0.02
 
 
 def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, definition="full", expand=None):
@@ -61,3 +85,81 @@ def equilibrium_spin_current(source, mu_comp="x", i="y", *, T_=T, mu_=mu, defini
     return _closed_form(
         H, J, couplings=couplings, order=derived.order, momenta=derived.momenta, T_=T_, mu_=mu_, expand=expand
     )
+
+
+def _block_gap(derivation, values):
+    """The smallest distance between the k = 0 energies of two blocks of the full model (None: unknown)."""
+    model = derivation.model()
+    if len(model.blocks) < 2:
+        return None
+    values = dict(values)
+    lo = derivation.leading_order
+    if lo:  # the spec's parameters → the full model's (ε2 = ε1 + E_g; b̃ = b̃'/(1 + b/E_g))
+        named = {sympy.Symbol(k): v for k, v in values.items()}
+        by_name = {str(k): k for k in named}
+        for sym, expr in lo["substitutions"].items():
+            if isinstance(expr, sympy.Basic):
+                value = expr.xreplace({s: named[by_name[str(s)]] for s in expr.free_symbols if str(s) in by_name})
+                if value.is_number:
+                    values[str(sym)] = float(value)
+    point = {s: values[str(s)] for s in model.H0.free_symbols if str(s) in values}
+    point.update({k: 0 for k in model.momenta})
+    H0 = model.H0.xreplace(point)
+    if H0.free_symbols:
+        return None
+    try:
+        M = np.array(H0.evalf(), dtype=complex)
+    except (TypeError, ValueError):
+        return None
+    levels = [np.linalg.eigvalsh(M[sl, sl]) for sl in model.block_slices]
+    gap = min(
+        abs(x - y) for a in range(len(levels)) for b in range(a + 1, len(levels)) for x in levels[a] for y in levels[b]
+    )
+    return float(gap) if math.isfinite(gap) else None
+
+
+def _couplings(derived, values):
+    return {str(c): values[str(c)] for c in derived.couplings or () if str(c) in values}
+
+
+def coupling_warning(derived, values):
+    """One line if the couplings are large compared with the gap between the blocks, else ``None``.
+
+    The closed-form observables are expansions in coupling × k / gap (Eqs. 49-52); the
+    ratio used is ``max |coupling| / gap`` (momenta of order one in the spec's units).
+    """
+    couplings = _couplings(derived, values)
+    gap = _block_gap(derived.derivation, values) if couplings else None
+    if not gap:
+        return None
+    ratio = max(abs(v) for v in couplings.values()) / gap
+    if ratio <= LARGE_COUPLING:
+        return None
+    shown = ", ".join(f"{k}={v:g}" for k, v in couplings.items())
+    return (
+        f"the couplings ({shown}) are large compared with the gap between the blocks ({gap:g}): "
+        f"max/gap = {ratio:.2g} > {LARGE_COUPLING}, where the perturbative closed form is poor. "
+        f"Fix: couplings ≲ {PERTURBATIVE_COUPLING * gap:.2g} (the defaults), or compare with the exact value."
+    )
+
+
+def perturbative_values(derived, given=None, where="--param"):
+    """Parameter values for evaluating observables, in the perturbative regime by default.
+
+    The spec's VALUES, the couplings scaled into the perturbative regime (the largest at
+    :data:`PERTURBATIVE_COUPLING` × the gap, two significant digits), then ``given`` on top
+    (checked as :func:`parameter_values` does).
+
+    A coupling named in ``given`` is the user's and is kept; the others are scaled only if
+    the spec's ones are beyond :data:`LARGE_COUPLING` × the gap.
+    """
+    derivation = derived.derivation
+    given = dict(given or {})
+    values = parameter_values(derivation, derived.parameters, given, where=where)
+    couplings = {k: v for k, v in _couplings(derived, values).items() if k not in given}
+    gap = _block_gap(derivation, values) if couplings else None
+    largest = max((abs(v) for v in couplings.values()), default=0.0)
+    if gap and largest > LARGE_COUPLING * gap:
+        scale = PERTURBATIVE_COUPLING * gap / largest
+        values.update({k: float(f"{v * scale:.2g}") for k, v in couplings.items()})
+    return values
