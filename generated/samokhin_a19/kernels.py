@@ -582,52 +582,49 @@ _H_TERMS = (
 def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_H_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = -epsilon_1
-    cse1 = b_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = -b - cse2
-    cse4 = 2/cse3
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2
+    cse4 = 2*b_tilde**2
     cse5 = b + cse0 + epsilon_2
-    cse6 = 1/cse3**2
-    cse7 = a_tilde*epsilon_2
-    cse8 = 2*b_tilde
-    cse9 = cse8*gamma_2
-    cse10 = a_tilde**2
-    cse11 = cse10*epsilon_2
-    cse12 = gamma_tilde**2
-    cse13 = cse8*gamma_1
-    cse14 = a_tilde*epsilon_1
-    cse15 = 2*gamma_tilde
-    cse16 = a_tilde*cse4*gamma_tilde - 2*cse2*cse6*(a_tilde + gamma_tilde)*(a_tilde*epsilon_1 - cse7 - cse9 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde)/cse5 + cse6*(a_tilde*cse13 + a_tilde*cse9 - cse10*epsilon_1 + cse11 - cse12*epsilon_1 + cse12*epsilon_2 - cse13*gamma_tilde - cse14*cse15 + cse15*cse7 + cse9*gamma_tilde) + (1/2)*hbar**2/m
-    cse17 = b_tilde*cse4*(a_tilde - gamma_tilde) - 2*cse1*cse6*gamma_1 + gamma_1
-    cse18 = b**2
-    cse19 = cse10*gamma_1
-    cse20 = epsilon_1**2
-    cse21 = epsilon_2**2
-    cse22 = cse12*gamma_1
-    cse23 = cse12*gamma_2
-    cse24 = -4*a_tilde*b*epsilon_2*gamma_1*gamma_tilde + 4*b*cse14*gamma_1*gamma_tilde + cse10*cse18*gamma_2 - cse10*cse20*gamma_2 - cse10*cse21*gamma_2 - 2*cse10*epsilon_1*epsilon_2*gamma_1 + 2*cse11*epsilon_1*gamma_2 + cse12*cse18*gamma_1 - cse12*cse18*gamma_2 - 2*cse12*epsilon_1*epsilon_2*gamma_1 - 2*cse12*epsilon_1*epsilon_2*gamma_2 + cse18*cse19 + cse19*cse20 + cse19*cse21 + cse20*cse22 + cse20*cse23 + cse21*cse22 + cse21*cse23
-    cse25 = cse6/cse5**2
-    cse26 = -cse24*cse25
-    cse27 = cse24*cse25
+    cse6 = 1/cse5
+    cse7 = a_tilde - gamma_tilde
+    cse8 = 1/cse2**2
+    cse9 = cse8*gamma_1
+    cse10 = 2*b_tilde
+    cse11 = cse10*gamma_2
+    cse12 = a_tilde**2
+    cse13 = -cse1
+    cse14 = gamma_tilde**2
+    cse15 = 4*b*b_tilde*cse6*cse7*cse9 + cse3*cse6*(2*a_tilde*b*gamma_tilde + 2*a_tilde*b_tilde*gamma_1 - a_tilde*cse11 - cse10*gamma_1*gamma_tilde - cse11*gamma_tilde - cse12*cse13 - cse13*cse14) + (1/2)*hbar**2/m
+    cse16 = cse10*cse3*cse7 - cse4*cse9 + gamma_1
+    cse17 = b**2
+    cse18 = cse12*cse17
+    cse19 = cse13**2
+    cse20 = cse14*cse19
+    cse21 = -4*a_tilde*b*cse13*gamma_1*gamma_tilde + cse12*cse19*gamma_1 - cse12*cse19*gamma_2 + cse14*cse17*gamma_1 - cse14*cse17*gamma_2 + cse18*gamma_1 + cse18*gamma_2 + cse20*gamma_1 + cse20*gamma_2
+    cse22 = cse8/cse5**2
+    cse23 = -cse21*cse22
+    cse24 = cse21*cse22
     return (
         # c_0: 1
-        -cse0 - cse1*cse4,
+        -cse0 - cse3*cse4,
         # c_0: k_x**2
-        cse16,
+        cse15,
         # c_0: k_y**2
-        cse16,
+        cse15,
         # c_x: k_y
-        cse17,
+        cse16,
         # c_x: k_x**2*k_y
-        cse26,
+        cse23,
         # c_x: k_y**3
-        cse26,
+        cse23,
         # c_y: k_x
-        -cse17,
+        -cse16,
         # c_y: k_x**3
-        cse27,
+        cse24,
         # c_y: k_x*k_y**2
-        cse27,
+        cse24,
     )
 
 
@@ -637,45 +634,41 @@ def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, 
     cse0 = k_x**2
     cse1 = (1/2)*hbar**2/m
     cse2 = k_y**2
-    cse3 = b_tilde**2
-    cse4 = epsilon_1 - epsilon_2
-    cse5 = -b - cse4
-    cse6 = 2/cse5
-    cse7 = a_tilde*cse6*gamma_tilde
-    cse8 = b - epsilon_1 + epsilon_2
-    cse9 = a_tilde*epsilon_2
-    cse10 = 2*b_tilde
-    cse11 = cse10*gamma_2
-    cse12 = 1/cse5**2
-    cse13 = 2*cse12
-    cse14 = cse13*cse4*(a_tilde + gamma_tilde)*(a_tilde*epsilon_1 - cse11 - cse9 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde)/cse8
-    cse15 = a_tilde**2
-    cse16 = cse15*epsilon_2
-    cse17 = gamma_tilde**2
-    cse18 = cse10*gamma_1
-    cse19 = a_tilde*epsilon_1
-    cse20 = 2*gamma_tilde
-    cse21 = cse12*(a_tilde*cse11 + a_tilde*cse18 + cse11*gamma_tilde - cse15*epsilon_1 + cse16 - cse17*epsilon_1 + cse17*epsilon_2 - cse18*gamma_tilde - cse19*cse20 + cse20*cse9)
-    cse22 = gamma_1*k_y
-    cse23 = cse13*cse3
-    cse24 = b_tilde*cse6*(a_tilde - gamma_tilde)
-    cse25 = b**2
-    cse26 = cse15*gamma_1
-    cse27 = epsilon_1**2
-    cse28 = epsilon_2**2
-    cse29 = cse17*gamma_1
-    cse30 = cse17*gamma_2
-    cse31 = -4*a_tilde*b*epsilon_2*gamma_1*gamma_tilde + 4*b*cse19*gamma_1*gamma_tilde + cse15*cse25*gamma_2 - cse15*cse27*gamma_2 - cse15*cse28*gamma_2 - 2*cse15*epsilon_1*epsilon_2*gamma_1 + 2*cse16*epsilon_1*gamma_2 + cse17*cse25*gamma_1 - cse17*cse25*gamma_2 - 2*cse17*epsilon_1*epsilon_2*gamma_1 - 2*cse17*epsilon_1*epsilon_2*gamma_2 + cse25*cse26 + cse26*cse27 + cse26*cse28 + cse27*cse29 + cse27*cse30 + cse28*cse29 + cse28*cse30
-    cse32 = cse12/cse8**2
-    cse33 = -cse31*cse32
-    cse34 = gamma_1*k_x
-    cse35 = cse31*cse32
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4
+    cse6 = 2*b_tilde**2
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7
+    cse9 = cse0*cse8
+    cse10 = 1/cse4**2
+    cse11 = a_tilde - gamma_tilde
+    cse12 = 4*b*b_tilde*cse10*cse11*gamma_1
+    cse13 = cse2*cse8
+    cse14 = 2*b_tilde
+    cse15 = cse14*gamma_2
+    cse16 = a_tilde**2
+    cse17 = -cse3
+    cse18 = gamma_tilde**2
+    cse19 = cse5*(2*a_tilde*b*gamma_tilde + 2*a_tilde*b_tilde*gamma_1 - a_tilde*cse15 - cse14*gamma_1*gamma_tilde - cse15*gamma_tilde - cse16*cse17 - cse17*cse18)
+    cse20 = gamma_1*k_y
+    cse21 = cse10*cse6
+    cse22 = cse11*cse14*cse5
+    cse23 = b**2
+    cse24 = cse16*cse23
+    cse25 = cse17**2
+    cse26 = cse18*cse25
+    cse27 = -4*a_tilde*b*cse17*gamma_1*gamma_tilde + cse16*cse25*gamma_1 - cse16*cse25*gamma_2 + cse18*cse23*gamma_1 - cse18*cse23*gamma_2 + cse24*gamma_1 + cse24*gamma_2 + cse26*gamma_1 + cse26*gamma_2
+    cse28 = cse10/cse7**2
+    cse29 = -cse27*cse28
+    cse30 = gamma_1*k_x
+    cse31 = cse27*cse28
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=cse0*cse1 - cse0*cse14 + cse0*cse21 + cse0*cse7 + cse1*cse2 - cse14*cse2 + cse2*cse21 + cse2*cse7 - cse3*cse6 + epsilon_1,
-        c_x=cse0*cse33*k_y - cse22*cse23 + cse22 + cse24*k_y + cse33*k_y**3,
-        c_y=cse2*cse35*k_x + cse23*cse34 - cse24*k_x - cse34 + cse35*k_x**3,
+        c_0=cse0*cse1 + cse1*cse2 + cse12*cse13 + cse12*cse9 + cse13*cse19 + cse19*cse9 - cse5*cse6 + epsilon_1,
+        c_x=cse0*cse29*k_y - cse20*cse21 + cse20 + cse22*k_y + cse29*k_y**3,
+        c_y=cse2*cse31*k_x + cse21*cse30 - cse22*k_x - cse30 + cse31*k_x**3,
         c_z=0,
     )
 
@@ -696,57 +689,52 @@ _S_x_TERMS = (
 def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_S_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = b - epsilon_1 + epsilon_2
-    cse3 = 1/cse2
-    cse4 = -b - cse1
+    cse1 = b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
     cse5 = 1/cse4**3
-    cse6 = b_tilde*gamma_1
-    cse7 = b_tilde*gamma_2
-    cse8 = a_tilde*b
-    cse9 = epsilon_1*gamma_tilde
-    cse10 = epsilon_2*gamma_tilde
-    cse11 = -cse10 + cse8 + cse9
-    cse12 = 1/cse4**2
-    cse13 = 4*b_tilde*cse12*cse3
-    cse14 = b**2
-    cse15 = gamma_1*gamma_tilde
-    cse16 = epsilon_1**2
-    cse17 = gamma_2*gamma_tilde
-    cse18 = epsilon_2**2
-    cse19 = 2*cse8
-    cse20 = 2*epsilon_2
-    cse21 = cse20*gamma_1
-    cse22 = 4*cse11*cse5*(cse14*cse15 - cse14*cse17 + cse15*cse16 + cse15*cse18 + cse16*cse17 + cse17*cse18 + cse19*epsilon_1*gamma_1 - cse20*cse9*gamma_2 - cse21*cse8 - cse21*cse9)/cse2**3
-    cse23 = 2*cse12
-    cse24 = 1/cse2**2
-    cse25 = 16*cse1**2*cse24*cse5*cse6*(a_tilde - gamma_tilde)
-    cse26 = 6*cse6
-    cse27 = a_tilde*epsilon_1
-    cse28 = 2*cse7
-    cse29 = 4*cse6
-    cse30 = a_tilde*epsilon_2
-    cse31 = gamma_tilde**2
-    cse32 = a_tilde**2*cse14 - cse10*cse19 + cse16*cse31 + cse18*cse31 + cse19*cse9 - cse20*cse31*epsilon_1
-    cse33 = cse23*cse24
-    cse34 = 8*cse6
-    cse35 = 4*cse7
-    cse36 = b*gamma_tilde
+    cse6 = 8*b
+    cse7 = 1/cse4**2
+    cse8 = b_tilde*gamma_1
+    cse9 = b_tilde*gamma_2
+    cse10 = -cse3
+    cse11 = cse10*gamma_tilde
+    cse12 = a_tilde*b
+    cse13 = b**2
+    cse14 = gamma_1*gamma_tilde
+    cse15 = gamma_2*gamma_tilde
+    cse16 = cse10**2
+    cse17 = 2*cse12
+    cse18 = 4*cse5*(-cse11 + cse12)*(-cse10*cse17*gamma_1 + cse13*cse14 - cse13*cse15 + cse14*cse16 + cse15*cse16)/cse1**3
+    cse19 = 2*cse7
+    cse20 = 1/cse1**2
+    cse21 = cse20*(a_tilde - gamma_tilde)
+    cse22 = 16*cse13*cse21*cse5*cse8
+    cse23 = cse12*cse8
+    cse24 = 2*cse8
+    cse25 = a_tilde*cse10
+    cse26 = 2*cse9
+    cse27 = b*gamma_tilde
+    cse28 = cse27*cse8
+    cse29 = a_tilde**2*cse13 - cse11*cse17 + cse16*gamma_tilde**2
+    cse30 = cse19*cse20
+    cse31 = 4*cse11
     return (
         # c_0: k_y
-        8*cse0*cse1*cse3*cse5*gamma_1 + cse13*(cse11 + cse6 - cse7),
+        4*b_tilde*cse2*cse7*(a_tilde*b - cse11 - cse8 - cse9) - cse0*cse2*cse5*cse6*gamma_1,
         # c_0: k_x**2*k_y
-        cse22,
+        cse18,
         # c_0: k_y**3
-        cse22,
+        cse18,
         # c_x: 1
-        -cse0*cse23 + 1,
+        -cse0*cse19 + 1,
         # c_x: k_x**2
-        cse25 - cse33*(a_tilde*cse20*cse7 - cse10*cse26 + cse10*cse28 - cse26*cse27 + cse26*cse30 + cse26*cse9 - cse27*cse28 - cse28*cse9 + cse29*cse8 + cse32),
+        cse22 - cse30*(cse11*cse24 + cse11*cse26 - 4*cse23 - cse24*cse25 + cse25*cse26 + 8*cse28 + cse29),
         # c_x: k_y**2
-        cse25 - cse33*(-cse10*cse29 + cse10*cse35 + cse19*cse6 - cse19*cse7 - cse27*cse34 + cse28*cse36 + cse29*cse9 + cse30*cse34 + cse32 - cse35*cse9 - 2*cse36*cse6),
+        cse22 - cse30*(-cse17*cse9 - 6*cse23 + cse26*cse27 + 6*cse28 + cse29 + cse31*cse8 + cse31*cse9),
         # c_y: k_x*k_y
-        -cse1*cse12*cse24*cse34*(a_tilde + gamma_tilde) - cse13*(a_tilde*gamma_1 + a_tilde*gamma_2 + cse15 - cse17),
+        4*b_tilde*cse20*(a_tilde*gamma_1 - a_tilde*gamma_2 + cse14 + cse15)/cse4 - cse21*cse6*cse7*cse9,
     )
 
 
@@ -754,53 +742,45 @@ def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_
 def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin S_eff^x, Eq. (22)."""
     cse0 = b_tilde**2
-    cse1 = b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1
-    cse3 = epsilon_1 - epsilon_2
-    cse4 = -b - cse3
-    cse5 = 1/cse4**3
-    cse6 = cse3*k_y
-    cse7 = b_tilde*gamma_1
-    cse8 = b_tilde*gamma_2
-    cse9 = a_tilde*b
-    cse10 = epsilon_1*gamma_tilde
-    cse11 = epsilon_2*gamma_tilde
-    cse12 = cse10 - cse11 + cse9
-    cse13 = 1/cse4**2
-    cse14 = 4*k_y
-    cse15 = b_tilde*cse13*cse14*cse2
-    cse16 = b**2
-    cse17 = gamma_1*gamma_tilde
-    cse18 = epsilon_1**2
-    cse19 = gamma_2*gamma_tilde
-    cse20 = epsilon_2**2
-    cse21 = 2*cse9
-    cse22 = 2*epsilon_2
-    cse23 = cse22*gamma_1
-    cse24 = cse12*cse5*(-cse10*cse22*gamma_2 - cse10*cse23 + cse16*cse17 - cse16*cse19 + cse17*cse18 + cse17*cse20 + cse18*cse19 + cse19*cse20 + cse21*epsilon_1*gamma_1 - cse23*cse9)/cse1**3
-    cse25 = k_x**2
-    cse26 = 2*cse13
-    cse27 = a_tilde - gamma_tilde
-    cse28 = cse3**2
-    cse29 = 1/cse1**2
-    cse30 = k_y**2
-    cse31 = 6*cse7
-    cse32 = a_tilde*epsilon_1
-    cse33 = 2*cse8
-    cse34 = 4*cse7
-    cse35 = a_tilde*epsilon_2
-    cse36 = gamma_tilde**2
-    cse37 = a_tilde**2*cse16 + cse10*cse21 - cse11*cse21 + cse18*cse36 + cse20*cse36 - cse22*cse36*epsilon_1
-    cse38 = cse26*cse29
-    cse39 = 8*cse7
-    cse40 = 4*cse8
-    cse41 = b*gamma_tilde
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**3
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = k_y/cse4
+    cse6 = 8*b
+    cse7 = 1/cse2**2
+    cse8 = b_tilde*gamma_1
+    cse9 = b_tilde*gamma_2
+    cse10 = -cse1
+    cse11 = cse10*gamma_tilde
+    cse12 = a_tilde*b
+    cse13 = b**2
+    cse14 = gamma_1*gamma_tilde
+    cse15 = gamma_2*gamma_tilde
+    cse16 = cse10**2
+    cse17 = 2*cse12
+    cse18 = 4*cse3*(-cse11 + cse12)*(-cse10*cse17*gamma_1 + cse13*cse14 - cse13*cse15 + cse14*cse16 + cse15*cse16)/cse4**3
+    cse19 = k_x**2
+    cse20 = 2*cse7
+    cse21 = 1/cse4**2
+    cse22 = a_tilde - gamma_tilde
+    cse23 = 16*cse13*cse21*cse22*cse3*cse8
+    cse24 = k_y**2
+    cse25 = cse12*cse8
+    cse26 = 2*cse9
+    cse27 = b*gamma_tilde
+    cse28 = 4*cse11
+    cse29 = cse27*cse8
+    cse30 = a_tilde**2*cse13 - cse11*cse17 + cse16*gamma_tilde**2
+    cse31 = cse20*cse21
+    cse32 = 2*cse8
+    cse33 = a_tilde*cse10
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=8*cse0*cse2*cse5*cse6*gamma_1 + cse14*cse24*cse25 + cse15*(cse12 + cse7 - cse8) + 4*cse24*k_y**3,
-        c_x=16*b_tilde*cse25*cse27*cse28*cse29*cse5*gamma_1 + 16*b_tilde*cse27*cse28*cse29*cse30*cse5*gamma_1 - cse0*cse26 - cse25*cse38*(a_tilde*cse22*cse8 + cse10*cse31 - cse10*cse33 - cse11*cse31 + cse11*cse33 - cse31*cse32 + cse31*cse35 - cse32*cse33 + cse34*cse9 + cse37) - cse30*cse38*(cse10*cse34 - cse10*cse40 - cse11*cse34 + cse11*cse40 + cse21*cse7 - cse21*cse8 - cse32*cse39 + cse33*cse41 + cse35*cse39 + cse37 - 2*cse41*cse7) + 1,
-        c_y=-cse13*cse29*cse39*cse6*k_x*(a_tilde + gamma_tilde) - cse15*k_x*(a_tilde*gamma_1 + a_tilde*gamma_2 + cse17 - cse19),
+        c_0=4*b_tilde*cse5*cse7*(a_tilde*b - cse11 - cse8 - cse9) - cse0*cse3*cse5*cse6*gamma_1 + cse18*cse19*k_y + cse18*k_y**3,
+        c_x=-cse0*cse20 + cse19*cse23 - cse19*cse31*(cse11*cse26 + cse11*cse32 - 4*cse25 + cse26*cse33 + 8*cse29 + cse30 - cse32*cse33) + cse23*cse24 - cse24*cse31*(-cse17*cse9 - 6*cse25 + cse26*cse27 + cse28*cse8 + cse28*cse9 + 6*cse29 + cse30) + 1,
+        c_y=4*b_tilde*cse21*k_x*k_y*(a_tilde*gamma_1 - a_tilde*gamma_2 + cse14 + cse15)/cse2 - cse21*cse22*cse6*cse7*cse9*k_x*k_y,
         c_z=0,
     )
 
@@ -821,57 +801,51 @@ _S_y_TERMS = (
 def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_S_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = b - epsilon_1 + epsilon_2
-    cse3 = 1/cse2
-    cse4 = -b - cse1
+    cse1 = b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
     cse5 = 1/cse4**3
-    cse6 = b_tilde*gamma_1
-    cse7 = b_tilde*gamma_2
-    cse8 = a_tilde*b
-    cse9 = epsilon_1*gamma_tilde
-    cse10 = epsilon_2*gamma_tilde
-    cse11 = -cse10 + cse8 + cse9
-    cse12 = 1/cse4**2
-    cse13 = 4*b_tilde*cse12*cse3
-    cse14 = b**2
-    cse15 = gamma_1*gamma_tilde
-    cse16 = epsilon_1**2
-    cse17 = gamma_2*gamma_tilde
-    cse18 = epsilon_2**2
-    cse19 = 2*cse8
-    cse20 = 2*epsilon_2
-    cse21 = cse20*gamma_1
-    cse22 = -4*cse11*cse5*(cse14*cse15 - cse14*cse17 + cse15*cse16 + cse15*cse18 + cse16*cse17 + cse17*cse18 + cse19*epsilon_1*gamma_1 - cse20*cse9*gamma_2 - cse21*cse8 - cse21*cse9)/cse2**3
-    cse23 = 1/cse2**2
-    cse24 = 8*cse6
-    cse25 = 2*cse12
-    cse26 = 16*cse1**2*cse23*cse5*cse6*(a_tilde - gamma_tilde)
-    cse27 = a_tilde*epsilon_1
-    cse28 = 4*cse9
-    cse29 = 4*cse10
-    cse30 = 2*b*gamma_tilde
-    cse31 = a_tilde*epsilon_2
-    cse32 = gamma_tilde**2
-    cse33 = a_tilde**2*cse14 - cse10*cse19 + cse16*cse32 + cse18*cse32 + cse19*cse9 - cse20*cse32*epsilon_1
-    cse34 = cse23*cse25
-    cse35 = 6*cse6
-    cse36 = 2*cse7
+    cse6 = 8*b
+    cse7 = 1/cse4**2
+    cse8 = b_tilde*gamma_1
+    cse9 = b_tilde*gamma_2
+    cse10 = -cse3
+    cse11 = cse10*gamma_tilde
+    cse12 = a_tilde*b
+    cse13 = b**2
+    cse14 = gamma_1*gamma_tilde
+    cse15 = gamma_2*gamma_tilde
+    cse16 = cse10**2
+    cse17 = 2*cse12
+    cse18 = -4*cse5*(-cse11 + cse12)*(-cse10*cse17*gamma_1 + cse13*cse14 - cse13*cse15 + cse14*cse16 + cse15*cse16)/cse1**3
+    cse19 = 1/cse1**2
+    cse20 = cse19*(a_tilde - gamma_tilde)
+    cse21 = 2*cse7
+    cse22 = 16*cse13*cse20*cse5*cse8
+    cse23 = 6*cse8
+    cse24 = b*gamma_tilde
+    cse25 = 2*cse9
+    cse26 = 4*cse11
+    cse27 = a_tilde**2*cse13 - cse11*cse17 + cse16*gamma_tilde**2
+    cse28 = cse19*cse21
+    cse29 = a_tilde*cse10
+    cse30 = 2*cse8
     return (
         # c_0: k_x
-        -8*cse0*cse1*cse3*cse5*gamma_1 - cse13*(cse11 + cse6 - cse7),
+        -4*b_tilde*cse2*cse7*(a_tilde*b - cse11 - cse8 - cse9) + cse0*cse2*cse5*cse6*gamma_1,
         # c_0: k_x**3
-        cse22,
+        cse18,
         # c_0: k_x*k_y**2
-        cse22,
+        cse18,
         # c_x: k_x*k_y
-        -cse1*cse12*cse23*cse24*(a_tilde + gamma_tilde) - cse13*(a_tilde*gamma_1 + a_tilde*gamma_2 + cse15 - cse17),
+        4*b_tilde*cse19*(a_tilde*gamma_1 - a_tilde*gamma_2 + cse14 + cse15)/cse4 - cse20*cse6*cse7*cse9,
         # c_y: 1
-        -cse0*cse25 + 1,
+        -cse0*cse21 + 1,
         # c_y: k_x**2
-        cse26 - cse34*(cse19*cse6 - cse19*cse7 - cse24*cse27 + cse24*cse31 + cse28*cse6 - cse28*cse7 - cse29*cse6 + cse29*cse7 - cse30*cse6 + cse30*cse7 + cse33),
+        cse22 - cse28*(-cse12*cse23 - cse17*cse9 + cse23*cse24 + cse24*cse25 + cse26*cse8 + cse26*cse9 + cse27),
         # c_y: k_y**2
-        cse26 - cse34*(a_tilde*cse20*cse7 - cse10*cse35 + cse10*cse36 - cse27*cse35 - cse27*cse36 + cse31*cse35 + cse33 + cse35*cse9 - cse36*cse9 + 4*cse6*cse8),
+        cse22 - cse28*(cse11*cse25 + cse11*cse30 - 4*cse12*cse8 + 8*cse24*cse8 + cse25*cse29 + cse27 - cse29*cse30),
     )
 
 
@@ -879,51 +853,44 @@ def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_
 def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin S_eff^y, Eq. (22)."""
     cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 1/cse2**3
-    cse4 = b - epsilon_1 + epsilon_2
-    cse5 = k_x/cse4
-    cse6 = b_tilde*gamma_1
-    cse7 = b_tilde*gamma_2
-    cse8 = a_tilde*b
-    cse9 = epsilon_1*gamma_tilde
-    cse10 = epsilon_2*gamma_tilde
-    cse11 = -cse10 + cse8 + cse9
-    cse12 = 1/cse2**2
-    cse13 = 4*b_tilde*cse12*cse5
-    cse14 = b**2
-    cse15 = gamma_1*gamma_tilde
-    cse16 = epsilon_1**2
-    cse17 = gamma_2*gamma_tilde
-    cse18 = epsilon_2**2
-    cse19 = 2*cse8
-    cse20 = 2*epsilon_2
-    cse21 = cse20*gamma_1
-    cse22 = 4*cse11*cse3*(cse14*cse15 - cse14*cse17 + cse15*cse16 + cse15*cse18 + cse16*cse17 + cse17*cse18 + cse19*epsilon_1*gamma_1 - cse20*cse9*gamma_2 - cse21*cse8 - cse21*cse9)/cse4**3
-    cse23 = k_y**2
-    cse24 = 1/cse4**2
-    cse25 = 8*cse6
-    cse26 = 2*cse12
-    cse27 = k_x**2
-    cse28 = a_tilde - gamma_tilde
-    cse29 = cse1**2
-    cse30 = a_tilde*epsilon_1
-    cse31 = 6*cse6
+    cse1 = b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**3
+    cse6 = 1/cse4**2
+    cse7 = b_tilde*gamma_1
+    cse8 = b_tilde*gamma_2
+    cse9 = -cse3
+    cse10 = cse9*gamma_tilde
+    cse11 = 4*k_x
+    cse12 = a_tilde*b
+    cse13 = b**2
+    cse14 = gamma_1*gamma_tilde
+    cse15 = gamma_2*gamma_tilde
+    cse16 = cse9**2
+    cse17 = 2*cse12
+    cse18 = cse5*(-cse10 + cse12)*(cse13*cse14 - cse13*cse15 + cse14*cse16 + cse15*cse16 - cse17*cse9*gamma_1)/cse1**3
+    cse19 = k_y**2
+    cse20 = a_tilde - gamma_tilde
+    cse21 = 1/cse1**2
+    cse22 = 2*cse6
+    cse23 = k_x**2
+    cse24 = 16*cse13*cse20*cse21*cse5*cse7
+    cse25 = 6*cse7
+    cse26 = b*gamma_tilde
+    cse27 = 2*cse8
+    cse28 = 4*cse10
+    cse29 = a_tilde**2*cse13 - cse10*cse17 + cse16*gamma_tilde**2
+    cse30 = cse21*cse22
+    cse31 = a_tilde*cse9
     cse32 = 2*cse7
-    cse33 = a_tilde*epsilon_2
-    cse34 = gamma_tilde**2
-    cse35 = a_tilde**2*cse14 - cse10*cse19 + cse16*cse34 + cse18*cse34 + cse19*cse9 - cse20*cse34*epsilon_1
-    cse36 = cse24*cse26
-    cse37 = 4*cse9
-    cse38 = 4*cse10
-    cse39 = 2*b*gamma_tilde
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=-8*cse0*cse1*cse3*cse5*gamma_1 - cse13*(cse11 + cse6 - cse7) - cse22*cse23*k_x - cse22*k_x**3,
-        c_x=-cse1*cse12*cse24*cse25*k_x*k_y*(a_tilde + gamma_tilde) - cse13*k_y*(a_tilde*gamma_1 + a_tilde*gamma_2 + cse15 - cse17),
-        c_y=16*b_tilde*cse23*cse24*cse28*cse29*cse3*gamma_1 + 16*b_tilde*cse24*cse27*cse28*cse29*cse3*gamma_1 - cse0*cse26 - cse23*cse36*(a_tilde*cse20*cse7 - cse10*cse31 + cse10*cse32 - cse30*cse31 - cse30*cse32 + cse31*cse33 + cse31*cse9 - cse32*cse9 + cse35 + 4*cse6*cse8) - cse27*cse36*(cse19*cse6 - cse19*cse7 - cse25*cse30 + cse25*cse33 + cse35 + cse37*cse6 - cse37*cse7 - cse38*cse6 + cse38*cse7 - cse39*cse6 + cse39*cse7) + 1,
+        c_0=8*b*cse0*cse2*cse5*gamma_1*k_x - b_tilde*cse11*cse2*cse6*(a_tilde*b - cse10 - cse7 - cse8) - cse11*cse18*cse19 - 4*cse18*k_x**3,
+        c_x=-8*b*cse20*cse21*cse6*cse8*k_x*k_y + 4*b_tilde*cse21*k_x*k_y*(a_tilde*gamma_1 - a_tilde*gamma_2 + cse14 + cse15)/cse4,
+        c_y=-cse0*cse22 + cse19*cse24 - cse19*cse30*(cse10*cse27 + cse10*cse32 - 4*cse12*cse7 + 8*cse26*cse7 + cse27*cse31 + cse29 - cse31*cse32) + cse23*cse24 - cse23*cse30*(-cse12*cse25 - cse17*cse8 + cse25*cse26 + cse26*cse27 + cse28*cse7 + cse28*cse8 + cse29) + 1,
         c_z=0,
     )
 
@@ -939,13 +906,13 @@ _S_z_TERMS = (
 
 def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_S_z_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = b_tilde/cse1**3
-    cse3 = 8*cse0*cse2*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2) + 4*cse2*(a_tilde*gamma_1 + a_tilde*gamma_2 - gamma_1*gamma_tilde + gamma_2*gamma_tilde)
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = 4/cse0**2
+    cse2 = b_tilde/(b - epsilon_1 + epsilon_2)
+    cse3 = 8*b*cse2*gamma_1*(a_tilde - gamma_tilde)/cse0**3 + cse1*cse2*(a_tilde*gamma_1 - a_tilde*gamma_2 - gamma_1*gamma_tilde - gamma_2*gamma_tilde)
     return (
         # c_z: 1
-        -4*b_tilde**2/cse1**2 + 1,
+        -b_tilde**2*cse1 + 1,
         # c_z: k_x**2
         cse3,
         # c_z: k_y**2
@@ -956,20 +923,20 @@ def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_
 @_kernel(_S_z_TERMS, _S_z_coefficients)
 def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin S_eff^z, Eq. (22)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = b_tilde/cse1**3
+    cse0 = -b - epsilon_1 + epsilon_2
+    cse1 = 4/cse0**2
+    cse2 = b_tilde/(b - epsilon_1 + epsilon_2)
     cse3 = cse2*k_x**2
-    cse4 = 4*a_tilde*gamma_1 + 4*a_tilde*gamma_2 - 4*gamma_1*gamma_tilde + 4*gamma_2*gamma_tilde
+    cse4 = 8*b*gamma_1*(a_tilde - gamma_tilde)/cse0**3
     cse5 = cse2*k_y**2
-    cse6 = 8*cse0*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
+    cse6 = cse1*(a_tilde*gamma_1 - a_tilde*gamma_2 - gamma_1*gamma_tilde - gamma_2*gamma_tilde)
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-4*b_tilde**2/cse1**2 + cse3*cse4 + cse3*cse6 + cse4*cse5 + cse5*cse6 + 1,
+        c_z=-b_tilde**2*cse1 + cse3*cse4 + cse3*cse6 + cse4*cse5 + cse5*cse6 + 1,
     )
 
 
@@ -985,30 +952,27 @@ _T_x_TERMS = (
 def _T_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_T_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
-    cse1 = -b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1**2
-    cse3 = 8*a_tilde*b*gamma_1*gamma_tilde
-    cse4 = b**2
-    cse5 = a_tilde**2
-    cse6 = cse5*gamma_2
-    cse7 = epsilon_1**2
-    cse8 = cse5*gamma_1
-    cse9 = epsilon_2**2
-    cse10 = gamma_tilde**2
-    cse11 = cse10*cse4
-    cse12 = cse10*gamma_2
-    cse13 = epsilon_1*epsilon_2
-    cse14 = 2*cse13
-    cse15 = cse10*gamma_1
-    cse16 = 3*cse15
-    cse17 = 2*cse0*cse2*(cse11*gamma_1 - cse11*gamma_2 - cse12*cse14 + cse12*cse7 + cse12*cse9 - 6*cse13*cse15 + cse14*cse6 - cse14*cse8 + cse16*cse7 + cse16*cse9 + cse3*epsilon_1 - cse3*epsilon_2 + cse4*cse6 + 3*cse4*cse8 - cse6*cse7 - cse6*cse9 + cse7*cse8 + cse8*cse9)/(b - epsilon_1 + epsilon_2)**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**2
+    cse4 = a_tilde**2
+    cse5 = b**2
+    cse6 = cse4*cse5
+    cse7 = gamma_tilde**2
+    cse8 = cse5*cse7
+    cse9 = 3*gamma_1
+    cse10 = -cse1
+    cse11 = cse10**2
+    cse12 = cse11*cse4
+    cse13 = cse11*cse7
+    cse14 = 2*cse0*cse3*(-8*a_tilde*b*cse10*gamma_1*gamma_tilde + cse12*gamma_1 - cse12*gamma_2 + cse13*cse9 + cse13*gamma_2 + cse6*cse9 + cse6*gamma_2 + cse8*gamma_1 - cse8*gamma_2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: k_x
-        8*b_tilde**2*cse0*cse2*gamma_1 - 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse1 - 2*cse0*gamma_1,
+        8*b_tilde**2*cse0*cse3*gamma_1 - 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse2 - 2*cse0*gamma_1,
         # c_z: k_x**3
-        cse17,
+        cse14,
         # c_z: k_x*k_y**2
-        cse17,
+        cse14,
     )
 
 
@@ -1018,30 +982,27 @@ def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     cse0 = 1/hbar
     cse1 = cse0*k_x
     cse2 = cse1*gamma_1
-    cse3 = -b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3**2
-    cse5 = 8*a_tilde*b*gamma_1*gamma_tilde
-    cse6 = b**2
-    cse7 = a_tilde**2
-    cse8 = cse7*gamma_2
-    cse9 = epsilon_1**2
-    cse10 = cse7*gamma_1
-    cse11 = epsilon_2**2
-    cse12 = gamma_tilde**2
-    cse13 = cse12*cse6
-    cse14 = cse12*gamma_2
-    cse15 = epsilon_1*epsilon_2
-    cse16 = 2*cse15
-    cse17 = cse12*gamma_1
-    cse18 = 3*cse17
-    cse19 = 2*cse4*(cse10*cse11 - cse10*cse16 + 3*cse10*cse6 + cse10*cse9 + cse11*cse14 + cse11*cse18 - cse11*cse8 + cse13*gamma_1 - cse13*gamma_2 - cse14*cse16 + cse14*cse9 - 6*cse15*cse17 + cse16*cse8 + cse18*cse9 + cse5*epsilon_1 - cse5*epsilon_2 + cse6*cse8 - cse8*cse9)/(b - epsilon_1 + epsilon_2)**2
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**2
+    cse6 = a_tilde**2
+    cse7 = b**2
+    cse8 = cse6*cse7
+    cse9 = gamma_tilde**2
+    cse10 = cse7*cse9
+    cse11 = 3*gamma_1
+    cse12 = -cse3
+    cse13 = cse12**2
+    cse14 = cse13*cse6
+    cse15 = cse13*cse9
+    cse16 = 2*cse5*(-8*a_tilde*b*cse12*gamma_1*gamma_tilde + cse10*gamma_1 - cse10*gamma_2 + cse11*cse15 + cse11*cse8 + cse14*gamma_1 - cse14*gamma_2 + cse15*gamma_2 + cse8*gamma_2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=8*b_tilde**2*cse2*cse4 - 4*b_tilde*cse1*(a_tilde - gamma_tilde)/cse3 + cse0*cse19*k_x**3 + cse1*cse19*k_y**2 - 2*cse2,
+        c_z=8*b_tilde**2*cse2*cse5 - 4*b_tilde*cse1*(a_tilde - gamma_tilde)/cse4 + cse0*cse16*k_x**3 + cse1*cse16*k_y**2 - 2*cse2,
     )
 
 
@@ -1057,30 +1018,27 @@ _T_y_TERMS = (
 def _T_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_T_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
-    cse1 = -b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1**2
-    cse3 = 8*a_tilde*b*gamma_1*gamma_tilde
-    cse4 = b**2
-    cse5 = a_tilde**2
-    cse6 = cse5*gamma_2
-    cse7 = epsilon_1**2
-    cse8 = cse5*gamma_1
-    cse9 = epsilon_2**2
-    cse10 = gamma_tilde**2
-    cse11 = cse10*cse4
-    cse12 = cse10*gamma_2
-    cse13 = epsilon_1*epsilon_2
-    cse14 = 2*cse13
-    cse15 = cse10*gamma_1
-    cse16 = 3*cse15
-    cse17 = 2*cse0*cse2*(cse11*gamma_1 - cse11*gamma_2 - cse12*cse14 + cse12*cse7 + cse12*cse9 - 6*cse13*cse15 + cse14*cse6 - cse14*cse8 + cse16*cse7 + cse16*cse9 + cse3*epsilon_1 - cse3*epsilon_2 + cse4*cse6 + 3*cse4*cse8 - cse6*cse7 - cse6*cse9 + cse7*cse8 + cse8*cse9)/(b - epsilon_1 + epsilon_2)**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**2
+    cse4 = a_tilde**2
+    cse5 = b**2
+    cse6 = cse4*cse5
+    cse7 = gamma_tilde**2
+    cse8 = cse5*cse7
+    cse9 = 3*gamma_1
+    cse10 = -cse1
+    cse11 = cse10**2
+    cse12 = cse11*cse4
+    cse13 = cse11*cse7
+    cse14 = 2*cse0*cse3*(-8*a_tilde*b*cse10*gamma_1*gamma_tilde + cse12*gamma_1 - cse12*gamma_2 + cse13*cse9 + cse13*gamma_2 + cse6*cse9 + cse6*gamma_2 + cse8*gamma_1 - cse8*gamma_2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: k_y
-        8*b_tilde**2*cse0*cse2*gamma_1 - 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse1 - 2*cse0*gamma_1,
+        8*b_tilde**2*cse0*cse3*gamma_1 - 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse2 - 2*cse0*gamma_1,
         # c_z: k_x**2*k_y
-        cse17,
+        cse14,
         # c_z: k_y**3
-        cse17,
+        cse14,
     )
 
 
@@ -1090,30 +1048,27 @@ def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1
     cse0 = 1/hbar
     cse1 = cse0*k_y
     cse2 = cse1*gamma_1
-    cse3 = -b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3**2
-    cse5 = 8*a_tilde*b*gamma_1*gamma_tilde
-    cse6 = b**2
-    cse7 = a_tilde**2
-    cse8 = cse7*gamma_2
-    cse9 = epsilon_1**2
-    cse10 = cse7*gamma_1
-    cse11 = epsilon_2**2
-    cse12 = gamma_tilde**2
-    cse13 = cse12*cse6
-    cse14 = cse12*gamma_2
-    cse15 = epsilon_1*epsilon_2
-    cse16 = 2*cse15
-    cse17 = cse12*gamma_1
-    cse18 = 3*cse17
-    cse19 = 2*cse4*(cse10*cse11 - cse10*cse16 + 3*cse10*cse6 + cse10*cse9 + cse11*cse14 + cse11*cse18 - cse11*cse8 + cse13*gamma_1 - cse13*gamma_2 - cse14*cse16 + cse14*cse9 - 6*cse15*cse17 + cse16*cse8 + cse18*cse9 + cse5*epsilon_1 - cse5*epsilon_2 + cse6*cse8 - cse8*cse9)/(b - epsilon_1 + epsilon_2)**2
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**2
+    cse6 = a_tilde**2
+    cse7 = b**2
+    cse8 = cse6*cse7
+    cse9 = gamma_tilde**2
+    cse10 = cse7*cse9
+    cse11 = 3*gamma_1
+    cse12 = -cse3
+    cse13 = cse12**2
+    cse14 = cse13*cse6
+    cse15 = cse13*cse9
+    cse16 = 2*cse5*(-8*a_tilde*b*cse12*gamma_1*gamma_tilde + cse10*gamma_1 - cse10*gamma_2 + cse11*cse15 + cse11*cse8 + cse14*gamma_1 - cse14*gamma_2 + cse15*gamma_2 + cse8*gamma_2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=8*b_tilde**2*cse2*cse4 - 4*b_tilde*cse1*(a_tilde - gamma_tilde)/cse3 + cse0*cse19*k_y**3 + cse1*cse19*k_x**2 - 2*cse2,
+        c_z=8*b_tilde**2*cse2*cse5 - 4*b_tilde*cse1*(a_tilde - gamma_tilde)/cse4 + cse0*cse16*k_y**3 + cse1*cse16*k_x**2 - 2*cse2,
     )
 
 
@@ -1133,34 +1088,33 @@ def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_
     """The coefficients of ``_T_z_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
     cse1 = cse0*gamma_1
-    cse2 = -b - epsilon_1 + epsilon_2
-    cse3 = 1/cse2**2
-    cse4 = -12*b_tilde**2*cse1*cse3 + 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse2 + 2*cse1
-    cse5 = 4*a_tilde*b*gamma_1*gamma_tilde
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3**2
+    cse5 = -12*b_tilde**2*cse1*cse4 + 4*b_tilde*cse0*(a_tilde - gamma_tilde)/cse3 + 2*cse1
     cse6 = b**2
     cse7 = a_tilde**2
     cse8 = cse7*gamma_1
     cse9 = cse7*gamma_2
-    cse10 = epsilon_1**2
-    cse11 = epsilon_2**2
-    cse12 = gamma_tilde**2
-    cse13 = cse12*gamma_1
-    cse14 = cse12*gamma_2
-    cse15 = 2*epsilon_1*epsilon_2
-    cse16 = -2*cse0*cse3*(cse10*cse13 + cse10*cse14 + cse10*cse8 - cse10*cse9 + cse11*cse13 + cse11*cse14 + cse11*cse8 - cse11*cse9 - cse13*cse15 + cse13*cse6 - cse14*cse15 - cse14*cse6 - cse15*cse8 + cse15*cse9 + cse5*epsilon_1 - cse5*epsilon_2 + cse6*cse8 + cse6*cse9)/(b - epsilon_1 + epsilon_2)**2
+    cse10 = gamma_tilde**2
+    cse11 = cse10*gamma_1
+    cse12 = cse10*gamma_2
+    cse13 = -cse2
+    cse14 = cse13**2
+    cse15 = -2*cse0*cse4*(-4*a_tilde*b*cse13*gamma_1*gamma_tilde + cse11*cse14 + cse11*cse6 + cse12*cse14 - cse12*cse6 + cse14*cse8 - cse14*cse9 + cse6*cse8 + cse6*cse9)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_x: k_x
-        cse4,
+        cse5,
         # c_x: k_x**3
-        cse16,
+        cse15,
         # c_x: k_x*k_y**2
-        cse16,
+        cse15,
         # c_y: k_y
-        cse4,
+        cse5,
         # c_y: k_x**2*k_y
-        cse16,
+        cse15,
         # c_y: k_y**3
-        cse16,
+        cse15,
     )
 
 
@@ -1168,29 +1122,28 @@ def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_
 def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin torque T_eff^z = (i/ħ)[H_eff, S_eff^z], Eq. (21)."""
     cse0 = 1/hbar
-    cse1 = -b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1**2
-    cse3 = 12*b_tilde**2*cse2*gamma_1
-    cse4 = a_tilde - gamma_tilde
-    cse5 = 1/cse1
-    cse6 = 4*a_tilde*b*gamma_1*gamma_tilde
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**2
+    cse4 = 12*b_tilde**2*cse3*gamma_1
+    cse5 = a_tilde - gamma_tilde
+    cse6 = 1/cse2
     cse7 = b**2
     cse8 = a_tilde**2
     cse9 = cse8*gamma_1
     cse10 = cse8*gamma_2
-    cse11 = epsilon_1**2
-    cse12 = epsilon_2**2
-    cse13 = gamma_tilde**2
-    cse14 = cse13*gamma_1
-    cse15 = cse13*gamma_2
-    cse16 = 2*epsilon_1*epsilon_2
-    cse17 = 2*cse0*cse2*(-cse10*cse11 - cse10*cse12 + cse10*cse16 + cse10*cse7 + cse11*cse14 + cse11*cse15 + cse11*cse9 + cse12*cse14 + cse12*cse15 + cse12*cse9 - cse14*cse16 + cse14*cse7 - cse15*cse16 - cse15*cse7 - cse16*cse9 + cse6*epsilon_1 - cse6*epsilon_2 + cse7*cse9)/(b - epsilon_1 + epsilon_2)**2
+    cse11 = gamma_tilde**2
+    cse12 = cse11*gamma_1
+    cse13 = cse11*gamma_2
+    cse14 = -cse1
+    cse15 = cse14**2
+    cse16 = 2*cse0*cse3*(-4*a_tilde*b*cse14*gamma_1*gamma_tilde - cse10*cse15 + cse10*cse7 + cse12*cse15 + cse12*cse7 + cse13*cse15 - cse13*cse7 + cse15*cse9 + cse7*cse9)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
-        c_x=4*b_tilde*cse0*cse4*cse5*k_x - cse0*cse3*k_x + 2*cse0*gamma_1*k_x - cse17*k_x**3 - cse17*k_x*k_y**2,
-        c_y=4*b_tilde*cse0*cse4*cse5*k_y - cse0*cse3*k_y + 2*cse0*gamma_1*k_y - cse17*k_x**2*k_y - cse17*k_y**3,
+        c_x=4*b_tilde*cse0*cse5*cse6*k_x - cse0*cse4*k_x + 2*cse0*gamma_1*k_x - cse16*k_x**3 - cse16*k_x*k_y**2,
+        c_y=4*b_tilde*cse0*cse5*cse6*k_y - cse0*cse4*k_y + 2*cse0*gamma_1*k_y - cse16*k_x**2*k_y - cse16*k_y**3,
         c_z=0,
     )
 
@@ -1211,164 +1164,147 @@ _J_x_x_TERMS = (
 
 def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_J_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = a_tilde + gamma_tilde
-    cse2 = a_tilde*gamma_1
-    cse3 = 1/hbar
-    cse4 = -b - cse0
-    cse5 = 1/cse4**3
-    cse6 = cse3*cse5
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = 16*cse8
-    cse10 = 1/m
-    cse11 = cse2*m
-    cse12 = a_tilde*gamma_2
-    cse13 = gamma_1*gamma_tilde
-    cse14 = gamma_2*gamma_tilde
-    cse15 = hbar**2
-    cse16 = b_tilde*cse15
-    cse17 = 1/cse7
-    cse18 = 2*cse3
-    cse19 = a_tilde*cse18/cse4
-    cse20 = cse17*cse19
-    cse21 = epsilon_1*gamma_tilde
-    cse22 = a_tilde*m
-    cse23 = a_tilde**2
-    cse24 = cse23*m
-    cse25 = cse24*epsilon_1
-    cse26 = epsilon_2*gamma_tilde
-    cse27 = cse22*cse26
-    cse28 = b_tilde**2
-    cse29 = cse15*cse28
-    cse30 = cse24*epsilon_2
-    cse31 = a_tilde*epsilon_1
-    cse32 = a_tilde*epsilon_2
-    cse33 = 1/cse4**2
-    cse34 = cse10*cse33
-    cse35 = 4*cse17
-    cse36 = cse3*cse35
-    cse37 = a_tilde*b
-    cse38 = cse21 - cse26 + cse37
-    cse39 = b**2
-    cse40 = epsilon_1**2
-    cse41 = epsilon_2**2
-    cse42 = 2*cse37
-    cse43 = 2*epsilon_2
-    cse44 = cse43*gamma_1
-    cse45 = cse10*hbar
-    cse46 = cse45*cse5
-    cse47 = 4*cse38*cse46*(cse13*cse39 + cse13*cse40 + cse13*cse41 - cse14*cse39 + cse14*cse40 + cse14*cse41 - cse21*cse43*gamma_2 - cse21*cse44 - cse37*cse44 + cse42*epsilon_1*gamma_1)/cse7**3
-    cse48 = b_tilde*gamma_2
-    cse49 = a_tilde*cse0*cse33
-    cse50 = b_tilde*gamma_1
-    cse51 = cse0**2*cse46*cse50*cse9*(a_tilde - gamma_tilde)
-    cse52 = 6*cse50
-    cse53 = 2*cse48
-    cse54 = 4*cse50
-    cse55 = gamma_tilde**2
-    cse56 = cse21*cse42 + cse23*cse39 - cse26*cse42 + cse40*cse55 + cse41*cse55 - cse43*cse55*epsilon_1
-    cse57 = cse33*cse45
-    cse58 = cse57*cse8
-    cse59 = 2*cse58
-    cse60 = 8*cse50
-    cse61 = 4*cse48
-    cse62 = b*gamma_tilde
+    cse0 = b_tilde**2
+    cse1 = b**2
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/m
+    cse7 = cse6*hbar
+    cse8 = cse7/cse5**3
+    cse9 = 16*cse1*cse3*cse8
+    cse10 = 1/cse5**2
+    cse11 = b*gamma_tilde
+    cse12 = b_tilde*gamma_1
+    cse13 = 2*cse12
+    cse14 = b_tilde*gamma_2
+    cse15 = -a_tilde*b + cse14
+    cse16 = a_tilde*gamma_1
+    cse17 = cse16*m
+    cse18 = gamma_2*gamma_tilde
+    cse19 = a_tilde*m
+    cse20 = a_tilde**2
+    cse21 = cse20*m
+    cse22 = hbar**2
+    cse23 = b_tilde*cse22
+    cse24 = 2*cse3
+    cse25 = 1/hbar
+    cse26 = cse25*cse6
+    cse27 = 1/cse5
+    cse28 = a_tilde*b
+    cse29 = cse0*cse22
+    cse30 = -cse4
+    cse31 = cse30*gamma_tilde
+    cse32 = gamma_1*gamma_tilde
+    cse33 = cse30**2
+    cse34 = 2*cse28
+    cse35 = 4*cse8*(cse28 - cse31)*(-cse1*cse18 + cse1*cse32 + cse18*cse33 - cse30*cse34*gamma_1 + cse32*cse33)/cse2**3
+    cse36 = 1/cse2
+    cse37 = cse10*cse36
+    cse38 = 2*cse36
+    cse39 = a_tilde - gamma_tilde
+    cse40 = cse12*cse39*cse9
+    cse41 = cse12*cse28
+    cse42 = 4*cse41
+    cse43 = a_tilde*cse30
+    cse44 = 2*cse14
+    cse45 = cse11*cse12
+    cse46 = cse1*cse20 - cse31*cse34 + cse33*gamma_tilde**2
+    cse47 = cse10*cse7
+    cse48 = cse24*cse47
+    cse49 = 4*cse31
     return (
         # c_0: k_x*k_y
-        cse0**3*cse1*cse2*cse6*cse9 + 8*cse0*cse10*cse17*cse6*gamma_1*(cse21*cse22 + cse25 - cse27 + cse29 - cse30) + cse10*cse20*(cse11 + cse12*m + cse13*m - cse14*m - 2*cse16) - cse34*cse36*(cse11*cse21 - cse11*cse26 - cse16*cse21 + cse16*cse26 + cse16*cse31 - cse16*cse32 + cse25*gamma_1 - cse29*gamma_1 + cse29*gamma_2 - cse30*gamma_1),
+        8*b*b_tilde*cse10*cse3*cse6*hbar*(-cse11 - cse13 - cse15) - cse0*cse9*gamma_1 - cse24*cse26*(cse17*gamma_tilde + cse18*cse19 + cse21*gamma_1 - cse21*gamma_2 + 2*cse23*gamma_tilde) + 4*cse25*cse27*cse3*cse6*(a_tilde*b*b_tilde*cse22 + b*cse20*gamma_2*m - 3*cse11*cse23 - cse18*cse28*m - cse29*gamma_1 - cse29*gamma_2),
         # c_0: k_x**3*k_y
-        cse47,
+        cse35,
         # c_0: k_x*k_y**3
-        cse47,
+        cse35,
         # c_x: k_x
-        -cse18*cse34*(a_tilde*epsilon_1*gamma_tilde*m + cse15*cse28 - cse22*cse48 - cse22*cse50 + cse23*epsilon_1*m - cse27 - cse30) + cse19*gamma_tilde - cse36*cse49*(a_tilde*epsilon_1 - cse26 - cse32 - cse48 + epsilon_1*gamma_tilde) + cse45,
+        4*b*b_tilde*cse26*cse37*(cse17 - cse23) + cse26*cse27*cse38*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - cse14*cse19 - cse21*cse30 - cse29) + cse7,
         # c_x: k_x**3
-        cse51 - cse59*(cse21*cse52 - cse21*cse53 - cse26*cse52 + cse26*cse53 - cse31*cse52 - cse31*cse53 + cse32*cse52 + cse32*cse53 + cse37*cse54 + cse56),
+        cse40 - cse48*(cse13*cse31 - cse13*cse43 + cse31*cse44 - cse42 + cse43*cse44 + 8*cse45 + cse46),
         # c_x: k_x*k_y**2
-        cse51 - cse59*(cse21*cse54 - cse21*cse61 - cse26*cse54 + cse26*cse61 - cse31*cse60 + cse32*cse60 - cse42*cse48 + cse42*cse50 - 2*cse50*cse62 + cse53*cse62 + cse56),
+        cse40 - cse48*(cse11*cse44 + cse12*cse49 - cse14*cse34 + cse14*cse49 - 6*cse41 + 6*cse45 + cse46),
         # c_y: k_y
-        -cse17*cse3*cse49*cse54 - cse20*(cse38 - cse48 + cse50),
+        -a_tilde*cse25*cse27*cse38*(-cse12 - cse15 - cse31) + cse25*cse37*cse42,
         # c_y: k_x**2*k_y
-        -b_tilde*cse35*cse57*(cse12 + cse13 - cse14 + cse2) - cse0*cse1*cse58*cse60,
+        -8*b*cse14*cse3*cse39*cse47 + 4*b_tilde*cse27*cse3*cse6*hbar*(-a_tilde*gamma_2 + cse16 + cse18 + cse32),
     )
 
 
 @_kernel(_J_x_x_TERMS, _J_x_x_coefficients)
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = a_tilde*gamma_1
-    cse2 = 1/hbar
-    cse3 = -b - cse0
-    cse4 = 1/cse3**3
-    cse5 = cse2*cse4
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6**2
-    cse8 = 16*cse7
-    cse9 = k_y*(a_tilde + gamma_tilde)
-    cse10 = cse1*m
-    cse11 = a_tilde*gamma_2
-    cse12 = gamma_1*gamma_tilde
-    cse13 = gamma_2*gamma_tilde
-    cse14 = hbar**2
-    cse15 = b_tilde*cse14
-    cse16 = 1/m
-    cse17 = cse16*k_x
-    cse18 = 2*cse2
-    cse19 = cse18/cse3
-    cse20 = 1/cse6
-    cse21 = cse20*k_y
-    cse22 = a_tilde*cse21
-    cse23 = cse19*cse22
-    cse24 = epsilon_1*gamma_tilde
-    cse25 = a_tilde*m
-    cse26 = a_tilde**2
-    cse27 = cse26*m
-    cse28 = cse27*epsilon_1
-    cse29 = epsilon_2*gamma_tilde
-    cse30 = cse25*cse29
-    cse31 = b_tilde**2
-    cse32 = cse14*cse31
-    cse33 = cse27*epsilon_2
-    cse34 = cse17*hbar
-    cse35 = a_tilde*b
-    cse36 = cse24 - cse29 + cse35
-    cse37 = b**2
-    cse38 = epsilon_1**2
-    cse39 = epsilon_2**2
-    cse40 = 2*cse35
-    cse41 = 2*epsilon_2
-    cse42 = cse41*gamma_1
-    cse43 = 4*cse36*cse4*(cse12*cse37 + cse12*cse38 + cse12*cse39 - cse13*cse37 + cse13*cse38 + cse13*cse39 - cse24*cse41*gamma_2 - cse24*cse42 - cse35*cse42 + cse40*epsilon_1*gamma_1)/cse6**3
-    cse44 = cse16*hbar*k_x**3
-    cse45 = a_tilde*epsilon_1
-    cse46 = a_tilde*epsilon_2
-    cse47 = 1/cse3**2
-    cse48 = cse17*cse47
-    cse49 = 4*cse2
-    cse50 = a_tilde*k_x
-    cse51 = b_tilde*gamma_1
-    cse52 = cse0**2*cse4*cse51*cse8*(a_tilde - gamma_tilde)
-    cse53 = cse34*k_y**2
-    cse54 = b_tilde*gamma_2
-    cse55 = cse0*cse47
-    cse56 = 6*cse51
-    cse57 = 2*cse54
-    cse58 = 4*cse51
-    cse59 = gamma_tilde**2
-    cse60 = cse24*cse40 + cse26*cse37 - cse29*cse40 + cse38*cse59 + cse39*cse59 - cse41*cse59*epsilon_1
-    cse61 = 2*cse47*cse7
-    cse62 = 8*cse51
-    cse63 = 4*cse54
-    cse64 = b*gamma_tilde
-    cse65 = cse16*hbar*k_x**2
+    cse0 = b_tilde**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**3
+    cse4 = 1/m
+    cse5 = cse4*k_x
+    cse6 = cse5*hbar
+    cse7 = cse3*cse6
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = cse9*k_y
+    cse11 = b**2
+    cse12 = 16*cse11
+    cse13 = b*gamma_tilde
+    cse14 = b_tilde*gamma_1
+    cse15 = 2*cse14
+    cse16 = b_tilde*gamma_2
+    cse17 = -a_tilde*b + cse16
+    cse18 = 1/cse2**2
+    cse19 = b*cse18
+    cse20 = b_tilde*cse19
+    cse21 = a_tilde*gamma_1
+    cse22 = cse21*m
+    cse23 = gamma_2*gamma_tilde
+    cse24 = a_tilde*m
+    cse25 = a_tilde**2
+    cse26 = cse25*m
+    cse27 = hbar**2
+    cse28 = b_tilde*cse27
+    cse29 = 2*cse9
+    cse30 = 1/hbar
+    cse31 = cse30*cse5
+    cse32 = cse31*k_y
+    cse33 = a_tilde*b
+    cse34 = cse0*cse27
+    cse35 = 1/cse2
+    cse36 = 4*cse35*cse9
+    cse37 = -cse1
+    cse38 = cse37*gamma_tilde
+    cse39 = gamma_1*gamma_tilde
+    cse40 = cse37**2
+    cse41 = 2*cse33
+    cse42 = 4*(cse33 - cse38)*(-cse11*cse23 + cse11*cse39 + cse23*cse40 - cse37*cse41*gamma_1 + cse39*cse40)/cse8**3
+    cse43 = cse4*hbar
+    cse44 = cse43*k_x**3
+    cse45 = cse3*cse44
+    cse46 = cse9*(a_tilde - gamma_tilde)
+    cse47 = cse12*cse14*cse46
+    cse48 = cse6*k_y**2
+    cse49 = 1/cse8
+    cse50 = cse31*cse49
+    cse51 = 2*cse35
+    cse52 = cse14*cse33
+    cse53 = 2*cse16
+    cse54 = 4*cse38
+    cse55 = cse13*cse14
+    cse56 = cse11*cse25 - cse38*cse41 + cse40*gamma_tilde**2
+    cse57 = cse18*cse29
+    cse58 = 4*cse52
+    cse59 = a_tilde*cse37
+    cse60 = cse30*cse49*k_y
+    cse61 = cse43*k_x**2*k_y
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=cse0**3*cse1*cse5*cse8*cse9*k_x + 8*cse0*cse17*cse21*cse5*gamma_1*(cse24*cse25 + cse28 - cse30 + cse32 - cse33) + cse17*cse23*(cse10 + cse11*m + cse12*m - cse13*m - 2*cse15) - cse21*cse48*cse49*(cse10*cse24 - cse10*cse29 - cse15*cse24 + cse15*cse29 + cse15*cse45 - cse15*cse46 + cse28*gamma_1 - cse32*gamma_1 + cse32*gamma_2 - cse33*gamma_1) + cse34*cse43*k_y**3 + cse43*cse44*k_y,
-        c_x=-cse18*cse48*(a_tilde*epsilon_1*gamma_tilde*m + cse14*cse31 - cse25*cse51 - cse25*cse54 + cse26*epsilon_1*m - cse30 - cse33) + cse19*cse50*gamma_tilde - cse20*cse49*cse50*cse55*(a_tilde*epsilon_1 - cse29 - cse46 - cse54 + epsilon_1*gamma_tilde) + cse34 + cse44*cse52 - cse44*cse61*(cse24*cse56 - cse24*cse57 - cse29*cse56 + cse29*cse57 + cse35*cse58 - cse45*cse56 - cse45*cse57 + cse46*cse56 + cse46*cse57 + cse60) + cse52*cse53 - cse53*cse61*(cse24*cse58 - cse24*cse63 - cse29*cse58 + cse29*cse63 + cse40*cse51 - cse40*cse54 - cse45*cse62 + cse46*cse62 - 2*cse51*cse64 + cse57*cse64 + cse60),
-        c_y=-4*b_tilde*cse21*cse47*cse65*(cse1 + cse11 + cse12 - cse13) - cse2*cse22*cse55*cse58 - cse23*(cse36 + cse51 - cse54) - cse55*cse62*cse65*cse7*cse9,
+        c_0=-cse0*cse10*cse12*cse7*gamma_1 + 8*cse10*cse20*cse6*(-cse13 - cse15 - cse17) - cse29*cse32*(cse22*gamma_tilde + cse23*cse24 + cse26*gamma_1 - cse26*gamma_2 + 2*cse28*gamma_tilde) + cse32*cse36*(a_tilde*b*b_tilde*cse27 + b*cse25*gamma_2*m - 3*cse13*cse28 - cse23*cse33*m - cse34*gamma_1 - cse34*gamma_2) + cse42*cse45*k_y + cse42*cse7*k_y**3,
+        c_x=4*cse20*cse50*(cse22 - cse28) + cse3*cse47*cse48 - cse44*cse57*(cse15*cse38 - cse15*cse59 + cse38*cse53 + cse53*cse59 + 8*cse55 + cse56 - cse58) + cse45*cse47 - cse48*cse57*(cse13*cse53 + cse14*cse54 - cse16*cse41 + cse16*cse54 - 6*cse52 + 6*cse55 + cse56) + cse50*cse51*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - cse16*cse24 - cse26*cse37 - cse34) + cse6,
+        c_y=-a_tilde*cse51*cse60*(-cse14 - cse17 - cse38) + b_tilde*cse36*cse61*(-a_tilde*gamma_2 + cse21 + cse23 + cse39) - 8*cse16*cse19*cse46*cse61 + cse18*cse58*cse60,
         c_z=0,
     )
 
@@ -1392,122 +1328,96 @@ _J_x_y_TERMS = (
 def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_J_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 2*a_tilde
-    cse4 = cse0*cse3/cse2
+    cse1 = 2*a_tilde
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 1/cse2**2
+    cse6 = 1/cse3**2
     cse7 = cse0*cse6
-    cse8 = 2*cse7
-    cse9 = 4*gamma_2
-    cse10 = a_tilde*b
-    cse11 = epsilon_1*gamma_tilde
-    cse12 = cse10*cse11
+    cse8 = a_tilde**2
+    cse9 = b**2
+    cse10 = cse8*cse9
+    cse11 = cse10*gamma_2
+    cse12 = gamma_tilde**2
     cse13 = cse12*cse9
-    cse14 = 4*gamma_1
-    cse15 = epsilon_2*gamma_tilde
-    cse16 = cse10*cse15
-    cse17 = a_tilde**2
-    cse18 = b**2
-    cse19 = cse17*cse18
-    cse20 = cse19*gamma_2
-    cse21 = epsilon_1**2
-    cse22 = cse17*gamma_2
-    cse23 = cse21*cse22
-    cse24 = epsilon_2**2
-    cse25 = cse22*cse24
-    cse26 = gamma_tilde**2
-    cse27 = cse18*cse26
-    cse28 = cse27*gamma_2
-    cse29 = cse21*cse26
-    cse30 = cse29*gamma_2
-    cse31 = cse24*cse26
-    cse32 = cse31*gamma_2
-    cse33 = a_tilde*gamma_1
-    cse34 = 2*cse33
-    cse35 = cse34*gamma_tilde
-    cse36 = cse21*gamma_tilde
-    cse37 = a_tilde*gamma_2
-    cse38 = 2*cse37
-    cse39 = b*cse17
-    cse40 = cse17*gamma_1
-    cse41 = 2*epsilon_2
-    cse42 = cse41*epsilon_1
-    cse43 = cse26*cse42
-    cse44 = cse43*gamma_1
-    cse45 = b - epsilon_1 + epsilon_2
-    cse46 = 1/cse45**2
-    cse47 = cse46*cse7
-    cse48 = 1/m
-    cse49 = cse48*hbar
-    cse50 = cse49/cse2**3
-    cse51 = 16*cse1**2*cse46*cse50
-    cse52 = 8*gamma_1*m
-    cse53 = hbar**2
-    cse54 = b_tilde*cse53
-    cse55 = 4*cse54
-    cse56 = cse10*cse55
-    cse57 = 6*epsilon_1*epsilon_2*m
-    cse58 = b*cse55
-    cse59 = 4*a_tilde
-    cse60 = 3*m
-    cse61 = cse5*cse53
-    cse62 = b*cse61
-    cse63 = 12*gamma_1
-    cse64 = cse61*epsilon_1
-    cse65 = cse61*epsilon_2
-    cse66 = gamma_1*gamma_tilde
-    cse67 = gamma_2*gamma_tilde
-    cse68 = 2*cse10
-    cse69 = cse68*gamma_1
-    cse70 = cse41*gamma_1
-    cse71 = 4*cse50*(cse10 + cse11 - cse15)*(-cse10*cse70 - cse11*cse41*gamma_2 - cse11*cse70 + cse18*cse66 - cse18*cse67 + cse21*cse66 + cse21*cse67 + cse24*cse66 + cse24*cse67 + cse69*epsilon_1)/cse45**3
-    cse72 = 1/cse45
-    cse73 = a_tilde*epsilon_2
-    cse74 = b_tilde*gamma_2
-    cse75 = cse1*cse59*cse7*cse72*(a_tilde*epsilon_1 - cse15 - cse73 - cse74 + epsilon_1*gamma_tilde)
-    cse76 = a_tilde*cse11
-    cse77 = b_tilde*cse66
-    cse78 = cse17*m
-    cse79 = b_tilde*cse34
-    cse80 = a_tilde*cse15
-    cse81 = cse74*gamma_tilde
-    cse82 = b_tilde*gamma_1
-    cse83 = cse51*cse82*(a_tilde - gamma_tilde)
-    cse84 = a_tilde*epsilon_1
-    cse85 = 6*cse82
-    cse86 = 2*cse74
-    cse87 = b_tilde*cse14
-    cse88 = cse11*cse68 - cse15*cse68 + cse19 + cse29 + cse31 - cse43
-    cse89 = cse49*cse6
-    cse90 = cse46*cse89
-    cse91 = 2*cse90
-    cse92 = 8*cse82
-    cse93 = 4*cse74
-    cse94 = 2*b
-    cse95 = 2*cse17
+    cse14 = cse13*gamma_2
+    cse15 = gamma_1*gamma_tilde
+    cse16 = cse15*cse9
+    cse17 = a_tilde*b
+    cse18 = cse17*gamma_1
+    cse19 = -cse2
+    cse20 = cse19*gamma_tilde
+    cse21 = 4*cse20
+    cse22 = cse19**2
+    cse23 = cse22*cse8
+    cse24 = cse23*gamma_2
+    cse25 = cse12*cse22
+    cse26 = cse25*gamma_2
+    cse27 = cse15*cse22
+    cse28 = gamma_2*gamma_tilde
+    cse29 = cse22*cse28
+    cse30 = b - epsilon_1 + epsilon_2
+    cse31 = 1/cse30**2
+    cse32 = cse31*cse7
+    cse33 = 1/cse3**3
+    cse34 = 1/m
+    cse35 = cse34*hbar
+    cse36 = cse31*cse35
+    cse37 = 16*cse33*cse36*cse9
+    cse38 = hbar**2
+    cse39 = b_tilde*cse38
+    cse40 = 4*cse39
+    cse41 = 3*m
+    cse42 = cse38*cse5
+    cse43 = cse42*gamma_2
+    cse44 = 4*b
+    cse45 = cse17*m
+    cse46 = cse21*gamma_2
+    cse47 = 4*cse19
+    cse48 = 2*cse19
+    cse49 = 4*cse33*cse35*(cse17 - cse20)*(cse16 - cse18*cse48 + cse27 - cse28*cse9 + cse29)/cse30**3
+    cse50 = a_tilde*gamma_2
+    cse51 = cse50*m
+    cse52 = cse15*m
+    cse53 = 1/cse30
+    cse54 = b_tilde*cse44*cse53*cse7
+    cse55 = 2*b_tilde
+    cse56 = a_tilde - gamma_tilde
+    cse57 = b_tilde*gamma_1
+    cse58 = cse37*cse56*cse57
+    cse59 = b_tilde*cse18
+    cse60 = a_tilde*gamma_1
+    cse61 = 2*cse60
+    cse62 = b_tilde*cse61
+    cse63 = cse20*cse55
+    cse64 = b*b_tilde*cse15
+    cse65 = cse10 - 2*cse17*cse20 + cse25
+    cse66 = cse36*cse6
+    cse67 = 2*cse66
+    cse68 = b_tilde*cse28
+    cse69 = cse28 - cse50
     return (
         # c_0: 1
-        b_tilde*cse4 + cse0*gamma_1 - cse5*cse8*(gamma_1 - gamma_2),
+        b_tilde*cse0*cse1*cse4 + cse0*gamma_1 - 2*cse5*cse7*(gamma_1 - gamma_2),
         # c_0: k_x**2
-        -cse47*(4*a_tilde*b*epsilon_1*gamma_1*gamma_tilde + 4*a_tilde*b*epsilon_2*gamma_2*gamma_tilde + 2*a_tilde*cse18*gamma_2*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_1*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_2*gamma_tilde + 4*b*cse17*epsilon_2*gamma_1 - cse13 - cse14*cse16 - cse14*cse39*epsilon_1 + cse17*cse18*gamma_1 + cse17*cse21*gamma_1 + cse17*cse24*gamma_1 + 2*cse17*epsilon_1*epsilon_2*gamma_2 + cse18*cse26*gamma_1 - cse18*cse35 - cse20 + cse21*cse26*gamma_1 - cse21*cse35 - cse23 + cse24*cse26*gamma_1 - cse24*cse35 - cse24*cse38*gamma_tilde - cse25 + 2*cse26*epsilon_1*epsilon_2*gamma_2 - cse28 - cse30 - cse32 - cse36*cse38 - cse40*cse42 - cse44),
+        -cse32*(4*a_tilde*b*cse19*gamma_2*gamma_tilde + 2*a_tilde*cse9*gamma_2*gamma_tilde + 4*b*cse19*cse8*gamma_1 - cse1*cse16 - cse1*cse27 - cse1*cse29 - cse11 + cse12*cse22*gamma_1 + cse12*cse9*gamma_1 - cse14 - cse18*cse21 + cse22*cse8*gamma_1 - cse24 - cse26 + cse8*cse9*gamma_1),
         # c_0: k_y**2
-        -cse47*cse48*(-8*cse11*cse54*epsilon_2 - cse11*cse58 + cse12*cse52 - cse13*m - cse14*cse62 + cse15*cse58 - cse16*cse52 + cse16*cse9*m - cse18*cse54*cse59 + cse19*cse60*gamma_1 + cse20*m + cse21*cse40*cse60 + cse22*cse57 - cse23*cse60 + cse24*cse40*cse60 + cse24*cse55*gamma_tilde - cse25*cse60 + cse27*gamma_1*m - cse28*m + cse29*gamma_1*m - cse30*m + cse31*gamma_1*m - cse32*m + cse36*cse55 - cse40*cse57 + cse43*gamma_2*m - cse44*m + cse56*epsilon_1 - cse56*epsilon_2 + cse62*cse9 + cse63*cse64 - cse63*cse65 - cse64*cse9 + cse65*cse9) - cse5*cse51*gamma_1,
+        -cse32*cse34*(-a_tilde*cse40*cse9 + b*cse20*cse40 + 12*b*cse42*gamma_1 + cse10*cse41*gamma_1 + cse11*m + cse13*gamma_1*m - cse14*m - cse17*cse39*cse47 - 8*cse20*cse45*gamma_1 + cse22*cse40*gamma_tilde + cse23*cse41*gamma_1 - cse24*cse41 + cse25*gamma_1*m - cse26*m + cse42*cse47*gamma_1 + cse43*cse44 + cse43*cse47 + cse45*cse46) - cse37*cse5*gamma_1,
         # c_0: k_x**2*k_y**2
-        cse71,
+        cse49,
         # c_0: k_y**4
-        cse71,
+        cse49,
         # c_x: k_y
-        cse4*gamma_tilde - cse48*cse8*(cse61 + cse76*m + cse77*m + cse78*epsilon_1 - cse78*epsilon_2 - cse79*m - cse80*m - cse81*m) + cse49 - cse75,
+        2*cse0*cse34*cse4*cse53*(a_tilde*b*gamma_tilde*m + 2*a_tilde*b_tilde*gamma_1*m - b_tilde*cse52 + b_tilde*gamma_2*gamma_tilde*m - cse19*cse8*m - cse42 - cse51*cse55) + cse34*cse54*(2*a_tilde*gamma_1*m - cse39 - cse51 - cse52 + gamma_2*gamma_tilde*m) + cse35,
         # c_x: k_x**2*k_y
-        cse83 - cse91*(cse10*cse87 + cse11*cse85 - cse11*cse86 - cse15*cse85 + cse15*cse86 + cse73*cse85 + cse73*cse86 - cse84*cse85 - cse84*cse86 + cse88),
+        cse58 - cse67*(b_tilde*cse48*cse50 - cse19*cse62 - 4*cse59 + cse63*gamma_1 + cse63*gamma_2 + 8*cse64 + cse65),
         # c_x: k_y**3
-        cse83 - cse91*(b_tilde*cse69 + cse11*cse87 - cse11*cse93 - cse15*cse87 + cse15*cse93 - cse68*cse74 + cse73*cse92 - cse77*cse94 + cse81*cse94 - cse84*cse92 + cse88),
+        cse58 - cse67*(2*b*cse68 + b_tilde*cse46 - cse17*cse55*gamma_2 + cse21*cse57 - 6*cse59 + 6*cse64 + cse65),
         # c_y: k_x
-        -cse75 - cse8*(-cse3*cse74 + cse39 + cse76 - cse77 + cse79 - cse80 + cse81 + cse95*epsilon_1 - cse95*epsilon_2),
+        2*cse0*cse4*cse53*(-a_tilde*cse20 + b*cse8 + b_tilde*gamma_1*gamma_tilde - cse62 - cse68) - cse54*(-cse15 + cse61 + cse69),
         # c_y: k_x*k_y**2
-        -4*b_tilde*cse72*cse89*(cse33 + cse37 + cse66 - cse67) - cse1*cse90*cse92*(a_tilde + gamma_tilde),
+        -8*b*b_tilde*cse56*cse66*gamma_2 + 4*b_tilde*cse31*cse34*cse4*hbar*(cse15 + cse60 + cse69),
     )
 
 
@@ -1517,112 +1427,86 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     cse0 = 1/hbar
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 2*a_tilde
-    cse4 = cse0*cse3/cse2
-    cse5 = b_tilde**2
-    cse6 = 1/cse2**2
-    cse7 = cse0*cse6
-    cse8 = 2*cse7
-    cse9 = b - epsilon_1 + epsilon_2
-    cse10 = 1/cse9**2
-    cse11 = 1/m
-    cse12 = cse11*k_y**2
-    cse13 = cse12*hbar
-    cse14 = cse10*cse13
-    cse15 = 1/cse2**3
-    cse16 = 16*cse1**2*cse15
-    cse17 = cse11*hbar
-    cse18 = a_tilde*b
-    cse19 = epsilon_1*gamma_tilde
-    cse20 = epsilon_2*gamma_tilde
-    cse21 = b**2
-    cse22 = gamma_1*gamma_tilde
-    cse23 = epsilon_1**2
-    cse24 = gamma_2*gamma_tilde
-    cse25 = epsilon_2**2
-    cse26 = 2*cse18
-    cse27 = cse26*gamma_1
-    cse28 = 2*epsilon_2
-    cse29 = cse28*gamma_1
-    cse30 = 4*cse15*(cse18 + cse19 - cse20)*(-cse18*cse29 - cse19*cse28*gamma_2 - cse19*cse29 + cse21*cse22 - cse21*cse24 + cse22*cse23 + cse22*cse25 + cse23*cse24 + cse24*cse25 + cse27*epsilon_1)/cse9**3
-    cse31 = k_x**2
-    cse32 = 4*gamma_2
-    cse33 = cse18*cse19
-    cse34 = cse32*cse33
-    cse35 = 4*gamma_1
-    cse36 = cse18*cse20
-    cse37 = a_tilde**2
-    cse38 = cse21*cse37
+    cse3 = 1/cse2
+    cse4 = 2*cse0
+    cse5 = cse3*cse4
+    cse6 = b_tilde**2
+    cse7 = 1/cse2**2
+    cse8 = 1/cse2**3
+    cse9 = 1/m
+    cse10 = cse9*hbar
+    cse11 = cse10*cse8
+    cse12 = b - epsilon_1 + epsilon_2
+    cse13 = 1/cse12**2
+    cse14 = k_y**2
+    cse15 = b**2
+    cse16 = 16*cse15
+    cse17 = a_tilde*b
+    cse18 = -cse1
+    cse19 = cse18*gamma_tilde
+    cse20 = gamma_1*gamma_tilde
+    cse21 = cse15*cse20
+    cse22 = gamma_2*gamma_tilde
+    cse23 = cse18**2
+    cse24 = cse20*cse23
+    cse25 = cse22*cse23
+    cse26 = cse17*gamma_1
+    cse27 = 2*cse18
+    cse28 = 4*cse11*(cse17 - cse19)*(-cse15*cse22 + cse21 + cse24 + cse25 - cse26*cse27)/cse12**3
+    cse29 = k_x**2
+    cse30 = a_tilde**2
+    cse31 = cse15*cse30
+    cse32 = cse31*gamma_2
+    cse33 = gamma_tilde**2
+    cse34 = cse15*cse33
+    cse35 = cse34*gamma_2
+    cse36 = 2*a_tilde
+    cse37 = 4*cse19
+    cse38 = cse23*cse30
     cse39 = cse38*gamma_2
-    cse40 = cse37*gamma_2
-    cse41 = cse23*cse40
-    cse42 = cse25*cse40
-    cse43 = gamma_tilde**2
-    cse44 = cse21*cse43
-    cse45 = cse44*gamma_2
-    cse46 = cse23*cse43
-    cse47 = cse46*gamma_2
-    cse48 = cse25*cse43
+    cse40 = cse23*cse33
+    cse41 = cse40*gamma_2
+    cse42 = cse13*cse7
+    cse43 = cse0*cse42
+    cse44 = hbar**2
+    cse45 = b_tilde*cse44
+    cse46 = 4*cse45
+    cse47 = 3*m
+    cse48 = cse44*cse6
     cse49 = cse48*gamma_2
-    cse50 = a_tilde*gamma_1
-    cse51 = 2*cse50
-    cse52 = cse51*gamma_tilde
-    cse53 = cse23*gamma_tilde
-    cse54 = a_tilde*gamma_2
-    cse55 = 2*cse54
-    cse56 = b*cse37
-    cse57 = cse37*gamma_1
-    cse58 = cse28*epsilon_1
-    cse59 = cse43*cse58
-    cse60 = cse59*gamma_1
-    cse61 = cse10*cse7
-    cse62 = 8*gamma_1*m
-    cse63 = hbar**2
-    cse64 = b_tilde*cse63
-    cse65 = 4*cse64
-    cse66 = cse18*cse65
-    cse67 = 6*epsilon_1*epsilon_2*m
-    cse68 = b*cse65
-    cse69 = 4*a_tilde
-    cse70 = 3*m
-    cse71 = cse5*cse63
-    cse72 = b*cse71
-    cse73 = 12*gamma_1
-    cse74 = cse71*epsilon_1
-    cse75 = cse71*epsilon_2
-    cse76 = cse11*k_y
-    cse77 = cse76*hbar
-    cse78 = cse17*k_y**3
-    cse79 = b_tilde*gamma_1
-    cse80 = cse10*cse16*cse79*(a_tilde - gamma_tilde)
-    cse81 = cse31*cse77
-    cse82 = 1/cse9
-    cse83 = a_tilde*epsilon_2
-    cse84 = b_tilde*gamma_2
-    cse85 = cse1*cse69*cse7*cse82*(a_tilde*epsilon_1 - cse20 - cse83 - cse84 + epsilon_1*gamma_tilde)
-    cse86 = a_tilde*cse19
-    cse87 = b_tilde*cse22
-    cse88 = cse37*m
-    cse89 = b_tilde*cse51
-    cse90 = a_tilde*cse20
-    cse91 = cse84*gamma_tilde
-    cse92 = a_tilde*epsilon_1
-    cse93 = 6*cse79
-    cse94 = 2*cse84
-    cse95 = b_tilde*cse35
-    cse96 = cse19*cse26 - cse20*cse26 + cse38 + cse46 + cse48 - cse59
-    cse97 = 2*cse10*cse6
-    cse98 = 8*cse79
-    cse99 = 4*cse84
-    cse100 = 2*b
-    cse101 = cse6*k_x
-    cse102 = 2*cse37
+    cse50 = 4*b
+    cse51 = cse17*m
+    cse52 = 4*cse18
+    cse53 = cse10*k_y
+    cse54 = cse10*k_y**3
+    cse55 = a_tilde - gamma_tilde
+    cse56 = b_tilde*gamma_1
+    cse57 = cse13*cse16*cse55*cse56*cse8
+    cse58 = cse29*cse53
+    cse59 = a_tilde*gamma_2
+    cse60 = cse59*m
+    cse61 = cse20*m
+    cse62 = cse9*k_y
+    cse63 = 1/cse12
+    cse64 = cse0*cse50*cse63*cse7
+    cse65 = b_tilde*cse26
+    cse66 = 2*cse17
+    cse67 = b_tilde*gamma_2
+    cse68 = b_tilde*cse22
+    cse69 = b*b_tilde*cse20
+    cse70 = -cse19*cse66 + cse31 + cse40
+    cse71 = 2*cse42
+    cse72 = a_tilde*gamma_1
+    cse73 = 2*cse72
+    cse74 = b_tilde*cse73
+    cse75 = 2*cse19
+    cse76 = cse22 - cse59
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=b_tilde*cse4 + cse0*gamma_1 - cse12*cse61*(-8*cse19*cse64*epsilon_2 - cse19*cse68 + cse20*cse68 - cse21*cse64*cse69 + cse23*cse57*cse70 + cse25*cse57*cse70 + cse25*cse65*gamma_tilde + cse32*cse36*m + cse32*cse72 - cse32*cse74 + cse32*cse75 + cse33*cse62 - cse34*m - cse35*cse72 - cse36*cse62 + cse38*cse70*gamma_1 + cse39*m + cse40*cse67 - cse41*cse70 - cse42*cse70 + cse44*gamma_1*m - cse45*m + cse46*gamma_1*m - cse47*m + cse48*gamma_1*m - cse49*m + cse53*cse65 - cse57*cse67 + cse59*gamma_2*m - cse60*m + cse66*epsilon_1 - cse66*epsilon_2 + cse73*cse74 - cse73*cse75) + cse13*cse30*cse31 - cse14*cse16*cse5*gamma_1 + cse17*cse30*k_y**4 - cse31*cse61*(4*a_tilde*b*epsilon_1*gamma_1*gamma_tilde + 4*a_tilde*b*epsilon_2*gamma_2*gamma_tilde + 2*a_tilde*cse21*gamma_2*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_1*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_2*gamma_tilde + 4*b*cse37*epsilon_2*gamma_1 + cse21*cse37*gamma_1 + cse21*cse43*gamma_1 - cse21*cse52 + cse23*cse37*gamma_1 + cse23*cse43*gamma_1 - cse23*cse52 + cse25*cse37*gamma_1 + cse25*cse43*gamma_1 - cse25*cse52 - cse25*cse55*gamma_tilde - cse34 - cse35*cse36 - cse35*cse56*epsilon_1 + 2*cse37*epsilon_1*epsilon_2*gamma_2 - cse39 - cse41 - cse42 + 2*cse43*epsilon_1*epsilon_2*gamma_2 - cse45 - cse47 - cse49 - cse53*cse55 - cse57*cse58 - cse60) - cse5*cse8*(gamma_1 - gamma_2),
-        c_x=cse4*gamma_tilde*k_y - cse76*cse8*(cse71 + cse86*m + cse87*m + cse88*epsilon_1 - cse88*epsilon_2 - cse89*m - cse90*m - cse91*m) + cse77 + cse78*cse80 - cse78*cse97*(b_tilde*cse27 - cse100*cse87 + cse100*cse91 + cse19*cse95 - cse19*cse99 - cse20*cse95 + cse20*cse99 - cse26*cse84 + cse83*cse98 - cse92*cse98 + cse96) + cse80*cse81 - cse81*cse97*(cse18*cse95 + cse19*cse93 - cse19*cse94 - cse20*cse93 + cse20*cse94 + cse83*cse93 + cse83*cse94 - cse92*cse93 - cse92*cse94 + cse96) - cse85*k_y,
-        c_y=-4*b_tilde*cse101*cse13*cse82*(cse22 - cse24 + cse50 + cse54) - cse1*cse101*cse14*cse98*(a_tilde + gamma_tilde) - cse8*k_x*(cse102*epsilon_1 - cse102*epsilon_2 - cse3*cse84 + cse56 + cse86 - cse87 + cse89 - cse90 + cse91) - cse85*k_x,
+        c_0=a_tilde*b_tilde*cse5 + cse0*gamma_1 - cse11*cse13*cse14*cse16*cse6*gamma_1 + cse14*cse28*cse29 - cse14*cse43*cse9*(-a_tilde*cse15*cse46 + b*cse19*cse46 + 12*b*cse48*gamma_1 - cse17*cse45*cse52 - 8*cse19*cse51*gamma_1 + cse23*cse46*gamma_tilde + cse31*cse47*gamma_1 + cse32*m + cse34*gamma_1*m - cse35*m + cse37*cse51*gamma_2 + cse38*cse47*gamma_1 - cse39*cse47 + cse40*gamma_1*m - cse41*m + cse48*cse52*gamma_1 + cse49*cse50 + cse49*cse52) + cse28*k_y**4 - cse29*cse43*(4*a_tilde*b*cse18*gamma_2*gamma_tilde + 2*a_tilde*cse15*gamma_2*gamma_tilde + 4*b*cse18*cse30*gamma_1 + cse15*cse30*gamma_1 + cse15*cse33*gamma_1 - cse21*cse36 + cse23*cse30*gamma_1 + cse23*cse33*gamma_1 - cse24*cse36 - cse25*cse36 - cse26*cse37 - cse32 - cse35 - cse39 - cse41) - cse4*cse6*cse7*(gamma_1 - gamma_2),
+        c_x=b_tilde*cse62*cse64*(2*a_tilde*gamma_1*m - cse45 - cse60 - cse61 + gamma_2*gamma_tilde*m) + cse5*cse62*cse63*(a_tilde*b*gamma_tilde*m + 2*a_tilde*b_tilde*gamma_1*m - 2*b_tilde*cse60 - b_tilde*cse61 + b_tilde*gamma_2*gamma_tilde*m - cse18*cse30*m - cse48) + cse53 + cse54*cse57 - cse54*cse71*(2*b*cse68 + cse37*cse56 + cse37*cse67 - 6*cse65 - cse66*cse67 + 6*cse69 + cse70) + cse57*cse58 - cse58*cse71*(b_tilde*cse27*cse59 - cse18*cse74 + cse56*cse75 - 4*cse65 + cse67*cse75 + 8*cse69 + cse70),
+        c_y=-8*b*cse10*cse14*cse42*cse55*cse67*k_x + 4*b_tilde*cse13*cse14*cse3*cse9*hbar*k_x*(cse20 + cse72 + cse76) - b_tilde*cse64*k_x*(-cse20 + cse73 + cse76) + 2*cse0*cse3*cse63*k_x*(-a_tilde*cse19 + b*cse30 + b_tilde*gamma_1*gamma_tilde - cse68 - cse74),
         c_z=0,
     )
 
@@ -1646,121 +1530,95 @@ _J_y_x_TERMS = (
 def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_J_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 2*a_tilde
-    cse4 = cse0*cse3/cse2
+    cse1 = 2*a_tilde
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 1/cse2**2
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = 1/m
-    cse10 = cse9*hbar
-    cse11 = cse10/cse2**3
-    cse12 = 16*cse1**2*cse11*cse8
-    cse13 = epsilon_1*gamma_tilde
-    cse14 = 8*cse13
-    cse15 = a_tilde*b
-    cse16 = cse15*gamma_1*m
-    cse17 = cse13*gamma_2
-    cse18 = 4*cse15
-    cse19 = cse17*cse18
-    cse20 = epsilon_2*gamma_tilde
-    cse21 = a_tilde**2
-    cse22 = b**2
-    cse23 = cse21*cse22
-    cse24 = cse23*gamma_2
-    cse25 = gamma_tilde**2
-    cse26 = cse22*cse25
-    cse27 = epsilon_1**2
-    cse28 = cse25*cse27
-    cse29 = epsilon_2**2
-    cse30 = cse25*cse29
-    cse31 = hbar**2
-    cse32 = 4*b_tilde
-    cse33 = cse31*cse32
-    cse34 = cse15*cse33
-    cse35 = cse21*gamma_1
-    cse36 = 6*epsilon_1*epsilon_2*m
-    cse37 = cse21*gamma_2
-    cse38 = b*cse33
-    cse39 = 2*epsilon_2
-    cse40 = cse39*epsilon_1
-    cse41 = cse25*cse40
-    cse42 = cse41*gamma_1
-    cse43 = 3*m
-    cse44 = cse27*cse37
-    cse45 = cse29*cse37
-    cse46 = cse31*cse5
-    cse47 = cse46*gamma_1
-    cse48 = 4*b
-    cse49 = cse46*gamma_2
-    cse50 = cse26*gamma_2
-    cse51 = cse33*gamma_tilde
-    cse52 = 12*cse47
-    cse53 = 4*epsilon_1
-    cse54 = cse28*gamma_2
-    cse55 = cse30*gamma_2
-    cse56 = cse0*cse6
-    cse57 = cse56*cse8
-    cse58 = a_tilde*gamma_1
-    cse59 = 2*cse58
-    cse60 = cse59*gamma_tilde
-    cse61 = a_tilde*gamma_2
-    cse62 = 2*cse61*gamma_tilde
-    cse63 = b*cse21
-    cse64 = gamma_1*gamma_tilde
-    cse65 = gamma_2*gamma_tilde
-    cse66 = 2*cse15
-    cse67 = cse66*gamma_1
-    cse68 = cse39*gamma_1
-    cse69 = -4*cse11*(cse13 + cse15 - cse20)*(-cse13*cse68 - cse15*cse68 - cse17*cse39 + cse22*cse64 - cse22*cse65 + cse27*cse64 + cse27*cse65 + cse29*cse64 + cse29*cse65 + cse67*epsilon_1)/cse7**3
-    cse70 = 1/cse7
-    cse71 = a_tilde*epsilon_2
-    cse72 = b_tilde*gamma_2
-    cse73 = 4*a_tilde*cse1*cse56*cse70*(a_tilde*epsilon_1 - cse20 - cse71 - cse72 + epsilon_1*gamma_tilde)
-    cse74 = a_tilde*cse13
-    cse75 = cse72*gamma_tilde
-    cse76 = b_tilde*cse59
-    cse77 = a_tilde*cse20
-    cse78 = b_tilde*cse64
-    cse79 = 2*cse21
-    cse80 = 2*cse56
-    cse81 = b_tilde*gamma_1
-    cse82 = 8*cse81
-    cse83 = cse10*cse6
-    cse84 = cse8*cse83
-    cse85 = cse21*m
-    cse86 = cse12*cse81*(a_tilde - gamma_tilde)
-    cse87 = a_tilde*epsilon_1
-    cse88 = 4*cse72
-    cse89 = cse32*gamma_1
-    cse90 = 2*b
-    cse91 = cse13*cse66 - cse20*cse66 + cse23 + cse28 + cse30 - cse41
-    cse92 = 2*cse84
-    cse93 = 6*cse81
-    cse94 = 2*cse72
+    cse6 = 1/cse3**2
+    cse7 = b**2
+    cse8 = 1/cse3**3
+    cse9 = b - epsilon_1 + epsilon_2
+    cse10 = 1/cse9**2
+    cse11 = 1/m
+    cse12 = cse11*hbar
+    cse13 = cse10*cse12
+    cse14 = 16*cse13*cse7*cse8
+    cse15 = a_tilde**2
+    cse16 = cse15*cse7
+    cse17 = cse16*gamma_2
+    cse18 = gamma_tilde**2
+    cse19 = cse18*cse7
+    cse20 = hbar**2
+    cse21 = b_tilde*cse20
+    cse22 = 4*cse21
+    cse23 = 3*m
+    cse24 = cse20*cse5
+    cse25 = 4*cse24
+    cse26 = b*gamma_2
+    cse27 = cse19*gamma_2
+    cse28 = -cse2
+    cse29 = cse28*gamma_tilde
+    cse30 = a_tilde*b
+    cse31 = cse30*m
+    cse32 = 4*cse29
+    cse33 = cse28**2
+    cse34 = cse18*cse33
+    cse35 = cse15*cse33
+    cse36 = cse35*gamma_2
+    cse37 = cse25*cse28
+    cse38 = cse34*gamma_2
+    cse39 = cse0*cse6
+    cse40 = cse10*cse39
+    cse41 = gamma_1*gamma_tilde
+    cse42 = cse41*cse7
+    cse43 = cse33*cse41
+    cse44 = gamma_2*gamma_tilde
+    cse45 = cse33*cse44
+    cse46 = 2*cse30
+    cse47 = -4*cse12*cse8*(-cse29 + cse30)*(-cse28*cse46*gamma_1 + cse42 + cse43 - cse44*cse7 + cse45)/cse9**3
+    cse48 = a_tilde*gamma_1
+    cse49 = 2*cse48
+    cse50 = a_tilde*gamma_2
+    cse51 = cse44 - cse50
+    cse52 = 1/cse9
+    cse53 = 4*b*b_tilde*cse39*cse52
+    cse54 = b_tilde*cse44
+    cse55 = b_tilde*cse49
+    cse56 = a_tilde - gamma_tilde
+    cse57 = cse13*cse6
+    cse58 = cse50*m
+    cse59 = b_tilde*cse41
+    cse60 = 2*b_tilde
+    cse61 = b_tilde*gamma_1
+    cse62 = cse14*cse56*cse61
+    cse63 = cse30*cse61
+    cse64 = b_tilde*gamma_2
+    cse65 = b*cse59
+    cse66 = cse16 - cse29*cse46 + cse34
+    cse67 = 2*cse57
+    cse68 = cse29*cse60
     return (
         # c_0: 1
-        -b_tilde*cse4 + 2*cse0*cse5*cse6*(gamma_1 - gamma_2) - cse0*gamma_1,
+        -b_tilde*cse0*cse1*cse4 + 2*cse0*cse5*cse6*(gamma_1 - gamma_2) - cse0*gamma_1,
         # c_0: k_x**2
-        cse12*cse5*gamma_1 + cse57*cse9*(-a_tilde*cse22*cse33 - b_tilde*cse14*cse31*epsilon_2 - cse13*cse38 + cse14*cse16 - 8*cse16*cse20 + cse18*cse20*gamma_2*m - cse19*m + cse20*cse38 + cse23*cse43*gamma_1 + cse24*m + cse26*gamma_1*m + cse27*cse35*cse43 + cse27*cse51 + cse28*gamma_1*m + cse29*cse35*cse43 + cse29*cse51 + cse30*gamma_1*m + cse34*epsilon_1 - cse34*epsilon_2 - cse35*cse36 + cse36*cse37 + cse41*gamma_2*m - cse42*m - cse43*cse44 - cse43*cse45 - cse47*cse48 + cse48*cse49 - cse49*cse53 + 4*cse49*epsilon_2 - cse50*m + cse52*epsilon_1 - cse52*epsilon_2 - cse54*m - cse55*m),
+        cse11*cse40*(-a_tilde*cse22*cse7 + b*cse22*cse29 + 12*b*cse24*gamma_1 + cse16*cse23*gamma_1 + cse17*m + cse19*gamma_1*m - cse22*cse28*cse30 + cse22*cse33*gamma_tilde + cse23*cse35*gamma_1 - cse23*cse36 + cse25*cse26 - cse27*m - 8*cse29*cse31*gamma_1 + cse31*cse32*gamma_2 + cse34*gamma_1*m + cse37*gamma_1 + cse37*gamma_2 - cse38*m) + cse14*cse5*gamma_1,
         # c_0: k_y**2
-        cse57*(4*a_tilde*b*epsilon_1*gamma_1*gamma_tilde + 4*a_tilde*b*epsilon_2*gamma_2*gamma_tilde + 2*a_tilde*cse22*gamma_2*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_1*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_2*gamma_tilde + 4*b*cse21*epsilon_2*gamma_1 - cse18*cse20*gamma_1 - cse19 + cse21*cse22*gamma_1 + cse21*cse27*gamma_1 + cse21*cse29*gamma_1 + 2*cse21*epsilon_1*epsilon_2*gamma_2 + cse22*cse25*gamma_1 - cse22*cse60 - cse24 + cse25*cse27*gamma_1 + cse25*cse29*gamma_1 + 2*cse25*epsilon_1*epsilon_2*gamma_2 - cse27*cse60 - cse27*cse62 - cse29*cse60 - cse29*cse62 - cse35*cse40 - cse42 - cse44 - cse45 - cse50 - cse53*cse63*gamma_1 - cse54 - cse55),
+        cse40*(4*a_tilde*b*cse28*gamma_2*gamma_tilde + 2*a_tilde*cse7*gamma_2*gamma_tilde + 4*b*cse15*cse28*gamma_1 - cse1*cse42 - cse1*cse43 - cse1*cse45 + cse15*cse33*gamma_1 + cse15*cse7*gamma_1 - cse17 + cse18*cse33*gamma_1 + cse18*cse7*gamma_1 - cse27 - cse30*cse32*gamma_1 - cse36 - cse38),
         # c_0: k_x**4
-        cse69,
+        cse47,
         # c_0: k_x**2*k_y**2
-        cse69,
+        cse47,
         # c_x: k_y
-        -cse73 - cse80*(-cse3*cse72 + cse63 + cse74 + cse75 + cse76 - cse77 - cse78 + cse79*epsilon_1 - cse79*epsilon_2),
+        2*cse0*cse4*cse52*(-a_tilde*cse29 + b*cse15 + b_tilde*gamma_1*gamma_tilde - cse54 - cse55) - cse53*(-cse41 + cse49 + cse51),
         # c_x: k_x**2*k_y
-        -cse1*cse82*cse84*(a_tilde + gamma_tilde) - cse32*cse70*cse83*(cse58 + cse61 + cse64 - cse65),
+        4*b_tilde*cse10*cse11*cse4*hbar*(cse41 + cse48 + cse51) - 8*b_tilde*cse26*cse56*cse57,
         # c_y: k_x
-        cse10 + cse4*gamma_tilde - cse73 - cse80*cse9*(cse46 + cse74*m - cse75*m - cse76*m - cse77*m + cse78*m + cse85*epsilon_1 - cse85*epsilon_2),
+        2*cse0*cse11*cse4*cse52*(a_tilde*b*gamma_tilde*m + 2*a_tilde*b_tilde*gamma_1*m + b_tilde*gamma_2*gamma_tilde*m - cse15*cse28*m - cse24 - cse58*cse60 - cse59*m) + cse11*cse53*(2*a_tilde*gamma_1*m - cse21 - cse41*m - cse58 + gamma_2*gamma_tilde*m) + cse12,
         # c_y: k_x**3
-        cse86 - cse92*(b_tilde*cse67 - cse13*cse88 + cse13*cse89 + cse20*cse88 - cse20*cse89 - cse66*cse72 + cse71*cse82 + cse75*cse90 - cse78*cse90 - cse82*cse87 + cse91),
+        cse62 - cse67*(2*b*cse54 + cse32*cse61 + cse32*cse64 - cse46*cse64 - 6*cse63 + 6*cse65 + cse66),
         # c_y: k_x*k_y**2
-        cse86 - cse92*(cse13*cse93 - cse13*cse94 + cse15*cse89 - cse20*cse93 + cse20*cse94 + cse71*cse93 + cse71*cse94 - cse87*cse93 - cse87*cse94 + cse91),
+        cse62 - cse67*(cse28*cse50*cse60 - cse28*cse55 - 4*cse63 + 8*cse65 + cse66 + cse68*gamma_1 + cse68*gamma_2),
     )
 
 
@@ -1768,112 +1626,84 @@ def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
 def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{y,x}, Eq. (20)."""
     cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 2*a_tilde
-    cse4 = cse0*cse3/cse2
+    cse1 = 2*cse0
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 1/cse2**2
-    cse7 = k_x**2
-    cse8 = 1/m
-    cse9 = cse1**2
+    cse6 = 1/cse3**2
+    cse7 = b**2
+    cse8 = k_x**2
+    cse9 = 1/m
     cse10 = b - epsilon_1 + epsilon_2
     cse11 = 1/cse10**2
-    cse12 = 1/cse2**3
-    cse13 = cse8*hbar
-    cse14 = a_tilde*b
-    cse15 = epsilon_1*gamma_tilde
-    cse16 = epsilon_2*gamma_tilde
-    cse17 = b**2
-    cse18 = gamma_1*gamma_tilde
-    cse19 = epsilon_1**2
-    cse20 = gamma_2*gamma_tilde
-    cse21 = epsilon_2**2
-    cse22 = 2*cse14
-    cse23 = cse22*gamma_1
-    cse24 = 2*epsilon_2
-    cse25 = cse24*gamma_1
-    cse26 = 4*cse12*(cse14 + cse15 - cse16)*(-cse14*cse25 - cse15*cse24*gamma_2 - cse15*cse25 + cse17*cse18 - cse17*cse20 + cse18*cse19 + cse18*cse21 + cse19*cse20 + cse20*cse21 + cse23*epsilon_1)/cse10**3
-    cse27 = k_y**2
-    cse28 = cse7*cse8*hbar
-    cse29 = 4*gamma_2
-    cse30 = cse14*cse15
-    cse31 = cse29*cse30
-    cse32 = 4*gamma_1
-    cse33 = cse14*cse16
-    cse34 = a_tilde**2
-    cse35 = cse17*cse34
+    cse12 = 1/cse3**3
+    cse13 = a_tilde*b
+    cse14 = -cse2
+    cse15 = cse14*gamma_tilde
+    cse16 = gamma_1*gamma_tilde
+    cse17 = cse16*cse7
+    cse18 = gamma_2*gamma_tilde
+    cse19 = cse14**2
+    cse20 = cse16*cse19
+    cse21 = cse18*cse19
+    cse22 = cse13*gamma_1
+    cse23 = 2*cse14
+    cse24 = cse9*hbar
+    cse25 = 4*cse12*cse24*(cse13 - cse15)*(cse17 - cse18*cse7 + cse20 + cse21 - cse22*cse23)/cse10**3
+    cse26 = k_y**2
+    cse27 = a_tilde**2
+    cse28 = cse27*cse7
+    cse29 = cse28*gamma_2
+    cse30 = gamma_tilde**2
+    cse31 = cse30*cse7
+    cse32 = cse31*gamma_2
+    cse33 = 2*a_tilde
+    cse34 = 4*cse15
+    cse35 = cse19*cse27
     cse36 = cse35*gamma_2
-    cse37 = cse34*gamma_2
-    cse38 = cse19*cse37
-    cse39 = cse21*cse37
-    cse40 = gamma_tilde**2
-    cse41 = cse17*cse40
-    cse42 = cse41*gamma_2
-    cse43 = cse19*cse40
+    cse37 = cse19*cse30
+    cse38 = cse37*gamma_2
+    cse39 = hbar**2
+    cse40 = b_tilde*cse39
+    cse41 = 4*cse40
+    cse42 = 3*m
+    cse43 = cse39*cse5
     cse44 = cse43*gamma_2
-    cse45 = cse21*cse40
-    cse46 = cse45*gamma_2
-    cse47 = a_tilde*gamma_1
-    cse48 = 2*cse47
-    cse49 = cse48*gamma_tilde
-    cse50 = cse19*gamma_tilde
-    cse51 = a_tilde*gamma_2
+    cse45 = 4*b
+    cse46 = cse13*m
+    cse47 = 4*cse14
+    cse48 = a_tilde - gamma_tilde
+    cse49 = cse11*cse6
+    cse50 = b_tilde*gamma_2
+    cse51 = a_tilde*gamma_1
     cse52 = 2*cse51
-    cse53 = b*cse34
-    cse54 = cse34*gamma_1
-    cse55 = cse24*epsilon_1
-    cse56 = cse40*cse55
-    cse57 = cse56*gamma_1
-    cse58 = 8*gamma_1*m
-    cse59 = hbar**2
-    cse60 = b_tilde*cse59
-    cse61 = 4*cse60
-    cse62 = cse14*cse61
-    cse63 = 6*epsilon_1*epsilon_2*m
-    cse64 = b*cse61
-    cse65 = 4*a_tilde
-    cse66 = 3*m
-    cse67 = cse5*cse59
-    cse68 = b*cse67
-    cse69 = 12*gamma_1
-    cse70 = cse67*epsilon_1
-    cse71 = cse67*epsilon_2
-    cse72 = b_tilde*gamma_1
-    cse73 = 8*cse72
-    cse74 = 1/cse10
-    cse75 = cse74*k_y
-    cse76 = a_tilde*epsilon_2
-    cse77 = b_tilde*gamma_2
-    cse78 = cse0*cse6
-    cse79 = cse1*cse65*cse78*(a_tilde*epsilon_1 - cse16 - cse76 - cse77 + epsilon_1*gamma_tilde)
-    cse80 = a_tilde*cse15
-    cse81 = cse77*gamma_tilde
-    cse82 = b_tilde*cse48
-    cse83 = a_tilde*cse16
-    cse84 = b_tilde*cse18
-    cse85 = 2*cse34
-    cse86 = 2*cse78
-    cse87 = cse8*k_x
-    cse88 = cse87*hbar
-    cse89 = cse13*k_x**3
-    cse90 = 16*cse11*cse12*cse72*cse9*(a_tilde - gamma_tilde)
-    cse91 = cse27*cse88
-    cse92 = cse34*m
-    cse93 = a_tilde*epsilon_1
-    cse94 = 6*cse72
-    cse95 = 2*cse77
-    cse96 = b_tilde*cse32
-    cse97 = cse15*cse22 - cse16*cse22 + cse35 + cse43 + cse45 - cse56
-    cse98 = 2*cse11*cse6
-    cse99 = 4*cse77
-    cse100 = 2*b
+    cse53 = a_tilde*gamma_2
+    cse54 = cse18 - cse53
+    cse55 = 1/cse10
+    cse56 = b_tilde*cse0*cse45*cse6
+    cse57 = b_tilde*cse18
+    cse58 = b_tilde*cse52
+    cse59 = cse24*k_x
+    cse60 = cse24*k_x**3
+    cse61 = b_tilde*gamma_1
+    cse62 = 16*cse11*cse12*cse48*cse61*cse7
+    cse63 = cse26*cse59
+    cse64 = cse53*m
+    cse65 = cse55*cse9*k_x
+    cse66 = b_tilde*cse16
+    cse67 = b_tilde*cse22
+    cse68 = 2*cse13
+    cse69 = b*cse66
+    cse70 = -cse15*cse68 + cse28 + cse37
+    cse71 = 2*cse49
+    cse72 = 2*cse15
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=-b_tilde*cse4 + cse0*cse11*cse27*cse6*(4*a_tilde*b*epsilon_1*gamma_1*gamma_tilde + 4*a_tilde*b*epsilon_2*gamma_2*gamma_tilde + 2*a_tilde*cse17*gamma_2*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_1*gamma_tilde + 4*a_tilde*epsilon_1*epsilon_2*gamma_2*gamma_tilde + 4*b*cse34*epsilon_2*gamma_1 + cse17*cse34*gamma_1 + cse17*cse40*gamma_1 - cse17*cse49 + cse19*cse34*gamma_1 + cse19*cse40*gamma_1 - cse19*cse49 + cse21*cse34*gamma_1 + cse21*cse40*gamma_1 - cse21*cse49 - cse21*cse52*gamma_tilde - cse31 - cse32*cse33 - cse32*cse53*epsilon_1 + 2*cse34*epsilon_1*epsilon_2*gamma_2 - cse36 - cse38 - cse39 + 2*cse40*epsilon_1*epsilon_2*gamma_2 - cse42 - cse44 - cse46 - cse50*cse52 - cse54*cse55 - cse57) + cse0*cse11*cse6*cse7*cse8*(-8*cse15*cse60*epsilon_2 - cse15*cse64 + cse16*cse64 - cse17*cse60*cse65 + cse19*cse54*cse66 + cse21*cse54*cse66 + cse21*cse61*gamma_tilde + cse29*cse33*m + cse29*cse68 - cse29*cse70 + cse29*cse71 + cse30*cse58 - cse31*m - cse32*cse68 - cse33*cse58 + cse35*cse66*gamma_1 + cse36*m + cse37*cse63 - cse38*cse66 - cse39*cse66 + cse41*gamma_1*m - cse42*m + cse43*gamma_1*m - cse44*m + cse45*gamma_1*m - cse46*m + cse50*cse61 - cse54*cse63 + cse56*gamma_2*m - cse57*m + cse62*epsilon_1 - cse62*epsilon_2 + cse69*cse70 - cse69*cse71) + 2*cse0*cse5*cse6*(gamma_1 - gamma_2) - cse0*gamma_1 + 16*cse11*cse12*cse5*cse7*cse8*cse9*gamma_1*hbar - cse13*cse26*k_x**4 - cse26*cse27*cse28,
-        c_x=-4*b_tilde*cse28*cse6*cse75*(cse18 - cse20 + cse47 + cse51) - cse1*cse11*cse28*cse6*cse73*k_y*(a_tilde + gamma_tilde) - cse75*cse79 - cse86*k_y*(-cse3*cse77 + cse53 + cse80 + cse81 + cse82 - cse83 - cse84 + cse85*epsilon_1 - cse85*epsilon_2),
-        c_y=cse4*gamma_tilde*k_x - cse74*cse79*k_x - cse86*cse87*(cse67 + cse80*m - cse81*m - cse82*m - cse83*m + cse84*m + cse92*epsilon_1 - cse92*epsilon_2) + cse88 + cse89*cse90 - cse89*cse98*(b_tilde*cse23 + cse100*cse81 - cse100*cse84 + cse15*cse96 - cse15*cse99 - cse16*cse96 + cse16*cse99 - cse22*cse77 + cse73*cse76 - cse73*cse93 + cse97) + cse90*cse91 - cse91*cse98*(cse14*cse96 + cse15*cse94 - cse15*cse95 - cse16*cse94 + cse16*cse95 + cse76*cse94 + cse76*cse95 - cse93*cse94 - cse93*cse95 + cse97),
+        c_0=-a_tilde*b_tilde*cse1*cse4 + cse0*cse11*cse26*cse6*(4*a_tilde*b*cse14*gamma_2*gamma_tilde + 2*a_tilde*cse7*gamma_2*gamma_tilde + 4*b*cse14*cse27*gamma_1 - cse17*cse33 + cse19*cse27*gamma_1 + cse19*cse30*gamma_1 - cse20*cse33 - cse21*cse33 - cse22*cse34 + cse27*cse7*gamma_1 - cse29 + cse30*cse7*gamma_1 - cse32 - cse36 - cse38) + cse0*cse11*cse6*cse8*cse9*(-a_tilde*cse41*cse7 + b*cse15*cse41 + 12*b*cse43*gamma_1 - cse13*cse40*cse47 - 8*cse15*cse46*gamma_1 + cse19*cse41*gamma_tilde + cse28*cse42*gamma_1 + cse29*m + cse31*gamma_1*m - cse32*m + cse34*cse46*gamma_2 + cse35*cse42*gamma_1 - cse36*cse42 + cse37*gamma_1*m - cse38*m + cse43*cse47*gamma_1 + cse44*cse45 + cse44*cse47) + 2*cse0*cse5*cse6*(gamma_1 - gamma_2) - cse0*gamma_1 + 16*cse11*cse12*cse5*cse7*cse8*cse9*gamma_1*hbar - cse25*cse26*cse8 - cse25*k_x**4,
+        c_x=-8*b*cse24*cse48*cse49*cse50*cse8*k_y + 4*b_tilde*cse11*cse4*cse8*cse9*hbar*k_y*(cse16 + cse51 + cse54) + 2*cse0*cse4*cse55*k_y*(-a_tilde*cse15 + b*cse27 + b_tilde*gamma_1*gamma_tilde - cse57 - cse58) - cse55*cse56*k_y*(-cse16 + cse52 + cse54),
+        c_y=cse1*cse4*cse65*(a_tilde*b*gamma_tilde*m + 2*a_tilde*b_tilde*gamma_1*m - 2*b_tilde*cse64 + b_tilde*gamma_2*gamma_tilde*m - cse14*cse27*m - cse43 - cse66*m) + cse56*cse65*(2*a_tilde*gamma_1*m - cse16*m - cse40 - cse64 + gamma_2*gamma_tilde*m) + cse59 + cse60*cse62 - cse60*cse71*(2*b*cse57 + cse34*cse50 + cse34*cse61 - cse50*cse68 - 6*cse67 + 6*cse69 + cse70) + cse62*cse63 - cse63*cse71*(b_tilde*cse23*cse53 - cse14*cse58 + cse50*cse72 + cse61*cse72 - 4*cse67 + 8*cse69 + cse70),
         c_z=0,
     )
 
@@ -1894,161 +1724,144 @@ _J_y_y_TERMS = (
 
 def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = a_tilde + gamma_tilde
-    cse2 = a_tilde*gamma_1
-    cse3 = 1/hbar
-    cse4 = -b - cse0
-    cse5 = 1/cse4**3
-    cse6 = cse3*cse5
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = 16*cse8
-    cse10 = 1/m
-    cse11 = cse2*m
-    cse12 = a_tilde*gamma_2
-    cse13 = gamma_1*gamma_tilde
-    cse14 = gamma_2*gamma_tilde
-    cse15 = hbar**2
-    cse16 = b_tilde*cse15
-    cse17 = 1/cse7
-    cse18 = 2*cse3
-    cse19 = a_tilde*cse18/cse4
-    cse20 = cse17*cse19
-    cse21 = epsilon_1*gamma_tilde
-    cse22 = a_tilde*m
-    cse23 = a_tilde**2
-    cse24 = cse23*m
-    cse25 = cse24*epsilon_1
-    cse26 = epsilon_2*gamma_tilde
-    cse27 = cse22*cse26
-    cse28 = b_tilde**2
-    cse29 = cse15*cse28
-    cse30 = cse24*epsilon_2
-    cse31 = 1/cse4**2
-    cse32 = a_tilde*epsilon_1
-    cse33 = a_tilde*epsilon_2
-    cse34 = a_tilde*b
-    cse35 = cse21 - cse26 + cse34
-    cse36 = b**2
-    cse37 = epsilon_1**2
-    cse38 = epsilon_2**2
-    cse39 = 2*cse34
-    cse40 = 2*epsilon_2
-    cse41 = cse40*gamma_1
-    cse42 = cse10*hbar
-    cse43 = cse42*cse5
-    cse44 = -4*cse35*cse43*(cse13*cse36 + cse13*cse37 + cse13*cse38 - cse14*cse36 + cse14*cse37 + cse14*cse38 - cse21*cse40*gamma_2 - cse21*cse41 - cse34*cse41 + cse39*epsilon_1*gamma_1)/cse7**3
-    cse45 = b_tilde*gamma_1
-    cse46 = 4*cse45
-    cse47 = a_tilde*cse0*cse31
-    cse48 = b_tilde*gamma_2
-    cse49 = 8*cse45
-    cse50 = cse31*cse42
-    cse51 = cse50*cse8
-    cse52 = 4*cse17
-    cse53 = cse0**2*cse43*cse45*cse9*(a_tilde - gamma_tilde)
-    cse54 = 4*cse21
-    cse55 = 4*cse26
-    cse56 = 2*b*gamma_tilde
-    cse57 = gamma_tilde**2
-    cse58 = cse21*cse39 + cse23*cse36 - cse26*cse39 + cse37*cse57 + cse38*cse57 - cse40*cse57*epsilon_1
-    cse59 = 2*cse51
-    cse60 = 6*cse45
-    cse61 = 2*cse48
+    cse0 = b_tilde**2
+    cse1 = b**2
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3**3
+    cse5 = b - epsilon_1 + epsilon_2
+    cse6 = 1/cse5**2
+    cse7 = 1/m
+    cse8 = cse7*hbar
+    cse9 = cse6*cse8
+    cse10 = 16*cse1*cse4*cse9
+    cse11 = b*gamma_tilde
+    cse12 = b_tilde*gamma_1
+    cse13 = 2*cse12
+    cse14 = b_tilde*gamma_2
+    cse15 = -a_tilde*b + cse14
+    cse16 = b*b_tilde
+    cse17 = 1/cse3**2
+    cse18 = cse17*cse9
+    cse19 = 8*cse18
+    cse20 = a_tilde*gamma_1
+    cse21 = cse20*m
+    cse22 = gamma_2*gamma_tilde
+    cse23 = a_tilde*m
+    cse24 = a_tilde**2
+    cse25 = cse24*m
+    cse26 = hbar**2
+    cse27 = b_tilde*cse26
+    cse28 = 1/hbar
+    cse29 = 2*cse28
+    cse30 = cse6*cse7
+    cse31 = a_tilde*b
+    cse32 = cse0*cse26
+    cse33 = 1/cse3
+    cse34 = -cse2
+    cse35 = cse34*gamma_tilde
+    cse36 = gamma_1*gamma_tilde
+    cse37 = cse34**2
+    cse38 = 2*cse31
+    cse39 = -4*cse4*cse8*(cse31 - cse35)*(-cse1*cse22 + cse1*cse36 + cse22*cse37 - cse34*cse38*gamma_1 + cse36*cse37)/cse5**3
+    cse40 = 4*cse12*cse31
+    cse41 = 1/cse5
+    cse42 = cse17*cse28*cse41
+    cse43 = cse29*cse33*cse41
+    cse44 = a_tilde - gamma_tilde
+    cse45 = cse10*cse12*cse44
+    cse46 = 6*cse12
+    cse47 = 2*cse14
+    cse48 = 4*cse35
+    cse49 = cse1*cse24 - cse35*cse38 + cse37*gamma_tilde**2
+    cse50 = 2*cse18
+    cse51 = a_tilde*cse34
     return (
         # c_0: k_x*k_y
-        -cse0**3*cse1*cse2*cse6*cse9 - 8*cse0*cse10*cse17*cse6*gamma_1*(cse21*cse22 + cse25 - cse27 + cse29 - cse30) + 4*cse10*cse17*cse3*cse31*(cse11*cse21 - cse11*cse26 - cse16*cse21 + cse16*cse26 + cse16*cse32 - cse16*cse33 + cse25*gamma_1 - cse29*gamma_1 + cse29*gamma_2 - cse30*gamma_1) - cse10*cse20*(cse11 + cse12*m + cse13*m - cse14*m - 2*cse16),
+        cse0*cse10*gamma_1 - cse16*cse19*(-cse11 - cse13 - cse15) - 4*cse28*cse30*cse33*(a_tilde*b*b_tilde*cse26 + b*cse24*gamma_2*m - 3*cse11*cse27 - cse22*cse31*m - cse32*gamma_1 - cse32*gamma_2) + cse29*cse30*(cse21*gamma_tilde + cse22*cse23 + cse25*gamma_1 - cse25*gamma_2 + 2*cse27*gamma_tilde),
         # c_0: k_x**3*k_y
-        cse44,
+        cse39,
         # c_0: k_x*k_y**3
-        cse44,
+        cse39,
         # c_x: k_x
-        -cse17*cse3*cse46*cse47 - cse20*(cse35 + cse45 - cse48),
+        -a_tilde*cse43*(-cse12 - cse15 - cse35) + cse40*cse42,
         # c_x: k_x*k_y**2
-        -b_tilde*cse50*cse52*(cse12 + cse13 - cse14 + cse2) - cse0*cse1*cse49*cse51,
+        -b*cse14*cse19*cse44 + 4*b_tilde*cse33*cse6*cse7*hbar*(-a_tilde*gamma_2 + cse20 + cse22 + cse36),
         # c_y: k_y
-        -cse10*cse18*cse31*(a_tilde*epsilon_1*gamma_tilde*m + cse15*cse28 - cse22*cse45 - cse22*cse48 + cse23*epsilon_1*m - cse27 - cse30) + cse19*gamma_tilde - cse3*cse47*cse52*(a_tilde*epsilon_1 - cse26 - cse33 - cse48 + epsilon_1*gamma_tilde) + cse42,
+        4*cse16*cse42*cse7*(cse21 - cse27) + cse43*cse7*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - cse14*cse23 - cse25*cse34 - cse32) + cse8,
         # c_y: k_x**2*k_y
-        cse53 - cse59*(-cse32*cse49 + cse33*cse49 + cse39*cse45 - cse39*cse48 + cse45*cse54 - cse45*cse55 - cse45*cse56 - cse48*cse54 + cse48*cse55 + cse48*cse56 + cse58),
+        cse45 - cse50*(cse11*cse46 + cse11*cse47 + cse12*cse48 - cse14*cse38 + cse14*cse48 - cse31*cse46 + cse49),
         # c_y: k_y**3
-        cse53 - cse59*(cse21*cse60 - cse21*cse61 - cse26*cse60 + cse26*cse61 - cse32*cse60 - cse32*cse61 + cse33*cse60 + cse33*cse61 + cse34*cse46 + cse58),
+        cse45 - cse50*(8*cse11*cse12 + cse13*cse35 - cse13*cse51 + cse35*cse47 - cse40 + cse47*cse51 + cse49),
     )
 
 
 @_kernel(_J_y_y_TERMS, _J_y_y_coefficients)
 def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
-    cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = a_tilde + gamma_tilde
-    cse3 = a_tilde*gamma_1
-    cse4 = -b - cse1
-    cse5 = 1/cse4**3
-    cse6 = cse5*k_x
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = 16*cse8
-    cse10 = cse3*m
-    cse11 = a_tilde*gamma_2
-    cse12 = gamma_1*gamma_tilde
-    cse13 = gamma_2*gamma_tilde
-    cse14 = hbar**2
-    cse15 = b_tilde*cse14
-    cse16 = 1/m
-    cse17 = cse16*k_y
-    cse18 = 2*cse0
-    cse19 = cse18/cse4
-    cse20 = 1/cse7
-    cse21 = cse20*k_x
-    cse22 = a_tilde*cse21
-    cse23 = cse19*cse22
-    cse24 = epsilon_1*gamma_tilde
-    cse25 = a_tilde*m
-    cse26 = a_tilde**2
-    cse27 = cse26*m
-    cse28 = cse27*epsilon_1
-    cse29 = epsilon_2*gamma_tilde
-    cse30 = cse25*cse29
-    cse31 = b_tilde**2
-    cse32 = cse14*cse31
-    cse33 = cse27*epsilon_2
-    cse34 = cse16*hbar*k_y**3
-    cse35 = a_tilde*b
-    cse36 = cse24 - cse29 + cse35
-    cse37 = b**2
-    cse38 = epsilon_1**2
-    cse39 = epsilon_2**2
-    cse40 = 2*cse35
-    cse41 = 2*epsilon_2
-    cse42 = cse41*gamma_1
-    cse43 = 4*cse36*(cse12*cse37 + cse12*cse38 + cse12*cse39 - cse13*cse37 + cse13*cse38 + cse13*cse39 - cse24*cse41*gamma_2 - cse24*cse42 - cse35*cse42 + cse40*epsilon_1*gamma_1)/cse7**3
-    cse44 = cse17*hbar
-    cse45 = 1/cse4**2
-    cse46 = a_tilde*epsilon_1
-    cse47 = a_tilde*epsilon_2
-    cse48 = b_tilde*gamma_1
-    cse49 = 4*cse48
-    cse50 = cse1*cse45
-    cse51 = 8*cse48
-    cse52 = cse16*hbar*k_y**2
-    cse53 = b_tilde*gamma_2
-    cse54 = a_tilde*k_y
-    cse55 = cse1**2*cse48*cse5*cse9*(a_tilde - gamma_tilde)
-    cse56 = cse44*k_x**2
-    cse57 = 6*cse48
-    cse58 = 2*cse53
-    cse59 = gamma_tilde**2
-    cse60 = cse24*cse40 + cse26*cse37 - cse29*cse40 + cse38*cse59 + cse39*cse59 - cse41*cse59*epsilon_1
-    cse61 = 2*cse45*cse8
-    cse62 = 4*cse53
-    cse63 = b*gamma_tilde
+    cse0 = b**2
+    cse1 = b_tilde**2
+    cse2 = 1/m
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = 1/cse3**2
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = -b - cse5
+    cse7 = 1/cse6**3
+    cse8 = b*gamma_tilde
+    cse9 = b_tilde*gamma_1
+    cse10 = 2*cse9
+    cse11 = b_tilde*gamma_2
+    cse12 = -a_tilde*b + cse11
+    cse13 = b_tilde*k_x
+    cse14 = cse2*k_y
+    cse15 = cse14*hbar
+    cse16 = 1/cse6**2
+    cse17 = b*cse16
+    cse18 = 8*cse17
+    cse19 = 1/hbar
+    cse20 = a_tilde*gamma_1
+    cse21 = cse20*m
+    cse22 = gamma_2*gamma_tilde
+    cse23 = a_tilde*m
+    cse24 = a_tilde**2
+    cse25 = cse24*m
+    cse26 = hbar**2
+    cse27 = b_tilde*cse26
+    cse28 = a_tilde*b
+    cse29 = cse1*cse26
+    cse30 = cse19*k_x
+    cse31 = 1/cse6
+    cse32 = 4*cse31*cse4
+    cse33 = cse2*hbar
+    cse34 = cse33*k_y**3
+    cse35 = -cse5
+    cse36 = cse35*gamma_tilde
+    cse37 = gamma_1*gamma_tilde
+    cse38 = cse35**2
+    cse39 = 2*cse28
+    cse40 = 4*(cse28 - cse36)*(-cse0*cse22 + cse0*cse37 + cse22*cse38 - cse35*cse39*gamma_1 + cse37*cse38)/cse3**3
+    cse41 = cse28*cse9
+    cse42 = 4*cse41
+    cse43 = 1/cse3
+    cse44 = cse30*cse43
+    cse45 = cse33*k_y**2
+    cse46 = cse4*(a_tilde - gamma_tilde)
+    cse47 = 2*cse31
+    cse48 = 16*cse0*cse46*cse7*cse9
+    cse49 = cse15*k_x**2
+    cse50 = cse14*cse19*cse43
+    cse51 = 2*cse11
+    cse52 = 4*cse36
+    cse53 = cse8*cse9
+    cse54 = cse0*cse24 - cse36*cse39 + cse38*gamma_tilde**2
+    cse55 = 2*cse16*cse4
+    cse56 = a_tilde*cse35
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=-cse0*cse1**3*cse2*cse3*cse6*cse9*k_y - 8*cse0*cse1*cse17*cse21*cse5*gamma_1*(cse24*cse25 + cse28 - cse30 + cse32 - cse33) + 4*cse0*cse16*cse20*cse45*k_x*k_y*(cse10*cse24 - cse10*cse29 - cse15*cse24 + cse15*cse29 + cse15*cse46 - cse15*cse47 + cse28*gamma_1 - cse32*gamma_1 + cse32*gamma_2 - cse33*gamma_1) - cse17*cse23*(cse10 + cse11*m + cse12*m - cse13*m - 2*cse15) - cse34*cse43*cse6 - cse43*cse44*cse5*k_x**3,
-        c_x=-4*b_tilde*cse21*cse45*cse52*(cse11 + cse12 - cse13 + cse3) - cse0*cse22*cse49*cse50 - cse2*cse50*cse51*cse52*cse8*k_x - cse23*(cse36 + cse48 - cse53),
-        c_y=-4*cse0*cse20*cse50*cse54*(a_tilde*epsilon_1 - cse29 - cse47 - cse53 + epsilon_1*gamma_tilde) - cse17*cse18*cse45*(a_tilde*epsilon_1*gamma_tilde*m + cse14*cse31 - cse25*cse48 - cse25*cse53 + cse26*epsilon_1*m - cse30 - cse33) + cse19*cse54*gamma_tilde + cse34*cse55 - cse34*cse61*(cse24*cse57 - cse24*cse58 - cse29*cse57 + cse29*cse58 + cse35*cse49 - cse46*cse57 - cse46*cse58 + cse47*cse57 + cse47*cse58 + cse60) + cse44 + cse55*cse56 - cse56*cse61*(cse24*cse49 - cse24*cse62 - cse29*cse49 + cse29*cse62 + cse40*cse48 - cse40*cse53 - cse46*cse51 + cse47*cse51 - 2*cse48*cse63 + cse58*cse63 + cse60),
+        c_0=16*cse0*cse1*cse2*cse4*cse7*gamma_1*hbar*k_x*k_y - cse13*cse15*cse18*cse4*(-cse10 - cse12 - cse8) - cse14*cse30*cse32*(a_tilde*b*b_tilde*cse26 + b*cse24*gamma_2*m - cse22*cse28*m - 3*cse27*cse8 - cse29*gamma_1 - cse29*gamma_2) - cse15*cse40*cse7*k_x**3 + 2*cse19*cse2*cse4*k_x*k_y*(cse21*gamma_tilde + cse22*cse23 + cse25*gamma_1 - cse25*gamma_2 + 2*cse27*gamma_tilde) - cse34*cse40*cse7*k_x,
+        c_x=-a_tilde*cse44*cse47*(-cse12 - cse36 - cse9) - cse11*cse18*cse45*cse46*k_x + cse13*cse32*cse45*(-a_tilde*gamma_2 + cse20 + cse22 + cse37) + cse16*cse42*cse44,
+        c_y=4*b_tilde*cse17*cse50*(cse21 - cse27) + cse15 + cse34*cse48 - cse34*cse55*(cse10*cse36 - cse10*cse56 + cse36*cse51 - cse42 + cse51*cse56 + 8*cse53 + cse54) + cse47*cse50*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - cse11*cse23 - cse25*cse35 - cse29) + cse48*cse49 - cse49*cse55*(-cse11*cse39 + cse11*cse52 - 6*cse41 + cse51*cse8 + cse52*cse9 + 6*cse53 + cse54),
         c_z=0,
     )
 
@@ -2066,23 +1879,23 @@ def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
     cse1 = cse0*hbar
-    cse2 = 1/hbar
-    cse3 = epsilon_1 - epsilon_2
-    cse4 = -b - cse3
-    cse5 = a_tilde*epsilon_2
-    cse6 = b_tilde*gamma_2
-    cse7 = cse2/cse4**2
-    cse8 = cse3*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse9 = a_tilde*gamma_1
-    cse10 = cse6*m
-    cse11 = a_tilde**2
-    cse12 = epsilon_2*m
-    cse13 = gamma_tilde**2
-    cse14 = cse1/cse4**3
-    cse15 = 4*b_tilde*cse14*(a_tilde*gamma_2 + cse9 - gamma_1*gamma_tilde + gamma_2*gamma_tilde) + 8*cse14*cse6*cse8
+    cse2 = gamma_1*gamma_tilde
+    cse3 = cse2*m
+    cse4 = 2*hbar**2
+    cse5 = 1/(b - epsilon_1 + epsilon_2)
+    cse6 = cse0*cse5/hbar
+    cse7 = epsilon_1 - epsilon_2
+    cse8 = -b - cse7
+    cse9 = 4*b_tilde/cse8**2
+    cse10 = a_tilde*gamma_2
+    cse11 = b_tilde*m
+    cse12 = gamma_2*gamma_tilde
+    cse13 = -cse7*m
+    cse14 = cse1*cse5
+    cse15 = 8*b*b_tilde*cse14*gamma_1*(a_tilde - gamma_tilde)/cse8**3 + cse14*cse9*(a_tilde*gamma_1 - cse10 - cse12 - cse2)
     return (
         # c_z: k_x
-        4*a_tilde*cse2*gamma_tilde/cse4 - 2*cse0*cse7*(-a_tilde*cse10 + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde**2*hbar**2 - b_tilde*cse9*m + b_tilde*gamma_1*gamma_tilde*m - cse10*gamma_tilde - cse11*cse12 + cse11*epsilon_1*m - cse12*cse13 + cse13*epsilon_1*m - 2*cse5*gamma_tilde*m) + cse1 - 4*cse7*cse8*(a_tilde*epsilon_1 - cse5 - cse6 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde),
+        b*cse6*cse9*(a_tilde*gamma_1*m - b_tilde*cse4 - cse3) + cse1 + 2*cse6*(-a_tilde**2*cse13 + 2*a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - b_tilde**2*cse4 - b_tilde*cse3 - cse10*cse11 - cse11*cse12 - cse13*gamma_tilde**2)/cse8,
         # c_z: k_x**3
         cse15,
         # c_z: k_x*k_y**2
@@ -2096,33 +1909,30 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     cse0 = 1/m
     cse1 = cse0*k_x
     cse2 = cse1*hbar
-    cse3 = 1/hbar
+    cse3 = cse0*hbar*k_x**3
     cse4 = epsilon_1 - epsilon_2
     cse5 = -b - cse4
-    cse6 = 4*k_x
-    cse7 = 1/cse5**3
-    cse8 = a_tilde*gamma_1
-    cse9 = a_tilde*gamma_2
-    cse10 = gamma_2*gamma_tilde
-    cse11 = 4*b_tilde*cse7*(cse10 + cse8 + cse9 - gamma_1*gamma_tilde)
-    cse12 = cse0*hbar*k_x**3
-    cse13 = cse2*k_y**2
-    cse14 = b_tilde*gamma_2
-    cse15 = cse4*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse16 = 8*cse14*cse15*cse7
-    cse17 = a_tilde*epsilon_2
-    cse18 = cse3/cse5**2
-    cse19 = b_tilde*m
-    cse20 = a_tilde**2
-    cse21 = epsilon_2*m
-    cse22 = gamma_tilde**2
+    cse6 = 1/(b - epsilon_1 + epsilon_2)
+    cse7 = b_tilde*cse6
+    cse8 = 8*b*cse7*gamma_1*(a_tilde - gamma_tilde)/cse5**3
+    cse9 = cse2*k_y**2
+    cse10 = a_tilde*gamma_2
+    cse11 = gamma_1*gamma_tilde
+    cse12 = gamma_2*gamma_tilde
+    cse13 = 4/cse5**2
+    cse14 = cse13*cse7*(a_tilde*gamma_1 - cse10 - cse11 - cse12)
+    cse15 = cse11*m
+    cse16 = 2*hbar**2
+    cse17 = cse1*cse6/hbar
+    cse18 = b_tilde*m
+    cse19 = -cse4*m
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=a_tilde*cse3*cse6*gamma_tilde/cse5 - 2*cse1*cse18*(2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde**2*hbar**2 + b_tilde*gamma_1*gamma_tilde*m - cse10*cse19 - 2*cse17*gamma_tilde*m - cse19*cse8 - cse19*cse9 - cse20*cse21 + cse20*epsilon_1*m - cse21*cse22 + cse22*epsilon_1*m) + cse11*cse12 + cse11*cse13 + cse12*cse16 + cse13*cse16 - cse15*cse18*cse6*(a_tilde*epsilon_1 - cse14 - cse17 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde) + cse2,
+        c_z=b*b_tilde*cse13*cse17*(a_tilde*gamma_1*m - b_tilde*cse16 - cse15) + cse14*cse3 + cse14*cse9 + 2*cse17*(-a_tilde**2*cse19 + 2*a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - b_tilde**2*cse16 - b_tilde*cse15 - cse10*cse18 - cse12*cse18 - cse19*gamma_tilde**2)/cse5 + cse2 + cse3*cse8 + cse8*cse9,
     )
 
 
@@ -2139,23 +1949,23 @@ def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamm
     """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
     cse1 = cse0*hbar
-    cse2 = 1/hbar
-    cse3 = epsilon_1 - epsilon_2
-    cse4 = -b - cse3
-    cse5 = a_tilde*epsilon_2
-    cse6 = b_tilde*gamma_2
-    cse7 = cse2/cse4**2
-    cse8 = cse3*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse9 = a_tilde*gamma_1
-    cse10 = cse6*m
-    cse11 = a_tilde**2
-    cse12 = epsilon_2*m
-    cse13 = gamma_tilde**2
-    cse14 = cse1/cse4**3
-    cse15 = 4*b_tilde*cse14*(a_tilde*gamma_2 + cse9 - gamma_1*gamma_tilde + gamma_2*gamma_tilde) + 8*cse14*cse6*cse8
+    cse2 = gamma_1*gamma_tilde
+    cse3 = cse2*m
+    cse4 = 2*hbar**2
+    cse5 = 1/(b - epsilon_1 + epsilon_2)
+    cse6 = cse0*cse5/hbar
+    cse7 = epsilon_1 - epsilon_2
+    cse8 = -b - cse7
+    cse9 = 4*b_tilde/cse8**2
+    cse10 = a_tilde*gamma_2
+    cse11 = b_tilde*m
+    cse12 = gamma_2*gamma_tilde
+    cse13 = -cse7*m
+    cse14 = cse1*cse5
+    cse15 = 8*b*b_tilde*cse14*gamma_1*(a_tilde - gamma_tilde)/cse8**3 + cse14*cse9*(a_tilde*gamma_1 - cse10 - cse12 - cse2)
     return (
         # c_z: k_y
-        4*a_tilde*cse2*gamma_tilde/cse4 - 2*cse0*cse7*(-a_tilde*cse10 + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde**2*hbar**2 - b_tilde*cse9*m + b_tilde*gamma_1*gamma_tilde*m - cse10*gamma_tilde - cse11*cse12 + cse11*epsilon_1*m - cse12*cse13 + cse13*epsilon_1*m - 2*cse5*gamma_tilde*m) + cse1 - 4*cse7*cse8*(a_tilde*epsilon_1 - cse5 - cse6 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde),
+        b*cse6*cse9*(a_tilde*gamma_1*m - b_tilde*cse4 - cse3) + cse1 + 2*cse6*(-a_tilde**2*cse13 + 2*a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - b_tilde**2*cse4 - b_tilde*cse3 - cse10*cse11 - cse11*cse12 - cse13*gamma_tilde**2)/cse8,
         # c_z: k_x**2*k_y
         cse15,
         # c_z: k_y**3
@@ -2169,33 +1979,30 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma
     cse0 = 1/m
     cse1 = cse0*k_y
     cse2 = cse1*hbar
-    cse3 = 1/hbar
+    cse3 = cse0*hbar*k_y**3
     cse4 = epsilon_1 - epsilon_2
     cse5 = -b - cse4
-    cse6 = 4*k_y
-    cse7 = 1/cse5**3
-    cse8 = a_tilde*gamma_1
-    cse9 = a_tilde*gamma_2
-    cse10 = gamma_2*gamma_tilde
-    cse11 = 4*b_tilde*cse7*(cse10 + cse8 + cse9 - gamma_1*gamma_tilde)
-    cse12 = cse0*hbar*k_y**3
-    cse13 = cse2*k_x**2
-    cse14 = b_tilde*gamma_2
-    cse15 = cse4*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse16 = 8*cse14*cse15*cse7
-    cse17 = a_tilde*epsilon_2
-    cse18 = cse3/cse5**2
-    cse19 = b_tilde*m
-    cse20 = a_tilde**2
-    cse21 = epsilon_2*m
-    cse22 = gamma_tilde**2
+    cse6 = 1/(b - epsilon_1 + epsilon_2)
+    cse7 = b_tilde*cse6
+    cse8 = 8*b*cse7*gamma_1*(a_tilde - gamma_tilde)/cse5**3
+    cse9 = cse2*k_x**2
+    cse10 = a_tilde*gamma_2
+    cse11 = gamma_1*gamma_tilde
+    cse12 = gamma_2*gamma_tilde
+    cse13 = 4/cse5**2
+    cse14 = cse13*cse7*(a_tilde*gamma_1 - cse10 - cse11 - cse12)
+    cse15 = cse11*m
+    cse16 = 2*hbar**2
+    cse17 = cse1*cse6/hbar
+    cse18 = b_tilde*m
+    cse19 = -cse4*m
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=a_tilde*cse3*cse6*gamma_tilde/cse5 - 2*cse1*cse18*(2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde**2*hbar**2 + b_tilde*gamma_1*gamma_tilde*m - cse10*cse19 - 2*cse17*gamma_tilde*m - cse19*cse8 - cse19*cse9 - cse20*cse21 + cse20*epsilon_1*m - cse21*cse22 + cse22*epsilon_1*m) + cse11*cse12 + cse11*cse13 + cse12*cse16 + cse13*cse16 - cse15*cse18*cse6*(a_tilde*epsilon_1 - cse14 - cse17 + epsilon_1*gamma_tilde - epsilon_2*gamma_tilde) + cse2,
+        c_z=b*b_tilde*cse13*cse17*(a_tilde*gamma_1*m - b_tilde*cse16 - cse15) + cse14*cse3 + cse14*cse9 + 2*cse17*(-a_tilde**2*cse19 + 2*a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - b_tilde**2*cse16 - b_tilde*cse15 - cse10*cse18 - cse12*cse18 - cse19*gamma_tilde**2)/cse5 + cse2 + cse3*cse8 + cse8*cse9,
     )
 
 
@@ -2215,180 +2022,146 @@ _dJ_x_x_TERMS = (
 
 def _dJ_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_dJ_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**3
-    cse3 = a_tilde + gamma_tilde
-    cse4 = 1/hbar
-    cse5 = cse4*gamma_1
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6**2
-    cse8 = cse7*(a_tilde - gamma_tilde)
-    cse9 = a_tilde*gamma_2
-    cse10 = gamma_tilde*m
-    cse11 = gamma_tilde**2
-    cse12 = hbar**2
-    cse13 = b_tilde*cse12
-    cse14 = a_tilde*cse13
-    cse15 = 1/m
-    cse16 = 2*cse15
-    cse17 = 1/cse6
-    cse18 = cse17*cse4/cse1
-    cse19 = b_tilde**2*cse12
-    cse20 = a_tilde**2
-    cse21 = cse20*m
-    cse22 = cse21*epsilon_1
-    cse23 = cse21*epsilon_2
-    cse24 = cse11*epsilon_2
-    cse25 = cse11*epsilon_1
-    cse26 = cse24*m - cse25*m
-    cse27 = 4*cse17
-    cse28 = cse0*cse27
-    cse29 = cse15*cse2
-    cse30 = epsilon_2*gamma_tilde
-    cse31 = a_tilde*gamma_1
-    cse32 = cse31*m
-    cse33 = a_tilde*epsilon_1
-    cse34 = epsilon_1*gamma_tilde
-    cse35 = 1/cse1**2
-    cse36 = cse35*cse4
-    cse37 = a_tilde*b
-    cse38 = -cse30 + cse34 + cse37
-    cse39 = b**2
-    cse40 = gamma_1*gamma_tilde
-    cse41 = epsilon_1**2
-    cse42 = gamma_2*gamma_tilde
-    cse43 = epsilon_2**2
-    cse44 = 2*epsilon_1
-    cse45 = cse37*gamma_1
-    cse46 = 2*epsilon_2
-    cse47 = cse34*cse46
-    cse48 = cse29*hbar
-    cse49 = 4*cse38*cse48*(cse39*cse40 - cse39*cse42 + cse40*cse41 + cse40*cse43 + cse41*cse42 + cse42*cse43 + cse44*cse45 - cse45*cse46 - cse47*gamma_1 - cse47*gamma_2)/cse6**3
-    cse50 = b_tilde*gamma_2
-    cse51 = a_tilde*cse50
-    cse52 = a_tilde*cse30
-    cse53 = 2*cse50
-    cse54 = cse53*gamma_tilde
-    cse55 = cse28*cse36
-    cse56 = b_tilde*gamma_1
-    cse57 = a_tilde*cse56
-    cse58 = 16*cse0**2*cse48*cse56*cse8
-    cse59 = 6*cse56
-    cse60 = 4*cse56
-    cse61 = cse57*epsilon_2
-    cse62 = 2*cse37
-    cse63 = cse11*cse41 + cse11*cse43 + cse20*cse39 - cse24*cse44 - cse30*cse62 + cse34*cse62
-    cse64 = cse35*hbar
-    cse65 = cse64*cse7
-    cse66 = cse16*cse65
-    cse67 = 8*cse56
-    cse68 = 4*cse50
-    cse69 = 2*cse56
+    cse0 = b_tilde**2
+    cse1 = b**2
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2**2
+    cse4 = cse3*hbar
+    cse5 = 1/m
+    cse6 = epsilon_1 - epsilon_2
+    cse7 = -b - cse6
+    cse8 = cse5/cse7**3
+    cse9 = 16*cse1*cse4*cse8
+    cse10 = 1/hbar
+    cse11 = a_tilde**2
+    cse12 = b*m
+    cse13 = gamma_tilde**2
+    cse14 = hbar**2
+    cse15 = cse0*cse14
+    cse16 = 1/cse7**2
+    cse17 = cse16*cse5
+    cse18 = 4*cse17
+    cse19 = a_tilde*gamma_1
+    cse20 = cse19*m
+    cse21 = a_tilde*gamma_2
+    cse22 = gamma_1*gamma_tilde
+    cse23 = cse22*m
+    cse24 = gamma_2*gamma_tilde
+    cse25 = b_tilde*cse14
+    cse26 = 1/cse7
+    cse27 = 1/cse2
+    cse28 = cse10*cse27
+    cse29 = 2*cse28
+    cse30 = cse26*cse29*cse5
+    cse31 = a_tilde*b
+    cse32 = b*gamma_tilde
+    cse33 = -cse6
+    cse34 = cse33*gamma_tilde
+    cse35 = cse33**2
+    cse36 = 2*cse31
+    cse37 = 4*cse8*hbar*(cse31 - cse34)*(cse1*cse22 - cse1*cse24 + cse22*cse35 + cse24*cse35 - cse33*cse36*gamma_1)/cse2**3
+    cse38 = b_tilde*gamma_2
+    cse39 = b_tilde*gamma_1
+    cse40 = 2*gamma_tilde*m
+    cse41 = a_tilde - gamma_tilde
+    cse42 = cse39*cse41*cse9
+    cse43 = cse31*cse39
+    cse44 = 4*cse43
+    cse45 = 2*cse39
+    cse46 = a_tilde*cse33
+    cse47 = 2*cse38
+    cse48 = cse32*cse39
+    cse49 = cse1*cse11 + cse13*cse35 - cse34*cse36
+    cse50 = cse17*cse4
+    cse51 = 2*cse50
+    cse52 = 4*cse34
     return (
         # c_0: k_x*k_y
-        8*cse0**3*cse2*cse3*cse5*cse8 - cse15*cse27*cse36*(cse13*cse30 + cse13*cse33 - cse13*cse34 - cse14*epsilon_2 - cse19*gamma_1 + cse19*gamma_2 + cse22*gamma_1 - cse23*gamma_1 + cse30*cse32 - cse32*cse34) + cse16*cse18*(a_tilde*gamma_1*gamma_tilde*m - cse10*cse9 - cse11*gamma_1*m + cse11*gamma_2*m - 2*cse14) + cse28*cse29*cse5*(2*cse19 + cse22 - cse23 + cse26),
+        -b*cse10*cse18*cse3*gamma_1*(cse11*cse12 - cse12*cse13 + 2*cse15) - cse0*cse9*gamma_1 + 4*cse10*cse16*cse27*cse5*(a_tilde*b*b_tilde*cse14 + b*cse11*gamma_1*m - cse15*gamma_1 - cse15*gamma_2 - cse23*cse31 - cse25*cse32) - cse30*gamma_tilde*(cse20 + cse21*m - cse23 - cse24*m + 2*cse25),
         # c_0: k_x**3*k_y
-        cse49,
+        cse37,
         # c_0: k_x*k_y**3
-        cse49,
+        cse37,
         # c_x: k_x
-        2*cse15*cse35*cse4*(a_tilde*b*gamma_tilde*m + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde*gamma_1*gamma_tilde*m - cse10*cse53 - cse19 - cse26 - cse51*m - 2*cse52*m - cse57*m) - cse55*(-a_tilde*cse34 + cse24 - cse25 + cse51 + cse52 + cse54),
+        -b*b_tilde*cse18*cse28*(cse20 - 2*cse23 + cse25) - cse30*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - a_tilde*cse38*m + cse0*cse14 - cse13*cse33*m - cse38*cse40 - cse39*cse40),
         # c_x: k_x**3
-        cse58 - cse66*(cse30*cse53 - cse30*cse59 - cse33*cse59 - cse34*cse53 + cse34*cse59 + cse37*cse60 - cse44*cse51 + cse46*cse51 + 6*cse61 + cse63),
+        cse42 - cse51*(cse34*cse45 + cse34*cse47 - cse44 - cse45*cse46 + cse46*cse47 + 8*cse48 + cse49),
         # c_x: k_x*k_y**2
-        cse58 - cse66*(b*cse54 - b*cse69*gamma_tilde - cse30*cse60 + cse30*cse68 - cse33*cse67 + cse34*cse60 - cse34*cse68 - cse37*cse53 + cse37*cse69 + 8*cse61 + cse63),
+        cse42 - cse51*(cse32*cse47 - cse36*cse38 + cse38*cse52 + cse39*cse52 - 6*cse43 + 6*cse48 + cse49),
         # c_y: k_y
-        -2*a_tilde*cse18*(cse38 - cse50 + cse56) - cse55*cse57,
+        -a_tilde*cse26*cse29*(a_tilde*b - cse34 - cse38 - cse39) + cse16*cse28*cse44,
         # c_y: k_x**2*k_y
-        -b_tilde*cse15*cse27*cse64*(cse31 + cse40 - cse42 + cse9) - cse0*cse15*cse3*cse65*cse67,
+        -8*b*cse38*cse41*cse50 + 4*b_tilde*cse26*cse3*cse5*hbar*(cse19 - cse21 + cse22 + cse24),
     )
 
 
 @_kernel(_dJ_x_x_TERMS, _dJ_x_x_coefficients)
 def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{x,x} = J_eff_{x,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_x}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = b - epsilon_1 + epsilon_2
-    cse1 = 1/cse0**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = a_tilde + gamma_tilde
-    cse4 = a_tilde - gamma_tilde
-    cse5 = 1/hbar
+    cse0 = b_tilde**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**3
+    cse4 = gamma_1*k_y
+    cse5 = 1/m
     cse6 = cse5*k_x
-    cse7 = -b - cse2
-    cse8 = 1/cse7**3
-    cse9 = cse8*k_y
-    cse10 = a_tilde*gamma_2
-    cse11 = gamma_tilde*m
-    cse12 = gamma_tilde**2
-    cse13 = hbar**2
-    cse14 = b_tilde*cse13
-    cse15 = a_tilde*cse14
-    cse16 = 1/m
-    cse17 = cse16*k_x
-    cse18 = 1/cse0
-    cse19 = 2*cse5
-    cse20 = cse18*cse19*k_y/cse7
-    cse21 = b_tilde**2*cse13
-    cse22 = a_tilde**2
+    cse7 = b**2
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = 1/hbar
+    cse11 = a_tilde**2
+    cse12 = b*m
+    cse13 = gamma_tilde**2
+    cse14 = hbar**2
+    cse15 = cse0*cse14
+    cse16 = 1/cse2**2
+    cse17 = cse16*cse9
+    cse18 = 4*b*cse6
+    cse19 = a_tilde*gamma_1
+    cse20 = cse19*m
+    cse21 = a_tilde*gamma_2
+    cse22 = gamma_1*gamma_tilde
     cse23 = cse22*m
-    cse24 = cse23*epsilon_1
-    cse25 = cse23*epsilon_2
-    cse26 = cse12*epsilon_2
-    cse27 = cse12*epsilon_1
-    cse28 = cse26*m - cse27*m
-    cse29 = 4*cse18
-    cse30 = cse5*k_y
-    cse31 = cse29*cse30
-    cse32 = cse17*cse8
+    cse24 = gamma_2*gamma_tilde
+    cse25 = b_tilde*cse14
+    cse26 = 2*cse5
+    cse27 = cse26*k_x
+    cse28 = 1/cse2
+    cse29 = 1/cse8
+    cse30 = cse10*cse29
+    cse31 = cse28*cse30
+    cse32 = cse27*cse31
     cse33 = a_tilde*b
-    cse34 = epsilon_1*gamma_tilde
-    cse35 = epsilon_2*gamma_tilde
-    cse36 = cse33 + cse34 - cse35
-    cse37 = b**2
-    cse38 = gamma_1*gamma_tilde
-    cse39 = epsilon_1**2
-    cse40 = gamma_2*gamma_tilde
-    cse41 = epsilon_2**2
-    cse42 = 2*epsilon_1
-    cse43 = cse33*gamma_1
-    cse44 = 2*epsilon_2
-    cse45 = cse34*cse44
-    cse46 = 4*cse36*hbar*(cse37*cse38 - cse37*cse40 + cse38*cse39 + cse38*cse41 + cse39*cse40 + cse40*cse41 + cse42*cse43 - cse43*cse44 - cse45*gamma_1 - cse45*gamma_2)/cse0**3
-    cse47 = cse16*k_x**3
-    cse48 = a_tilde*gamma_1
-    cse49 = cse48*m
-    cse50 = a_tilde*epsilon_1
-    cse51 = 1/cse7**2
-    cse52 = cse17*cse51
-    cse53 = b_tilde*gamma_1
-    cse54 = cse1*hbar
-    cse55 = 16*cse2**2*cse4*cse53*cse54
-    cse56 = k_y**2
-    cse57 = b_tilde*gamma_2
-    cse58 = a_tilde*cse57
-    cse59 = a_tilde*cse35
-    cse60 = 2*cse57
-    cse61 = cse60*gamma_tilde
-    cse62 = cse2*cse51
-    cse63 = cse29*cse62
-    cse64 = a_tilde*cse53
-    cse65 = 6*cse53
-    cse66 = 4*cse53
-    cse67 = cse64*epsilon_2
-    cse68 = 2*cse33
-    cse69 = cse12*cse39 + cse12*cse41 + cse22*cse37 - cse26*cse42 + cse34*cse68 - cse35*cse68
-    cse70 = 2*cse54
-    cse71 = 8*cse53
-    cse72 = 4*cse57
-    cse73 = 2*cse53
-    cse74 = cse16*k_x**2*k_y
+    cse34 = b*gamma_tilde
+    cse35 = 1/cse8**3
+    cse36 = -cse1
+    cse37 = cse36*gamma_tilde
+    cse38 = cse33 - cse37
+    cse39 = cse36**2
+    cse40 = 2*cse33
+    cse41 = cse22*cse39 + cse22*cse7 + cse24*cse39 - cse24*cse7 - cse36*cse40*gamma_1
+    cse42 = k_x**3
+    cse43 = a_tilde - gamma_tilde
+    cse44 = k_y**2
+    cse45 = b_tilde*gamma_2
+    cse46 = b_tilde*gamma_1
+    cse47 = 2*gamma_tilde*m
+    cse48 = cse33*cse46
+    cse49 = 2*cse45
+    cse50 = 4*cse37
+    cse51 = cse34*cse46
+    cse52 = cse11*cse7 + cse13*cse39 - cse37*cse40
+    cse53 = 4*cse48
+    cse54 = 2*cse46
+    cse55 = a_tilde*cse36
+    cse56 = cse5*k_y
+    cse57 = hbar*k_x**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=8*cse1*cse2**3*cse3*cse4*cse6*cse9*gamma_1 + cse17*cse20*(a_tilde*gamma_1*gamma_tilde*m - cse10*cse11 - cse12*gamma_1*m + cse12*gamma_2*m - 2*cse15) + cse2*cse31*cse32*gamma_1*(2*cse21 + cse24 - cse25 + cse28) - cse31*cse52*(-cse14*cse34 + cse14*cse35 + cse14*cse50 - cse15*epsilon_2 - cse21*gamma_1 + cse21*gamma_2 + cse24*gamma_1 - cse25*gamma_1 - cse34*cse49 + cse35*cse49) + cse32*cse46*k_y**3 + cse46*cse47*cse9,
-        c_x=cse19*cse52*(a_tilde*b*gamma_tilde*m + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde*gamma_1*gamma_tilde*m - cse11*cse60 - cse21 - cse28 - cse58*m - 2*cse59*m - cse64*m) + cse32*cse55*cse56 - cse47*cse51*cse70*(cse33*cse66 - cse34*cse60 + cse34*cse65 + cse35*cse60 - cse35*cse65 - cse42*cse58 + cse44*cse58 - cse50*cse65 + 6*cse67 + cse69) + cse47*cse55*cse8 - cse52*cse56*cse70*(b*cse61 - b*cse73*gamma_tilde - cse33*cse60 + cse33*cse73 + cse34*cse66 - cse34*cse72 - cse35*cse66 + cse35*cse72 - cse50*cse71 + 8*cse67 + cse69) - cse6*cse63*(-a_tilde*cse34 + cse26 - cse27 + cse58 + cse59 + cse61),
-        c_y=-a_tilde*cse20*(cse36 + cse53 - cse57) - b_tilde*cse29*cse51*cse74*hbar*(cse10 + cse38 - cse40 + cse48) - cse3*cse54*cse62*cse71*cse74 - cse30*cse63*cse64,
+        c_0=-16*cse0*cse3*cse4*cse6*cse7*cse9*hbar + 4*cse10*cse16*cse29*cse5*k_x*k_y*(a_tilde*b*b_tilde*cse14 + b*cse11*gamma_1*m - cse15*gamma_1 - cse15*gamma_2 - cse23*cse33 - cse25*cse34) - cse10*cse17*cse18*cse4*(cse11*cse12 - cse12*cse13 + 2*cse15) + 4*cse3*cse35*cse38*cse41*cse42*cse5*hbar*k_y + 4*cse3*cse35*cse38*cse41*cse5*hbar*k_x*k_y**3 - cse32*gamma_tilde*k_y*(cse20 + cse21*m - cse23 - cse24*m + 2*cse25),
+        c_x=-b_tilde*cse16*cse18*cse30*(cse20 - 2*cse23 + cse25) + 16*b_tilde*cse3*cse42*cse43*cse5*cse7*cse9*gamma_1*hbar + 16*b_tilde*cse3*cse43*cse44*cse5*cse7*cse9*gamma_1*hbar*k_x - cse17*cse26*cse42*hbar*(cse37*cse49 + cse37*cse54 + cse49*cse55 + 8*cse51 + cse52 - cse53 - cse54*cse55) - cse17*cse27*cse44*hbar*(cse34*cse49 - cse40*cse45 + cse45*cse50 + cse46*cse50 - 6*cse48 + 6*cse51 + cse52) - cse32*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - a_tilde*cse45*m + cse0*cse14 - cse13*cse36*m - cse45*cse47 - cse46*cse47),
+        c_y=-2*a_tilde*cse31*k_y*(a_tilde*b - cse37 - cse45 - cse46) - 8*b*cse17*cse43*cse45*cse56*cse57 + 4*b_tilde*cse28*cse56*cse57*cse9*(cse19 - cse21 + cse22 + cse24) + cse16*cse30*cse53*k_y,
         c_z=0,
     )
 
@@ -2412,222 +2185,172 @@ _dJ_x_y_TERMS = (
 def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_dJ_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 1/cse2
-    cse4 = 2*b_tilde
+    cse1 = 2*cse0
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 1/cse2**2
-    cse7 = 2*cse0
-    cse8 = cse6*cse7
-    cse9 = b**2
-    cse10 = a_tilde*gamma_1
-    cse11 = cse10*gamma_tilde
-    cse12 = epsilon_1**2
-    cse13 = a_tilde*gamma_2
-    cse14 = cse13*gamma_tilde
-    cse15 = epsilon_2**2
-    cse16 = epsilon_1*gamma_tilde
-    cse17 = cse16*gamma_2
-    cse18 = a_tilde*b
-    cse19 = 2*cse18
-    cse20 = epsilon_2*gamma_tilde
-    cse21 = cse19*cse20
-    cse22 = a_tilde*epsilon_2
-    cse23 = 2*cse22
-    cse24 = a_tilde**2
-    cse25 = cse24*cse9
-    cse26 = cse25*gamma_2
-    cse27 = gamma_tilde**2
-    cse28 = cse12*cse27
-    cse29 = cse28*gamma_2
-    cse30 = cse15*cse27
-    cse31 = cse30*gamma_2
-    cse32 = b*cse24
-    cse33 = cse32*gamma_1
-    cse34 = 2*epsilon_1
-    cse35 = 2*epsilon_2
-    cse36 = cse27*cse35*epsilon_1
-    cse37 = b - epsilon_1 + epsilon_2
-    cse38 = 1/cse37**2
-    cse39 = 1/cse2**3
-    cse40 = 1/m
-    cse41 = cse40*hbar
-    cse42 = cse38*cse41
-    cse43 = 16*cse1**2*cse39*cse42
-    cse44 = gamma_1*m
-    cse45 = cse16*cse19
-    cse46 = 2*cse18*m
-    cse47 = cse27*m
-    cse48 = cse47*cse9
-    cse49 = hbar**2
-    cse50 = b_tilde*cse49
-    cse51 = cse18*cse50
-    cse52 = 2*b
-    cse53 = cse50*cse52
-    cse54 = 4*cse16
-    cse55 = cse47*epsilon_1
-    cse56 = cse35*gamma_1
-    cse57 = 2*a_tilde
-    cse58 = cse49*cse5
-    cse59 = cse58*gamma_1
-    cse60 = cse58*gamma_2
-    cse61 = 2*cse50*gamma_tilde
-    cse62 = 6*cse59
-    cse63 = 2*m
-    cse64 = gamma_1*gamma_tilde
-    cse65 = gamma_2*gamma_tilde
-    cse66 = cse18*gamma_1
-    cse67 = 4*cse39*cse41*(cse16 + cse18 - cse20)*(cse12*cse64 + cse12*cse65 + cse15*cse64 + cse15*cse65 - cse16*cse56 - cse17*cse35 - cse18*cse56 + cse34*cse66 + cse64*cse9 - cse65*cse9)/cse37**3
-    cse68 = cse0*cse1*cse6
-    cse69 = 4*b_tilde
-    cse70 = 1/cse37
-    cse71 = cse40*cse70
-    cse72 = cse69*cse71
-    cse73 = b_tilde*gamma_2
-    cse74 = cse73*gamma_tilde
-    cse75 = cse57*cse73
-    cse76 = b_tilde*gamma_1
-    cse77 = cse43*cse76*(a_tilde - gamma_tilde)
-    cse78 = a_tilde*epsilon_1
-    cse79 = 6*cse76
-    cse80 = 2*cse73
-    cse81 = -cse21 + cse25 + cse28 + cse30 - cse36 + cse45
-    cse82 = cse42*cse6
-    cse83 = 2*cse82
-    cse84 = 8*cse76
-    cse85 = 4*cse20
-    cse86 = b_tilde*cse64
-    cse87 = 2*cse24
+    cse6 = 1/cse3**2
+    cse7 = cse1*cse6
+    cse8 = b**2
+    cse9 = gamma_1*gamma_tilde
+    cse10 = cse8*cse9
+    cse11 = a_tilde**2
+    cse12 = cse11*cse8
+    cse13 = gamma_2*gamma_tilde
+    cse14 = cse13*cse8
+    cse15 = -cse2
+    cse16 = cse15**2
+    cse17 = cse16*cse9
+    cse18 = cse13*cse16
+    cse19 = a_tilde*b
+    cse20 = cse15*gamma_tilde
+    cse21 = 2*gamma_2
+    cse22 = cse20*cse21
+    cse23 = gamma_tilde**2
+    cse24 = cse16*cse23
+    cse25 = 2*cse15
+    cse26 = cse25*gamma_1
+    cse27 = b - epsilon_1 + epsilon_2
+    cse28 = 1/cse27**2
+    cse29 = 1/cse3**3
+    cse30 = 1/m
+    cse31 = cse30*hbar
+    cse32 = cse28*cse31
+    cse33 = 16*cse29*cse32*cse8
+    cse34 = cse23*m
+    cse35 = hbar**2
+    cse36 = cse35*cse5
+    cse37 = b*cse36
+    cse38 = 6*gamma_1
+    cse39 = 2*cse20
+    cse40 = cse19*cse39
+    cse41 = b_tilde*cse35
+    cse42 = 2*cse41
+    cse43 = 4*cse29*cse31*(cse19 - cse20)*(cse10 - cse14 + cse17 + cse18 - cse19*cse26)/cse27**3
+    cse44 = a_tilde*gamma_2
+    cse45 = cse9*m
+    cse46 = cse13*m
+    cse47 = 1/cse27
+    cse48 = 4*b_tilde
+    cse49 = b*cse0*cse47*cse48*cse6
+    cse50 = a_tilde - gamma_tilde
+    cse51 = b_tilde*gamma_1
+    cse52 = cse33*cse50*cse51
+    cse53 = 4*cse51
+    cse54 = a_tilde*gamma_1
+    cse55 = 2*cse54
+    cse56 = b_tilde*cse55
+    cse57 = b_tilde*cse21
+    cse58 = b*b_tilde*cse9
+    cse59 = cse12 + cse24 - cse40
+    cse60 = cse32*cse6
+    cse61 = 2*cse60
+    cse62 = b_tilde*cse13
+    cse63 = cse13 - cse44
     return (
         # c_0: 1
-        cse0*cse3*cse4*gamma_tilde + cse5*cse8*gamma_2,
+        b_tilde*cse1*cse4*gamma_tilde + cse5*cse7*gamma_2,
         # c_0: k_x**2
-        cse38*cse8*(cse11*cse12 + cse11*cse15 + cse11*cse9 + cse12*cse14 + cse14*cse15 - cse14*cse9 - cse16*cse23*gamma_1 + cse17*cse19 - cse17*cse23 - cse21*gamma_2 + cse26 + cse29 + cse31 + cse33*cse34 - cse33*cse35 - cse36*gamma_2),
+        cse28*cse7*(a_tilde*cse10 - a_tilde*cse14 + a_tilde*cse17 + a_tilde*cse18 - b*cse11*cse26 + cse12*gamma_2 - cse19*cse22 + cse24*gamma_2),
         # c_0: k_y**2
-        2*cse0*cse38*cse40*cse6*(-cse12*cse61 - cse15*cse61 + cse16*cse53 + cse17*cse46 - cse20*cse46*gamma_2 - cse20*cse53 - cse21*cse44 + cse26*m + cse28*cse44 + cse29*cse63 + cse30*cse44 + cse31*cse63 - cse34*cse51 + cse34*cse60 + cse35*cse51 - cse35*cse60 + cse44*cse45 + cse48*gamma_1 - cse48*gamma_2 + cse50*cse54*epsilon_2 + cse50*cse57*cse9 + cse52*cse59 - cse52*cse60 - cse55*cse56 - 4*cse55*epsilon_2*gamma_2 - cse62*epsilon_1 + cse62*epsilon_2) - cse43*cse5*gamma_1,
+        2*cse0*cse28*cse30*cse6*(2*a_tilde*b*b_tilde*cse15*cse35 + 2*a_tilde*b_tilde*cse35*cse8 - b*cse20*cse42 + cse11*cse8*gamma_2*m + cse16*cse23*gamma_1*m + 2*cse16*cse23*gamma_2*m - cse16*cse42*gamma_tilde - cse19*cse22*m - cse21*cse37 + cse23*cse8*gamma_1*m - cse25*cse36*gamma_2 - cse26*cse36 - cse34*cse8*gamma_2 - cse37*cse38 - cse40*gamma_1*m) - cse33*cse5*gamma_1,
         # c_0: k_x**2*k_y**2
-        cse67,
+        cse43,
         # c_0: k_y**4
-        cse67,
+        cse43,
         # c_x: k_y
-        -cse3*cse7*cse71*(a_tilde*b*gamma_tilde*m + b_tilde*gamma_1*gamma_tilde*m + cse27*epsilon_1*m - cse47*epsilon_2 - cse58 - cse74*m - cse75*m) + cse68*cse72*(cse13*m + cse50 - cse64*m - cse65*m),
+        -cse1*cse30*cse4*cse47*(a_tilde*b*gamma_tilde*m - b_tilde*cse45 - 3*b_tilde*cse46 - cse15*cse34 + cse35*cse5) - cse30*cse49*(cse41 + cse44*m - cse45 - cse46),
         # c_x: k_x**2*k_y
-        cse77 - cse83*(cse16*cse79 - cse16*cse80 - cse20*cse79 + cse20*cse80 + cse22*cse79 + cse22*cse80 + cse66*cse69 - cse78*cse79 - cse78*cse80 + cse81),
+        cse52 - cse61*(b_tilde*cse25*cse44 - cse15*cse56 - cse19*cse53 + cse20*cse57 + cse39*cse51 + 8*cse58 + cse59),
         # c_x: k_y**3
-        cse77 - cse83*(-cse19*cse73 + cse22*cse84 + cse4*cse66 + cse52*cse74 - cse52*cse86 - cse54*cse73 + cse54*cse76 + cse73*cse85 - cse76*cse85 - cse78*cse84 + cse81),
+        cse52 - cse61*(2*b*cse62 - b_tilde*cse19*cse38 - cse19*cse57 + cse20*cse48*gamma_2 + cse20*cse53 + 6*cse58 + cse59),
         # c_y: k_x
-        -4*a_tilde*cse68*cse70*(a_tilde*epsilon_1 - cse20 - cse22 - cse73 + epsilon_1*gamma_tilde) - cse8*(a_tilde*cse16 - a_tilde*cse20 + cse10*cse4 + cse32 + cse74 - cse75 - cse86 + cse87*epsilon_1 - cse87*epsilon_2),
+        2*cse0*cse4*cse47*(-a_tilde*cse20 + b*cse11 + b_tilde*gamma_1*gamma_tilde - cse56 - cse62) - cse49*(cse55 + cse63 - cse9),
         # c_y: k_x*k_y**2
-        -cse1*cse82*cse84*(a_tilde + gamma_tilde) - cse6*cse72*hbar*(cse10 + cse13 + cse64 - cse65),
+        -8*b*b_tilde*cse50*cse60*gamma_2 + 4*b_tilde*cse28*cse30*cse4*hbar*(cse54 + cse63 + cse9),
     )
 
 
 @_kernel(_dJ_x_y_TERMS, _dJ_x_y_coefficients)
 def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{x,y} = J_eff_{x,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_x}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = 2*b_tilde
-    cse1 = 1/hbar
+    cse0 = 1/hbar
+    cse1 = 2*cse0
     cse2 = epsilon_1 - epsilon_2
     cse3 = -b - cse2
-    cse4 = cse1/cse3
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 2*gamma_2
-    cse7 = 1/cse3**2
-    cse8 = cse1*cse7
-    cse9 = 1/cse3**3
-    cse10 = 1/m
-    cse11 = cse10*k_y**2
-    cse12 = cse11*cse9
-    cse13 = b - epsilon_1 + epsilon_2
-    cse14 = 1/cse13**2
-    cse15 = cse14*hbar
-    cse16 = 16*cse15*cse2**2
-    cse17 = cse10*cse9
-    cse18 = a_tilde*b
-    cse19 = epsilon_1*gamma_tilde
-    cse20 = epsilon_2*gamma_tilde
-    cse21 = b**2
-    cse22 = gamma_1*gamma_tilde
-    cse23 = epsilon_1**2
-    cse24 = gamma_2*gamma_tilde
-    cse25 = epsilon_2**2
-    cse26 = 2*epsilon_1
-    cse27 = cse18*gamma_1
-    cse28 = 2*epsilon_2
-    cse29 = cse28*gamma_1
-    cse30 = cse28*gamma_2
-    cse31 = 4*hbar*(cse18 + cse19 - cse20)*(-cse18*cse29 - cse19*cse29 - cse19*cse30 + cse21*cse22 - cse21*cse24 + cse22*cse23 + cse22*cse25 + cse23*cse24 + cse24*cse25 + cse26*cse27)/cse13**3
-    cse32 = k_x**2
-    cse33 = a_tilde*gamma_1
-    cse34 = cse33*gamma_tilde
-    cse35 = a_tilde*gamma_2
-    cse36 = cse35*gamma_tilde
-    cse37 = cse18*cse6
-    cse38 = a_tilde*epsilon_2
-    cse39 = cse19*cse38
-    cse40 = a_tilde**2
-    cse41 = cse21*cse40
-    cse42 = cse41*gamma_2
-    cse43 = gamma_tilde**2
-    cse44 = cse23*cse43
-    cse45 = cse44*gamma_2
-    cse46 = cse25*cse43
-    cse47 = cse46*gamma_2
-    cse48 = b*cse40
-    cse49 = cse48*gamma_1
-    cse50 = cse28*cse43*epsilon_1
-    cse51 = 2*cse8
-    cse52 = cse14*cse51
-    cse53 = gamma_1*m
-    cse54 = 2*cse18
-    cse55 = cse19*cse54
-    cse56 = cse18*cse6*m
-    cse57 = cse20*cse54
-    cse58 = cse43*m
-    cse59 = cse21*cse58
-    cse60 = hbar**2
-    cse61 = b_tilde*cse60
-    cse62 = cse18*cse61
-    cse63 = 2*cse61
-    cse64 = b*cse63
-    cse65 = 4*cse19
-    cse66 = cse58*epsilon_1
-    cse67 = 2*a_tilde
-    cse68 = cse5*cse60
-    cse69 = cse68*gamma_1
-    cse70 = 2*b
-    cse71 = cse6*cse68
-    cse72 = cse63*gamma_tilde
-    cse73 = 6*cse69
-    cse74 = 2*m
-    cse75 = k_y**3
-    cse76 = b_tilde*gamma_1
-    cse77 = cse16*cse17*cse76*(a_tilde - gamma_tilde)
-    cse78 = 1/cse13
-    cse79 = 4*b_tilde
-    cse80 = cse2*cse8
-    cse81 = b_tilde*gamma_2
-    cse82 = cse81*gamma_tilde
-    cse83 = cse67*cse81
-    cse84 = 2*cse10
-    cse85 = cse84*k_y
-    cse86 = a_tilde*epsilon_1
-    cse87 = 6*cse76
-    cse88 = 2*cse81
-    cse89 = cse41 + cse44 + cse46 - cse50 + cse55 - cse57
-    cse90 = cse15*cse7
-    cse91 = 8*cse76
-    cse92 = 4*cse20
-    cse93 = b_tilde*cse22
-    cse94 = cse78*k_x
-    cse95 = 2*cse40
+    cse6 = 1/cse3**2
+    cse7 = cse1*cse6
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = k_y**2
+    cse11 = 1/m
+    cse12 = cse10*cse11
+    cse13 = cse12*hbar
+    cse14 = b**2
+    cse15 = 1/cse3**3
+    cse16 = cse11*hbar
+    cse17 = a_tilde*b
+    cse18 = -cse2
+    cse19 = cse18*gamma_tilde
+    cse20 = gamma_1*gamma_tilde
+    cse21 = cse14*cse20
+    cse22 = gamma_2*gamma_tilde
+    cse23 = cse14*cse22
+    cse24 = cse18**2
+    cse25 = cse20*cse24
+    cse26 = cse22*cse24
+    cse27 = 2*cse18
+    cse28 = cse27*gamma_1
+    cse29 = 4*cse15*(cse17 - cse19)*(-cse17*cse28 + cse21 - cse23 + cse25 + cse26)/cse8**3
+    cse30 = k_x**2
+    cse31 = cse30*hbar
+    cse32 = a_tilde**2
+    cse33 = cse14*cse32
+    cse34 = 2*gamma_2
+    cse35 = cse19*cse34
+    cse36 = gamma_tilde**2
+    cse37 = cse24*cse36
+    cse38 = cse7*cse9
+    cse39 = cse36*m
+    cse40 = hbar**2
+    cse41 = cse40*cse5
+    cse42 = b*cse41
+    cse43 = 6*gamma_1
+    cse44 = 2*cse19
+    cse45 = cse17*cse44
+    cse46 = b_tilde*cse40
+    cse47 = 2*cse46
+    cse48 = k_y**3
+    cse49 = a_tilde - gamma_tilde
+    cse50 = a_tilde*gamma_2
+    cse51 = cse20*m
+    cse52 = cse22*m
+    cse53 = 1/cse8
+    cse54 = cse11*k_y
+    cse55 = cse53*cse54
+    cse56 = b*b_tilde
+    cse57 = 4*cse0*cse56*cse6
+    cse58 = b_tilde*cse17
+    cse59 = b_tilde*cse22
+    cse60 = 4*gamma_1
+    cse61 = b_tilde*cse19
+    cse62 = b*b_tilde*cse20
+    cse63 = cse33 + cse37 - cse45
+    cse64 = cse6*cse9
+    cse65 = 2*cse64
+    cse66 = a_tilde*gamma_1
+    cse67 = 2*cse66
+    cse68 = b_tilde*cse67
+    cse69 = cse22 - cse50
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=cse0*cse4*gamma_tilde + cse11*cse52*(-b*cse71 + cse19*cse56 + cse19*cse64 - cse20*cse56 - cse20*cse64 + cse21*cse61*cse67 - cse23*cse72 - cse25*cse72 - cse26*cse62 + cse28*cse62 - cse29*cse66 - cse30*cse68 + cse42*m + cse44*cse53 + cse45*cse74 + cse46*cse53 + cse47*cse74 + cse53*cse55 - cse53*cse57 + cse59*gamma_1 - cse59*gamma_2 + cse61*cse65*epsilon_2 - 4*cse66*epsilon_2*gamma_2 + cse69*cse70 + cse71*epsilon_1 - cse73*epsilon_1 + cse73*epsilon_2) - cse12*cse16*cse5*gamma_1 + cse12*cse31*cse32 + cse17*cse31*k_y**4 + cse32*cse52*(cse19*cse37 - cse20*cse37 + cse21*cse34 - cse21*cse36 + cse23*cse34 + cse23*cse36 + cse25*cse34 + cse25*cse36 + cse26*cse49 - cse28*cse49 - cse39*cse6 - 2*cse39*gamma_1 + cse42 + cse45 + cse47 - cse50*gamma_2) + cse5*cse6*cse8,
-        c_x=cse10*cse78*cse79*cse80*k_y*(-cse22*m - cse24*m + cse35*m + cse61) + cse32*cse77*k_y - cse32*cse85*cse90*(cse19*cse87 - cse19*cse88 - cse20*cse87 + cse20*cse88 + cse27*cse79 + cse38*cse87 + cse38*cse88 - cse86*cse87 - cse86*cse88 + cse89) - cse4*cse78*cse85*(a_tilde*b*gamma_tilde*m + b_tilde*gamma_1*gamma_tilde*m + cse43*epsilon_1*m - cse58*epsilon_2 - cse68 - cse82*m - cse83*m) + cse75*cse77 - cse75*cse84*cse90*(cse0*cse27 + cse38*cse91 - cse54*cse81 + cse65*cse76 - cse65*cse81 + cse70*cse82 - cse70*cse93 - cse76*cse92 + cse81*cse92 - cse86*cse91 + cse89),
-        c_y=-4*a_tilde*cse80*cse94*(a_tilde*epsilon_1 - cse20 - cse38 - cse81 + epsilon_1*gamma_tilde) - cse11*cse2*cse90*cse91*k_x*(a_tilde + gamma_tilde) - cse11*cse7*cse79*cse94*hbar*(cse22 - cse24 + cse33 + cse35) - cse51*k_x*(a_tilde*cse19 - a_tilde*cse20 + cse0*cse33 + cse48 + cse82 - cse83 - cse93 + cse95*epsilon_1 - cse95*epsilon_2),
+        c_0=b_tilde*cse1*cse4*gamma_tilde + cse12*cse29*cse31 + cse12*cse38*(2*a_tilde*b*b_tilde*cse18*cse40 + 2*a_tilde*b_tilde*cse14*cse40 - b*cse19*cse47 + cse14*cse32*gamma_2*m + cse14*cse36*gamma_1*m - cse14*cse39*gamma_2 - cse17*cse35*m + cse24*cse36*gamma_1*m + 2*cse24*cse36*gamma_2*m - cse24*cse47*gamma_tilde - cse27*cse41*gamma_2 - cse28*cse41 - cse34*cse42 - cse42*cse43 - cse45*gamma_1*m) - 16*cse13*cse14*cse15*cse5*cse9*gamma_1 + cse16*cse29*k_y**4 + cse30*cse38*(a_tilde*cse21 - a_tilde*cse23 + a_tilde*cse25 + a_tilde*cse26 - b*cse28*cse32 - cse17*cse35 + cse33*gamma_2 + cse37*gamma_2) + cse5*cse7*gamma_2,
+        c_x=16*b_tilde*cse11*cse14*cse15*cse30*cse49*cse9*gamma_1*hbar*k_y + 16*b_tilde*cse11*cse14*cse15*cse48*cse49*cse9*gamma_1*hbar - cse1*cse4*cse55*(a_tilde*b*gamma_tilde*m - b_tilde*cse51 - 3*b_tilde*cse52 - cse18*cse39 + cse40*cse5) - cse16*cse48*cse65*(2*b*cse59 - cse34*cse58 - cse43*cse58 + cse60*cse61 + 4*cse61*gamma_2 + 6*cse62 + cse63) - cse31*cse54*cse65*(b_tilde*cse27*cse50 + b_tilde*cse44*gamma_1 - cse18*cse68 + cse34*cse61 - cse58*cse60 + 8*cse62 + cse63) - cse55*cse57*(cse46 + cse50*m - cse51 - cse52),
+        c_y=4*b_tilde*cse10*cse11*cse4*cse9*hbar*k_x*(cse20 + cse66 + cse69) + 2*cse0*cse4*cse53*k_x*(-a_tilde*cse19 + b*cse32 + b_tilde*gamma_1*gamma_tilde - cse59 - cse68) - 8*cse13*cse49*cse56*cse64*gamma_2*k_x - cse53*cse57*k_x*(-cse20 + cse67 + cse69),
         c_z=0,
     )
 
@@ -2651,223 +2374,170 @@ _dJ_y_x_TERMS = (
 def _dJ_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_dJ_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 1/cse2
-    cse4 = 2*b_tilde
+    cse1 = 2*cse0
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 1/cse2**2
-    cse7 = 2*cse0
-    cse8 = cse6*cse7
-    cse9 = 1/cse2**3
+    cse6 = 1/cse3**2
+    cse7 = cse1*cse6
+    cse8 = b**2
+    cse9 = 1/cse3**3
     cse10 = b - epsilon_1 + epsilon_2
     cse11 = 1/cse10**2
     cse12 = 1/m
     cse13 = cse12*hbar
     cse14 = cse11*cse13
-    cse15 = 16*cse1**2*cse14*cse9
-    cse16 = gamma_1*m
-    cse17 = epsilon_1*gamma_tilde
-    cse18 = a_tilde*b
-    cse19 = 2*cse18
-    cse20 = cse17*cse19
-    cse21 = cse17*gamma_2
-    cse22 = 2*cse18*m
-    cse23 = epsilon_2*gamma_tilde
-    cse24 = cse19*cse23
-    cse25 = a_tilde**2
-    cse26 = b**2
-    cse27 = cse25*cse26
-    cse28 = cse27*gamma_2
-    cse29 = gamma_tilde**2
-    cse30 = cse29*m
-    cse31 = cse26*cse30
-    cse32 = epsilon_1**2
-    cse33 = cse29*cse32
-    cse34 = epsilon_2**2
-    cse35 = cse29*cse34
-    cse36 = hbar**2
-    cse37 = b_tilde*cse36
-    cse38 = 2*cse37
-    cse39 = 2*epsilon_2
-    cse40 = 2*b
-    cse41 = cse37*cse40
-    cse42 = 4*cse17
-    cse43 = cse30*epsilon_1
-    cse44 = cse39*gamma_1
-    cse45 = 2*a_tilde
-    cse46 = cse36*cse5
-    cse47 = cse46*gamma_1
-    cse48 = cse46*gamma_2
-    cse49 = cse38*gamma_tilde
-    cse50 = 6*cse47
-    cse51 = 2*epsilon_1
-    cse52 = cse33*gamma_2
-    cse53 = 2*m
-    cse54 = cse35*gamma_2
-    cse55 = cse11*cse8
-    cse56 = a_tilde*gamma_1
-    cse57 = cse56*gamma_tilde
-    cse58 = a_tilde*gamma_2
-    cse59 = cse58*gamma_tilde
-    cse60 = a_tilde*epsilon_2
-    cse61 = 2*cse60
-    cse62 = b*cse25
-    cse63 = cse62*gamma_1
-    cse64 = cse29*cse39*epsilon_1
-    cse65 = gamma_1*gamma_tilde
-    cse66 = gamma_2*gamma_tilde
-    cse67 = cse18*gamma_1
-    cse68 = -4*cse13*cse9*(cse17 + cse18 - cse23)*(-cse17*cse44 - cse18*cse44 - cse21*cse39 + cse26*cse65 - cse26*cse66 + cse32*cse65 + cse32*cse66 + cse34*cse65 + cse34*cse66 + cse51*cse67)/cse10**3
-    cse69 = 1/cse10
-    cse70 = b_tilde*gamma_2
-    cse71 = cse0*cse1*cse6
-    cse72 = cse70*gamma_tilde
-    cse73 = cse45*cse70
-    cse74 = b_tilde*cse65
-    cse75 = 2*cse25
-    cse76 = b_tilde*gamma_1
-    cse77 = 8*cse76
-    cse78 = cse14*cse6
-    cse79 = 4*b_tilde
-    cse80 = cse12*cse69
-    cse81 = cse79*cse80
-    cse82 = cse15*cse76*(a_tilde - gamma_tilde)
-    cse83 = a_tilde*epsilon_1
-    cse84 = 4*cse23
-    cse85 = cse20 - cse24 + cse27 + cse33 + cse35 - cse64
-    cse86 = 2*cse78
-    cse87 = 6*cse76
-    cse88 = 2*cse70
+    cse15 = 16*cse14*cse8*cse9*gamma_1
+    cse16 = gamma_tilde**2
+    cse17 = cse16*m
+    cse18 = hbar**2
+    cse19 = a_tilde**2
+    cse20 = cse18*cse5
+    cse21 = b*cse20
+    cse22 = 6*gamma_1
+    cse23 = 2*gamma_2
+    cse24 = a_tilde*b
+    cse25 = -cse2
+    cse26 = cse25*gamma_tilde
+    cse27 = cse24*cse26
+    cse28 = 2*cse27
+    cse29 = b_tilde*cse18
+    cse30 = 2*cse29
+    cse31 = cse25**2
+    cse32 = cse20*cse25
+    cse33 = 2*gamma_1
+    cse34 = cse11*cse7
+    cse35 = gamma_1*gamma_tilde
+    cse36 = cse35*cse8
+    cse37 = cse19*cse8
+    cse38 = gamma_2*gamma_tilde
+    cse39 = cse38*cse8
+    cse40 = cse31*cse35
+    cse41 = cse31*cse38
+    cse42 = cse16*cse31
+    cse43 = cse25*cse33
+    cse44 = -4*cse13*cse9*(cse24 - cse26)*(-cse24*cse43 + cse36 - cse39 + cse40 + cse41)/cse10**3
+    cse45 = a_tilde*gamma_1
+    cse46 = 2*cse45
+    cse47 = a_tilde*gamma_2
+    cse48 = cse38 - cse47
+    cse49 = 1/cse10
+    cse50 = b*b_tilde
+    cse51 = 4*cse0*cse49*cse50*cse6
+    cse52 = b_tilde*cse38
+    cse53 = b_tilde*cse46
+    cse54 = a_tilde - gamma_tilde
+    cse55 = cse14*cse6
+    cse56 = b_tilde*cse35
+    cse57 = b_tilde*cse15*cse54
+    cse58 = b_tilde*cse24
+    cse59 = 4*gamma_1
+    cse60 = b_tilde*cse26
+    cse61 = b*cse56
+    cse62 = -cse28 + cse37 + cse42
+    cse63 = 2*cse55
     return (
         # c_0: 1
-        -cse0*cse3*cse4*gamma_tilde - cse5*cse8*gamma_2,
+        -b_tilde*cse1*cse4*gamma_tilde - cse5*cse7*gamma_2,
         # c_0: k_x**2
-        -cse12*cse55*(cse16*cse20 - cse16*cse24 + cse16*cse33 + cse16*cse35 + cse17*cse41 + cse18*cse37*cse39 - cse18*cse38*epsilon_1 + cse21*cse22 - cse22*cse23*gamma_2 - cse23*cse41 + cse26*cse37*cse45 + cse28*m + cse31*gamma_1 - cse31*gamma_2 - cse32*cse49 - cse34*cse49 + cse37*cse42*epsilon_2 - cse39*cse48 + cse40*cse47 - cse40*cse48 - cse43*cse44 - 4*cse43*epsilon_2*gamma_2 + cse48*cse51 - cse50*epsilon_1 + cse50*epsilon_2 + cse52*cse53 + cse53*cse54) + cse15*cse5*gamma_1,
+        -cse12*cse34*(2*a_tilde*b*b_tilde*cse18*cse25 + 2*a_tilde*b_tilde*cse18*cse8 - b*cse26*cse30 + cse16*cse31*gamma_1*m + 2*cse16*cse31*gamma_2*m + cse16*cse8*gamma_1*m - cse17*cse8*gamma_2 + cse19*cse8*gamma_2*m - cse21*cse22 - cse21*cse23 - cse23*cse24*cse26*m - cse23*cse32 - cse28*gamma_1*m - cse30*cse31*gamma_tilde - cse32*cse33) + cse15*cse5,
         # c_0: k_y**2
-        -cse55*(-cse17*cse61*gamma_1 + cse19*cse21 - cse21*cse61 - cse24*gamma_2 + cse26*cse57 - cse26*cse59 + cse28 + cse32*cse57 + cse32*cse59 + cse34*cse57 + cse34*cse59 - cse39*cse63 + cse51*cse63 + cse52 + cse54 - cse64*gamma_2),
+        -cse34*(a_tilde*cse36 - a_tilde*cse39 + a_tilde*cse40 + a_tilde*cse41 - b*cse19*cse43 - cse23*cse27 + cse37*gamma_2 + cse42*gamma_2),
         # c_0: k_x**4
-        cse68,
+        cse44,
         # c_0: k_x**2*k_y**2
-        cse68,
+        cse44,
         # c_x: k_y
-        -4*a_tilde*cse69*cse71*(a_tilde*epsilon_1 - cse23 - cse60 - cse70 + epsilon_1*gamma_tilde) - cse8*(a_tilde*cse17 - a_tilde*cse23 + cse4*cse56 + cse62 + cse72 - cse73 - cse74 + cse75*epsilon_1 - cse75*epsilon_2),
+        2*cse0*cse4*cse49*(-a_tilde*cse26 + b*cse19 + b_tilde*gamma_1*gamma_tilde - cse52 - cse53) - cse51*(-cse35 + cse46 + cse48),
         # c_x: k_x**2*k_y
-        -cse1*cse77*cse78*(a_tilde + gamma_tilde) - cse6*cse81*hbar*(cse56 + cse58 + cse65 - cse66),
+        4*b_tilde*cse11*cse12*cse4*hbar*(cse35 + cse45 + cse48) - 8*cse50*cse54*cse55*gamma_2,
         # c_y: k_x
-        -cse3*cse7*cse80*(a_tilde*b*gamma_tilde*m + b_tilde*gamma_1*gamma_tilde*m + cse29*epsilon_1*m - cse30*epsilon_2 - cse46 - cse72*m - cse73*m) + cse71*cse81*(cse37 + cse58*m - cse65*m - cse66*m),
+        -cse1*cse12*cse4*cse49*(a_tilde*b*gamma_tilde*m - cse17*cse25 + cse18*cse5 - 3*cse52*m - cse56*m) - cse12*cse51*(cse29 - cse35*m - cse38*m + cse47*m),
         # c_y: k_x**3
-        cse82 - cse86*(-cse19*cse70 + cse4*cse67 + cse40*cse72 - cse40*cse74 - cse42*cse70 + cse42*cse76 + cse60*cse77 + cse70*cse84 - cse76*cse84 - cse77*cse83 + cse85),
+        cse57 - cse63*(2*b*cse52 - cse22*cse58 - cse23*cse58 + cse59*cse60 + 4*cse60*gamma_2 + 6*cse61 + cse62),
         # c_y: k_x*k_y**2
-        cse82 - cse86*(cse17*cse87 - cse17*cse88 - cse23*cse87 + cse23*cse88 + cse60*cse87 + cse60*cse88 + cse67*cse79 - cse83*cse87 - cse83*cse88 + cse85),
+        cse57 - cse63*(2*b_tilde*cse25*cse47 + cse23*cse60 - cse25*cse53 + cse33*cse60 - cse58*cse59 + 8*cse61 + cse62),
     )
 
 
 @_kernel(_dJ_y_x_TERMS, _dJ_y_x_coefficients)
 def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{y,x} = J_eff_{y,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_y}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = 2*b_tilde
-    cse1 = 1/hbar
+    cse0 = 1/hbar
+    cse1 = 2*cse0
     cse2 = epsilon_1 - epsilon_2
     cse3 = -b - cse2
-    cse4 = cse1/cse3
+    cse4 = 1/cse3
     cse5 = b_tilde**2
-    cse6 = 2*gamma_2
-    cse7 = 1/cse3**2
-    cse8 = cse1*cse7
+    cse6 = 1/cse3**2
+    cse7 = cse1*cse6
+    cse8 = b**2
     cse9 = k_x**2
     cse10 = 1/m
-    cse11 = cse2**2
-    cse12 = b - epsilon_1 + epsilon_2
-    cse13 = 1/cse12**2
-    cse14 = 1/cse3**3
-    cse15 = cse10*cse14
-    cse16 = a_tilde*b
-    cse17 = epsilon_1*gamma_tilde
-    cse18 = epsilon_2*gamma_tilde
-    cse19 = b**2
-    cse20 = gamma_1*gamma_tilde
-    cse21 = epsilon_1**2
-    cse22 = gamma_2*gamma_tilde
-    cse23 = epsilon_2**2
-    cse24 = 2*epsilon_1
-    cse25 = cse16*gamma_1
-    cse26 = 2*epsilon_2
-    cse27 = cse26*gamma_1
-    cse28 = cse26*gamma_2
-    cse29 = 4*hbar*(cse16 + cse17 - cse18)*(-cse16*cse27 - cse17*cse27 - cse17*cse28 + cse19*cse20 - cse19*cse22 + cse20*cse21 + cse20*cse23 + cse21*cse22 + cse22*cse23 + cse24*cse25)/cse12**3
-    cse30 = k_y**2
-    cse31 = cse10*cse9
-    cse32 = a_tilde*gamma_1
-    cse33 = cse32*gamma_tilde
-    cse34 = a_tilde*gamma_2
-    cse35 = cse34*gamma_tilde
-    cse36 = cse16*cse6
-    cse37 = a_tilde*epsilon_2
-    cse38 = cse17*cse37
-    cse39 = a_tilde**2
-    cse40 = cse19*cse39
-    cse41 = cse40*gamma_2
-    cse42 = gamma_tilde**2
-    cse43 = cse21*cse42
-    cse44 = cse43*gamma_2
-    cse45 = cse23*cse42
-    cse46 = cse45*gamma_2
-    cse47 = b*cse39
-    cse48 = cse47*gamma_1
-    cse49 = cse26*cse42*epsilon_1
-    cse50 = 2*cse8
-    cse51 = cse13*cse50
-    cse52 = gamma_1*m
-    cse53 = 2*cse16
-    cse54 = cse17*cse53
-    cse55 = cse16*cse6*m
-    cse56 = cse18*cse53
-    cse57 = cse42*m
-    cse58 = cse19*cse57
-    cse59 = hbar**2
-    cse60 = b_tilde*cse59
-    cse61 = cse16*cse60
-    cse62 = 2*cse60
-    cse63 = b*cse62
-    cse64 = 4*cse17
-    cse65 = cse57*epsilon_1
-    cse66 = 2*a_tilde
-    cse67 = cse5*cse59
-    cse68 = cse67*gamma_1
-    cse69 = 2*b
-    cse70 = cse6*cse67
-    cse71 = cse62*gamma_tilde
-    cse72 = 6*cse68
-    cse73 = 2*m
-    cse74 = b_tilde*gamma_1
-    cse75 = 8*cse74
-    cse76 = cse13*hbar
-    cse77 = cse7*cse76
-    cse78 = 4*b_tilde
-    cse79 = 1/cse12
-    cse80 = cse79*k_y
-    cse81 = b_tilde*gamma_2
-    cse82 = cse2*cse8
-    cse83 = cse81*gamma_tilde
-    cse84 = cse66*cse81
-    cse85 = b_tilde*cse20
-    cse86 = 2*cse39
-    cse87 = k_x**3
-    cse88 = 16*cse11*cse15*cse74*cse76*(a_tilde - gamma_tilde)
-    cse89 = 2*cse10
-    cse90 = cse89*k_x
-    cse91 = a_tilde*epsilon_1
-    cse92 = 6*cse74
-    cse93 = 2*cse81
-    cse94 = cse40 + cse43 + cse45 - cse49 + cse54 - cse56
-    cse95 = 4*cse18
+    cse11 = b - epsilon_1 + epsilon_2
+    cse12 = 1/cse11**2
+    cse13 = 1/cse3**3
+    cse14 = cse10*hbar
+    cse15 = a_tilde*b
+    cse16 = -cse2
+    cse17 = cse16*gamma_tilde
+    cse18 = gamma_1*gamma_tilde
+    cse19 = cse18*cse8
+    cse20 = gamma_2*gamma_tilde
+    cse21 = cse20*cse8
+    cse22 = cse16**2
+    cse23 = cse18*cse22
+    cse24 = cse20*cse22
+    cse25 = 2*cse16
+    cse26 = cse25*gamma_1
+    cse27 = 4*cse13*(cse15 - cse17)*(-cse15*cse26 + cse19 - cse21 + cse23 + cse24)/cse11**3
+    cse28 = cse10*cse9
+    cse29 = k_y**2
+    cse30 = cse29*hbar
+    cse31 = a_tilde**2
+    cse32 = cse31*cse8
+    cse33 = 2*gamma_2
+    cse34 = cse17*cse33
+    cse35 = gamma_tilde**2
+    cse36 = cse22*cse35
+    cse37 = cse12*cse7
+    cse38 = cse35*m
+    cse39 = hbar**2
+    cse40 = cse39*cse5
+    cse41 = b*cse40
+    cse42 = 6*gamma_1
+    cse43 = 2*cse17
+    cse44 = cse15*cse43
+    cse45 = b_tilde*cse39
+    cse46 = 2*cse45
+    cse47 = a_tilde - gamma_tilde
+    cse48 = cse12*cse6
+    cse49 = b*b_tilde
+    cse50 = a_tilde*gamma_1
+    cse51 = 2*cse50
+    cse52 = a_tilde*gamma_2
+    cse53 = cse20 - cse52
+    cse54 = 1/cse11
+    cse55 = 4*cse0*cse49*cse6
+    cse56 = b_tilde*cse20
+    cse57 = b_tilde*cse51
+    cse58 = k_x**3
+    cse59 = cse10*k_x
+    cse60 = cse54*cse59
+    cse61 = b_tilde*cse18
+    cse62 = b_tilde*cse15
+    cse63 = 4*gamma_1
+    cse64 = b_tilde*cse17
+    cse65 = b*cse61
+    cse66 = cse32 + cse36 - cse44
+    cse67 = 2*cse48
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=-cse0*cse4*gamma_tilde + 16*cse10*cse11*cse13*cse14*cse5*cse9*gamma_1*hbar - cse14*cse29*cse30*cse31 - cse15*cse29*k_x**4 - cse30*cse51*(cse17*cse36 - cse18*cse36 + cse19*cse33 - cse19*cse35 + cse21*cse33 + cse21*cse35 + cse23*cse33 + cse23*cse35 + cse24*cse48 - cse26*cse48 - cse38*cse6 - 2*cse38*gamma_1 + cse41 + cse44 + cse46 - cse49*gamma_2) - cse31*cse51*(-b*cse70 + cse17*cse55 + cse17*cse63 - cse18*cse55 - cse18*cse63 + cse19*cse60*cse66 - cse21*cse71 - cse23*cse71 - cse24*cse61 + cse26*cse61 - cse27*cse65 - cse28*cse67 + cse41*m + cse43*cse52 + cse44*cse73 + cse45*cse52 + cse46*cse73 + cse52*cse54 - cse52*cse56 + cse58*gamma_1 - cse58*gamma_2 + cse60*cse64*epsilon_2 - 4*cse65*epsilon_2*gamma_2 + cse68*cse69 + cse70*epsilon_1 - cse72*epsilon_1 + cse72*epsilon_2) - cse5*cse6*cse8,
-        c_x=-4*a_tilde*cse80*cse82*(a_tilde*epsilon_1 - cse18 - cse37 - cse81 + epsilon_1*gamma_tilde) - cse2*cse31*cse75*cse77*k_y*(a_tilde + gamma_tilde) - cse31*cse7*cse78*cse80*hbar*(cse20 - cse22 + cse32 + cse34) - cse50*k_y*(a_tilde*cse17 - a_tilde*cse18 + cse0*cse32 + cse47 + cse83 - cse84 - cse85 + cse86*epsilon_1 - cse86*epsilon_2),
-        c_y=cse10*cse78*cse79*cse82*k_x*(-cse20*m - cse22*m + cse34*m + cse60) - cse30*cse77*cse90*(cse17*cse92 - cse17*cse93 - cse18*cse92 + cse18*cse93 + cse25*cse78 + cse37*cse92 + cse37*cse93 - cse91*cse92 - cse91*cse93 + cse94) + cse30*cse88*k_x - cse4*cse79*cse90*(a_tilde*b*gamma_tilde*m + b_tilde*gamma_1*gamma_tilde*m + cse42*epsilon_1*m - cse57*epsilon_2 - cse67 - cse83*m - cse84*m) - cse77*cse87*cse89*(cse0*cse25 + cse37*cse75 - cse53*cse81 + cse64*cse74 - cse64*cse81 + cse69*cse83 - cse69*cse85 - cse74*cse95 - cse75*cse91 + cse81*cse95 + cse94) + cse87*cse88,
+        c_0=-b_tilde*cse1*cse4*gamma_tilde + 16*cse10*cse12*cse13*cse5*cse8*cse9*gamma_1*hbar - cse14*cse27*k_x**4 - cse27*cse28*cse30 - cse28*cse37*(2*a_tilde*b*b_tilde*cse16*cse39 + 2*a_tilde*b_tilde*cse39*cse8 - b*cse17*cse46 - cse15*cse34*m + cse22*cse35*gamma_1*m + 2*cse22*cse35*gamma_2*m - cse22*cse46*gamma_tilde - cse25*cse40*gamma_2 - cse26*cse40 + cse31*cse8*gamma_2*m - cse33*cse41 + cse35*cse8*gamma_1*m - cse38*cse8*gamma_2 - cse41*cse42 - cse44*gamma_1*m) - cse29*cse37*(a_tilde*cse19 - a_tilde*cse21 + a_tilde*cse23 + a_tilde*cse24 - b*cse26*cse31 - cse15*cse34 + cse32*gamma_2 + cse36*gamma_2) - cse5*cse7*gamma_2,
+        c_x=4*b_tilde*cse10*cse12*cse4*cse9*hbar*k_y*(cse18 + cse50 + cse53) + 2*cse0*cse4*cse54*k_y*(-a_tilde*cse17 + b*cse31 + b_tilde*gamma_1*gamma_tilde - cse56 - cse57) - 8*cse28*cse47*cse48*cse49*gamma_2*hbar*k_y - cse54*cse55*k_y*(-cse18 + cse51 + cse53),
+        c_y=16*b_tilde*cse10*cse12*cse13*cse29*cse47*cse8*gamma_1*hbar*k_x + 16*b_tilde*cse10*cse12*cse13*cse47*cse58*cse8*gamma_1*hbar - cse1*cse4*cse60*(a_tilde*b*gamma_tilde*m - cse16*cse38 + cse39*cse5 - 3*cse56*m - cse61*m) - cse14*cse58*cse67*(2*b*cse56 - cse33*cse62 - cse42*cse62 + cse63*cse64 + 4*cse64*gamma_2 + 6*cse65 + cse66) - cse30*cse59*cse67*(b_tilde*cse25*cse52 + b_tilde*cse43*gamma_1 - cse16*cse57 + cse33*cse64 - cse62*cse63 + 8*cse65 + cse66) - cse55*cse60*(-cse18*m - cse20*m + cse45 + cse52*m),
         c_z=0,
     )
 
@@ -2888,176 +2558,147 @@ _dJ_y_y_TERMS = (
 
 def _dJ_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_dJ_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = 1/hbar
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = 8*a_tilde + 8*gamma_tilde
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3**2
-    cse5 = -b - cse1
-    cse6 = 1/cse5**3
-    cse7 = cse4*cse6*(a_tilde - gamma_tilde)
-    cse8 = a_tilde*gamma_2
-    cse9 = gamma_tilde*m
-    cse10 = gamma_tilde**2
-    cse11 = hbar**2
-    cse12 = b_tilde*cse11
-    cse13 = 2*a_tilde
-    cse14 = 1/m
-    cse15 = 2*cse14
-    cse16 = 1/cse3
-    cse17 = cse0*cse16
-    cse18 = cse17/cse5
-    cse19 = b_tilde**2*cse11
-    cse20 = a_tilde**2
-    cse21 = cse20*m
-    cse22 = cse21*epsilon_1
-    cse23 = cse21*epsilon_2
-    cse24 = cse10*epsilon_2
-    cse25 = cse10*epsilon_1
-    cse26 = cse24*m - cse25*m
-    cse27 = 4*cse14
-    cse28 = cse27*cse6
-    cse29 = 1/cse5**2
-    cse30 = epsilon_2*gamma_tilde
-    cse31 = a_tilde*gamma_1
-    cse32 = cse31*m
-    cse33 = a_tilde*cse12
-    cse34 = epsilon_1*gamma_tilde
-    cse35 = a_tilde*b
-    cse36 = -cse30 + cse34 + cse35
-    cse37 = b**2
-    cse38 = gamma_1*gamma_tilde
-    cse39 = epsilon_1**2
-    cse40 = gamma_2*gamma_tilde
-    cse41 = epsilon_2**2
-    cse42 = 2*epsilon_1
-    cse43 = cse35*gamma_1
-    cse44 = 2*epsilon_2
-    cse45 = cse34*cse44
-    cse46 = -cse28*cse36*hbar*(cse37*cse38 - cse37*cse40 + cse38*cse39 + cse38*cse41 + cse39*cse40 + cse40*cse41 + cse42*cse43 - cse43*cse44 - cse45*gamma_1 - cse45*gamma_2)/cse3**3
-    cse47 = b_tilde*gamma_1
-    cse48 = a_tilde*cse47
-    cse49 = 4*cse0*cse1*cse16*cse29
-    cse50 = b_tilde*gamma_2
-    cse51 = cse29*hbar
-    cse52 = cse4*cse51
-    cse53 = cse14*cse47
-    cse54 = a_tilde*cse50
-    cse55 = a_tilde*cse30
-    cse56 = 2*cse50
-    cse57 = cse56*gamma_tilde
-    cse58 = 16*cse1**2*cse53*cse7*hbar
-    cse59 = 8*cse48
-    cse60 = 4*cse34
-    cse61 = 4*cse30
-    cse62 = 2*cse47
-    cse63 = 2*cse35
-    cse64 = cse10*cse39 + cse10*cse41 + cse20*cse37 - cse24*cse42 - cse30*cse63 + cse34*cse63
-    cse65 = cse15*cse52
-    cse66 = 6*cse48
-    cse67 = 6*cse47
+    cse0 = b_tilde**2
+    cse1 = b**2
+    cse2 = 1/m
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**3
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6**2
+    cse8 = cse7*hbar
+    cse9 = 16*cse1*cse2*cse5*cse8
+    cse10 = 1/hbar
+    cse11 = a_tilde**2
+    cse12 = b*m
+    cse13 = gamma_tilde**2
+    cse14 = hbar**2
+    cse15 = cse0*cse14
+    cse16 = 1/cse4**2
+    cse17 = cse16*cse2
+    cse18 = 4*cse17
+    cse19 = a_tilde*gamma_1
+    cse20 = cse19*m
+    cse21 = a_tilde*gamma_2
+    cse22 = gamma_1*gamma_tilde
+    cse23 = cse22*m
+    cse24 = gamma_2*gamma_tilde
+    cse25 = b_tilde*cse14
+    cse26 = 1/cse4
+    cse27 = cse10/cse6
+    cse28 = 2*cse26*cse27
+    cse29 = cse2*cse28
+    cse30 = a_tilde*b
+    cse31 = b*gamma_tilde
+    cse32 = cse18*cse27
+    cse33 = -cse3
+    cse34 = cse33*gamma_tilde
+    cse35 = cse33**2
+    cse36 = 2*cse30
+    cse37 = -4*cse2*cse5*hbar*(cse30 - cse34)*(cse1*cse22 - cse1*cse24 + cse22*cse35 + cse24*cse35 - cse33*cse36*gamma_1)/cse6**3
+    cse38 = b_tilde*gamma_1
+    cse39 = 4*cse30*cse38
+    cse40 = b_tilde*gamma_2
+    cse41 = a_tilde - gamma_tilde
+    cse42 = cse17*cse8
+    cse43 = 2*gamma_tilde*m
+    cse44 = cse38*cse41*cse9
+    cse45 = 6*cse38
+    cse46 = 2*cse40
+    cse47 = 4*cse34
+    cse48 = cse1*cse11 + cse13*cse35 - cse34*cse36
+    cse49 = 2*cse42
+    cse50 = a_tilde*cse33
+    cse51 = 2*cse38
     return (
         # c_0: k_x*k_y
-        -cse0*cse1**3*cse2*cse7*gamma_1 + 4*cse0*cse14*cse16*cse29*(cse12*cse30 - cse12*cse34 - cse19*gamma_1 + cse19*gamma_2 + cse22*gamma_1 - cse23*gamma_1 + cse30*cse32 - cse32*cse34 + cse33*epsilon_1 - cse33*epsilon_2) - cse1*cse17*cse28*gamma_1*(2*cse19 + cse22 - cse23 + cse26) - cse15*cse18*(a_tilde*gamma_1*gamma_tilde*m - cse10*gamma_1*m + cse10*gamma_2*m - cse12*cse13 - cse8*cse9),
+        b*cse10*cse18*cse7*gamma_1*(cse11*cse12 - cse12*cse13 + 2*cse15) + cse0*cse9*gamma_1 + cse29*gamma_tilde*(cse20 + cse21*m - cse23 - cse24*m + 2*cse25) - cse32*(a_tilde*b*b_tilde*cse14 + b*cse11*gamma_1*m - cse15*gamma_1 - cse15*gamma_2 - cse23*cse30 - cse25*cse31),
         # c_0: k_x**3*k_y
-        cse46,
+        cse37,
         # c_0: k_x*k_y**3
-        cse46,
+        cse37,
         # c_x: k_x
-        -cse13*cse18*(cse36 + cse47 - cse50) - cse48*cse49,
+        -a_tilde*cse28*(a_tilde*b - cse34 - cse38 - cse40) + cse16*cse27*cse39,
         # c_x: k_x*k_y**2
-        -b_tilde*cse16*cse27*cse51*(cse31 + cse38 - cse40 + cse8) - cse1*cse2*cse52*cse53,
+        -8*b*cse40*cse41*cse42 + 4*b_tilde*cse2*cse26*cse7*hbar*(cse19 - cse21 + cse22 + cse24),
         # c_y: k_y
-        2*cse0*cse14*cse29*(a_tilde*b*gamma_tilde*m + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde*gamma_1*gamma_tilde*m - cse19 - cse26 - cse48*m - cse54*m - 2*cse55*m - cse56*cse9) - cse49*(-a_tilde*cse34 + cse24 - cse25 + cse54 + cse55 + cse57),
+        -b*b_tilde*cse32*(cse20 - 2*cse23 + cse25) - cse29*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - a_tilde*cse40*m + cse0*cse14 - cse13*cse33*m - cse38*cse43 - cse40*cse43),
         # c_y: k_x**2*k_y
-        cse58 - cse65*(b*cse57 - b*cse62*gamma_tilde - cse35*cse56 + cse35*cse62 + cse47*cse60 - cse47*cse61 - cse50*cse60 + cse50*cse61 - cse59*epsilon_1 + cse59*epsilon_2 + cse64),
+        cse44 - cse49*(-cse30*cse45 + cse31*cse45 + cse31*cse46 - cse36*cse40 + cse38*cse47 + cse40*cse47 + cse48),
         # c_y: k_y**3
-        cse58 - cse65*(cse30*cse56 - cse30*cse67 - cse34*cse56 + cse34*cse67 + 4*cse35*cse47 - cse42*cse54 + cse44*cse54 + cse64 - cse66*epsilon_1 + cse66*epsilon_2),
+        cse44 - cse49*(8*cse31*cse38 + cse34*cse46 + cse34*cse51 - cse39 + cse46*cse50 + cse48 - cse50*cse51),
     )
 
 
 @_kernel(_dJ_y_y_TERMS, _dJ_y_y_coefficients)
 def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{y,y} = J_eff_{y,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_y}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = 1/hbar
-    cse1 = b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1**2
-    cse3 = epsilon_1 - epsilon_2
-    cse4 = a_tilde - gamma_tilde
-    cse5 = -b - cse3
-    cse6 = 1/cse5**3
-    cse7 = cse6*k_x
-    cse8 = 8*a_tilde + 8*gamma_tilde
-    cse9 = a_tilde*gamma_2
-    cse10 = gamma_tilde*m
-    cse11 = gamma_tilde**2
-    cse12 = hbar**2
-    cse13 = b_tilde*cse12
-    cse14 = 2*a_tilde
-    cse15 = 1/m
-    cse16 = cse15*k_y
-    cse17 = 2*cse16
-    cse18 = 1/cse1
-    cse19 = cse18*k_x
-    cse20 = cse0*cse19
-    cse21 = cse20/cse5
-    cse22 = b_tilde**2*cse12
-    cse23 = a_tilde**2
-    cse24 = cse23*m
-    cse25 = cse24*epsilon_1
-    cse26 = cse24*epsilon_2
-    cse27 = cse11*epsilon_2
-    cse28 = cse11*epsilon_1
-    cse29 = cse27*m - cse28*m
-    cse30 = cse16*cse6
-    cse31 = cse15*k_y**3
-    cse32 = a_tilde*b
-    cse33 = epsilon_1*gamma_tilde
-    cse34 = epsilon_2*gamma_tilde
-    cse35 = cse32 + cse33 - cse34
-    cse36 = b**2
-    cse37 = gamma_1*gamma_tilde
-    cse38 = epsilon_1**2
-    cse39 = gamma_2*gamma_tilde
-    cse40 = epsilon_2**2
-    cse41 = 2*epsilon_1
-    cse42 = cse32*gamma_1
-    cse43 = 2*epsilon_2
-    cse44 = cse33*cse43
-    cse45 = 4*hbar
-    cse46 = cse35*cse45*(cse36*cse37 - cse36*cse39 + cse37*cse38 + cse37*cse40 + cse38*cse39 + cse39*cse40 + cse41*cse42 - cse42*cse43 - cse44*gamma_1 - cse44*gamma_2)/cse1**3
-    cse47 = 1/cse5**2
-    cse48 = a_tilde*gamma_1
-    cse49 = cse48*m
-    cse50 = a_tilde*cse13
-    cse51 = b_tilde*gamma_1
-    cse52 = a_tilde*cse51
-    cse53 = cse0*cse47
-    cse54 = 4*cse3*cse53
-    cse55 = cse2*hbar
-    cse56 = cse47*cse55
-    cse57 = cse15*k_y**2
-    cse58 = b_tilde*gamma_2
-    cse59 = 16*cse3**2*cse4*cse51*cse55
-    cse60 = k_x**2
-    cse61 = a_tilde*cse58
-    cse62 = a_tilde*cse34
-    cse63 = 2*cse58
-    cse64 = cse63*gamma_tilde
-    cse65 = 6*cse52
-    cse66 = 6*cse51
-    cse67 = 4*cse51
-    cse68 = 2*cse32
-    cse69 = cse11*cse38 + cse11*cse40 + cse23*cse36 - cse27*cse41 + cse33*cse68 - cse34*cse68
-    cse70 = 8*cse52
-    cse71 = 4*cse58
-    cse72 = 2*cse51
+    cse0 = b_tilde**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**3
+    cse4 = 1/m
+    cse5 = cse4*k_y
+    cse6 = cse5*hbar
+    cse7 = cse3*cse6
+    cse8 = b**2
+    cse9 = b - epsilon_1 + epsilon_2
+    cse10 = 1/cse9**2
+    cse11 = 1/hbar
+    cse12 = a_tilde**2
+    cse13 = b*m
+    cse14 = gamma_tilde**2
+    cse15 = hbar**2
+    cse16 = cse0*cse15
+    cse17 = 4*k_x
+    cse18 = cse17*cse5
+    cse19 = 1/cse2**2
+    cse20 = cse10*cse19
+    cse21 = b*cse20
+    cse22 = a_tilde*gamma_1
+    cse23 = cse22*m
+    cse24 = a_tilde*gamma_2
+    cse25 = gamma_1*gamma_tilde
+    cse26 = cse25*m
+    cse27 = gamma_2*gamma_tilde
+    cse28 = b_tilde*cse15
+    cse29 = 1/cse2
+    cse30 = cse29*k_x
+    cse31 = cse11/cse9
+    cse32 = 2*cse31
+    cse33 = cse30*cse32
+    cse34 = a_tilde*b
+    cse35 = b*gamma_tilde
+    cse36 = cse19*cse31
+    cse37 = k_y**3
+    cse38 = cse37*cse4*hbar
+    cse39 = -cse1
+    cse40 = cse39*gamma_tilde
+    cse41 = cse39**2
+    cse42 = 2*cse34
+    cse43 = (cse34 - cse40)*(cse25*cse41 + cse25*cse8 + cse27*cse41 - cse27*cse8 - cse39*cse42*gamma_1)/cse9**3
+    cse44 = b_tilde*gamma_1
+    cse45 = cse34*cse44
+    cse46 = 4*cse45
+    cse47 = a_tilde - gamma_tilde
+    cse48 = b_tilde*gamma_2
+    cse49 = cse4*hbar*k_y**2
+    cse50 = 4*b_tilde
+    cse51 = k_x**2
+    cse52 = 2*gamma_tilde*m
+    cse53 = 2*cse48
+    cse54 = 4*cse40
+    cse55 = cse35*cse44
+    cse56 = cse12*cse8 + cse14*cse41 - cse40*cse42
+    cse57 = 2*cse20
+    cse58 = 2*cse44
+    cse59 = a_tilde*cse39
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
-        c_0=4*cse0*cse15*cse18*cse47*k_x*k_y*(-cse13*cse33 + cse13*cse34 - cse22*gamma_1 + cse22*gamma_2 + cse25*gamma_1 - cse26*gamma_1 - cse33*cse49 + cse34*cse49 + cse50*epsilon_1 - cse50*epsilon_2) - cse0*cse2*cse3**3*cse4*cse7*cse8*gamma_1*k_y - cse17*cse21*(a_tilde*gamma_1*gamma_tilde*m - cse10*cse9 - cse11*gamma_1*m + cse11*gamma_2*m - cse13*cse14) - 4*cse20*cse3*cse30*gamma_1*(2*cse22 + cse25 - cse26 + cse29) - cse30*cse46*k_x**3 - cse31*cse46*cse7,
-        c_x=-b_tilde*cse19*cse45*cse47*cse57*(cse37 - cse39 + cse48 + cse9) - cse14*cse21*(cse35 + cse51 - cse58) - cse19*cse52*cse54 - cse3*cse51*cse56*cse57*cse8*k_x,
-        c_y=cse17*cse53*(a_tilde*b*gamma_tilde*m + 2*a_tilde*epsilon_1*gamma_tilde*m + 2*b_tilde*gamma_1*gamma_tilde*m - cse10*cse63 - cse22 - cse29 - cse52*m - cse61*m - 2*cse62*m) - cse17*cse56*cse60*(b*cse64 - b*cse72*gamma_tilde - cse32*cse63 + cse32*cse72 + cse33*cse67 - cse33*cse71 - cse34*cse67 + cse34*cse71 + cse69 - cse70*epsilon_1 + cse70*epsilon_2) - cse18*cse54*k_y*(-a_tilde*cse33 + cse27 - cse28 + cse61 + cse62 + cse64) + cse30*cse59*cse60 - 2*cse31*cse56*(cse32*cse67 - cse33*cse63 + cse33*cse66 + cse34*cse63 - cse34*cse66 - cse41*cse61 + cse43*cse61 - cse65*epsilon_1 + cse65*epsilon_2 + cse69) + cse31*cse59*cse6,
+        c_0=16*cse0*cse10*cse7*cse8*gamma_1*k_x + cse11*cse18*cse21*gamma_1*(cse12*cse13 - cse13*cse14 + 2*cse16) - cse17*cse3*cse38*cse43 - cse18*cse36*(a_tilde*b*b_tilde*cse15 + b*cse12*gamma_1*m - cse16*gamma_1 - cse16*gamma_2 - cse26*cse34 - cse28*cse35) + cse33*cse5*gamma_tilde*(cse23 + cse24*m - cse26 - cse27*m + 2*cse28) - 4*cse43*cse7*k_x**3,
+        c_x=-a_tilde*cse33*(a_tilde*b - cse40 - cse44 - cse48) + cse10*cse30*cse49*cse50*(cse22 - cse24 + cse25 + cse27) - 8*cse21*cse47*cse48*cse49*k_x + cse36*cse46*k_x,
+        c_y=-b*cse36*cse5*cse50*(cse23 - 2*cse26 + cse28) + 16*b_tilde*cse10*cse3*cse37*cse4*cse47*cse8*gamma_1*hbar + 16*b_tilde*cse10*cse3*cse4*cse47*cse51*cse8*gamma_1*hbar*k_y - cse29*cse32*cse5*(a_tilde*b*gamma_tilde*m + a_tilde*b_tilde*gamma_1*m - a_tilde*cse48*m + cse0*cse15 - cse14*cse39*m - cse44*cse52 - cse48*cse52) - cse38*cse57*(cse40*cse53 + cse40*cse58 - cse46 + cse53*cse59 + 8*cse55 + cse56 - cse58*cse59) - cse51*cse57*cse6*(cse35*cse53 - cse42*cse48 + cse44*cse54 - 6*cse45 + cse48*cse54 + 6*cse55 + cse56),
         c_z=0,
     )
 
@@ -3073,56 +2714,54 @@ _dJ_z_x_TERMS = (
 
 def _dJ_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_dJ_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/(cse1**2*hbar)
-    cse3 = 4*b_tilde
-    cse4 = cse0*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse5 = 1/m
-    cse6 = a_tilde*gamma_1
-    cse7 = a_tilde*gamma_2
-    cse8 = gamma_2*gamma_tilde
-    cse9 = gamma_1*gamma_tilde
-    cse10 = 2*b_tilde
-    cse11 = cse5*hbar/cse1**3
-    cse12 = 8*b_tilde*cse11*cse4 + cse11*cse3*(cse6 + cse7 + cse8 - cse9)
+    cse0 = gamma_1*gamma_tilde
+    cse1 = cse0*m
+    cse2 = hbar**2
+    cse3 = 2*b_tilde
+    cse4 = 1/(m*(b - epsilon_1 + epsilon_2))
+    cse5 = cse4/hbar
+    cse6 = -b - epsilon_1 + epsilon_2
+    cse7 = 4*b_tilde/cse6**2
+    cse8 = a_tilde*gamma_2
+    cse9 = gamma_2*gamma_tilde
+    cse10 = cse4*hbar
+    cse11 = 8*b*b_tilde*cse10*gamma_1*(a_tilde - gamma_tilde)/cse6**3 + cse10*cse7*(a_tilde*gamma_1 - cse0 - cse8 - cse9)
     return (
         # c_z: k_x
-        -cse10*cse2*cse5*(cse10*hbar**2 + cse6*m + cse7*m + cse8*m - cse9*m) - cse2*cse3*cse4,
+        -b*cse5*cse7*(a_tilde*gamma_1*m - cse1 + cse2*cse3) - cse3*cse5*(a_tilde*gamma_1*m + 2*b_tilde*cse2 - cse1 - cse8*m - cse9*m)/cse6,
         # c_z: k_x**3
-        cse12,
+        cse11,
         # c_z: k_x*k_y**2
-        cse12,
+        cse11,
     )
 
 
 @_kernel(_dJ_z_x_TERMS, _dJ_z_x_coefficients)
 def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{z,x} = J_eff_{z,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_z}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = a_tilde*gamma_1
-    cse1 = a_tilde*gamma_2
-    cse2 = gamma_2*gamma_tilde
-    cse3 = gamma_1*gamma_tilde
-    cse4 = 4*b_tilde
-    cse5 = epsilon_1 - epsilon_2
-    cse6 = -b - cse5
-    cse7 = hbar/cse6**3
-    cse8 = cse4*cse7*(cse0 + cse1 + cse2 - cse3)
-    cse9 = 1/m
-    cse10 = cse9*k_x**3
-    cse11 = 1/(cse6**2*hbar)
-    cse12 = cse5*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse13 = cse9*k_x
-    cse14 = cse13*k_y**2
-    cse15 = 8*b_tilde*cse12*cse7
-    cse16 = 2*b_tilde
+    cse0 = 1/(m*(b - epsilon_1 + epsilon_2))
+    cse1 = b_tilde*hbar
+    cse2 = cse0*cse1*k_x**3
+    cse3 = -b - epsilon_1 + epsilon_2
+    cse4 = 8*b*gamma_1*(a_tilde - gamma_tilde)/cse3**3
+    cse5 = cse0*k_x
+    cse6 = cse1*cse5*k_y**2
+    cse7 = a_tilde*gamma_2
+    cse8 = gamma_1*gamma_tilde
+    cse9 = gamma_2*gamma_tilde
+    cse10 = 4/cse3**2
+    cse11 = cse10*(a_tilde*gamma_1 - cse7 - cse8 - cse9)
+    cse12 = cse8*m
+    cse13 = hbar**2
+    cse14 = 2*b_tilde
+    cse15 = cse5/hbar
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=cse10*cse15 + cse10*cse8 - cse11*cse12*cse4*k_x - cse11*cse13*cse16*(cse0*m + cse1*m + cse16*hbar**2 + cse2*m - cse3*m) + cse14*cse15 + cse14*cse8,
+        c_z=-b*b_tilde*cse10*cse15*(a_tilde*gamma_1*m - cse12 + cse13*cse14) + cse11*cse2 + cse11*cse6 - cse14*cse15*(a_tilde*gamma_1*m + 2*b_tilde*cse13 - cse12 - cse7*m - cse9*m)/cse3 + cse2*cse4 + cse4*cse6,
     )
 
 
@@ -3137,56 +2776,54 @@ _dJ_z_y_TERMS = (
 
 def _dJ_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """The coefficients of ``_dJ_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/(cse1**2*hbar)
-    cse3 = 4*b_tilde
-    cse4 = cse0*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse5 = 1/m
-    cse6 = a_tilde*gamma_1
-    cse7 = a_tilde*gamma_2
-    cse8 = gamma_2*gamma_tilde
-    cse9 = gamma_1*gamma_tilde
-    cse10 = 2*b_tilde
-    cse11 = cse5*hbar/cse1**3
-    cse12 = 8*b_tilde*cse11*cse4 + cse11*cse3*(cse6 + cse7 + cse8 - cse9)
+    cse0 = gamma_1*gamma_tilde
+    cse1 = cse0*m
+    cse2 = hbar**2
+    cse3 = 2*b_tilde
+    cse4 = 1/(m*(b - epsilon_1 + epsilon_2))
+    cse5 = cse4/hbar
+    cse6 = -b - epsilon_1 + epsilon_2
+    cse7 = 4*b_tilde/cse6**2
+    cse8 = a_tilde*gamma_2
+    cse9 = gamma_2*gamma_tilde
+    cse10 = cse4*hbar
+    cse11 = 8*b*b_tilde*cse10*gamma_1*(a_tilde - gamma_tilde)/cse6**3 + cse10*cse7*(a_tilde*gamma_1 - cse0 - cse8 - cse9)
     return (
         # c_z: k_y
-        -cse10*cse2*cse5*(cse10*hbar**2 + cse6*m + cse7*m + cse8*m - cse9*m) - cse2*cse3*cse4,
+        -b*cse5*cse7*(a_tilde*gamma_1*m - cse1 + cse2*cse3) - cse3*cse5*(a_tilde*gamma_1*m + 2*b_tilde*cse2 - cse1 - cse8*m - cse9*m)/cse6,
         # c_z: k_x**2*k_y
-        cse12,
+        cse11,
         # c_z: k_y**3
-        cse12,
+        cse11,
     )
 
 
 @_kernel(_dJ_z_y_TERMS, _dJ_z_y_coefficients)
 def dJ_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde):
     """δJ_{z,y} = J_eff_{z,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_z}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = a_tilde*gamma_1
-    cse1 = a_tilde*gamma_2
-    cse2 = gamma_2*gamma_tilde
-    cse3 = gamma_1*gamma_tilde
-    cse4 = 4*b_tilde
-    cse5 = epsilon_1 - epsilon_2
-    cse6 = -b - cse5
-    cse7 = hbar/cse6**3
-    cse8 = cse4*cse7*(cse0 + cse1 + cse2 - cse3)
-    cse9 = 1/m
-    cse10 = cse9*k_y**3
-    cse11 = 1/(cse6**2*hbar)
-    cse12 = cse5*gamma_2*(a_tilde + gamma_tilde)/(b - epsilon_1 + epsilon_2)
-    cse13 = cse9*k_y
-    cse14 = cse13*k_x**2
-    cse15 = 8*b_tilde*cse12*cse7
-    cse16 = 2*b_tilde
+    cse0 = 1/(m*(b - epsilon_1 + epsilon_2))
+    cse1 = b_tilde*hbar
+    cse2 = cse0*cse1*k_y**3
+    cse3 = -b - epsilon_1 + epsilon_2
+    cse4 = 8*b*gamma_1*(a_tilde - gamma_tilde)/cse3**3
+    cse5 = cse0*k_y
+    cse6 = cse1*cse5*k_x**2
+    cse7 = a_tilde*gamma_2
+    cse8 = gamma_1*gamma_tilde
+    cse9 = gamma_2*gamma_tilde
+    cse10 = 4/cse3**2
+    cse11 = cse10*(a_tilde*gamma_1 - cse7 - cse8 - cse9)
+    cse12 = cse8*m
+    cse13 = hbar**2
+    cse14 = 2*b_tilde
+    cse15 = cse5/hbar
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, gamma_1, gamma_2, gamma_tilde).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=cse10*cse15 + cse10*cse8 - cse11*cse12*cse4*k_y - cse11*cse13*cse16*(cse0*m + cse1*m + cse16*hbar**2 + cse2*m - cse3*m) + cse14*cse15 + cse14*cse8,
+        c_z=-b*b_tilde*cse10*cse15*(a_tilde*gamma_1*m - cse12 + cse13*cse14) + cse11*cse2 + cse11*cse6 - cse14*cse15*(a_tilde*gamma_1*m + 2*b_tilde*cse13 - cse12 - cse7*m - cse9*m)/cse3 + cse2*cse4 + cse4*cse6,
     )
 
 

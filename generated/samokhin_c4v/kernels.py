@@ -600,20 +600,22 @@ def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 @_kernel(_H_TERMS, _H_coefficients)
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
-    cse0 = k_x**2
-    cse1 = (1/2)*hbar**2/m
-    cse2 = k_y**2
-    cse3 = epsilon_1 - epsilon_2
-    cse4 = 1/(-b - cse3)
-    cse5 = 2*cse4
-    cse6 = a_tilde**2*cse3*cse4/(b - epsilon_1 + epsilon_2)
-    cse7 = a_tilde*b_tilde*cse5
+    cse0 = -epsilon_1
+    cse1 = hbar**2
+    cse2 = k_x**2
+    cse3 = 1/m
+    cse4 = k_y**2
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = 1/(-b - cse5)
+    cse7 = 2*cse6
+    cse8 = -a_tilde**2*cse5*cse6/(b + cse0 + epsilon_2)
+    cse9 = a_tilde*b_tilde*cse7
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-b_tilde**2*cse5 + cse0*cse1 + cse0*cse6 + cse1*cse2 + cse2*cse6 + epsilon_1,
-        c_x=cse7*k_y,
-        c_y=-cse7*k_x,
+        c_0=-b_tilde**2*cse7 - cse0 + (1/2)*cse1*cse2*cse3 + (1/2)*cse1*cse3*cse4 - cse2*cse8 - cse4*cse8,
+        c_x=cse9*k_y,
+        c_y=-cse9*k_x,
         c_z=0,
     )
 
@@ -842,53 +844,50 @@ def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse1 = 1/cse0
     cse2 = epsilon_1 - epsilon_2
     cse3 = -b - cse2
-    cse4 = 1/cse3**2
-    cse5 = 1/m
-    cse6 = cse4*cse5*hbar
-    cse7 = 1/hbar
-    cse8 = cse4*cse7
-    cse9 = a_tilde**2
-    cse10 = cse1*cse9
-    cse11 = cse9*m
-    cse12 = -2*b**2*cse6*cse9/cse0**2
+    cse4 = 1/m
+    cse5 = cse4*hbar/cse3**2
+    cse6 = 4*b*cse1*cse5
+    cse7 = b_tilde**2
+    cse8 = a_tilde**2
+    cse9 = 2*cse1/(cse3*hbar)
+    cse10 = -2*b**2*cse5*cse8/cse0**2
     return (
         # c_0: k_x*k_y
-        4*a_tilde*b*b_tilde*cse1*cse6,
+        a_tilde*b_tilde*cse6,
         # c_x: k_x
-        -4*cse10*cse2**2*cse8 - 2*cse5*cse8*(b_tilde**2*hbar**2 + cse11*epsilon_1 - cse11*epsilon_2) + cse5*hbar,
+        -cse4*cse9*(-cse2*cse8*m + cse7*hbar**2) + cse4*hbar - cse6*cse7,
         # c_x: k_x**3
-        cse12,
+        cse10,
         # c_x: k_x*k_y**2
-        cse12,
+        cse10,
         # c_y: k_y
-        -2*b*cse10*cse7/cse3,
+        -b*cse8*cse9,
     )
 
 
 @_kernel(_J_x_x_TERMS, _J_x_x_coefficients)
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = 1/m
-    cse6 = cse5*k_x
-    cse7 = cse6*hbar
-    cse8 = b*k_y
-    cse9 = a_tilde**2
-    cse10 = 2*b**2*cse2*cse9/cse3**2
-    cse11 = 1/hbar
-    cse12 = cse11*cse2
-    cse13 = cse4*cse9
-    cse14 = cse9*m
+    cse0 = b*k_y
+    cse1 = b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**2
+    cse6 = 1/m
+    cse7 = cse6*k_x
+    cse8 = cse5*cse7*hbar
+    cse9 = 4*cse2*cse8
+    cse10 = b_tilde**2
+    cse11 = a_tilde**2
+    cse12 = 2*b**2*cse11/cse1**2
+    cse13 = 2*cse2/(cse4*hbar)
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=4*a_tilde*b_tilde*cse2*cse4*cse7*cse8,
-        c_x=-4*cse0**2*cse12*cse13*k_x - cse10*cse5*hbar*k_x**3 - cse10*cse7*k_y**2 - 2*cse12*cse6*(b_tilde**2*hbar**2 + cse14*epsilon_1 - cse14*epsilon_2) + cse5*hbar*k_x,
-        c_y=-2*cse11*cse13*cse8/cse1,
+        c_0=a_tilde*b_tilde*cse0*cse9,
+        c_x=-b*cse10*cse9 - cse12*cse5*cse6*hbar*k_x**3 - cse12*cse8*k_y**2 - cse13*cse7*(cse10*hbar**2 - cse11*cse3*m) + cse6*hbar*k_x,
+        c_y=-cse0*cse11*cse13,
         c_z=0,
     )
 
@@ -910,32 +909,29 @@ def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = a_tilde*b_tilde
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/hbar
-    cse4 = 2*cse3
-    cse5 = cse4/cse2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
-    cse8 = 1/m
-    cse9 = cse8*hbar
-    cse10 = 1/cse2**2
-    cse11 = 4*cse10
-    cse12 = a_tilde**2
-    cse13 = cse12*cse7
-    cse14 = cse12*m
-    cse15 = -2*b**2*cse10*cse12*cse9/cse6**2
+    cse3 = 2/(cse2*hbar)
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4
+    cse6 = 1/m
+    cse7 = cse6*hbar/cse2**2
+    cse8 = 4*b*cse5*cse7
+    cse9 = b_tilde**2
+    cse10 = a_tilde**2
+    cse11 = cse3*cse5
+    cse12 = -2*b**2*cse10*cse7/cse4**2
     return (
         # c_0: 1
-        cse0*cse5,
+        cse0*cse3,
         # c_0: k_y**2
-        b*cse0*cse11*cse7*cse9,
+        cse0*cse8,
         # c_x: k_y
-        -cse1**2*cse11*cse13*cse3 - cse10*cse4*cse8*(b_tilde**2*hbar**2 + cse14*epsilon_1 - cse14*epsilon_2) + cse8*hbar,
+        -cse11*cse6*(-cse1*cse10*m + cse9*hbar**2) + cse6*hbar - cse8*cse9,
         # c_x: k_x**2*k_y
-        cse15,
+        cse12,
         # c_x: k_y**3
-        cse15,
+        cse12,
         # c_y: k_x
-        b*cse13*cse5,
+        b*cse10*cse11,
     )
 
 
@@ -945,26 +941,25 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = a_tilde*b_tilde
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/hbar
-    cse4 = 2*cse3
-    cse5 = cse4/cse2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
+    cse3 = 2/(cse2*hbar)
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4
+    cse6 = 4*b*cse5
+    cse7 = 1/m
     cse8 = 1/cse2**2
-    cse9 = 4*cse8
-    cse10 = 1/m
-    cse11 = cse10*hbar
-    cse12 = a_tilde**2
-    cse13 = 2*b**2*cse12*cse8/cse6**2
-    cse14 = cse12*cse7
-    cse15 = cse10*k_y
-    cse16 = cse12*m
+    cse9 = cse7*cse8*hbar
+    cse10 = b_tilde**2
+    cse11 = cse7*k_y
+    cse12 = cse11*cse8*hbar
+    cse13 = a_tilde**2
+    cse14 = 2*b**2*cse13/cse4**2
+    cse15 = cse3*cse5
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=b*cse0*cse11*cse7*cse9*k_y**2 + cse0*cse5,
-        c_x=-cse1**2*cse14*cse3*cse9*k_y + cse10*hbar*k_y - cse11*cse13*k_y**3 - cse13*cse15*hbar*k_x**2 - cse15*cse4*cse8*(b_tilde**2*hbar**2 + cse16*epsilon_1 - cse16*epsilon_2),
-        c_y=b*cse14*cse5*k_x,
+        c_0=cse0*cse3 + cse0*cse6*cse9*k_y**2,
+        c_x=-cse10*cse12*cse6 - cse11*cse15*(-cse1*cse13*m + cse10*hbar**2) - cse12*cse14*k_x**2 - cse14*cse9*k_y**3 + cse7*hbar*k_y,
+        c_y=b*cse13*cse15*k_x,
         c_z=0,
     )
 
@@ -986,32 +981,29 @@ def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = a_tilde*b_tilde
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/hbar
-    cse4 = 2*cse3
-    cse5 = cse4/cse2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
-    cse8 = 1/m
-    cse9 = cse8*hbar
-    cse10 = 1/cse2**2
-    cse11 = 4*cse10
-    cse12 = a_tilde**2
-    cse13 = cse12*cse7
-    cse14 = cse12*m
-    cse15 = -2*b**2*cse10*cse12*cse9/cse6**2
+    cse3 = 2/(cse2*hbar)
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4
+    cse6 = 1/m
+    cse7 = cse6*hbar/cse2**2
+    cse8 = 4*b*cse5*cse7
+    cse9 = a_tilde**2
+    cse10 = cse3*cse5
+    cse11 = b_tilde**2
+    cse12 = -2*b**2*cse7*cse9/cse4**2
     return (
         # c_0: 1
-        -cse0*cse5,
+        -cse0*cse3,
         # c_0: k_x**2
-        -b*cse0*cse11*cse7*cse9,
+        -cse0*cse8,
         # c_x: k_y
-        b*cse13*cse5,
+        b*cse10*cse9,
         # c_y: k_x
-        -cse1**2*cse11*cse13*cse3 - cse10*cse4*cse8*(b_tilde**2*hbar**2 + cse14*epsilon_1 - cse14*epsilon_2) + cse8*hbar,
+        -cse10*cse6*(-cse1*cse9*m + cse11*hbar**2) - cse11*cse8 + cse6*hbar,
         # c_y: k_x**3
-        cse15,
+        cse12,
         # c_y: k_x*k_y**2
-        cse15,
+        cse12,
     )
 
 
@@ -1021,26 +1013,25 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = a_tilde*b_tilde
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/hbar
-    cse4 = 2*cse3
-    cse5 = cse4/cse2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
+    cse3 = 2/(cse2*hbar)
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4
+    cse6 = 4*b*cse5
+    cse7 = 1/m
     cse8 = 1/cse2**2
-    cse9 = 4*cse8
-    cse10 = 1/m
-    cse11 = cse10*hbar
-    cse12 = a_tilde**2
-    cse13 = cse12*cse7
-    cse14 = 2*b**2*cse12*cse8/cse6**2
-    cse15 = cse10*k_x
-    cse16 = cse12*m
+    cse9 = cse7*cse8*hbar
+    cse10 = a_tilde**2
+    cse11 = cse3*cse5
+    cse12 = b_tilde**2
+    cse13 = cse7*k_x
+    cse14 = cse13*cse8*hbar
+    cse15 = 2*b**2*cse10/cse4**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-b*cse0*cse11*cse7*cse9*k_x**2 - cse0*cse5,
-        c_x=b*cse13*cse5*k_y,
-        c_y=-cse1**2*cse13*cse3*cse9*k_x + cse10*hbar*k_x - cse11*cse14*k_x**3 - cse14*cse15*hbar*k_y**2 - cse15*cse4*cse8*(b_tilde**2*hbar**2 + cse16*epsilon_1 - cse16*epsilon_2),
+        c_0=-cse0*cse3 - cse0*cse6*cse9*k_x**2,
+        c_x=b*cse10*cse11*k_y,
+        c_y=-cse11*cse13*(-cse1*cse10*m + cse12*hbar**2) - cse12*cse14*cse6 - cse14*cse15*k_y**2 - cse15*cse9*k_x**3 + cse7*hbar*k_x,
         c_z=0,
     )
 
@@ -1060,29 +1051,28 @@ def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = b - epsilon_1 + epsilon_2
     cse1 = 1/cse0
-    cse2 = 1/m
-    cse3 = cse2*hbar
-    cse4 = epsilon_1 - epsilon_2
-    cse5 = -b - cse4
-    cse6 = 1/cse5**2
-    cse7 = 4*cse6
-    cse8 = 1/hbar
+    cse2 = b*cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/m
+    cse6 = cse5*hbar/cse4**2
+    cse7 = 4*cse2*cse6
+    cse8 = a_tilde**2
     cse9 = 2*cse8
-    cse10 = a_tilde**2
-    cse11 = cse1*cse10
-    cse12 = cse10*m
-    cse13 = -2*b**2*cse10*cse3*cse6/cse0**2
+    cse10 = 1/(cse4*hbar)
+    cse11 = b_tilde**2
+    cse12 = -b**2*cse6*cse9/cse0**2
     return (
         # c_0: k_x*k_y
-        -a_tilde*b*b_tilde*cse1*cse3*cse7,
+        -a_tilde*b_tilde*cse7,
         # c_x: k_x
-        -b*cse11*cse9/cse5,
+        -cse10*cse2*cse9,
         # c_y: k_y
-        -cse11*cse4**2*cse7*cse8 - cse2*cse6*cse9*(b_tilde**2*hbar**2 + cse12*epsilon_1 - cse12*epsilon_2) + cse2*hbar,
+        -2*cse1*cse10*cse5*(cse11*hbar**2 - cse3*cse8*m) - cse11*cse7 + cse5*hbar,
         # c_y: k_x**2*k_y
-        cse13,
+        cse12,
         # c_y: k_y**3
-        cse13,
+        cse12,
     )
 
 
@@ -1091,26 +1081,26 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
     cse0 = b - epsilon_1 + epsilon_2
     cse1 = 1/cse0
-    cse2 = 1/m
-    cse3 = cse2*k_y
-    cse4 = cse3*hbar
-    cse5 = b*k_x
-    cse6 = epsilon_1 - epsilon_2
-    cse7 = -b - cse6
-    cse8 = 1/cse7**2
-    cse9 = 4*cse8
-    cse10 = 1/hbar
-    cse11 = 2*cse10
-    cse12 = a_tilde**2
-    cse13 = cse1*cse12
-    cse14 = 2*b**2*cse12*cse8/cse0**2
-    cse15 = cse12*m
+    cse2 = b*cse1
+    cse3 = cse2*k_x
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**2
+    cse7 = 1/m
+    cse8 = cse7*k_y
+    cse9 = cse6*cse8*hbar
+    cse10 = 4*cse9
+    cse11 = a_tilde**2
+    cse12 = 2*cse11
+    cse13 = 1/(cse5*hbar)
+    cse14 = b_tilde**2
+    cse15 = b**2*cse12/cse0**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-a_tilde*b_tilde*cse1*cse4*cse5*cse9,
-        c_x=-cse11*cse13*cse5/cse7,
-        c_y=-cse10*cse13*cse6**2*cse9*k_y - cse11*cse3*cse8*(b_tilde**2*hbar**2 + cse15*epsilon_1 - cse15*epsilon_2) - cse14*cse2*hbar*k_y**3 - cse14*cse4*k_x**2 + cse2*hbar*k_y,
+        c_0=-a_tilde*b_tilde*cse10*cse3,
+        c_x=-cse12*cse13*cse3,
+        c_y=-2*cse1*cse13*cse8*(-cse11*cse4*m + cse14*hbar**2) - cse10*cse14*cse2 - cse15*cse6*cse7*hbar*k_y**3 - cse15*cse9*k_x**2 + cse7*hbar*k_y,
         c_z=0,
     )
 
@@ -1125,13 +1115,13 @@ _J_z_x_TERMS = (
 def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = 1/(hbar*(-b - cse2)**2)
-    cse4 = cse1*m
+    cse1 = b_tilde**2
+    cse2 = 1/(b - epsilon_1 + epsilon_2)
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
     return (
         # c_z: k_x
-        -2*cse0*cse3*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar - 4*cse1*cse2**2*cse3/(b - epsilon_1 + epsilon_2),
+        -8*b*cse0*cse1*cse2*hbar/cse4**2 - 2*cse0*cse2*(-a_tilde**2*cse3*m + 2*cse1*hbar**2)/(cse4*hbar) + cse0*hbar,
     )
 
 
@@ -1139,17 +1129,18 @@ def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,x}, Eq. (20)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = 1/(hbar*(-b - cse2)**2)
-    cse4 = cse1*m
+    cse1 = b_tilde**2
+    cse2 = 1/(b - epsilon_1 + epsilon_2)
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = cse0*k_x
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-2*cse0*cse3*k_x*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar*k_x - 4*cse1*cse2**2*cse3*k_x/(b - epsilon_1 + epsilon_2),
+        c_z=-8*b*cse1*cse2*cse5*hbar/cse4**2 + cse0*hbar*k_x - 2*cse2*cse5*(-a_tilde**2*cse3*m + 2*cse1*hbar**2)/(cse4*hbar),
     )
 
 
@@ -1163,13 +1154,13 @@ _J_z_y_TERMS = (
 def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = 1/(hbar*(-b - cse2)**2)
-    cse4 = cse1*m
+    cse1 = b_tilde**2
+    cse2 = 1/(b - epsilon_1 + epsilon_2)
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
     return (
         # c_z: k_y
-        -2*cse0*cse3*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar - 4*cse1*cse2**2*cse3/(b - epsilon_1 + epsilon_2),
+        -8*b*cse0*cse1*cse2*hbar/cse4**2 - 2*cse0*cse2*(-a_tilde**2*cse3*m + 2*cse1*hbar**2)/(cse4*hbar) + cse0*hbar,
     )
 
 
@@ -1177,17 +1168,18 @@ def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,y}, Eq. (20)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = 1/(hbar*(-b - cse2)**2)
-    cse4 = cse1*m
+    cse1 = b_tilde**2
+    cse2 = 1/(b - epsilon_1 + epsilon_2)
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = cse0*k_y
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-2*cse0*cse3*k_y*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar*k_y - 4*cse1*cse2**2*cse3*k_y/(b - epsilon_1 + epsilon_2),
+        c_z=-8*b*cse1*cse2*cse5*hbar/cse4**2 + cse0*hbar*k_y - 2*cse2*cse5*(-a_tilde**2*cse3*m + 2*cse1*hbar**2)/(cse4*hbar),
     )
 
 

@@ -138,18 +138,20 @@ def _entries(n, entries):
 @_kernel
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
-    cse0 = k_x**2
-    cse1 = (mpmath.mpf(1)/mpmath.mpf(2))*hbar**2/m
-    cse2 = k_y**2
-    cse3 = epsilon_1 - epsilon_2
-    cse4 = 1/(-b - cse3)
-    cse5 = 2*cse4
-    cse6 = a_tilde**2*cse3*cse4/(b - epsilon_1 + epsilon_2)
-    cse7 = a_tilde*b_tilde*cse5
+    cse0 = -epsilon_1
+    cse1 = hbar**2
+    cse2 = k_x**2
+    cse3 = 1/m
+    cse4 = k_y**2
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = 1/(-b - cse5)
+    cse7 = 2*cse6
+    cse8 = -a_tilde**2*cse5*cse6/(b + cse0 + epsilon_2)
+    cse9 = a_tilde*b_tilde*cse7
     return _pauli(
-        c_0=-b_tilde**2*cse5 + cse0*cse1 + cse0*cse6 + cse1*cse2 + cse2*cse6 + epsilon_1,
-        c_x=cse7*k_y,
-        c_y=-cse7*k_x,
+        c_0=-b_tilde**2*cse7 - cse0 + (mpmath.mpf(1)/mpmath.mpf(2))*cse1*cse2*cse3 + (mpmath.mpf(1)/mpmath.mpf(2))*cse1*cse3*cse4 - cse2*cse8 - cse4*cse8,
+        c_x=cse9*k_y,
+        c_y=-cse9*k_x,
         c_z=0,
     )
 
@@ -232,25 +234,24 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 @_kernel
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = 1/m
-    cse6 = cse5*k_x
-    cse7 = cse6*hbar
-    cse8 = b*k_y
-    cse9 = a_tilde**2
-    cse10 = 2*b**2*cse2*cse9/cse3**2
-    cse11 = 1/hbar
-    cse12 = cse11*cse2
-    cse13 = cse4*cse9
-    cse14 = cse9*m
+    cse0 = b*k_y
+    cse1 = b - epsilon_1 + epsilon_2
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**2
+    cse6 = 1/m
+    cse7 = cse6*k_x
+    cse8 = cse5*cse7*hbar
+    cse9 = 4*cse2*cse8
+    cse10 = b_tilde**2
+    cse11 = a_tilde**2
+    cse12 = 2*b**2*cse11/cse1**2
+    cse13 = 2*cse2/(cse4*hbar)
     return _pauli(
-        c_0=4*a_tilde*b_tilde*cse2*cse4*cse7*cse8,
-        c_x=-4*cse0**2*cse12*cse13*k_x - cse10*cse5*hbar*k_x**3 - cse10*cse7*k_y**2 - 2*cse12*cse6*(b_tilde**2*hbar**2 + cse14*epsilon_1 - cse14*epsilon_2) + cse5*hbar*k_x,
-        c_y=-2*cse11*cse13*cse8/cse1,
+        c_0=a_tilde*b_tilde*cse0*cse9,
+        c_x=-b*cse10*cse9 - cse12*cse5*cse6*hbar*k_x**3 - cse12*cse8*k_y**2 - cse13*cse7*(cse10*hbar**2 - cse11*cse3*m) + cse6*hbar*k_x,
+        c_y=-cse0*cse11*cse13,
         c_z=0,
     )
 
@@ -261,24 +262,23 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = a_tilde*b_tilde
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/hbar
-    cse4 = 2*cse3
-    cse5 = cse4/cse2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
+    cse3 = 2/(cse2*hbar)
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4
+    cse6 = 4*b*cse5
+    cse7 = 1/m
     cse8 = 1/cse2**2
-    cse9 = 4*cse8
-    cse10 = 1/m
-    cse11 = cse10*hbar
-    cse12 = a_tilde**2
-    cse13 = 2*b**2*cse12*cse8/cse6**2
-    cse14 = cse12*cse7
-    cse15 = cse10*k_y
-    cse16 = cse12*m
+    cse9 = cse7*cse8*hbar
+    cse10 = b_tilde**2
+    cse11 = cse7*k_y
+    cse12 = cse11*cse8*hbar
+    cse13 = a_tilde**2
+    cse14 = 2*b**2*cse13/cse4**2
+    cse15 = cse3*cse5
     return _pauli(
-        c_0=b*cse0*cse11*cse7*cse9*k_y**2 + cse0*cse5,
-        c_x=-cse1**2*cse14*cse3*cse9*k_y + cse10*hbar*k_y - cse11*cse13*k_y**3 - cse13*cse15*hbar*k_x**2 - cse15*cse4*cse8*(b_tilde**2*hbar**2 + cse16*epsilon_1 - cse16*epsilon_2),
-        c_y=b*cse14*cse5*k_x,
+        c_0=cse0*cse3 + cse0*cse6*cse9*k_y**2,
+        c_x=-cse10*cse12*cse6 - cse11*cse15*(-cse1*cse13*m + cse10*hbar**2) - cse12*cse14*k_x**2 - cse14*cse9*k_y**3 + cse7*hbar*k_y,
+        c_y=b*cse13*cse15*k_x,
         c_z=0,
     )
 
@@ -289,24 +289,23 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = a_tilde*b_tilde
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/hbar
-    cse4 = 2*cse3
-    cse5 = cse4/cse2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
+    cse3 = 2/(cse2*hbar)
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4
+    cse6 = 4*b*cse5
+    cse7 = 1/m
     cse8 = 1/cse2**2
-    cse9 = 4*cse8
-    cse10 = 1/m
-    cse11 = cse10*hbar
-    cse12 = a_tilde**2
-    cse13 = cse12*cse7
-    cse14 = 2*b**2*cse12*cse8/cse6**2
-    cse15 = cse10*k_x
-    cse16 = cse12*m
+    cse9 = cse7*cse8*hbar
+    cse10 = a_tilde**2
+    cse11 = cse3*cse5
+    cse12 = b_tilde**2
+    cse13 = cse7*k_x
+    cse14 = cse13*cse8*hbar
+    cse15 = 2*b**2*cse10/cse4**2
     return _pauli(
-        c_0=-b*cse0*cse11*cse7*cse9*k_x**2 - cse0*cse5,
-        c_x=b*cse13*cse5*k_y,
-        c_y=-cse1**2*cse13*cse3*cse9*k_x + cse10*hbar*k_x - cse11*cse14*k_x**3 - cse14*cse15*hbar*k_y**2 - cse15*cse4*cse8*(b_tilde**2*hbar**2 + cse16*epsilon_1 - cse16*epsilon_2),
+        c_0=-cse0*cse3 - cse0*cse6*cse9*k_x**2,
+        c_x=b*cse10*cse11*k_y,
+        c_y=-cse11*cse13*(-cse1*cse10*m + cse12*hbar**2) - cse12*cse14*cse6 - cse14*cse15*k_y**2 - cse15*cse9*k_x**3 + cse7*hbar*k_x,
         c_z=0,
     )
 
@@ -316,24 +315,24 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
     cse0 = b - epsilon_1 + epsilon_2
     cse1 = 1/cse0
-    cse2 = 1/m
-    cse3 = cse2*k_y
-    cse4 = cse3*hbar
-    cse5 = b*k_x
-    cse6 = epsilon_1 - epsilon_2
-    cse7 = -b - cse6
-    cse8 = 1/cse7**2
-    cse9 = 4*cse8
-    cse10 = 1/hbar
-    cse11 = 2*cse10
-    cse12 = a_tilde**2
-    cse13 = cse1*cse12
-    cse14 = 2*b**2*cse12*cse8/cse0**2
-    cse15 = cse12*m
+    cse2 = b*cse1
+    cse3 = cse2*k_x
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**2
+    cse7 = 1/m
+    cse8 = cse7*k_y
+    cse9 = cse6*cse8*hbar
+    cse10 = 4*cse9
+    cse11 = a_tilde**2
+    cse12 = 2*cse11
+    cse13 = 1/(cse5*hbar)
+    cse14 = b_tilde**2
+    cse15 = b**2*cse12/cse0**2
     return _pauli(
-        c_0=-a_tilde*b_tilde*cse1*cse4*cse5*cse9,
-        c_x=-cse11*cse13*cse5/cse7,
-        c_y=-cse10*cse13*cse6**2*cse9*k_y - cse11*cse3*cse8*(b_tilde**2*hbar**2 + cse15*epsilon_1 - cse15*epsilon_2) - cse14*cse2*hbar*k_y**3 - cse14*cse4*k_x**2 + cse2*hbar*k_y,
+        c_0=-a_tilde*b_tilde*cse10*cse3,
+        c_x=-cse12*cse13*cse3,
+        c_y=-2*cse1*cse13*cse8*(-cse11*cse4*m + cse14*hbar**2) - cse10*cse14*cse2 - cse15*cse6*cse7*hbar*k_y**3 - cse15*cse9*k_x**2 + cse7*hbar*k_y,
         c_z=0,
     )
 
@@ -342,15 +341,16 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,x}, Eq. (20)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = 1/(hbar*(-b - cse2)**2)
-    cse4 = cse1*m
+    cse1 = b_tilde**2
+    cse2 = 1/(b - epsilon_1 + epsilon_2)
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = cse0*k_x
     return _pauli(
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-2*cse0*cse3*k_x*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar*k_x - 4*cse1*cse2**2*cse3*k_x/(b - epsilon_1 + epsilon_2),
+        c_z=-8*b*cse1*cse2*cse5*hbar/cse4**2 + cse0*hbar*k_x - 2*cse2*cse5*(-a_tilde**2*cse3*m + 2*cse1*hbar**2)/(cse4*hbar),
     )
 
 
@@ -358,15 +358,16 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,y}, Eq. (20)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = 1/(hbar*(-b - cse2)**2)
-    cse4 = cse1*m
+    cse1 = b_tilde**2
+    cse2 = 1/(b - epsilon_1 + epsilon_2)
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = cse0*k_y
     return _pauli(
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-2*cse0*cse3*k_y*(2*b_tilde**2*hbar**2 + cse4*epsilon_1 - cse4*epsilon_2) + cse0*hbar*k_y - 4*cse1*cse2**2*cse3*k_y/(b - epsilon_1 + epsilon_2),
+        c_z=-8*b*cse1*cse2*cse5*hbar/cse4**2 + cse0*hbar*k_y - 2*cse2*cse5*(-a_tilde**2*cse3*m + 2*cse1*hbar**2)/(cse4*hbar),
     )
 
 

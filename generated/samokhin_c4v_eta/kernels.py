@@ -586,80 +586,78 @@ def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, e
     cse2 = -b - cse1
     cse3 = 1/cse2
     cse4 = 2*b_tilde**2
-    cse5 = 1/cse2**2
-    cse6 = 2*b_tilde
-    cse7 = a_tilde**2
-    cse8 = b + cse0 + epsilon_2
-    cse9 = 2*cse1**2
-    cse10 = -a_tilde*cse5*(a_tilde*epsilon_1 - a_tilde*epsilon_2 - cse6*eta_3 + cse6*eta_4) - cse5*cse7*cse9/cse8 + (1/2)*hbar**2/m
-    cse11 = cse5*(eta_3 - eta_4)
-    cse12 = a_tilde*cse3*cse6 - cse11*cse4
-    cse13 = cse7/cse8**2
-    cse14 = 2*b*eta_4
-    cse15 = 3*eta_3
-    cse16 = cse11*cse13*cse9 + cse13*cse3*(b*eta_3 + cse14 + cse15*epsilon_1 - cse15*epsilon_2)
-    cse17 = cse13*cse5*(b**2*eta_3 + cse14*epsilon_1 - cse14*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3)
+    cse5 = b + cse0 + epsilon_2
+    cse6 = 1/cse5
+    cse7 = 1/cse2**2
+    cse8 = cse7*(eta_3 - eta_4)
+    cse9 = 2*b_tilde
+    cse10 = -cse1
+    cse11 = a_tilde*cse3
+    cse12 = 4*a_tilde*b*b_tilde*cse6*cse8 - cse11*cse6*(a_tilde*cse10 - cse9*eta_3 + cse9*eta_4) + (1/2)*hbar**2/m
+    cse13 = cse11*cse9 - cse4*cse8
+    cse14 = b**2
+    cse15 = a_tilde**2/cse5**2
+    cse16 = 2*cse10*eta_4
+    cse17 = 2*cse14*cse15*cse8 + cse15*cse3*(3*b*eta_3 - cse10*eta_3 - cse16)
+    cse18 = cse15*cse7*(-b*cse16 + cse10**2*eta_3 + cse14*eta_3)
     return (
         # c_0: 1
         -cse0 - cse3*cse4,
         # c_0: k_x**2
-        cse10,
-        # c_0: k_y**2
-        cse10,
-        # c_x: k_y
         cse12,
+        # c_0: k_y**2
+        cse12,
+        # c_x: k_y
+        cse13,
         # c_x: k_x**2*k_y
-        -cse16,
-        # c_x: k_y**3
         -cse17,
+        # c_x: k_y**3
+        -cse18,
         # c_y: k_x
-        -cse12,
+        -cse13,
         # c_y: k_x**3
-        cse17,
+        cse18,
         # c_y: k_x*k_y**2
-        cse16,
+        cse17,
     )
 
 
 @_kernel(_H_TERMS, _H_coefficients)
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
-    cse0 = -epsilon_1
-    cse1 = hbar**2
-    cse2 = k_x**2
-    cse3 = 1/m
-    cse4 = k_y**2
-    cse5 = epsilon_1 - epsilon_2
-    cse6 = -b - cse5
-    cse7 = 1/cse6
-    cse8 = 2*b_tilde**2
-    cse9 = 1/cse6**2
-    cse10 = cse2*cse9
-    cse11 = 2*b_tilde
-    cse12 = a_tilde*(a_tilde*epsilon_1 - a_tilde*epsilon_2 - cse11*eta_3 + cse11*eta_4)
-    cse13 = cse4*cse9
-    cse14 = 2*cse5**2
-    cse15 = cse10*cse14
-    cse16 = a_tilde**2
-    cse17 = b + cse0 + epsilon_2
-    cse18 = cse16/cse17
-    cse19 = cse13*cse14
-    cse20 = eta_3 - eta_4
-    cse21 = cse20*k_y
-    cse22 = cse8*cse9
-    cse23 = cse16/cse17**2
-    cse24 = 2*b*eta_4
-    cse25 = 3*eta_3
-    cse26 = cse23*(b*eta_3 + cse24 + cse25*epsilon_1 - cse25*epsilon_2)
-    cse27 = cse23*cse9*(b**2*eta_3 + cse24*epsilon_1 - cse24*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3)
-    cse28 = cse7*k_x
-    cse29 = cse20*k_x
+    cse0 = k_x**2
+    cse1 = (1/2)*hbar**2/m
+    cse2 = k_y**2
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4
+    cse6 = 2*b_tilde**2
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7
+    cse9 = cse0*cse8
+    cse10 = 1/cse4**2
+    cse11 = cse10*(eta_3 - eta_4)
+    cse12 = 4*a_tilde*b*b_tilde*cse11
+    cse13 = cse2*cse8
+    cse14 = 2*b_tilde
+    cse15 = -cse3
+    cse16 = a_tilde*cse5
+    cse17 = cse16*(a_tilde*cse15 - cse14*eta_3 + cse14*eta_4)
+    cse18 = cse11*cse6
+    cse19 = cse0*k_y
+    cse20 = b**2
+    cse21 = a_tilde**2/cse7**2
+    cse22 = 2*cse11*cse20*cse21
+    cse23 = 2*cse15*eta_4
+    cse24 = cse21*cse5*(3*b*eta_3 - cse15*eta_3 - cse23)
+    cse25 = cse10*cse21*(-b*cse23 + cse15**2*eta_3 + cse20*eta_3)
+    cse26 = cse2*k_x
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=-cse0 + (1/2)*cse1*cse2*cse3 + (1/2)*cse1*cse3*cse4 - cse10*cse12 - cse12*cse13 - cse15*cse18 - cse18*cse19 - cse7*cse8,
-        c_x=2*a_tilde*b_tilde*cse7*k_y - cse15*cse21*cse23 - cse2*cse26*cse7*k_y - cse21*cse22 - cse27*k_y**3,
-        c_y=-a_tilde*cse11*cse28 + cse19*cse23*cse29 + cse22*cse29 + cse26*cse28*cse4 + cse27*k_x**3,
+        c_0=cse0*cse1 + cse1*cse2 + cse12*cse13 + cse12*cse9 - cse13*cse17 - cse17*cse9 - cse5*cse6 + epsilon_1,
+        c_x=2*a_tilde*b_tilde*cse5*k_y - cse18*k_y - cse19*cse22 - cse19*cse24 - cse25*k_y**3,
+        c_y=-cse14*cse16*k_x + cse18*k_x + cse22*cse26 + cse24*cse26 + cse25*k_x**3,
         c_z=0,
     )
 
@@ -679,94 +677,89 @@ _S_x_TERMS = (
 
 def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_S_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
+    cse0 = b_tilde**2
     cse1 = b - epsilon_1 + epsilon_2
-    cse2 = -b - cse0
-    cse3 = 1/cse2**3
-    cse4 = b_tilde*cse3
-    cse5 = b_tilde*eta_3
-    cse6 = 2*a_tilde
-    cse7 = b_tilde*eta_4
-    cse8 = b**2
-    cse9 = 2*eta_3
-    cse10 = epsilon_1**2
-    cse11 = epsilon_2**2
-    cse12 = 4*epsilon_2
-    cse13 = b*eta_4
-    cse14 = cse12*epsilon_1
-    cse15 = b*cse9
-    cse16 = 2*epsilon_1
-    cse17 = cse10*eta_4 + cse11*eta_4 + cse15*epsilon_1 - cse15*epsilon_2 - cse16*epsilon_2*eta_4 + cse8*eta_4
-    cse18 = 4*a_tilde**2*b*cse3/cse1**3
-    cse19 = cse7*cse8
-    cse20 = 2*cse5
-    cse21 = b*epsilon_2
-    cse22 = 6*cse7
-    cse23 = b*cse5
-    cse24 = a_tilde*cse8
-    cse25 = a_tilde*b**3 + cse24*epsilon_1 - cse24*epsilon_2
-    cse26 = 1/cse1**2
-    cse27 = cse26*cse3*cse6
-    cse28 = 2*cse7
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**3
+    cse6 = b*cse5
+    cse7 = eta_3 - eta_4
+    cse8 = 8*cse7
+    cse9 = 1/cse4**2
+    cse10 = b_tilde*eta_4
+    cse11 = b_tilde*eta_3
+    cse12 = a_tilde**2
+    cse13 = 1/cse1**3
+    cse14 = cse12*cse13
+    cse15 = -cse3
+    cse16 = 2*cse15
+    cse17 = cse16*eta_3
+    cse18 = b**2
+    cse19 = 2*cse9
+    cse20 = 1/cse1**2
+    cse21 = a_tilde*cse18
+    cse22 = 16*b_tilde*cse20*cse21*cse5*cse7
+    cse23 = b*cse11
+    cse24 = b*cse10
+    cse25 = a_tilde*cse20
+    cse26 = cse19*cse25
     return (
         # c_0: k_y
-        -8*a_tilde*cse0**2*cse4/cse1 - 4*cse4*(a_tilde*b + cse5 + cse6*epsilon_1 - cse6*epsilon_2 - cse7),
+        4*b_tilde*cse2*cse9*(a_tilde*b + cse10 - cse11) - cse0*cse2*cse6*cse8,
         # c_0: k_x**2*k_y
-        -cse18*(cse10*cse9 + cse11*cse9 - cse12*cse13 + 4*cse13*epsilon_1 - cse14*eta_3 + cse17 + cse8*cse9),
+        -b**3*cse14*cse5*cse8 + 4*b*cse12*cse13*cse9*(3*b*eta_4 - cse15*eta_4 - cse17),
         # c_0: k_y**3
-        cse17*cse18,
+        4*cse14*cse6*(-b*cse17 + cse15**2*eta_4 + cse18*eta_4),
         # c_x: 1
-        -2*b_tilde**2/cse2**2 + 1,
+        -cse0*cse19 + 1,
         # c_x: k_x**2
-        cse27*(b*cse22*epsilon_1 + cse10*cse20 + cse11*cse20 - cse14*cse5 - cse16*cse23 - 2*cse19 + cse20*cse21 - cse21*cse22 + cse25 + 4*cse5*cse8),
+        cse22 - cse26*(-cse11*cse16 + cse21 - 4*cse23 + 6*cse24),
         # c_x: k_y**2
-        cse27*(b*cse16*cse7 - cse10*cse28 - cse11*cse28 + cse14*cse7 - 4*cse19 + cse20*cse8 - cse21*cse28 + 6*cse21*cse5 - 6*cse23*epsilon_1 + cse25),
+        cse22 - cse26*(cse10*cse16 + cse21 - 6*cse23 + 4*cse24),
         # c_y: k_x*k_y
-        -4*a_tilde*b_tilde*cse26*(eta_3 + eta_4)/cse2,
+        -4*b_tilde*cse25*(eta_3 + eta_4)/cse4,
     )
 
 
 @_kernel(_S_x_TERMS, _S_x_coefficients)
 def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective spin S_eff^x, Eq. (22)."""
-    cse0 = epsilon_1 - epsilon_2
+    cse0 = b_tilde**2
     cse1 = b - epsilon_1 + epsilon_2
-    cse2 = -b - cse0
-    cse3 = 1/cse2**3
-    cse4 = cse3*k_y
-    cse5 = b_tilde*cse4
-    cse6 = b_tilde*eta_3
-    cse7 = 2*a_tilde
-    cse8 = b_tilde*eta_4
-    cse9 = a_tilde**2
-    cse10 = 1/cse1**3
-    cse11 = b**2
-    cse12 = epsilon_1**2
-    cse13 = epsilon_2**2
-    cse14 = 2*eta_3
-    cse15 = b*cse14
-    cse16 = epsilon_2*eta_4
-    cse17 = 2*epsilon_1
-    cse18 = cse11*eta_4 + cse12*eta_4 + cse13*eta_4 + cse15*epsilon_1 - cse15*epsilon_2 - cse16*cse17
-    cse19 = k_x**2
-    cse20 = 4*b
-    cse21 = 4*epsilon_1*epsilon_2
-    cse22 = cse11*cse8
-    cse23 = 2*cse6
-    cse24 = b*epsilon_2
-    cse25 = 6*cse8
-    cse26 = b*cse6
-    cse27 = a_tilde*cse11
-    cse28 = a_tilde*b**3 + cse27*epsilon_1 - cse27*epsilon_2
-    cse29 = 1/cse1**2
-    cse30 = cse29*cse3*cse7
-    cse31 = 2*cse8
+    cse2 = k_y/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**3
+    cse6 = b*cse5
+    cse7 = eta_3 - eta_4
+    cse8 = 8*cse7
+    cse9 = b_tilde*eta_4
+    cse10 = b_tilde*eta_3
+    cse11 = 1/cse4**2
+    cse12 = 4*cse11
+    cse13 = k_x**2
+    cse14 = a_tilde**2/cse1**3
+    cse15 = cse13*cse14*k_y
+    cse16 = -cse3
+    cse17 = 2*cse16
+    cse18 = cse17*eta_3
+    cse19 = b**2
+    cse20 = 2*cse11
+    cse21 = 1/cse1**2
+    cse22 = cse13*cse21
+    cse23 = a_tilde*cse19
+    cse24 = 16*b_tilde*cse23*cse5*cse7
+    cse25 = cse21*k_y**2
+    cse26 = b*cse10
+    cse27 = b*cse9
+    cse28 = a_tilde*cse20
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=-8*a_tilde*cse0**2*cse5/cse1 + 4*b*cse10*cse18*cse3*cse9*k_y**3 - cse10*cse19*cse20*cse4*cse9*(cse11*cse14 + cse12*cse14 + cse13*cse14 - cse16*cse20 + cse18 + cse20*epsilon_1*eta_4 - cse21*eta_3) - 4*cse5*(a_tilde*b + cse6 + cse7*epsilon_1 - cse7*epsilon_2 - cse8),
-        c_x=-2*b_tilde**2/cse2**2 + cse19*cse30*(b*cse25*epsilon_1 + 4*cse11*cse6 + cse12*cse23 + cse13*cse23 - cse17*cse26 - cse21*cse6 - 2*cse22 + cse23*cse24 - cse24*cse25 + cse28) + cse30*k_y**2*(b*cse17*cse8 + cse11*cse23 - cse12*cse31 - cse13*cse31 + cse21*cse8 - 4*cse22 - cse24*cse31 + 6*cse24*cse6 - 6*cse26*epsilon_1 + cse28) + 1,
-        c_y=-4*a_tilde*b_tilde*cse29*k_x*k_y*(eta_3 + eta_4)/cse2,
+        c_0=-b**3*cse15*cse5*cse8 + b*cse12*cse15*(3*b*eta_4 - cse16*eta_4 - cse18) + b_tilde*cse12*cse2*(a_tilde*b - cse10 + cse9) - cse0*cse2*cse6*cse8 + 4*cse14*cse6*k_y**3*(-b*cse18 + cse16**2*eta_4 + cse19*eta_4),
+        c_x=-cse0*cse20 + cse22*cse24 - cse22*cse28*(-cse10*cse17 + cse23 - 4*cse26 + 6*cse27) + cse24*cse25 - cse25*cse28*(cse17*cse9 + cse23 - 6*cse26 + 4*cse27) + 1,
+        c_y=-4*a_tilde*b_tilde*cse21*k_x*k_y*(eta_3 + eta_4)/cse4,
         c_z=0,
     )
 
@@ -786,97 +779,87 @@ _S_y_TERMS = (
 
 def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_S_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
+    cse0 = b_tilde**2
     cse1 = b - epsilon_1 + epsilon_2
-    cse2 = -b - cse0
-    cse3 = 1/cse2**3
-    cse4 = b_tilde*cse3
-    cse5 = b_tilde*eta_3
-    cse6 = 2*a_tilde
-    cse7 = b_tilde*eta_4
-    cse8 = b**2
-    cse9 = epsilon_1**2
-    cse10 = epsilon_2**2
-    cse11 = 2*eta_3
-    cse12 = b*cse11
-    cse13 = epsilon_2*eta_4
-    cse14 = 2*epsilon_1
-    cse15 = cse10*eta_4 + cse12*epsilon_1 - cse12*epsilon_2 - cse13*cse14 + cse8*eta_4 + cse9*eta_4
-    cse16 = 4*b
-    cse17 = a_tilde**2*cse16*cse3/cse1**3
-    cse18 = 4*epsilon_1*epsilon_2
-    cse19 = 1/cse1**2
-    cse20 = cse7*cse8
-    cse21 = 2*cse7
-    cse22 = 2*cse5
-    cse23 = 6*b
-    cse24 = cse23*cse5
-    cse25 = b*epsilon_2
-    cse26 = b*cse14
-    cse27 = a_tilde*cse8
-    cse28 = a_tilde*b**3 + cse27*epsilon_1 - cse27*epsilon_2
-    cse29 = cse19*cse3*cse6
-    cse30 = cse23*cse7
+    cse2 = 1/cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**3
+    cse6 = b*cse5
+    cse7 = eta_3 - eta_4
+    cse8 = 8*cse7
+    cse9 = b_tilde*eta_4
+    cse10 = b_tilde*eta_3
+    cse11 = 1/cse4**2
+    cse12 = 4*cse11
+    cse13 = b**2
+    cse14 = -cse3
+    cse15 = 2*cse14
+    cse16 = cse15*eta_3
+    cse17 = a_tilde**2/cse1**3
+    cse18 = 1/cse1**2
+    cse19 = a_tilde*cse18
+    cse20 = 2*cse11
+    cse21 = a_tilde*cse13
+    cse22 = 16*b_tilde*cse18*cse21*cse5*cse7
+    cse23 = b*cse10
+    cse24 = b*cse9
+    cse25 = cse19*cse20
     return (
         # c_0: k_x
-        8*a_tilde*cse0**2*cse4/cse1 + 4*cse4*(a_tilde*b + cse5 + cse6*epsilon_1 - cse6*epsilon_2 - cse7),
+        -b_tilde*cse12*cse2*(a_tilde*b - cse10 + cse9) + cse0*cse2*cse6*cse8,
         # c_0: k_x**3
-        -cse15*cse17,
+        -4*cse17*cse6*(-b*cse16 + cse13*eta_4 + cse14**2*eta_4),
         # c_0: k_x*k_y**2
-        cse17*(cse10*cse11 + cse11*cse8 + cse11*cse9 - cse13*cse16 + cse15 + cse16*epsilon_1*eta_4 - cse18*eta_3),
+        b**3*cse17*cse5*cse8 - b*cse12*cse17*(3*b*eta_4 - cse14*eta_4 - cse16),
         # c_x: k_x*k_y
-        -4*a_tilde*b_tilde*cse19*(eta_3 + eta_4)/cse2,
+        -4*b_tilde*cse19*(eta_3 + eta_4)/cse4,
         # c_y: 1
-        -2*b_tilde**2/cse2**2 + 1,
+        -cse0*cse20 + 1,
         # c_y: k_x**2
-        cse29*(-cse10*cse21 + cse18*cse7 - 4*cse20 - cse21*cse25 - cse21*cse9 + cse22*cse8 - cse24*epsilon_1 + cse24*epsilon_2 + cse26*cse7 + cse28),
+        cse22 - cse25*(cse15*cse9 + cse21 - 6*cse23 + 4*cse24),
         # c_y: k_y**2
-        cse29*(cse10*cse22 - cse18*cse5 - 2*cse20 + cse22*cse25 + cse22*cse9 - cse26*cse5 + cse28 + cse30*epsilon_1 - cse30*epsilon_2 + 4*cse5*cse8),
+        cse22 - cse25*(-cse10*cse15 + cse21 - 4*cse23 + 6*cse24),
     )
 
 
 @_kernel(_S_y_TERMS, _S_y_coefficients)
 def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective spin S_eff^y, Eq. (22)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = b - epsilon_1 + epsilon_2
-    cse2 = -b - cse0
-    cse3 = 1/cse2**3
-    cse4 = cse3*k_x
-    cse5 = b_tilde*cse4
-    cse6 = b_tilde*eta_3
-    cse7 = 2*a_tilde
-    cse8 = b_tilde*eta_4
-    cse9 = b**2
-    cse10 = epsilon_1**2
-    cse11 = epsilon_2**2
-    cse12 = 2*eta_3
-    cse13 = b*cse12
-    cse14 = epsilon_2*eta_4
-    cse15 = 2*epsilon_1
-    cse16 = cse10*eta_4 + cse11*eta_4 + cse13*epsilon_1 - cse13*epsilon_2 - cse14*cse15 + cse9*eta_4
-    cse17 = 4*b
-    cse18 = a_tilde**2*cse17/cse1**3
-    cse19 = k_y**2
-    cse20 = 4*epsilon_1*epsilon_2
-    cse21 = 1/cse1**2
-    cse22 = cse8*cse9
-    cse23 = 2*cse8
-    cse24 = 2*cse6
-    cse25 = 6*b
-    cse26 = cse25*cse6
-    cse27 = b*epsilon_2
-    cse28 = b*cse15
-    cse29 = a_tilde*cse9
-    cse30 = a_tilde*b**3 + cse29*epsilon_1 - cse29*epsilon_2
-    cse31 = cse21*cse3*cse7
-    cse32 = cse25*cse8
+    cse0 = b_tilde**2
+    cse1 = eta_3 - eta_4
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**3
+    cse7 = b_tilde*eta_4
+    cse8 = b_tilde*eta_3
+    cse9 = 1/cse5**2
+    cse10 = 4*cse9
+    cse11 = a_tilde**2
+    cse12 = k_y**2
+    cse13 = 1/cse2**3
+    cse14 = -cse4
+    cse15 = 2*cse14
+    cse16 = cse15*eta_3
+    cse17 = cse11*cse13
+    cse18 = b**2
+    cse19 = 1/cse2**2
+    cse20 = a_tilde*cse19
+    cse21 = 2*cse9
+    cse22 = k_x**2
+    cse23 = a_tilde*cse18
+    cse24 = 16*b_tilde*cse1*cse19*cse23*cse6
+    cse25 = b*cse8
+    cse26 = b*cse7
+    cse27 = cse20*cse21
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=8*a_tilde*cse0**2*cse5/cse1 - cse16*cse18*cse3*k_x**3 + cse18*cse19*cse4*(cse10*cse12 + cse11*cse12 + cse12*cse9 - cse14*cse17 + cse16 + cse17*epsilon_1*eta_4 - cse20*eta_3) + 4*cse5*(a_tilde*b + cse6 + cse7*epsilon_1 - cse7*epsilon_2 - cse8),
-        c_x=-4*a_tilde*b_tilde*cse21*k_x*k_y*(eta_3 + eta_4)/cse2,
-        c_y=-2*b_tilde**2/cse2**2 + cse19*cse31*(cse10*cse24 + cse11*cse24 - cse20*cse6 - 2*cse22 + cse24*cse27 - cse28*cse6 + cse30 + cse32*epsilon_1 - cse32*epsilon_2 + 4*cse6*cse9) + cse31*k_x**2*(-cse10*cse23 - cse11*cse23 + cse20*cse8 - 4*cse22 - cse23*cse27 + cse24*cse9 - cse26*epsilon_1 + cse26*epsilon_2 + cse28*cse8 + cse30) + 1,
+        c_0=8*b**3*cse1*cse11*cse12*cse13*cse6*k_x + 8*b*cse0*cse1*cse3*cse6*k_x - b*cse10*cse12*cse17*k_x*(3*b*eta_4 - cse14*eta_4 - cse16) - 4*b*cse17*cse6*k_x**3*(-b*cse16 + cse14**2*eta_4 + cse18*eta_4) - b_tilde*cse10*cse3*k_x*(a_tilde*b + cse7 - cse8),
+        c_x=-4*b_tilde*cse20*k_x*k_y*(eta_3 + eta_4)/cse5,
+        c_y=-cse0*cse21 + cse12*cse24 - cse12*cse27*(-cse15*cse8 + cse23 - 4*cse25 + 6*cse26) + cse22*cse24 - cse22*cse27*(cse15*cse7 + cse23 - 6*cse25 + 4*cse26) + 1,
         c_z=0,
     )
 
@@ -937,17 +920,18 @@ def _T_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3,
     cse4 = 4*cse3
     cse5 = eta_3 - eta_4
     cse6 = 1/cse1**2
-    cse7 = 2*b*eta_4
-    cse8 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
-    cse9 = 2*cse3*cse8
-    cse10 = 3*eta_3
+    cse7 = b**2
+    cse8 = -cse0
+    cse9 = 2*cse8*eta_4
+    cse10 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
+    cse11 = 2*cse10*cse3
     return (
         # c_z: k_x
         -a_tilde*b_tilde*cse2*cse4 + 4*b_tilde**2*cse3*cse5*cse6,
         # c_z: k_x**3
-        cse6*cse9*(b**2*eta_3 + cse7*epsilon_1 - cse7*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3),
+        cse11*cse6*(-b*cse9 + cse7*eta_3 + cse8**2*eta_3),
         # c_z: k_x*k_y**2
-        cse0**2*cse4*cse5*cse6*cse8 + cse2*cse9*(b*eta_3 + cse10*epsilon_1 - cse10*epsilon_2 + cse7),
+        cse10*cse4*cse5*cse6*cse7 + cse11*cse2*(3*b*eta_3 - cse8*eta_3 - cse9),
     )
 
 
@@ -961,18 +945,19 @@ def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, 
     cse4 = 4*cse3*k_x
     cse5 = 1/cse1**2
     cse6 = cse4*cse5*(eta_3 - eta_4)
-    cse7 = k_y**2
-    cse8 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
-    cse9 = 2*b*eta_4
-    cse10 = 3*eta_3
-    cse11 = 2*cse3*cse8
+    cse7 = b**2
+    cse8 = k_y**2
+    cse9 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
+    cse10 = -cse0
+    cse11 = 2*cse10*eta_4
+    cse12 = 2*cse3*cse9
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-a_tilde*b_tilde*cse2*cse4 + b_tilde**2*cse6 + cse0**2*cse6*cse7*cse8 + cse11*cse2*cse7*k_x*(b*eta_3 + cse10*epsilon_1 - cse10*epsilon_2 + cse9) + cse11*cse5*k_x**3*(b**2*eta_3 + cse9*epsilon_1 - cse9*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3),
+        c_z=-a_tilde*b_tilde*cse2*cse4 + b_tilde**2*cse6 + cse12*cse2*cse8*k_x*(3*b*eta_3 - cse10*eta_3 - cse11) + cse12*cse5*k_x**3*(-b*cse11 + cse10**2*eta_3 + cse7*eta_3) + cse6*cse7*cse8*cse9,
     )
 
 
@@ -994,17 +979,18 @@ def _T_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3,
     cse4 = 4*cse3
     cse5 = eta_3 - eta_4
     cse6 = 1/cse1**2
-    cse7 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
-    cse8 = 2*b*eta_4
-    cse9 = 3*eta_3
-    cse10 = 2*cse3*cse7
+    cse7 = b**2
+    cse8 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
+    cse9 = -cse0
+    cse10 = 2*cse9*eta_4
+    cse11 = 2*cse3*cse8
     return (
         # c_z: k_y
         -a_tilde*b_tilde*cse2*cse4 + 4*b_tilde**2*cse3*cse5*cse6,
         # c_z: k_x**2*k_y
-        cse0**2*cse4*cse5*cse6*cse7 + cse10*cse2*(b*eta_3 + cse8 + cse9*epsilon_1 - cse9*epsilon_2),
+        cse11*cse2*(3*b*eta_3 - cse10 - cse9*eta_3) + cse4*cse5*cse6*cse7*cse8,
         # c_z: k_y**3
-        cse10*cse6*(b**2*eta_3 + cse8*epsilon_1 - cse8*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3),
+        cse11*cse6*(-b*cse10 + cse7*eta_3 + cse9**2*eta_3),
     )
 
 
@@ -1018,18 +1004,19 @@ def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, 
     cse4 = 4*cse3*k_y
     cse5 = 1/cse1**2
     cse6 = cse4*cse5*(eta_3 - eta_4)
-    cse7 = k_x**2
-    cse8 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
-    cse9 = 2*b*eta_4
-    cse10 = 3*eta_3
-    cse11 = 2*cse3*cse8
+    cse7 = b**2
+    cse8 = k_x**2
+    cse9 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
+    cse10 = -cse0
+    cse11 = 2*cse10*eta_4
+    cse12 = 2*cse3*cse9
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=-a_tilde*b_tilde*cse2*cse4 + b_tilde**2*cse6 + cse0**2*cse6*cse7*cse8 + cse11*cse2*cse7*k_y*(b*eta_3 + cse10*epsilon_1 - cse10*epsilon_2 + cse9) + cse11*cse5*k_y**3*(b**2*eta_3 + cse9*epsilon_1 - cse9*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3),
+        c_z=-a_tilde*b_tilde*cse2*cse4 + b_tilde**2*cse6 + cse12*cse2*cse8*k_y*(3*b*eta_3 - cse10*eta_3 - cse11) + cse12*cse5*k_y**3*(-b*cse11 + cse10**2*eta_3 + cse7*eta_3) + cse6*cse7*cse8*cse9,
     )
 
 
@@ -1055,25 +1042,26 @@ def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3,
     cse5 = 1/cse1**2
     cse6 = cse4*cse5*(eta_3 - eta_4)
     cse7 = a_tilde*b_tilde*cse2*cse4 - b_tilde**2*cse6
-    cse8 = 2*b*eta_4
-    cse9 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
-    cse10 = 2*cse3*cse9
-    cse11 = -cse10*cse5*(b**2*eta_3 + cse8*epsilon_1 - cse8*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3)
-    cse12 = 3*eta_3
-    cse13 = -cse0**2*cse6*cse9 - cse10*cse2*(b*eta_3 + cse12*epsilon_1 - cse12*epsilon_2 + cse8)
+    cse8 = b**2
+    cse9 = -cse0
+    cse10 = 2*cse9*eta_4
+    cse11 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
+    cse12 = 2*cse11*cse3
+    cse13 = -cse12*cse5*(-b*cse10 + cse8*eta_3 + cse9**2*eta_3)
+    cse14 = -cse11*cse6*cse8 - cse12*cse2*(3*b*eta_3 - cse10 - cse9*eta_3)
     return (
         # c_x: k_x
         cse7,
         # c_x: k_x**3
-        cse11,
-        # c_x: k_x*k_y**2
         cse13,
+        # c_x: k_x*k_y**2
+        cse14,
         # c_y: k_y
         cse7,
         # c_y: k_x**2*k_y
-        cse13,
+        cse14,
         # c_y: k_y**3
-        cse11,
+        cse13,
     )
 
 
@@ -1090,21 +1078,22 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, 
     cse7 = cse6*(eta_3 - eta_4)
     cse8 = b_tilde**2*cse7
     cse9 = k_y**2
-    cse10 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
-    cse11 = cse1**2*cse10*cse7
-    cse12 = 2*b*eta_4
-    cse13 = 3*eta_3
-    cse14 = 2*cse0*cse10
-    cse15 = cse14*cse3*(b*eta_3 + cse12 + cse13*epsilon_1 - cse13*epsilon_2)
-    cse16 = cse14*cse6*(b**2*eta_3 + cse12*epsilon_1 - cse12*epsilon_2 + epsilon_1**2*eta_3 - 2*epsilon_1*epsilon_2*eta_3 + epsilon_2**2*eta_3)
-    cse17 = cse4*k_y
-    cse18 = k_x**2
+    cse10 = b**2
+    cse11 = a_tilde**2/(b - epsilon_1 + epsilon_2)**2
+    cse12 = cse10*cse11*cse7
+    cse13 = -cse1
+    cse14 = 2*cse13*eta_4
+    cse15 = 2*cse0*cse11
+    cse16 = cse15*cse3*(3*b*eta_3 - cse13*eta_3 - cse14)
+    cse17 = cse15*cse6*(-b*cse14 + cse10*eta_3 + cse13**2*eta_3)
+    cse18 = cse4*k_y
+    cse19 = k_x**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
         c_0=0,
-        c_x=4*a_tilde*b_tilde*cse0*cse3*k_x - cse11*cse5*cse9 - cse15*cse9*k_x - cse16*k_x**3 - cse5*cse8,
-        c_y=4*a_tilde*b_tilde*cse0*cse3*k_y - cse11*cse17*cse18 - cse15*cse18*k_y - cse16*k_y**3 - cse17*cse8,
+        c_x=4*a_tilde*b_tilde*cse0*cse3*k_x - cse12*cse5*cse9 - cse16*cse9*k_x - cse17*k_x**3 - cse5*cse8,
+        c_y=4*a_tilde*b_tilde*cse0*cse3*k_y - cse12*cse18*cse19 - cse16*cse19*k_y - cse17*k_y**3 - cse18*cse8,
         c_z=0,
     )
 
@@ -1125,159 +1114,119 @@ _J_x_x_TERMS = (
 
 def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_J_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = a_tilde**2
-    cse1 = 1/hbar
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = eta_3 + eta_4
-    cse4 = -b - cse2
-    cse5 = 1/cse4**3
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6**2
-    cse8 = cse5*cse7
-    cse9 = 1/m
-    cse10 = hbar**2
-    cse11 = b_tilde*cse10
-    cse12 = a_tilde*m
-    cse13 = 2*eta_4
-    cse14 = a_tilde/cse6
-    cse15 = cse0*m
-    cse16 = 2*b
-    cse17 = a_tilde*epsilon_1
-    cse18 = 4*cse11
-    cse19 = a_tilde*epsilon_2
-    cse20 = cse15*epsilon_1
-    cse21 = 5*eta_3
-    cse22 = cse15*epsilon_2
-    cse23 = b_tilde**2*cse10
-    cse24 = 2*eta_3
-    cse25 = 2*cse1
-    cse26 = cse25*cse9
-    cse27 = b**2
-    cse28 = cse24*cse27
-    cse29 = epsilon_1**2
-    cse30 = cse24*cse29
-    cse31 = epsilon_2**2
-    cse32 = cse24*cse31
-    cse33 = 4*epsilon_2
-    cse34 = b*eta_4
-    cse35 = cse33*epsilon_1
-    cse36 = 4*epsilon_1
-    cse37 = cse27*eta_4
-    cse38 = cse29*eta_4
-    cse39 = cse31*eta_4
-    cse40 = b*cse24
-    cse41 = cse40*epsilon_1
-    cse42 = cse40*epsilon_2
-    cse43 = -cse13*epsilon_1*epsilon_2 + cse37 + cse38 + cse39 + cse41 - cse42
-    cse44 = cse9*hbar
-    cse45 = 4*b*cse0*cse44*cse5/cse6**3
-    cse46 = b_tilde*eta_4
-    cse47 = 1/cse4**2
-    cse48 = cse14*cse47
-    cse49 = b_tilde*eta_3
-    cse50 = b_tilde*cse37
-    cse51 = 6*epsilon_2
-    cse52 = b*cse46
-    cse53 = cse49*epsilon_2
-    cse54 = 6*epsilon_1
-    cse55 = a_tilde*b**3 + cse17*cse27 - cse19*cse27
-    cse56 = a_tilde*cse44
-    cse57 = 2*cse56*cse8
-    cse58 = 2*b_tilde
-    cse59 = b*cse49
-    cse60 = cse16*cse46
+    cse0 = b**2
+    cse1 = b_tilde**2
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2**2
+    cse4 = eta_3 - eta_4
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = -b - cse5
+    cse7 = 1/m
+    cse8 = cse7*hbar
+    cse9 = cse8/cse6**3
+    cse10 = cse4*cse9
+    cse11 = 16*cse10*cse3
+    cse12 = 1/cse6**2
+    cse13 = a_tilde*b
+    cse14 = b_tilde*eta_3
+    cse15 = 2*cse14
+    cse16 = 2*eta_4
+    cse17 = 1/cse6
+    cse18 = hbar**2
+    cse19 = 2*b_tilde
+    cse20 = a_tilde**2
+    cse21 = cse1*cse18
+    cse22 = -cse5
+    cse23 = cse20*m
+    cse24 = cse22*eta_4
+    cse25 = 2*cse3
+    cse26 = 1/hbar
+    cse27 = cse26*cse7
+    cse28 = 1/cse2**3
+    cse29 = cse20*cse28
+    cse30 = 2*cse22*eta_3
+    cse31 = cse22**2
+    cse32 = cse19*cse24
+    cse33 = 1/cse2
+    cse34 = 2*cse33
+    cse35 = a_tilde*cse0
+    cse36 = b_tilde*cse11*cse35
+    cse37 = b*cse14
+    cse38 = b*b_tilde*eta_4
+    cse39 = a_tilde*cse12*cse25*cse8
+    cse40 = a_tilde*cse17
     return (
         # c_0: k_x*k_y
-        -16*cse0*cse1*cse2**3*cse3*cse8 - 8*cse1*cse14*cse2**2*cse5*cse9*(cse11 + cse12*cse13 + 3*cse12*eta_3) - cse26*cse5*(a_tilde*cse11*cse16 + b*cse15*eta_3 + cse13*cse20 - cse13*cse22 - cse13*cse23 + cse17*cse18 - cse18*cse19 + cse20*cse21 - cse21*cse22 + cse23*cse24),
+        8*b*b_tilde*cse12*cse3*cse7*hbar*(b_tilde*cse16 + cse13 - cse15) - cse0*cse1*cse11 - cse17*cse25*cse27*(b*cse20*eta_3*m + 2*cse1*cse18*eta_3 - cse13*cse18*cse19 - cse16*cse21 - cse22*cse23*eta_3 - 2*cse23*cse24),
         # c_0: k_x**3*k_y
-        -cse45*(cse28 + cse30 + cse32 - cse33*cse34 + cse34*cse36 - cse35*eta_3 + cse43),
+        -8*b**3*cse10*cse29 + 4*b*cse12*cse20*cse28*cse7*hbar*(3*b*eta_4 - cse24 - cse30),
         # c_0: k_x*k_y**3
-        cse43*cse45,
+        4*b*cse29*cse9*(-b*cse30 + cse0*eta_4 + cse31*eta_4),
         # c_x: k_x
-        -4*cse1*cse2*cse48*(a_tilde*epsilon_1 - cse19 - cse46) - cse26*cse47*(-cse12*cse49 + cse20 - cse22 + cse23) + cse9*hbar,
+        cse12*cse27*cse34*(a_tilde*b*b_tilde*eta_3*m + a_tilde*b_tilde*cse22*eta_3*m - a_tilde*cse32*m + b*cse20*cse22*m - b*cse21 - cse21*cse22 - cse23*cse31) + cse8,
         # c_x: k_x**3
-        cse57*(b_tilde*cse30 + b_tilde*cse32 - b_tilde*cse41 + b_tilde*cse42 + 4*cse27*cse49 - cse36*cse53 - 2*cse50 - cse51*cse52 + cse52*cse54 + cse55),
+        cse36 - cse39*(-cse15*cse22 + cse35 - 4*cse37 + 6*cse38),
         # c_x: k_x*k_y**2
-        cse57*(b_tilde*cse28 + cse35*cse46 - cse38*cse58 - cse39*cse58 - 4*cse50 + cse51*cse59 - cse54*cse59 + cse55 + cse60*epsilon_1 - cse60*epsilon_2),
+        cse36 - cse39*(cse32 + cse35 - 6*cse37 + 4*cse38),
         # c_y: k_y
-        cse25*cse48*(a_tilde*cse27 + b*cse17 - b*cse19 - cse49*epsilon_1 + cse53 + cse59 - cse60),
+        4*b_tilde*cse12*cse13*cse26*cse33*cse4 - cse26*cse34*cse40*(cse13 - cse14),
         # c_y: k_x**2*k_y
-        -4*b_tilde*cse3*cse56*cse7/cse4,
+        -4*b_tilde*cse3*cse40*cse8*(eta_3 + eta_4),
     )
 
 
 @_kernel(_J_x_x_TERMS, _J_x_x_coefficients)
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
-    cse0 = a_tilde**2
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = 1/hbar
-    cse3 = -b - cse1
-    cse4 = 1/cse3**3
-    cse5 = cse4*k_y
+    cse0 = b**2
+    cse1 = b_tilde**2
+    cse2 = eta_3 - eta_4
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**3
     cse6 = cse2*cse5
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = cse8*(eta_3 + eta_4)
-    cse10 = 1/cse7
-    cse11 = hbar**2
-    cse12 = b_tilde*cse11
-    cse13 = a_tilde*m
-    cse14 = 2*eta_4
-    cse15 = 1/m
-    cse16 = cse15*k_x
-    cse17 = 1/cse7**3
-    cse18 = b**2
-    cse19 = cse18*eta_4
-    cse20 = epsilon_1**2
-    cse21 = cse20*eta_4
-    cse22 = epsilon_2**2
+    cse7 = 1/m
+    cse8 = cse7*k_x
+    cse9 = cse8*hbar
+    cse10 = b - epsilon_1 + epsilon_2
+    cse11 = 1/cse10**2
+    cse12 = cse11*k_y
+    cse13 = k_x**3
+    cse14 = cse13*cse7*hbar
+    cse15 = a_tilde**2
+    cse16 = 1/cse10**3
+    cse17 = 1/cse4**2
+    cse18 = a_tilde*b
+    cse19 = b_tilde*eta_3
+    cse20 = 2*cse19
+    cse21 = 2*eta_4
+    cse22 = -cse3
     cse23 = cse22*eta_4
-    cse24 = 2*eta_3
-    cse25 = b*cse24
-    cse26 = cse25*epsilon_1
-    cse27 = cse25*epsilon_2
-    cse28 = -cse14*epsilon_1*epsilon_2 + cse19 + cse21 + cse23 + cse26 - cse27
-    cse29 = cse18*cse24
-    cse30 = cse20*cse24
-    cse31 = cse22*cse24
-    cse32 = 4*epsilon_2
-    cse33 = b*eta_4
-    cse34 = cse32*epsilon_1
-    cse35 = 4*epsilon_1
-    cse36 = cse15*hbar*k_x**3
-    cse37 = cse0*m
-    cse38 = 2*b
-    cse39 = a_tilde*epsilon_1
-    cse40 = 4*cse12
-    cse41 = a_tilde*epsilon_2
-    cse42 = cse37*epsilon_1
-    cse43 = 5*eta_3
-    cse44 = cse37*epsilon_2
-    cse45 = b_tilde**2*cse11
-    cse46 = 2*cse16
-    cse47 = cse16*hbar
-    cse48 = b_tilde*eta_4
-    cse49 = 1/cse3**2
-    cse50 = cse2*cse49
-    cse51 = 4*a_tilde
-    cse52 = b_tilde*eta_3
-    cse53 = b_tilde*cse19
-    cse54 = 6*epsilon_2
-    cse55 = b*cse48
-    cse56 = cse52*epsilon_2
-    cse57 = 6*epsilon_1
-    cse58 = a_tilde*b**3 + cse18*cse39 - cse18*cse41
-    cse59 = 2*a_tilde*cse4*cse8
-    cse60 = 2*b_tilde
-    cse61 = b*cse52
-    cse62 = cse38*cse48
+    cse24 = 2*cse22*eta_3
+    cse25 = cse22**2
+    cse26 = 1/hbar
+    cse27 = hbar**2
+    cse28 = 2*b_tilde
+    cse29 = cse1*cse27
+    cse30 = cse15*m
+    cse31 = 1/cse4
+    cse32 = 2*cse31
+    cse33 = a_tilde*cse0
+    cse34 = 16*b_tilde*cse11*cse2*cse33*cse5
+    cse35 = cse9*k_y**2
+    cse36 = b*cse19
+    cse37 = b*b_tilde*eta_4
+    cse38 = 2*cse17
+    cse39 = a_tilde*cse11*cse38
+    cse40 = cse23*cse28
+    cse41 = 1/cse10
+    cse42 = cse26*cse41
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=-8*a_tilde*cse1**2*cse10*cse16*cse6*(cse12 + cse13*cse14 + 3*cse13*eta_3) + 4*b*cse0*cse15*cse17*cse28*cse4*hbar*k_x*k_y**3 - 4*b*cse0*cse17*cse36*cse5*(cse28 + cse29 + cse30 + cse31 - cse32*cse33 + cse33*cse35 - cse34*eta_3) - 16*cse0*cse1**3*cse6*cse9*k_x - cse46*cse6*(a_tilde*cse12*cse38 + b*cse37*eta_3 + cse14*cse42 - cse14*cse44 - cse14*cse45 + cse24*cse45 + cse39*cse40 - cse40*cse41 + cse42*cse43 - cse43*cse44),
-        c_x=-cse1*cse10*cse50*cse51*k_x*(a_tilde*epsilon_1 - cse41 - cse48) + cse36*cse59*(-b_tilde*cse26 + b_tilde*cse27 + b_tilde*cse30 + b_tilde*cse31 + 4*cse18*cse52 - cse35*cse56 - 2*cse53 - cse54*cse55 + cse55*cse57 + cse58) - cse46*cse50*(-cse13*cse52 + cse42 - cse44 + cse45) + cse47*cse59*k_y**2*(b_tilde*cse29 - cse21*cse60 - cse23*cse60 + cse34*cse48 - 4*cse53 + cse54*cse61 - cse57*cse61 + cse58 + cse62*epsilon_1 - cse62*epsilon_2) + cse47,
-        c_y=2*a_tilde*cse10*cse2*cse49*k_y*(a_tilde*cse18 + b*cse39 - b*cse41 - cse52*epsilon_1 + cse56 + cse61 - cse62) - b_tilde*cse15*cse51*cse9*hbar*k_x**2*k_y/cse3,
+        c_0=-8*b**3*cse14*cse15*cse16*cse6*k_y + 8*b*b_tilde*cse11*cse17*cse7*hbar*k_x*k_y*(b_tilde*cse21 + cse18 - cse20) + 4*b*cse13*cse15*cse16*cse17*cse7*hbar*k_y*(3*b*eta_4 - cse23 - cse24) + 4*b*cse15*cse16*cse5*cse7*hbar*k_x*k_y**3*(-b*cse24 + cse0*eta_4 + cse25*eta_4) - 16*cse0*cse1*cse12*cse6*cse9 - cse12*cse26*cse32*cse8*(b*cse15*eta_3*m + 2*cse1*cse27*eta_3 - cse18*cse27*cse28 - cse21*cse29 - cse22*cse30*eta_3 - 2*cse23*cse30),
+        c_x=cse14*cse34 - cse14*cse39*(-cse20*cse22 + cse33 - 4*cse36 + 6*cse37) + cse34*cse35 - cse35*cse39*(cse33 - 6*cse36 + 4*cse37 + cse40) + cse38*cse42*cse8*(a_tilde*b*b_tilde*eta_3*m + a_tilde*b_tilde*cse22*eta_3*m - a_tilde*cse40*m + b*cse15*cse22*m - b*cse29 - cse22*cse29 - cse25*cse30) + cse9,
+        c_y=4*a_tilde*b*b_tilde*cse17*cse2*cse26*cse41*k_y - 4*a_tilde*b_tilde*cse12*cse31*cse7*hbar*k_x**2*(eta_3 + eta_4) - a_tilde*cse32*cse42*k_y*(cse18 - cse19),
         c_z=0,
     )
 
@@ -1300,173 +1249,131 @@ _J_x_y_TERMS = (
 
 def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_J_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1
-    cse3 = 2*b_tilde
-    cse4 = 1/hbar
+    cse0 = 2*b_tilde
+    cse1 = 1/hbar
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = a_tilde*cse4
-    cse6 = 1/cse1**2
-    cse7 = epsilon_1**2
-    cse8 = cse7*eta_3
-    cse9 = epsilon_2**2
-    cse10 = cse9*eta_3
-    cse11 = epsilon_1*eta_3
-    cse12 = 4*b
-    cse13 = b**2
-    cse14 = cse13*eta_4
-    cse15 = 2*cse14
-    cse16 = cse7*eta_4
-    cse17 = 2*cse16
-    cse18 = cse9*eta_4
-    cse19 = 2*cse18
-    cse20 = a_tilde**2
-    cse21 = b - epsilon_1 + epsilon_2
-    cse22 = 1/cse21**2
-    cse23 = cse20*cse22*cse4
-    cse24 = 1/cse1**3
-    cse25 = eta_3 + eta_4
-    cse26 = 1/cse21
-    cse27 = a_tilde*m
-    cse28 = hbar**2
-    cse29 = 1/m
-    cse30 = cse29*cse4
-    cse31 = cse24*cse30
-    cse32 = cse20*m
-    cse33 = b*eta_3
-    cse34 = b_tilde*cse28
-    cse35 = a_tilde*epsilon_1
-    cse36 = 8*cse34
-    cse37 = a_tilde*epsilon_2
-    cse38 = cse32*epsilon_1
-    cse39 = 3*eta_3
-    cse40 = 4*eta_4
-    cse41 = cse32*epsilon_2
-    cse42 = b_tilde**2*cse28
-    cse43 = cse13*eta_3
-    cse44 = epsilon_1*eta_4
-    cse45 = 2*b
-    cse46 = 2*epsilon_2
-    cse47 = epsilon_1*epsilon_2
-    cse48 = cse11*cse45 + cse14 + cse16 + cse18 - cse33*cse46 - 2*cse47*eta_4
-    cse49 = cse29*hbar
-    cse50 = cse24*cse49
-    cse51 = cse12*cse20*cse50/cse21**3
-    cse52 = b_tilde*eta_3
-    cse53 = cse26*cse5
-    cse54 = b_tilde*eta_4
-    cse55 = 2*cse6
-    cse56 = 4*b_tilde
-    cse57 = b*cse54
-    cse58 = 6*epsilon_2
-    cse59 = cse45*cse52
-    cse60 = b*cse52
-    cse61 = cse54*epsilon_1
-    cse62 = a_tilde*b**3 + cse13*cse35 - cse13*cse37
-    cse63 = a_tilde*cse22
-    cse64 = 2*cse50*cse63
-    cse65 = b*cse3
+    cse6 = a_tilde**2
+    cse7 = b**2
+    cse8 = cse7*eta_4
+    cse9 = -cse2
+    cse10 = cse9**2
+    cse11 = cse10*eta_4
+    cse12 = b - epsilon_1 + epsilon_2
+    cse13 = 1/cse12**2
+    cse14 = 1/cse3**2
+    cse15 = cse1*cse14
+    cse16 = cse13*cse15
+    cse17 = b_tilde**2
+    cse18 = 1/m
+    cse19 = cse18*hbar
+    cse20 = cse13*cse19
+    cse21 = 1/cse3**3
+    cse22 = eta_3 - eta_4
+    cse23 = cse21*cse22
+    cse24 = 16*cse20*cse23
+    cse25 = a_tilde*cse7
+    cse26 = hbar**2
+    cse27 = 4*b_tilde
+    cse28 = cse26*cse27
+    cse29 = cse17*cse26
+    cse30 = a_tilde*b
+    cse31 = cse9*eta_4
+    cse32 = cse6*m
+    cse33 = 4*b
+    cse34 = 1/cse12**3
+    cse35 = cse19*cse34*cse6
+    cse36 = 2*cse9*eta_3
+    cse37 = b_tilde*eta_4
+    cse38 = 1/cse12
+    cse39 = b_tilde*cse24*cse25
+    cse40 = b_tilde*eta_3
+    cse41 = 6*b
+    cse42 = 2*a_tilde*cse14*cse20
     return (
         # c_0: 1
-        cse2*cse3*cse5,
+        cse0*cse1*cse5,
         # c_0: k_x**2
-        -cse23*cse6*(4*b*epsilon_2*eta_3 - cse10 - cse11*cse12 + cse13*eta_3 - cse15 - cse17 - cse19 - cse8 + 2*epsilon_1*epsilon_2*eta_3 + 4*epsilon_1*epsilon_2*eta_4),
+        -cse16*cse6*(4*b*cse9*eta_3 - cse10*eta_3 - 2*cse11 + cse7*eta_3 - 2*cse8),
         # c_0: k_y**2
-        4*a_tilde*cse0**2*cse26*cse31*(2*cse27*eta_3 + 3*cse27*eta_4 - cse28*cse3) + 8*cse0**3*cse23*cse24*cse25 + cse31*(-a_tilde*cse12*cse34 + cse32*cse33 - cse35*cse36 + cse36*cse37 + cse38*cse39 + cse38*cse40 - cse39*cse41 - cse40*cse41 + cse40*cse42 - 4*cse42*eta_3),
+        -cse16*cse18*(12*b*cse17*cse26*eta_3 - 12*b*cse29*eta_4 + 3*cse10*cse6*eta_3*m + 4*cse17*cse26*cse9*eta_3 - cse25*cse28 - cse28*cse30*cse9 - 4*cse29*cse31 - cse31*cse32*cse33 + cse6*cse7*eta_3*m) - cse17*cse24*cse7,
         # c_0: k_x**2*k_y**2
-        -cse51*(2*cse10 - 4*cse11*epsilon_2 + cse12*cse44 - cse12*epsilon_2*eta_4 + 2*cse43 + cse48 + 2*cse8),
+        -8*b**3*cse23*cse35 + 4*b*cse14*cse18*cse34*cse6*hbar*(3*b*eta_4 - cse31 - cse36),
         # c_0: k_y**4
-        cse48*cse51,
+        cse21*cse33*cse35*(-b*cse36 + cse11 + cse8),
         # c_x: k_y
-        -4*cse0*cse53*cse6*(cse35 - cse37 + cse52) + cse29*hbar - cse30*cse55*(cse27*cse54 + cse38 - cse41 + cse42),
+        2*cse15*cse18*cse38*(-a_tilde*b_tilde*cse31*m + 2*a_tilde*b_tilde*cse9*eta_3*m - b*cse29 + b*cse6*cse9*m - cse10*cse32 - cse29*cse9 - cse30*cse37*m) + cse19,
         # c_x: k_x**2*k_y
-        cse64*(6*b*cse61 - b_tilde*cse15 + cse10*cse3 + cse3*cse8 + cse43*cse56 + cse46*cse60 - 4*cse47*cse52 - cse57*cse58 - cse59*epsilon_1 + cse62),
+        cse39 - cse42*(-b_tilde*cse36 + cse25 - cse33*cse40 + cse37*cse41),
         # c_x: k_y**3
-        cse64*(-b_tilde*cse17 - b_tilde*cse19 - cse14*cse56 + cse3*cse43 + cse44*cse65 + cse58*cse60 - 6*cse60*epsilon_1 + 4*cse61*epsilon_2 + cse62 - cse65*epsilon_2*eta_4),
+        cse39 - cse42*(cse0*cse31 + cse25 + cse33*cse37 - cse40*cse41),
         # c_y: k_x
-        -cse53*cse55*(a_tilde*cse13 + b*cse35 - b*cse37 - cse54*epsilon_2 - cse57 + cse59 + cse61),
+        2*a_tilde*cse1*cse38*cse4*(cse30 + cse37) - cse15*cse22*cse27*cse30*cse38,
         # c_y: k_x*k_y**2
-        -cse2*cse25*cse49*cse56*cse63,
+        -cse20*cse27*cse5*(eta_3 + eta_4),
     )
 
 
 @_kernel(_J_x_y_TERMS, _J_x_y_coefficients)
 def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective spin current J_eff_{x,y}, Eq. (20)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1
-    cse3 = 2*b_tilde
-    cse4 = 1/hbar
-    cse5 = a_tilde*cse4
-    cse6 = 1/cse1**3
-    cse7 = eta_3 + eta_4
-    cse8 = k_y**2
-    cse9 = cse4*cse8
-    cse10 = a_tilde**2
-    cse11 = b - epsilon_1 + epsilon_2
-    cse12 = 1/cse11**2
-    cse13 = cse10*cse12
-    cse14 = a_tilde*m
-    cse15 = hbar**2
-    cse16 = 1/m
-    cse17 = cse16*cse6
-    cse18 = cse5/cse11
-    cse19 = b**2
-    cse20 = cse19*eta_4
-    cse21 = epsilon_1**2
-    cse22 = cse21*eta_4
-    cse23 = epsilon_2**2
+    cse0 = 1/hbar
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2
+    cse4 = b**2
+    cse5 = b_tilde**2
+    cse6 = 1/m
+    cse7 = k_y**2
+    cse8 = cse6*cse7
+    cse9 = b - epsilon_1 + epsilon_2
+    cse10 = 1/cse9**2
+    cse11 = cse10*hbar
+    cse12 = cse11*cse8
+    cse13 = 1/cse2**3
+    cse14 = eta_3 - eta_4
+    cse15 = cse13*cse14
+    cse16 = 16*cse15
+    cse17 = 1/cse9**3
+    cse18 = a_tilde**2
+    cse19 = k_x**2
+    cse20 = cse18*cse19
+    cse21 = cse4*eta_4
+    cse22 = -cse1
+    cse23 = cse22**2
     cse24 = cse23*eta_4
-    cse25 = b*eta_3
-    cse26 = 2*cse25
-    cse27 = epsilon_1*epsilon_2
-    cse28 = cse20 + cse22 + cse24 + cse26*epsilon_1 - cse26*epsilon_2 - 2*cse27*eta_4
-    cse29 = 4*b
-    cse30 = cse17*hbar
-    cse31 = cse10*cse29*cse30/cse11**3
-    cse32 = k_x**2
-    cse33 = cse21*eta_3
-    cse34 = cse23*eta_3
-    cse35 = 2*cse20
-    cse36 = 2*cse22
-    cse37 = 2*cse24
-    cse38 = 1/cse1**2
-    cse39 = cse38*cse4
-    cse40 = cse19*eta_3
-    cse41 = cse29*eta_4
-    cse42 = 4*cse27
-    cse43 = cse10*m
-    cse44 = b_tilde*cse15
-    cse45 = a_tilde*epsilon_1
-    cse46 = 8*cse44
-    cse47 = a_tilde*epsilon_2
-    cse48 = cse43*epsilon_1
-    cse49 = 3*eta_3
-    cse50 = 4*eta_4
-    cse51 = cse43*epsilon_2
-    cse52 = b_tilde**2*cse15
-    cse53 = 4*cse52
-    cse54 = cse16*k_y
-    cse55 = cse54*hbar
-    cse56 = b_tilde*eta_3
-    cse57 = cse18*cse38
-    cse58 = b_tilde*eta_4
-    cse59 = 4*b_tilde
-    cse60 = b*cse56
-    cse61 = 6*cse60
-    cse62 = b*cse3*eta_4
-    cse63 = cse58*epsilon_1
-    cse64 = a_tilde*b**3 + cse19*cse45 - cse19*cse47
-    cse65 = 2*a_tilde*cse12
-    cse66 = b*cse58
-    cse67 = 2*cse60
+    cse25 = 2*cse22*eta_3
+    cse26 = 1/cse2**2
+    cse27 = cse22*eta_4
+    cse28 = cse0*cse26
+    cse29 = cse10*cse28
+    cse30 = a_tilde*cse4
+    cse31 = hbar**2
+    cse32 = 4*b_tilde
+    cse33 = cse31*cse32
+    cse34 = cse31*cse5
+    cse35 = a_tilde*b
+    cse36 = cse18*m
+    cse37 = 4*b
+    cse38 = cse6*k_y
+    cse39 = cse38*hbar
+    cse40 = cse11*cse6*k_y**3
+    cse41 = b_tilde*cse16*cse30
+    cse42 = cse10*cse19*cse39
+    cse43 = b_tilde*eta_3
+    cse44 = 6*b
+    cse45 = b_tilde*eta_4
+    cse46 = 2*a_tilde*cse26
+    cse47 = 1/cse9
+    cse48 = cse32*k_x
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=8*cse0**3*cse13*cse6*cse7*cse9 + 4*cse0**2*cse17*cse18*cse8*(2*cse14*eta_3 + 3*cse14*eta_4 - cse15*cse3) - cse13*cse32*cse39*(4*b*epsilon_2*eta_3 + cse19*eta_3 - 4*cse25*epsilon_1 - cse33 - cse34 - cse35 - cse36 - cse37 + 2*epsilon_1*epsilon_2*eta_3 + 4*epsilon_1*epsilon_2*eta_4) + cse17*cse9*(-a_tilde*cse29*cse44 + cse25*cse43 - cse45*cse46 + cse46*cse47 + cse48*cse49 + cse48*cse50 - cse49*cse51 - cse50*cse51 - cse53*eta_3 + cse53*eta_4) + cse2*cse3*cse5 + cse28*cse31*k_y**4 - cse31*cse32*cse8*(cse28 + 2*cse33 + 2*cse34 + 2*cse40 + cse41*epsilon_1 - cse41*epsilon_2 - cse42*eta_3),
-        c_x=-4*cse0*cse57*k_y*(cse45 - cse47 + cse56) + cse30*cse65*k_y**3*(-b_tilde*cse36 - b_tilde*cse37 - cse20*cse59 + cse3*cse40 - cse61*epsilon_1 + cse61*epsilon_2 + cse62*epsilon_1 - cse62*epsilon_2 + 4*cse63*epsilon_2 + cse64) + cse32*cse55*cse6*cse65*(6*b*cse63 - b_tilde*cse35 + cse3*cse33 + cse3*cse34 + cse40*cse59 - cse42*cse56 + cse64 - 6*cse66*epsilon_2 - cse67*epsilon_1 + cse67*epsilon_2) - 2*cse39*cse54*(cse14*cse58 + cse48 - cse51 + cse52) + cse55,
-        c_y=-a_tilde*cse12*cse16*cse2*cse59*cse7*cse8*hbar*k_x - 2*cse57*k_x*(a_tilde*cse19 + b*cse45 - b*cse47 - cse58*epsilon_2 + cse63 - cse66 + cse67),
+        c_0=2*a_tilde*b_tilde*cse0*cse3 - 8*b**3*cse15*cse17*cse20*cse8*hbar + 4*b*cse13*cse17*cse18*cse6*hbar*k_y**4*(-b*cse25 + cse21 + cse24) + 4*b*cse17*cse18*cse19*cse26*cse6*cse7*hbar*(3*b*eta_4 - cse25 - cse27) - cse12*cse16*cse4*cse5 - cse20*cse29*(4*b*cse22*eta_3 - 2*cse21 - cse23*eta_3 - 2*cse24 + cse4*eta_3) - cse29*cse8*(12*b*cse31*cse5*eta_3 - 12*b*cse34*eta_4 + 3*cse18*cse23*eta_3*m + cse18*cse4*eta_3*m + 4*cse22*cse31*cse5*eta_3 - cse22*cse33*cse35 - 4*cse27*cse34 - cse27*cse36*cse37 - cse30*cse33),
+        c_x=2*cse28*cse38*cse47*(2*a_tilde*b_tilde*cse22*eta_3*m - a_tilde*b_tilde*cse27*m + b*cse18*cse22*m - b*cse34 - cse22*cse34 - cse23*cse36 - cse35*cse45*m) + cse39 + cse40*cse41 - cse40*cse46*(2*b_tilde*cse27 + cse30 + cse37*cse45 - cse43*cse44) + cse41*cse42 - cse42*cse46*(-b_tilde*cse25 + cse30 - cse37*cse43 + cse44*cse45),
+        c_y=2*a_tilde*cse0*cse3*cse47*k_x*(cse35 + cse45) - a_tilde*cse12*cse3*cse48*(eta_3 + eta_4) - cse14*cse28*cse35*cse47*cse48,
         c_z=0,
     )
 
@@ -1489,170 +1396,135 @@ _J_y_x_TERMS = (
 
 def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_J_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1
-    cse3 = 2*b_tilde
-    cse4 = 1/hbar
+    cse0 = 2*b_tilde
+    cse1 = 1/hbar
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = a_tilde*cse4
-    cse6 = 1/cse1**3
-    cse7 = eta_3 + eta_4
-    cse8 = a_tilde**2
-    cse9 = b - epsilon_1 + epsilon_2
-    cse10 = 1/cse9**2
-    cse11 = cse10*cse4*cse8
-    cse12 = 1/cse9
-    cse13 = a_tilde*m
-    cse14 = hbar**2
-    cse15 = 1/m
-    cse16 = cse15*cse4
-    cse17 = cse16*cse6
-    cse18 = cse8*m
-    cse19 = b*eta_3
-    cse20 = 4*b
-    cse21 = b_tilde*cse14
-    cse22 = a_tilde*epsilon_1
-    cse23 = 8*cse21
-    cse24 = a_tilde*epsilon_2
-    cse25 = cse18*epsilon_1
-    cse26 = 3*eta_3
-    cse27 = 4*eta_4
-    cse28 = cse18*epsilon_2
-    cse29 = b_tilde**2*cse14
-    cse30 = 4*cse29
-    cse31 = 1/cse1**2
-    cse32 = epsilon_1**2
-    cse33 = cse32*eta_3
-    cse34 = epsilon_2**2
-    cse35 = cse34*eta_3
-    cse36 = b**2
-    cse37 = cse36*eta_4
-    cse38 = cse32*eta_4
-    cse39 = cse34*eta_4
-    cse40 = 2*cse19
-    cse41 = epsilon_1*epsilon_2
-    cse42 = cse37 + cse38 + cse39 + cse40*epsilon_1 - cse40*epsilon_2 - 2*cse41*eta_4
-    cse43 = cse15*hbar
-    cse44 = cse43*cse6
-    cse45 = cse20*cse44*cse8/cse9**3
-    cse46 = cse36*eta_3
-    cse47 = cse20*eta_4
-    cse48 = 4*cse41
-    cse49 = b_tilde*eta_4
-    cse50 = cse49*epsilon_1
-    cse51 = a_tilde*cse36
-    cse52 = b_tilde*eta_3
-    cse53 = b*cse52
-    cse54 = 2*cse53
-    cse55 = b*cse49
-    cse56 = 2*cse31
-    cse57 = cse12*cse5
-    cse58 = 4*b_tilde
-    cse59 = a_tilde*cse10
-    cse60 = 6*cse53
-    cse61 = b*cse3*eta_4
-    cse62 = a_tilde*b**3 + cse51*epsilon_1 - cse51*epsilon_2
-    cse63 = 2*cse44*cse59
+    cse6 = b**2
+    cse7 = b_tilde**2
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = eta_3 - eta_4
+    cse11 = 1/m
+    cse12 = cse11*hbar
+    cse13 = cse12/cse3**3
+    cse14 = cse10*cse13
+    cse15 = 16*cse14*cse9
+    cse16 = a_tilde*cse6
+    cse17 = hbar**2
+    cse18 = 4*b_tilde
+    cse19 = cse17*cse18
+    cse20 = a_tilde**2
+    cse21 = cse17*cse7
+    cse22 = -cse2
+    cse23 = a_tilde*b
+    cse24 = cse22*eta_4
+    cse25 = cse20*m
+    cse26 = 4*b
+    cse27 = cse22**2
+    cse28 = 1/cse3**2
+    cse29 = cse28*cse9
+    cse30 = cse1*cse29
+    cse31 = cse6*eta_4
+    cse32 = cse27*eta_4
+    cse33 = 2*cse22*eta_3
+    cse34 = cse20/cse8**3
+    cse35 = cse26*cse34
+    cse36 = b_tilde*eta_4
+    cse37 = 1/cse8
+    cse38 = cse1*cse28
+    cse39 = b_tilde*cse15*cse16
+    cse40 = b_tilde*eta_3
+    cse41 = 6*b
+    cse42 = 2*a_tilde*cse12*cse29
     return (
         # c_0: 1
-        -cse2*cse3*cse5,
+        -cse0*cse1*cse5,
         # c_0: k_x**2
-        -4*a_tilde*cse0**2*cse12*cse17*(2*cse13*eta_3 + 3*cse13*eta_4 - cse14*cse3) - 8*cse0**3*cse11*cse6*cse7 - cse17*(-a_tilde*cse20*cse21 + cse18*cse19 - cse22*cse23 + cse23*cse24 + cse25*cse26 + cse25*cse27 - cse26*cse28 - cse27*cse28 - cse30*eta_3 + cse30*eta_4),
+        cse11*cse30*(12*b*cse17*cse7*eta_3 - 12*b*cse21*eta_4 - cse16*cse19 + 4*cse17*cse22*cse7*eta_3 - cse19*cse22*cse23 + 3*cse20*cse27*eta_3*m + cse20*cse6*eta_3*m - 4*cse21*cse24 - cse24*cse25*cse26) + cse15*cse6*cse7,
         # c_0: k_y**2
-        cse11*cse31*(4*b*epsilon_2*eta_3 - 4*cse19*epsilon_1 - cse33 - cse35 + cse36*eta_3 - 2*cse37 - 2*cse38 - 2*cse39 + 2*epsilon_1*epsilon_2*eta_3 + 4*epsilon_1*epsilon_2*eta_4),
+        cse20*cse30*(4*b*cse22*eta_3 - cse27*eta_3 - 2*cse31 - 2*cse32 + cse6*eta_3),
         # c_0: k_x**4
-        -cse42*cse45,
+        -cse13*cse35*(-b*cse33 + cse31 + cse32),
         # c_0: k_x**2*k_y**2
-        cse45*(2*cse33 + 2*cse35 + cse42 + 2*cse46 + cse47*epsilon_1 - cse47*epsilon_2 - cse48*eta_3),
+        8*b**3*cse14*cse34 - cse12*cse28*cse35*(3*b*eta_4 - cse24 - cse33),
         # c_x: k_y
-        -cse56*cse57*(b*cse22 - b*cse24 - cse49*epsilon_2 + cse50 + cse51 + cse54 - cse55),
+        2*a_tilde*cse1*cse37*cse4*(cse23 + cse36) - cse10*cse18*cse23*cse37*cse38,
         # c_x: k_x**2*k_y
-        -cse2*cse43*cse58*cse59*cse7,
+        -cse12*cse18*cse5*cse9*(eta_3 + eta_4),
         # c_y: k_x
-        -4*cse0*cse31*cse57*(cse22 - cse24 + cse52) + cse15*hbar - cse16*cse56*(cse13*cse49 + cse25 - cse28 + cse29),
+        2*cse11*cse37*cse38*(2*a_tilde*b_tilde*cse22*eta_3*m - a_tilde*b_tilde*cse24*m + b*cse20*cse22*m - b*cse21 - cse21*cse22 - cse23*cse36*m - cse25*cse27) + cse12,
         # c_y: k_x**3
-        cse63*(-cse3*cse38 - cse3*cse39 + cse3*cse46 - cse37*cse58 + 4*cse50*epsilon_2 - cse60*epsilon_1 + cse60*epsilon_2 + cse61*epsilon_1 - cse61*epsilon_2 + cse62),
+        cse39 - cse42*(cse0*cse24 + cse16 + cse26*cse36 - cse40*cse41),
         # c_y: k_x*k_y**2
-        cse63*(6*b*cse50 + cse3*cse33 + cse3*cse35 - cse3*cse37 + cse46*cse58 - cse48*cse52 - cse54*epsilon_1 + cse54*epsilon_2 - 6*cse55*epsilon_2 + cse62),
+        cse39 - cse42*(-b_tilde*cse33 + cse16 - cse26*cse40 + cse36*cse41),
     )
 
 
 @_kernel(_J_y_x_TERMS, _J_y_x_coefficients)
 def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective spin current J_eff_{y,x}, Eq. (20)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1
-    cse3 = 2*b_tilde
-    cse4 = 1/hbar
+    cse0 = 2*b_tilde
+    cse1 = 1/hbar
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3
     cse5 = a_tilde*cse4
-    cse6 = 1/cse1**3
-    cse7 = eta_3 + eta_4
-    cse8 = k_x**2
-    cse9 = cse4*cse8
-    cse10 = a_tilde**2
-    cse11 = b - epsilon_1 + epsilon_2
-    cse12 = 1/cse11**2
-    cse13 = a_tilde*m
-    cse14 = hbar**2
-    cse15 = 1/m
-    cse16 = cse15*cse6
-    cse17 = cse5/cse11
-    cse18 = b**2
-    cse19 = cse18*eta_4
-    cse20 = epsilon_1**2
-    cse21 = cse20*eta_4
-    cse22 = epsilon_2**2
-    cse23 = cse22*eta_4
-    cse24 = b*eta_3
-    cse25 = 2*cse24
-    cse26 = epsilon_1*epsilon_2
-    cse27 = cse19 + cse21 + cse23 + cse25*epsilon_1 - cse25*epsilon_2 - 2*cse26*eta_4
-    cse28 = 1/cse11**3
+    cse6 = b**2
+    cse7 = b_tilde**2
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = 1/m
+    cse11 = cse10*k_x**2
+    cse12 = cse11*hbar
+    cse13 = cse12*cse9
+    cse14 = 1/cse3**3
+    cse15 = eta_3 - eta_4
+    cse16 = cse14*cse15
+    cse17 = 16*cse16
+    cse18 = 1/cse8**3
+    cse19 = a_tilde**2
+    cse20 = k_y**2
+    cse21 = cse19*cse20
+    cse22 = cse12*cse21
+    cse23 = cse6*eta_4
+    cse24 = -cse2
+    cse25 = cse24**2
+    cse26 = cse25*eta_4
+    cse27 = 2*cse24*eta_3
+    cse28 = cse10*hbar
     cse29 = 4*b
-    cse30 = cse16*hbar
-    cse31 = k_y**2
-    cse32 = 1/cse1**2
-    cse33 = cse20*eta_3
-    cse34 = cse22*eta_3
-    cse35 = 2*cse19
-    cse36 = 2*cse21
-    cse37 = 2*cse23
-    cse38 = cse18*eta_3
-    cse39 = cse29*eta_4
-    cse40 = 4*cse26
-    cse41 = cse10*m
-    cse42 = b_tilde*cse14
-    cse43 = a_tilde*epsilon_1
-    cse44 = 8*cse42
-    cse45 = a_tilde*epsilon_2
-    cse46 = cse41*epsilon_1
-    cse47 = 3*eta_3
-    cse48 = 4*eta_4
-    cse49 = cse41*epsilon_2
-    cse50 = b_tilde**2*cse14
-    cse51 = 4*cse50
-    cse52 = 4*b_tilde
-    cse53 = b_tilde*eta_4
-    cse54 = cse53*epsilon_1
-    cse55 = a_tilde*cse18
-    cse56 = b_tilde*eta_3
-    cse57 = b*cse56
-    cse58 = 2*cse57
-    cse59 = b*cse53
-    cse60 = cse17*cse32
-    cse61 = cse15*k_x
-    cse62 = cse61*hbar
-    cse63 = 6*cse57
-    cse64 = b*cse3*eta_4
-    cse65 = a_tilde*b**3 + cse55*epsilon_1 - cse55*epsilon_2
-    cse66 = 2*a_tilde*cse12
+    cse30 = cse18*cse29
+    cse31 = 1/cse3**2
+    cse32 = cse24*eta_4
+    cse33 = cse1*cse31
+    cse34 = cse33*cse9
+    cse35 = a_tilde*cse6
+    cse36 = hbar**2
+    cse37 = 4*b_tilde
+    cse38 = cse36*cse37
+    cse39 = cse36*cse7
+    cse40 = a_tilde*b
+    cse41 = cse19*m
+    cse42 = b_tilde*eta_4
+    cse43 = 1/cse8
+    cse44 = cse37*k_y
+    cse45 = cse10*k_x
+    cse46 = cse45*hbar
+    cse47 = cse28*k_x**3
+    cse48 = b_tilde*cse17*cse35*cse9
+    cse49 = cse20*cse46
+    cse50 = b_tilde*eta_3
+    cse51 = 6*b
+    cse52 = 2*a_tilde*cse31*cse9
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=4*b*cse10*cse15*cse28*cse31*cse6*cse8*hbar*(cse27 + 2*cse33 + 2*cse34 + 2*cse38 + cse39*epsilon_1 - cse39*epsilon_2 - cse40*eta_3) - 8*cse0**3*cse10*cse12*cse6*cse7*cse9 - 4*cse0**2*cse16*cse17*cse8*(2*cse13*eta_3 + 3*cse13*eta_4 - cse14*cse3) + cse10*cse12*cse31*cse32*cse4*(4*b*epsilon_2*eta_3 + cse18*eta_3 - 4*cse24*epsilon_1 - cse33 - cse34 - cse35 - cse36 - cse37 + 2*epsilon_1*epsilon_2*eta_3 + 4*epsilon_1*epsilon_2*eta_4) - cse10*cse27*cse28*cse29*cse30*k_x**4 - cse16*cse9*(-a_tilde*cse29*cse42 + cse24*cse41 - cse43*cse44 + cse44*cse45 + cse46*cse47 + cse46*cse48 - cse47*cse49 - cse48*cse49 - cse51*eta_3 + cse51*eta_4) - cse2*cse3*cse5,
-        c_x=-a_tilde*cse12*cse15*cse2*cse52*cse7*cse8*hbar*k_y - 2*cse60*k_y*(b*cse43 - b*cse45 - cse53*epsilon_2 + cse54 + cse55 + cse58 - cse59),
-        c_y=-4*cse0*cse60*k_x*(cse43 - cse45 + cse56) + cse30*cse66*k_x**3*(-b_tilde*cse36 - b_tilde*cse37 - cse19*cse52 + cse3*cse38 + 4*cse54*epsilon_2 - cse63*epsilon_1 + cse63*epsilon_2 + cse64*epsilon_1 - cse64*epsilon_2 + cse65) + cse31*cse6*cse62*cse66*(6*b*cse54 - b_tilde*cse35 + cse3*cse33 + cse3*cse34 + cse38*cse52 - cse40*cse56 - cse58*epsilon_1 + cse58*epsilon_2 - 6*cse59*epsilon_2 + cse65) - 2*cse32*cse4*cse61*(cse13*cse53 + cse46 - cse49 + cse50) + cse62,
+        c_0=8*b**3*cse16*cse18*cse22 - cse0*cse1*cse5 + cse11*cse34*(12*b*cse36*cse7*eta_3 - 12*b*cse39*eta_4 + 3*cse19*cse25*eta_3*m + cse19*cse6*eta_3*m + 4*cse24*cse36*cse7*eta_3 - cse24*cse38*cse40 - cse29*cse32*cse41 - 4*cse32*cse39 - cse35*cse38) + cse13*cse17*cse6*cse7 - cse14*cse19*cse28*cse30*k_x**4*(-b*cse27 + cse23 + cse26) + cse21*cse34*(4*b*cse24*eta_3 - 2*cse23 - cse25*eta_3 - 2*cse26 + cse6*eta_3) - cse22*cse30*cse31*(3*b*eta_4 - cse27 - cse32),
+        c_x=2*a_tilde*cse1*cse4*cse43*k_y*(cse40 + cse42) - cse13*cse44*cse5*(eta_3 + eta_4) - cse15*cse33*cse40*cse43*cse44,
+        c_y=2*cse33*cse43*cse45*(2*a_tilde*b_tilde*cse24*eta_3*m - a_tilde*b_tilde*cse32*m + b*cse19*cse24*m - b*cse39 - cse24*cse39 - cse25*cse41 - cse40*cse42*m) + cse46 + cse47*cse48 - cse47*cse52*(cse0*cse32 + cse29*cse42 + cse35 - cse50*cse51) + cse48*cse49 - cse49*cse52*(-b_tilde*cse27 - cse29*cse50 + cse35 + cse42*cse51),
         c_z=0,
     )
 
@@ -1673,161 +1545,127 @@ _J_y_y_TERMS = (
 
 def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = a_tilde**2
-    cse1 = 1/hbar
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = eta_3 + eta_4
-    cse4 = -b - cse2
-    cse5 = 1/cse4**3
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6**2
-    cse8 = cse5*cse7
-    cse9 = 1/m
-    cse10 = hbar**2
-    cse11 = b_tilde*cse10
-    cse12 = a_tilde*m
-    cse13 = 2*eta_4
-    cse14 = a_tilde/cse6
-    cse15 = cse0*m
-    cse16 = 2*b
-    cse17 = a_tilde*epsilon_1
-    cse18 = 4*cse11
-    cse19 = a_tilde*epsilon_2
-    cse20 = cse15*epsilon_1
-    cse21 = 5*eta_3
-    cse22 = cse15*epsilon_2
-    cse23 = b_tilde**2*cse10
-    cse24 = 2*eta_3
-    cse25 = 2*cse1
-    cse26 = cse25*cse9
-    cse27 = b**2
-    cse28 = cse27*eta_4
-    cse29 = epsilon_1**2
-    cse30 = cse29*eta_4
-    cse31 = epsilon_2**2
-    cse32 = cse31*eta_4
-    cse33 = b*cse24
-    cse34 = cse33*epsilon_1
-    cse35 = cse33*epsilon_2
-    cse36 = epsilon_1*epsilon_2
-    cse37 = -cse13*cse36 + cse28 + cse30 + cse32 + cse34 - cse35
-    cse38 = cse9*hbar
-    cse39 = 4*b*cse0*cse38*cse5/cse6**3
-    cse40 = cse24*cse27
-    cse41 = cse24*cse29
-    cse42 = cse24*cse31
-    cse43 = b*epsilon_2
-    cse44 = 4*eta_4
-    cse45 = 4*cse36
-    cse46 = b*epsilon_1
-    cse47 = b_tilde*eta_3
-    cse48 = b*cse47
-    cse49 = cse47*epsilon_2
-    cse50 = a_tilde*cse27
-    cse51 = b_tilde*eta_4
-    cse52 = 1/cse4**2
-    cse53 = cse14*cse52
-    cse54 = a_tilde*cse38
-    cse55 = b_tilde*cse28
-    cse56 = 2*b_tilde
-    cse57 = 6*cse48
-    cse58 = 2*cse51
-    cse59 = a_tilde*b**3 + cse50*epsilon_1 - cse50*epsilon_2
-    cse60 = 2*cse54*cse8
-    cse61 = 6*cse51
+    cse0 = b**2
+    cse1 = b_tilde**2
+    cse2 = b - epsilon_1 + epsilon_2
+    cse3 = 1/cse2**2
+    cse4 = eta_3 - eta_4
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = -b - cse5
+    cse7 = 1/m
+    cse8 = cse7*hbar
+    cse9 = cse8/cse6**3
+    cse10 = cse4*cse9
+    cse11 = 16*cse10
+    cse12 = a_tilde*b
+    cse13 = b_tilde*eta_3
+    cse14 = 2*cse13
+    cse15 = 2*eta_4
+    cse16 = 1/cse6**2
+    cse17 = cse16*cse8
+    cse18 = b*cse17
+    cse19 = b_tilde*cse3
+    cse20 = hbar**2
+    cse21 = 2*b_tilde
+    cse22 = a_tilde**2
+    cse23 = cse1*cse20
+    cse24 = -cse5
+    cse25 = cse22*m
+    cse26 = cse24*eta_4
+    cse27 = 2*cse3
+    cse28 = 1/hbar
+    cse29 = 1/cse6
+    cse30 = cse28*cse29
+    cse31 = cse24**2
+    cse32 = 2*cse24*eta_3
+    cse33 = cse22/cse2**3
+    cse34 = 4*cse33
+    cse35 = 1/cse2
+    cse36 = cse16*cse28
+    cse37 = 2*cse35
+    cse38 = cse21*cse26
+    cse39 = a_tilde*cse0
+    cse40 = cse11*cse19*cse39
+    cse41 = b*cse13
+    cse42 = b*b_tilde*eta_4
+    cse43 = a_tilde*cse17*cse27
     return (
         # c_0: k_x*k_y
-        16*cse0*cse1*cse2**3*cse3*cse8 + 8*cse1*cse14*cse2**2*cse5*cse9*(cse11 + cse12*cse13 + 3*cse12*eta_3) + cse26*cse5*(a_tilde*cse11*cse16 + b*cse15*eta_3 + cse13*cse20 - cse13*cse22 - cse13*cse23 + cse17*cse18 - cse18*cse19 + cse20*cse21 - cse21*cse22 + cse23*cse24),
+        cse0*cse1*cse11*cse3 - 8*cse18*cse19*(b_tilde*cse15 + cse12 - cse14) + cse27*cse30*cse7*(b*cse22*eta_3*m + 2*cse1*cse20*eta_3 - cse12*cse20*cse21 - cse15*cse23 - cse24*cse25*eta_3 - 2*cse25*cse26),
         # c_0: k_x**3*k_y
-        -cse37*cse39,
+        -b*cse34*cse9*(-b*cse32 + cse0*eta_4 + cse31*eta_4),
         # c_0: k_x*k_y**3
-        cse39*(cse37 + cse40 + cse41 + cse42 - cse43*cse44 + cse44*cse46 - cse45*eta_3),
+        8*b**3*cse10*cse33 - cse18*cse34*(3*b*eta_4 - cse26 - cse32),
         # c_x: k_x
-        cse25*cse53*(b*cse17 - b*cse19 - cse16*cse51 - cse47*epsilon_1 + cse48 + cse49 + cse50),
+        -a_tilde*cse30*cse37*(cse12 - cse13) + 4*b_tilde*cse12*cse35*cse36*cse4,
         # c_x: k_x*k_y**2
-        -4*b_tilde*cse3*cse54*cse7/cse4,
+        -4*a_tilde*cse19*cse29*cse8*(eta_3 + eta_4),
         # c_y: k_y
-        -4*cse1*cse2*cse53*(a_tilde*epsilon_1 - cse19 - cse51) - cse26*cse52*(-cse12*cse47 + cse20 - cse22 + cse23) + cse9*hbar,
+        cse36*cse37*cse7*(a_tilde*b*b_tilde*eta_3*m + a_tilde*b_tilde*cse24*eta_3*m - a_tilde*cse38*m + b*cse22*cse24*m - b*cse23 - cse23*cse24 - cse25*cse31) + cse8,
         # c_y: k_x**2*k_y
-        cse60*(b_tilde*cse40 - cse30*cse56 - cse32*cse56 - cse43*cse58 + cse45*cse51 + cse46*cse58 - 4*cse55 - cse57*epsilon_1 + cse57*epsilon_2 + cse59),
+        cse40 - cse43*(cse38 + cse39 - 6*cse41 + 4*cse42),
         # c_y: k_y**3
-        cse60*(-b_tilde*cse34 + b_tilde*cse35 + b_tilde*cse41 + b_tilde*cse42 + 4*cse27*cse47 - cse43*cse61 + cse46*cse61 - 4*cse49*epsilon_1 - 2*cse55 + cse59),
+        cse40 - cse43*(-cse14*cse24 + cse39 - 4*cse41 + 6*cse42),
     )
 
 
 @_kernel(_J_y_y_TERMS, _J_y_y_coefficients)
 def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
-    cse0 = a_tilde**2
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = 1/hbar
-    cse3 = -b - cse1
-    cse4 = 1/cse3**3
-    cse5 = cse4*k_x
-    cse6 = cse2*cse5
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = cse8*(eta_3 + eta_4)
-    cse10 = 1/cse7
-    cse11 = hbar**2
-    cse12 = b_tilde*cse11
-    cse13 = a_tilde*m
-    cse14 = 2*eta_4
-    cse15 = 1/m
-    cse16 = cse15*k_y
-    cse17 = b**2
-    cse18 = cse17*eta_4
-    cse19 = epsilon_1**2
-    cse20 = cse19*eta_4
-    cse21 = epsilon_2**2
-    cse22 = cse21*eta_4
-    cse23 = 2*eta_3
-    cse24 = b*cse23
-    cse25 = cse24*epsilon_1
-    cse26 = cse24*epsilon_2
-    cse27 = epsilon_1*epsilon_2
-    cse28 = -cse14*cse27 + cse18 + cse20 + cse22 + cse25 - cse26
-    cse29 = cse16*hbar
-    cse30 = 4*b*cse0/cse7**3
-    cse31 = cse17*cse23
-    cse32 = cse19*cse23
-    cse33 = cse21*cse23
-    cse34 = b*epsilon_2
-    cse35 = 4*eta_4
-    cse36 = 4*cse27
-    cse37 = b*epsilon_1
-    cse38 = cse15*hbar*k_y**3
-    cse39 = cse0*m
-    cse40 = 2*b
-    cse41 = a_tilde*epsilon_1
-    cse42 = 4*cse12
-    cse43 = a_tilde*epsilon_2
-    cse44 = cse39*epsilon_1
-    cse45 = 5*eta_3
-    cse46 = cse39*epsilon_2
-    cse47 = b_tilde**2*cse11
-    cse48 = 2*cse16
-    cse49 = 4*a_tilde
-    cse50 = 1/cse3**2
-    cse51 = b_tilde*eta_3
-    cse52 = b*cse51
-    cse53 = cse51*epsilon_2
-    cse54 = a_tilde*cse17
-    cse55 = b_tilde*eta_4
-    cse56 = cse2*cse50
-    cse57 = b_tilde*cse18
-    cse58 = 6*cse55
-    cse59 = a_tilde*b**3 + cse54*epsilon_1 - cse54*epsilon_2
-    cse60 = 2*a_tilde*cse4*cse8
-    cse61 = 2*b_tilde
-    cse62 = 6*cse52
-    cse63 = 2*cse55
+    cse0 = b**2
+    cse1 = b_tilde**2
+    cse2 = 1/m
+    cse3 = cse2*k_y
+    cse4 = cse3*hbar
+    cse5 = b - epsilon_1 + epsilon_2
+    cse6 = 1/cse5**2
+    cse7 = cse6*k_x
+    cse8 = eta_3 - eta_4
+    cse9 = epsilon_1 - epsilon_2
+    cse10 = -b - cse9
+    cse11 = 1/cse10**3
+    cse12 = cse11*cse8
+    cse13 = 16*cse12
+    cse14 = a_tilde**2
+    cse15 = 1/cse5**3
+    cse16 = cse2*hbar
+    cse17 = cse16*k_y**3
+    cse18 = cse17*k_x
+    cse19 = a_tilde*b
+    cse20 = b_tilde*eta_3
+    cse21 = 2*cse20
+    cse22 = 2*eta_4
+    cse23 = 1/cse10**2
+    cse24 = b*cse4
+    cse25 = -cse9
+    cse26 = cse25*eta_4
+    cse27 = 2*cse25*eta_3
+    cse28 = 4*cse14*cse15
+    cse29 = cse25**2
+    cse30 = 1/hbar
+    cse31 = hbar**2
+    cse32 = 2*b_tilde
+    cse33 = cse1*cse31
+    cse34 = cse14*m
+    cse35 = 2*cse3
+    cse36 = 1/cse10
+    cse37 = cse36*cse7
+    cse38 = 1/cse5
+    cse39 = 2*a_tilde
+    cse40 = cse30*cse38
+    cse41 = a_tilde*cse0
+    cse42 = b_tilde*cse13*cse41*cse6
+    cse43 = cse4*k_x**2
+    cse44 = b*cse20
+    cse45 = b*b_tilde*eta_4
+    cse46 = cse23*cse39*cse6
+    cse47 = cse26*cse32
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=8*a_tilde*cse1**2*cse10*cse16*cse6*(cse12 + cse13*cse14 + 3*cse13*eta_3) + 16*cse0*cse1**3*cse6*cse9*k_y - cse28*cse29*cse30*cse4*k_x**3 + cse30*cse38*cse5*(cse28 + cse31 + cse32 + cse33 - cse34*cse35 + cse35*cse37 - cse36*eta_3) + cse48*cse6*(a_tilde*cse12*cse40 + b*cse39*eta_3 + cse14*cse44 - cse14*cse46 - cse14*cse47 + cse23*cse47 + cse41*cse42 - cse42*cse43 + cse44*cse45 - cse45*cse46),
-        c_x=2*a_tilde*cse10*cse2*cse50*k_x*(b*cse41 - b*cse43 - cse40*cse55 - cse51*epsilon_1 + cse52 + cse53 + cse54) - b_tilde*cse15*cse49*cse9*hbar*k_x*k_y**2/cse3,
-        c_y=-cse1*cse10*cse49*cse56*k_y*(a_tilde*epsilon_1 - cse43 - cse55) + cse29*cse60*k_x**2*(b_tilde*cse31 - cse20*cse61 - cse22*cse61 - cse34*cse63 + cse36*cse55 + cse37*cse63 - 4*cse57 + cse59 - cse62*epsilon_1 + cse62*epsilon_2) + cse29 + cse38*cse60*(-b_tilde*cse25 + b_tilde*cse26 + b_tilde*cse32 + b_tilde*cse33 + 4*cse17*cse51 - cse34*cse58 + cse37*cse58 - 4*cse53*epsilon_1 - 2*cse57 + cse59) - cse48*cse56*(-cse13*cse51 + cse44 - cse46 + cse47),
+        c_0=8*b**3*cse12*cse14*cse15*cse18 - b*cse18*cse23*cse28*(3*b*eta_4 - cse26 - cse27) - 8*b_tilde*cse23*cse24*cse7*(b_tilde*cse22 + cse19 - cse21) + cse0*cse1*cse13*cse4*cse7 - cse11*cse24*cse28*k_x**3*(-b*cse27 + cse0*eta_4 + cse29*eta_4) + cse30*cse35*cse37*(b*cse14*eta_3*m + 2*cse1*cse31*eta_3 - cse19*cse31*cse32 - cse22*cse33 - cse25*cse34*eta_3 - 2*cse26*cse34),
+        c_x=4*a_tilde*b*b_tilde*cse23*cse30*cse38*cse8*k_x - 4*a_tilde*b_tilde*cse16*cse37*k_y**2*(eta_3 + eta_4) - cse36*cse39*cse40*k_x*(cse19 - cse20),
+        c_y=cse17*cse42 - cse17*cse46*(-cse21*cse25 + cse41 - 4*cse44 + 6*cse45) + cse23*cse35*cse40*(a_tilde*b*b_tilde*eta_3*m + a_tilde*b_tilde*cse25*eta_3*m - a_tilde*cse47*m + b*cse14*cse25*m - b*cse33 - cse25*cse33 - cse29*cse34) + cse4 + cse42*cse43 - cse43*cse46*(cse41 - 6*cse44 + 4*cse45 + cse47),
         c_z=0,
     )
 
@@ -1844,21 +1682,22 @@ _J_z_x_TERMS = (
 def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
+    cse1 = cse0*hbar
     cse2 = epsilon_1 - epsilon_2
     cse3 = -b - cse2
-    cse4 = 1/(cse3**2*hbar)
-    cse5 = a_tilde*b_tilde
-    cse6 = cse5*m
-    cse7 = cse1*m
-    cse8 = 4*cse0*cse5*hbar*(eta_3 - eta_4)/cse3**3
+    cse4 = a_tilde*m
+    cse5 = cse4*eta_4
+    cse6 = 2*hbar**2
+    cse7 = cse0/(hbar*(b - epsilon_1 + epsilon_2))
+    cse8 = 4*b_tilde
+    cse9 = a_tilde*cse1*cse8*(eta_3 - eta_4)/cse3**3
     return (
         # c_z: k_x
-        -2*cse0*cse4*(2*b_tilde**2*hbar**2 - cse6*eta_3 + cse6*eta_4 + cse7*epsilon_1 - cse7*epsilon_2) + cse0*hbar - 4*cse1*cse2**2*cse4/(b - epsilon_1 + epsilon_2),
+        b*cse7*cse8*(a_tilde*eta_3*m - b_tilde*cse6 - cse5)/cse3**2 + cse1 - 2*cse7*(-a_tilde**2*cse2*m + b_tilde**2*cse6 - b_tilde*cse4*eta_3 + b_tilde*cse5)/cse3,
         # c_z: k_x**3
-        cse8,
+        cse9,
         # c_z: k_x*k_y**2
-        cse8,
+        cse9,
     )
 
 
@@ -1870,19 +1709,19 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3
     cse2 = cse1*hbar
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
-    cse5 = a_tilde*b_tilde
-    cse6 = 4*cse5*(eta_3 - eta_4)/cse4**3
-    cse7 = a_tilde**2
-    cse8 = 1/(cse4**2*hbar)
-    cse9 = cse5*m
-    cse10 = cse7*m
+    cse5 = 4*b_tilde
+    cse6 = a_tilde*cse5*(eta_3 - eta_4)/cse4**3
+    cse7 = a_tilde*m
+    cse8 = cse7*eta_4
+    cse9 = 2*hbar**2
+    cse10 = cse1/(hbar*(b - epsilon_1 + epsilon_2))
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=cse0*cse6*hbar*k_x**3 - 2*cse1*cse8*(2*b_tilde**2*hbar**2 + cse10*epsilon_1 - cse10*epsilon_2 - cse9*eta_3 + cse9*eta_4) + cse2*cse6*k_y**2 + cse2 - 4*cse3**2*cse7*cse8*k_x/(b - epsilon_1 + epsilon_2),
+        c_z=b*cse10*cse5*(a_tilde*eta_3*m - b_tilde*cse9 - cse8)/cse4**2 + cse0*cse6*hbar*k_x**3 - 2*cse10*(-a_tilde**2*cse3*m + b_tilde**2*cse9 - b_tilde*cse7*eta_3 + b_tilde*cse8)/cse4 + cse2*cse6*k_y**2 + cse2,
     )
 
 
@@ -1898,21 +1737,22 @@ _J_z_y_TERMS = (
 def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
+    cse1 = cse0*hbar
     cse2 = epsilon_1 - epsilon_2
     cse3 = -b - cse2
-    cse4 = 1/(cse3**2*hbar)
-    cse5 = a_tilde*b_tilde
-    cse6 = cse5*m
-    cse7 = cse1*m
-    cse8 = 4*cse0*cse5*hbar*(eta_3 - eta_4)/cse3**3
+    cse4 = a_tilde*m
+    cse5 = cse4*eta_4
+    cse6 = 2*hbar**2
+    cse7 = cse0/(hbar*(b - epsilon_1 + epsilon_2))
+    cse8 = 4*b_tilde
+    cse9 = a_tilde*cse1*cse8*(eta_3 - eta_4)/cse3**3
     return (
         # c_z: k_y
-        -2*cse0*cse4*(2*b_tilde**2*hbar**2 - cse6*eta_3 + cse6*eta_4 + cse7*epsilon_1 - cse7*epsilon_2) + cse0*hbar - 4*cse1*cse2**2*cse4/(b - epsilon_1 + epsilon_2),
+        b*cse7*cse8*(a_tilde*eta_3*m - b_tilde*cse6 - cse5)/cse3**2 + cse1 - 2*cse7*(-a_tilde**2*cse2*m + b_tilde**2*cse6 - b_tilde*cse4*eta_3 + b_tilde*cse5)/cse3,
         # c_z: k_x**2*k_y
-        cse8,
+        cse9,
         # c_z: k_y**3
-        cse8,
+        cse9,
     )
 
 
@@ -1924,19 +1764,19 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3
     cse2 = cse1*hbar
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
-    cse5 = a_tilde*b_tilde
-    cse6 = 4*cse5*(eta_3 - eta_4)/cse4**3
-    cse7 = a_tilde**2
-    cse8 = 1/(cse4**2*hbar)
-    cse9 = cse5*m
-    cse10 = cse7*m
+    cse5 = 4*b_tilde
+    cse6 = a_tilde*cse5*(eta_3 - eta_4)/cse4**3
+    cse7 = a_tilde*m
+    cse8 = cse7*eta_4
+    cse9 = 2*hbar**2
+    cse10 = cse1/(hbar*(b - epsilon_1 + epsilon_2))
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=cse0*cse6*hbar*k_y**3 - 2*cse1*cse8*(2*b_tilde**2*hbar**2 + cse10*epsilon_1 - cse10*epsilon_2 - cse9*eta_3 + cse9*eta_4) + cse2*cse6*k_x**2 + cse2 - 4*cse3**2*cse7*cse8*k_y/(b - epsilon_1 + epsilon_2),
+        c_z=b*cse10*cse5*(a_tilde*eta_3*m - b_tilde*cse9 - cse8)/cse4**2 + cse0*cse6*hbar*k_y**3 - 2*cse10*(-a_tilde**2*cse3*m + b_tilde**2*cse9 - b_tilde*cse7*eta_3 + b_tilde*cse8)/cse4 + cse2*cse6*k_x**2 + cse2,
     )
 
 
@@ -1956,158 +1796,120 @@ _dJ_x_x_TERMS = (
 
 def _dJ_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_dJ_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
+    cse0 = b**2
+    cse1 = b_tilde**2
     cse2 = 1/m
     cse3 = b - epsilon_1 + epsilon_2
     cse4 = cse2/cse3**2
-    cse5 = -b - cse1
-    cse6 = hbar/cse5**3
-    cse7 = cse4*cse6
-    cse8 = hbar**2
-    cse9 = b_tilde*cse8
-    cse10 = a_tilde*b
-    cse11 = cse10*epsilon_1
-    cse12 = epsilon_1*eta_3
-    cse13 = a_tilde**2
-    cse14 = cse13*m
-    cse15 = b*cse14
-    cse16 = b**2
-    cse17 = cse16*eta_4
-    cse18 = b*eta_4
-    cse19 = cse0*cse8
-    cse20 = cse10*epsilon_2
-    cse21 = a_tilde*cse16
-    cse22 = cse19*eta_3
-    cse23 = 3*epsilon_1
-    cse24 = cse19*eta_4
-    cse25 = 3*epsilon_2
-    cse26 = 1/(cse5**2*hbar)
-    cse27 = 4*cse26
-    cse28 = 2*eta_3
-    cse29 = cse16*cse28
-    cse30 = epsilon_1**2
-    cse31 = cse28*cse30
-    cse32 = epsilon_2**2
-    cse33 = cse28*cse32
-    cse34 = 4*epsilon_2
-    cse35 = 4*epsilon_1
-    cse36 = cse30*eta_4
-    cse37 = cse32*eta_4
-    cse38 = b*cse28
-    cse39 = cse38*epsilon_1
-    cse40 = cse38*epsilon_2
-    cse41 = 2*eta_4
-    cse42 = cse17 + cse36 + cse37 + cse39 - cse40 - cse41*epsilon_1*epsilon_2
-    cse43 = 4*b*cse13*cse2*cse6/cse3**3
-    cse44 = 1/cse3
-    cse45 = b_tilde*eta_4
-    cse46 = a_tilde*m
-    cse47 = 2*b_tilde
-    cse48 = b_tilde*cse17
-    cse49 = b_tilde*eta_3
-    cse50 = 6*epsilon_2
-    cse51 = b_tilde*cse18
-    cse52 = cse49*epsilon_2
-    cse53 = 6*epsilon_1
-    cse54 = a_tilde*b**3 + cse21*epsilon_1 - cse21*epsilon_2
-    cse55 = 2*a_tilde
-    cse56 = cse55*cse7
-    cse57 = b*cse49
-    cse58 = cse18*cse47
+    cse5 = cse4*hbar
+    cse6 = epsilon_1 - epsilon_2
+    cse7 = -b - cse6
+    cse8 = 1/cse7**3
+    cse9 = eta_3 - eta_4
+    cse10 = cse8*cse9
+    cse11 = 16*cse10*cse5
+    cse12 = hbar**2
+    cse13 = b_tilde*cse12
+    cse14 = a_tilde*cse0
+    cse15 = a_tilde**2
+    cse16 = b*eta_4
+    cse17 = cse1*cse12
+    cse18 = -cse6
+    cse19 = a_tilde*b
+    cse20 = cse18*eta_3
+    cse21 = cse18*eta_4
+    cse22 = 1/hbar
+    cse23 = 1/cse7**2
+    cse24 = cse22*cse23
+    cse25 = 4*cse24
+    cse26 = 1/cse3**3
+    cse27 = cse15*cse2*cse26*hbar
+    cse28 = 2*cse20
+    cse29 = 1/cse3
+    cse30 = b_tilde*cse19*cse25*cse29
+    cse31 = 2*b_tilde
+    cse32 = b_tilde*cse11*cse14
+    cse33 = b_tilde*eta_3
+    cse34 = b*cse33
+    cse35 = b_tilde*cse16
+    cse36 = 2*a_tilde
+    cse37 = cse23*cse36*cse5
+    cse38 = 1/cse7
     return (
         # c_0: k_x*k_y
-        -16*cse0*cse1**2*cse7*(eta_3 - eta_4) - cse27*cse4*(-b*cse22 + cse11*cse9 + cse12*cse15 + cse14*cse17 - cse15*epsilon_2*eta_3 + cse18*cse19 - cse20*cse9 - cse21*cse9 + cse22*cse23 - cse22*cse25 - cse23*cse24 + cse24*cse25),
+        -cse0*cse1*cse11 - cse25*cse4*(3*b*cse1*cse12*eta_3 - b*cse15*cse20*m + cse0*cse15*eta_4*m + cse1*cse12*cse18*eta_3 - cse13*cse14 - cse13*cse18*cse19 - 3*cse16*cse17 - cse17*cse21),
         # c_0: k_x**3*k_y
-        -cse43*(-cse12*cse34 - cse18*cse34 + cse18*cse35 + cse29 + cse31 + cse33 + cse42),
+        -8*b**3*cse10*cse27 + 4*b*cse15*cse2*cse23*cse26*hbar*(3*b*eta_4 - cse21 - cse28),
         # c_0: k_x*k_y**3
-        cse42*cse43,
+        4*b*cse27*cse8*(-b*cse28 + cse0*eta_4 + cse18**2*eta_4),
         # c_x: k_x
-        a_tilde*cse1*cse27*cse44*cse45 - cse2*cse26*cse47*(-cse41*cse46 + cse46*eta_3 + cse9),
+        -cse2*cse24*cse31*(a_tilde*eta_3*m + cse13) + cse30*eta_4,
         # c_x: k_x**3
-        cse56*(b_tilde*cse31 + b_tilde*cse33 - b_tilde*cse39 + b_tilde*cse40 + 4*cse16*cse49 - cse35*cse52 - 2*cse48 - cse50*cse51 + cse51*cse53 + cse54),
+        cse32 - cse37*(cse14 - 2*cse18*cse33 - 4*cse34 + 6*cse35),
         # c_x: k_x*k_y**2
-        cse56*(b_tilde*cse29 + cse34*cse45*epsilon_1 - cse36*cse47 - cse37*cse47 - 4*cse48 + cse50*cse57 - cse53*cse57 + cse54 + cse58*epsilon_1 - cse58*epsilon_2),
+        cse32 - cse37*(cse14 + cse21*cse31 - 6*cse34 + 4*cse35),
         # c_y: k_y
-        cse26*cse44*cse55*(cse11 - cse20 + cse21 - cse49*epsilon_1 + cse52 + cse57 - cse58),
+        -cse22*cse29*cse36*cse38*(cse19 - cse33) + cse30*cse9,
         # c_y: k_x**2*k_y
-        -4*a_tilde*b_tilde*cse4*hbar*(eta_3 + eta_4)/cse5,
+        -4*a_tilde*b_tilde*cse38*cse5*(eta_3 + eta_4),
     )
 
 
 @_kernel(_dJ_x_x_TERMS, _dJ_x_x_coefficients)
 def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """δJ_{x,x} = J_eff_{x,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_x}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
+    cse0 = b**2
+    cse1 = b_tilde**2
     cse2 = b - epsilon_1 + epsilon_2
     cse3 = 1/cse2**2
     cse4 = cse3*k_y
     cse5 = 1/m
-    cse6 = cse5*k_x
-    cse7 = -b - cse1
-    cse8 = 1/cse7**3
-    cse9 = cse8*hbar
-    cse10 = a_tilde**2
-    cse11 = 1/cse2**3
-    cse12 = b**2
-    cse13 = cse12*eta_4
-    cse14 = epsilon_1**2
-    cse15 = cse14*eta_4
-    cse16 = epsilon_2**2
-    cse17 = cse16*eta_4
-    cse18 = 2*eta_3
-    cse19 = b*cse18
-    cse20 = cse19*epsilon_1
-    cse21 = cse19*epsilon_2
-    cse22 = 2*eta_4
-    cse23 = cse13 + cse15 + cse17 + cse20 - cse21 - cse22*epsilon_1*epsilon_2
-    cse24 = cse12*cse18
-    cse25 = cse14*cse18
-    cse26 = cse16*cse18
+    cse6 = cse5*hbar
+    cse7 = eta_3 - eta_4
+    cse8 = epsilon_1 - epsilon_2
+    cse9 = -b - cse8
+    cse10 = 1/cse9**3
+    cse11 = cse10*cse7
+    cse12 = 16*cse11
+    cse13 = cse12*k_x
+    cse14 = k_x**3
+    cse15 = cse14*hbar
+    cse16 = cse15*cse5
+    cse17 = a_tilde**2
+    cse18 = 1/cse2**3
+    cse19 = 1/cse9**2
+    cse20 = -cse8
+    cse21 = cse20*eta_4
+    cse22 = cse20*eta_3
+    cse23 = 2*cse22
+    cse24 = hbar**2
+    cse25 = b_tilde*cse24
+    cse26 = a_tilde*cse0
     cse27 = b*eta_4
-    cse28 = 4*epsilon_2
-    cse29 = epsilon_1*eta_3
-    cse30 = 4*epsilon_1
-    cse31 = cse5*k_x**3
-    cse32 = hbar**2
-    cse33 = b_tilde*cse32
-    cse34 = a_tilde*b
-    cse35 = cse34*epsilon_1
-    cse36 = cse10*m
-    cse37 = b*cse36
-    cse38 = cse0*cse32
-    cse39 = cse34*epsilon_2
-    cse40 = a_tilde*cse12
-    cse41 = cse38*eta_3
-    cse42 = 3*epsilon_1
-    cse43 = cse38*eta_4
-    cse44 = 3*epsilon_2
-    cse45 = 1/hbar
-    cse46 = 1/cse7**2
-    cse47 = cse45*cse46
-    cse48 = cse47*cse6
-    cse49 = 4*cse4
-    cse50 = b_tilde*eta_4
-    cse51 = 1/cse2
-    cse52 = a_tilde*m
-    cse53 = 2*b_tilde
-    cse54 = b_tilde*cse13
-    cse55 = b_tilde*eta_3
-    cse56 = 6*epsilon_2
-    cse57 = b_tilde*cse27
-    cse58 = cse55*epsilon_2
-    cse59 = 6*epsilon_1
-    cse60 = a_tilde*b**3 + cse40*epsilon_1 - cse40*epsilon_2
-    cse61 = 2*a_tilde*cse3*cse9
-    cse62 = b*cse55
-    cse63 = cse27*cse53
+    cse28 = cse1*cse24
+    cse29 = a_tilde*b
+    cse30 = 1/hbar
+    cse31 = cse19*cse5
+    cse32 = cse31*k_x
+    cse33 = cse30*cse32
+    cse34 = 4*cse4
+    cse35 = 1/cse2
+    cse36 = cse30*cse35
+    cse37 = 2*b_tilde
+    cse38 = b_tilde*cse26*cse3
+    cse39 = hbar*k_y**2
+    cse40 = b_tilde*eta_3
+    cse41 = b*cse40
+    cse42 = b_tilde*cse27
+    cse43 = 2*a_tilde
+    cse44 = cse3*cse43
+    cse45 = 1/cse9
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=4*b*cse10*cse11*cse23*cse5*cse8*hbar*k_x*k_y**3 - 4*b*cse10*cse11*cse31*cse9*k_y*(cse23 + cse24 + cse25 + cse26 - cse27*cse28 + cse27*cse30 - cse28*cse29) - 16*cse0*cse1**2*cse4*cse6*cse9*(eta_3 - eta_4) - cse48*cse49*(-b*cse41 + cse13*cse36 + cse27*cse38 + cse29*cse37 + cse33*cse35 - cse33*cse39 - cse33*cse40 - cse37*epsilon_2*eta_3 + cse41*cse42 - cse41*cse44 - cse42*cse43 + cse43*cse44),
-        c_x=4*a_tilde*cse1*cse47*cse50*cse51*k_x + cse31*cse61*(-b_tilde*cse20 + b_tilde*cse21 + b_tilde*cse25 + b_tilde*cse26 + 4*cse12*cse55 - cse30*cse58 - 2*cse54 - cse56*cse57 + cse57*cse59 + cse60) - cse48*cse53*(-cse22*cse52 + cse33 + cse52*eta_3) + cse6*cse61*k_y**2*(b_tilde*cse24 - cse15*cse53 - cse17*cse53 + cse28*cse50*epsilon_1 - 4*cse54 + cse56*cse62 - cse59*cse62 + cse60 + cse63*epsilon_1 - cse63*epsilon_2),
-        c_y=-a_tilde*b_tilde*cse49*cse5*hbar*k_x**2*(eta_3 + eta_4)/cse7 + 2*a_tilde*cse45*cse46*cse51*k_y*(cse35 - cse39 + cse40 - cse55*epsilon_1 + cse58 + cse62 - cse63),
+        c_0=-8*b**3*cse11*cse16*cse17*cse18*k_y + 4*b*cse10*cse17*cse18*cse5*hbar*k_x*k_y**3*(-b*cse23 + cse0*eta_4 + cse20**2*eta_4) + 4*b*cse14*cse17*cse18*cse19*cse5*hbar*k_y*(3*b*eta_4 - cse21 - cse23) - cse0*cse1*cse13*cse4*cse6 - cse33*cse34*(3*b*cse1*cse24*eta_3 - b*cse17*cse22*m + cse0*cse17*eta_4*m + cse1*cse20*cse24*eta_3 - cse20*cse25*cse29 - cse21*cse28 - cse25*cse26 - 3*cse27*cse28),
+        c_x=4*b_tilde*cse19*cse29*cse36*eta_4*k_x + cse12*cse16*cse38 + cse13*cse38*cse39*cse5 - cse15*cse31*cse44*(-2*cse20*cse40 + cse26 - 4*cse41 + 6*cse42) - cse32*cse39*cse44*(cse21*cse37 + cse26 - 6*cse41 + 4*cse42) - cse33*cse37*(a_tilde*eta_3*m + cse25),
+        c_y=4*a_tilde*b*b_tilde*cse19*cse30*cse35*cse7*k_y - a_tilde*b_tilde*cse34*cse45*cse6*k_x**2*(eta_3 + eta_4) - cse36*cse43*cse45*k_y*(cse29 - cse40),
         c_z=0,
     )
 
@@ -2130,88 +1932,71 @@ _dJ_x_y_TERMS = (
 
 def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_dJ_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = eta_3 - eta_4
-    cse1 = b_tilde**2
-    cse2 = 2*cse1
-    cse3 = 1/hbar
-    cse4 = epsilon_1 - epsilon_2
-    cse5 = -b - cse4
-    cse6 = 1/cse5**2
-    cse7 = cse3*cse6
-    cse8 = a_tilde**2
-    cse9 = b - epsilon_1 + epsilon_2
-    cse10 = 1/cse9**2
-    cse11 = b*eta_3
-    cse12 = epsilon_1*eta_4
-    cse13 = epsilon_2*eta_4
-    cse14 = 2*b
-    cse15 = 1/m
-    cse16 = cse15*hbar/cse5**3
-    cse17 = cse8*m
-    cse18 = b*cse17
-    cse19 = b**2
-    cse20 = cse19*eta_3
-    cse21 = a_tilde*b
-    cse22 = cse21*epsilon_1
-    cse23 = hbar**2
-    cse24 = b_tilde*cse23
-    cse25 = 2*cse24
-    cse26 = cse21*epsilon_2
-    cse27 = a_tilde*cse19
+    cse0 = b_tilde**2
+    cse1 = eta_3 - eta_4
+    cse2 = cse0*cse1
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = 1/cse4**2
+    cse6 = 1/hbar
+    cse7 = 2*cse5*cse6
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = b*eta_3
+    cse11 = -cse3
+    cse12 = cse11*eta_4
+    cse13 = a_tilde**2
+    cse14 = b*cse13
+    cse15 = b**2
+    cse16 = 1/cse4**3
+    cse17 = 1/m
+    cse18 = cse17*hbar
+    cse19 = cse18*cse9
+    cse20 = 16*cse16*cse19
+    cse21 = cse13*m
+    cse22 = hbar**2
+    cse23 = b_tilde*cse22
+    cse24 = a_tilde*cse15
+    cse25 = cse0*cse22
+    cse26 = 6*cse25
+    cse27 = a_tilde*b
     cse28 = 2*cse11
-    cse29 = cse1*cse23
-    cse30 = b*eta_4
-    cse31 = epsilon_1*eta_3
-    cse32 = 6*cse29
-    cse33 = 2*eta_3
-    cse34 = cse19*cse33
-    cse35 = epsilon_1**2
-    cse36 = cse33*cse35
-    cse37 = epsilon_2**2
-    cse38 = cse33*cse37
-    cse39 = 4*b
-    cse40 = 4*epsilon_2
-    cse41 = cse31*cse40
-    cse42 = cse19*eta_4
-    cse43 = cse35*eta_4
-    cse44 = cse37*eta_4
-    cse45 = cse28*epsilon_1
-    cse46 = 2*epsilon_2
-    cse47 = cse11*cse46
-    cse48 = -cse12*cse46 + cse42 + cse43 + cse44 + cse45 - cse47
-    cse49 = cse16*cse39*cse8/cse9**3
-    cse50 = 4*b_tilde
-    cse51 = a_tilde*cse7/cse9
-    cse52 = a_tilde*m
-    cse53 = 2*b_tilde
-    cse54 = b_tilde*cse42
-    cse55 = b_tilde*cse13
-    cse56 = 6*b
-    cse57 = b_tilde*cse12
-    cse58 = a_tilde*b**3 + cse27*epsilon_1 - cse27*epsilon_2
-    cse59 = 2*a_tilde*cse10*cse16
-    cse60 = 6*b_tilde*cse11
+    cse29 = cse28*eta_3
+    cse30 = 2*cse12
+    cse31 = 1/cse8**3
+    cse32 = cse16*cse18*cse31
+    cse33 = b_tilde*cse10
+    cse34 = 4*cse33
+    cse35 = 1/cse8
+    cse36 = cse5*cse6
+    cse37 = b_tilde*cse1*cse20*cse24
+    cse38 = b_tilde*eta_4
+    cse39 = b*cse38
+    cse40 = a_tilde*cse19
+    cse41 = 2*cse40*cse5
+    cse42 = 1/cse4
+    cse43 = 4*b_tilde
     return (
         # c_0: 1
-        cse0*cse2*cse7,
+        cse2*cse7,
         # c_0: k_x**2
-        -cse10*cse14*cse7*cse8*(cse11 + cse12 - cse13),
+        -cse14*cse7*cse9*(cse10 - cse12),
         # c_0: k_y**2
-        -16*cse0*cse1*cse10*cse16*cse4**2 + 2*cse10*cse15*cse3*cse6*(cse12*cse18 + cse12*cse32 - cse13*cse18 - cse13*cse32 + cse17*cse20 - cse2*cse23*cse30 - cse22*cse25 + cse25*cse26 + cse25*cse27 + cse28*cse29 - cse31*cse32 + cse32*epsilon_2*eta_3),
+        -cse15*cse2*cse20 + 2*cse17*cse5*cse6*cse9*(-b*cse12*cse21 + b*cse26*eta_4 - cse10*cse26 + cse15*cse21*eta_3 + 2*cse23*cse24 + cse23*cse27*cse28 - cse25*cse29 + cse25*cse30),
         # c_0: k_x**2*k_y**2
-        -cse49*(cse12*cse39 - cse13*cse39 + cse34 + cse36 + cse38 - cse41 + cse48),
+        -8*b**3*cse1*cse13*cse32 + 4*b*cse13*cse17*cse31*cse5*hbar*(3*b*eta_4 - cse12 - cse29),
         # c_0: k_y**4
-        cse48*cse49,
+        4*cse14*cse32*(-cse10*cse28 + cse11**2*eta_4 + cse15*eta_4),
         # c_x: k_y
-        -cse15*cse53*cse7*(cse24 + cse33*cse52 - cse52*eta_4) - cse4*cse50*cse51*eta_3,
+        -a_tilde*cse34*cse35*cse36 + 2*b_tilde*cse17*cse5*cse6*(a_tilde*eta_4*m - cse23),
         # c_x: k_x**2*k_y
-        cse59*(b_tilde*cse36 + b_tilde*cse38 - b_tilde*cse41 - b_tilde*cse45 + b_tilde*cse47 + cse20*cse50 - 2*cse54 - cse55*cse56 + cse56*cse57 + cse58),
+        cse37 - cse41*(-b_tilde*cse29 + cse24 - cse34 + 6*cse39),
         # c_x: k_y**3
-        cse59*(b_tilde*cse34 - cse14*cse55 + cse14*cse57 + cse40*cse57 - cse43*cse53 - cse44*cse53 - 4*cse54 + cse58 - cse60*epsilon_1 + cse60*epsilon_2),
+        cse37 - cse41*(b_tilde*cse30 + cse24 - 6*cse33 + 4*cse39),
         # c_y: k_x
-        -2*cse51*(b_tilde*cse28 - b_tilde*cse30 + cse22 - cse26 + cse27 - cse55 + cse57),
+        2*a_tilde*cse35*cse42*cse6*(cse27 + cse38) - cse1*cse27*cse35*cse36*cse43,
         # c_y: k_x*k_y**2
-        -a_tilde*cse10*cse15*cse50*hbar*(eta_3 + eta_4)/cse5,
+        -cse40*cse42*cse43*(eta_3 + eta_4),
     )
 
 
@@ -2219,76 +2004,63 @@ def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta
 def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """δJ_{x,y} = J_eff_{x,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_x}: the part beyond the standard definition, Eq. (27)."""
     cse0 = b_tilde**2
-    cse1 = 1/hbar
-    cse2 = eta_3 - eta_4
+    cse1 = eta_3 - eta_4
+    cse2 = cse0*cse1
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
     cse5 = 1/cse4**2
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6**2
-    cse8 = b*eta_3
-    cse9 = epsilon_1*eta_4
-    cse10 = epsilon_2*eta_4
-    cse11 = cse1*cse5
-    cse12 = 2*b
-    cse13 = a_tilde**2
-    cse14 = k_x**2
-    cse15 = cse13*cse14
-    cse16 = k_y**2
-    cse17 = 1/cse4**3
-    cse18 = 1/m
-    cse19 = cse18*hbar
-    cse20 = cse16*cse17*cse19
-    cse21 = 1/cse6**3
-    cse22 = b**2
-    cse23 = cse22*eta_4
-    cse24 = epsilon_1**2
-    cse25 = cse24*eta_4
-    cse26 = epsilon_2**2
-    cse27 = cse26*eta_4
-    cse28 = 2*cse8
-    cse29 = cse28*epsilon_1
-    cse30 = 2*epsilon_2
-    cse31 = cse30*cse8
-    cse32 = cse23 + cse25 + cse27 + cse29 - cse30*cse9 - cse31
-    cse33 = 2*eta_3
-    cse34 = cse22*cse33
-    cse35 = cse24*cse33
-    cse36 = cse26*cse33
-    cse37 = 4*b
-    cse38 = epsilon_1*eta_3
-    cse39 = 4*epsilon_2
-    cse40 = cse38*cse39
-    cse41 = cse13*m
-    cse42 = b*cse41
-    cse43 = cse22*eta_3
-    cse44 = a_tilde*b
-    cse45 = cse44*epsilon_1
-    cse46 = hbar**2
-    cse47 = b_tilde*cse46
-    cse48 = 2*cse47
-    cse49 = cse44*epsilon_2
-    cse50 = a_tilde*cse22
-    cse51 = cse0*cse46
-    cse52 = b*eta_4
-    cse53 = 6*cse51
-    cse54 = 4*b_tilde
-    cse55 = cse11/cse6
-    cse56 = a_tilde*m
-    cse57 = 2*b_tilde
-    cse58 = b_tilde*cse23
-    cse59 = 6*b_tilde*cse8
-    cse60 = b_tilde*cse10
-    cse61 = b_tilde*cse9
-    cse62 = a_tilde*b**3 + cse50*epsilon_1 - cse50*epsilon_2
-    cse63 = 6*b
-    cse64 = a_tilde*k_x
+    cse6 = 1/hbar
+    cse7 = 2*cse5*cse6
+    cse8 = b**2
+    cse9 = k_y**2
+    cse10 = b - epsilon_1 + epsilon_2
+    cse11 = 1/cse10**2
+    cse12 = cse11*cse9
+    cse13 = 1/m
+    cse14 = cse13*hbar
+    cse15 = cse14/cse4**3
+    cse16 = 16*cse15
+    cse17 = a_tilde**2
+    cse18 = 1/cse10**3
+    cse19 = cse15*cse18
+    cse20 = k_x**2
+    cse21 = cse20*cse9
+    cse22 = b*eta_3
+    cse23 = -cse3
+    cse24 = cse23*eta_4
+    cse25 = b*cse17
+    cse26 = cse11*cse20
+    cse27 = 2*cse23
+    cse28 = 4*cse25
+    cse29 = cse27*eta_3
+    cse30 = cse14*cse5
+    cse31 = cse17*m
+    cse32 = hbar**2
+    cse33 = b_tilde*cse32
+    cse34 = a_tilde*cse8
+    cse35 = cse0*cse32
+    cse36 = 6*cse35
+    cse37 = a_tilde*b
+    cse38 = 2*cse24
+    cse39 = cse13*cse7
+    cse40 = b_tilde*cse22
+    cse41 = 4*cse40
+    cse42 = 1/cse10
+    cse43 = cse5*cse6
+    cse44 = b_tilde*k_y
+    cse45 = cse11*k_y**3
+    cse46 = b_tilde*cse1
+    cse47 = cse16*cse34
+    cse48 = b_tilde*eta_4
+    cse49 = b*cse48
+    cse50 = 2*a_tilde*cse30
+    cse51 = 1/cse4
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=4*b*cse13*cse17*cse18*cse21*cse32*hbar*k_y**4 + 2*cse0*cse1*cse2*cse5 - 16*cse0*cse2*cse20*cse3**2*cse7 + 2*cse1*cse16*cse18*cse5*cse7*(-2*cse0*cse46*cse52 - cse10*cse42 - cse10*cse53 + cse28*cse51 - cse38*cse53 + cse41*cse43 + cse42*cse9 - cse45*cse48 + cse48*cse49 + cse48*cse50 + cse53*cse9 + cse53*epsilon_2*eta_3) - cse11*cse12*cse15*cse7*(-cse10 + cse8 + cse9) - cse15*cse20*cse21*cse37*(-cse10*cse37 + cse32 + cse34 + cse35 + cse36 + cse37*cse9 - cse40),
-        c_x=2*a_tilde*cse14*cse17*cse18*cse7*hbar*k_y*(-b_tilde*cse29 + b_tilde*cse31 + b_tilde*cse35 + b_tilde*cse36 - b_tilde*cse40 + cse43*cse54 - 2*cse58 - cse60*cse63 + cse61*cse63 + cse62) + 2*a_tilde*cse17*cse18*cse7*hbar*k_y**3*(b_tilde*cse34 - cse12*cse60 + cse12*cse61 - cse25*cse57 - cse27*cse57 + cse39*cse61 - 4*cse58 - cse59*epsilon_1 + cse59*epsilon_2 + cse62) - a_tilde*cse3*cse54*cse55*eta_3*k_y - cse11*cse18*cse57*k_y*(cse33*cse56 + cse47 - cse56*eta_4),
-        c_y=-cse16*cse19*cse54*cse64*cse7*(eta_3 + eta_4)/cse4 - 2*cse55*cse64*(b_tilde*cse28 - b_tilde*cse52 + cse45 - cse49 + cse50 - cse60 + cse61),
+        c_0=-8*b**3*cse1*cse17*cse19*cse21 - cse12*cse16*cse2*cse8 + cse12*cse39*(-b*cse24*cse31 + b*cse36*eta_4 - cse22*cse36 + cse27*cse33*cse37 - cse29*cse35 + cse31*cse8*eta_3 + 2*cse33*cse34 + cse35*cse38) + cse18*cse21*cse28*cse30*(3*b*eta_4 - cse24 - cse29) + cse19*cse28*k_y**4*(-cse22*cse27 + cse23**2*eta_4 + cse8*eta_4) + cse2*cse7 - cse25*cse26*cse7*(cse22 - cse24),
+        c_x=-a_tilde*cse41*cse42*cse43*k_y + cse1*cse26*cse44*cse47 - cse26*cse50*k_y*(-b_tilde*cse29 + cse34 - cse41 + 6*cse49) + cse39*cse44*(a_tilde*eta_4*m - cse33) + cse45*cse46*cse47 - cse45*cse50*(b_tilde*cse38 + cse34 - 6*cse40 + 4*cse49),
+        c_y=-4*a_tilde*b_tilde*cse12*cse14*cse51*k_x*(eta_3 + eta_4) + 2*a_tilde*cse42*cse51*cse6*k_x*(cse37 + cse48) - 4*cse37*cse42*cse43*cse46*k_x,
         c_z=0,
     )
 
@@ -2311,166 +2083,131 @@ _dJ_y_x_TERMS = (
 
 def _dJ_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_dJ_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = eta_3 - eta_4
-    cse1 = b_tilde**2
-    cse2 = 2*cse1
+    cse0 = b_tilde**2
+    cse1 = eta_3 - eta_4
+    cse2 = cse0*cse1
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
-    cse5 = 1/(cse4**2*hbar)
-    cse6 = 1/m
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = cse6*cse8
-    cse10 = hbar/cse4**3
-    cse11 = cse10*cse9
-    cse12 = epsilon_1*eta_4
-    cse13 = a_tilde**2
-    cse14 = cse13*m
-    cse15 = b*cse14
-    cse16 = b**2
-    cse17 = cse16*eta_3
-    cse18 = a_tilde*b
-    cse19 = cse18*epsilon_1
-    cse20 = hbar**2
-    cse21 = b_tilde*cse20
-    cse22 = 2*cse21
-    cse23 = cse18*epsilon_2
-    cse24 = epsilon_2*eta_4
-    cse25 = a_tilde*cse16
-    cse26 = b*eta_3
-    cse27 = 2*cse26
-    cse28 = cse1*cse20
-    cse29 = b*eta_4
-    cse30 = epsilon_1*eta_3
-    cse31 = 6*cse28
-    cse32 = 2*cse5
-    cse33 = 2*b
-    cse34 = cse16*eta_4
-    cse35 = epsilon_1**2
-    cse36 = cse35*eta_4
-    cse37 = epsilon_2**2
-    cse38 = cse37*eta_4
-    cse39 = cse27*epsilon_1
-    cse40 = 2*epsilon_2
-    cse41 = cse26*cse40
-    cse42 = -cse12*cse40 + cse34 + cse36 + cse38 + cse39 - cse41
-    cse43 = 4*b
-    cse44 = cse10*cse13*cse43*cse6/cse7**3
-    cse45 = 2*eta_3
-    cse46 = cse16*cse45
-    cse47 = cse35*cse45
-    cse48 = cse37*cse45
-    cse49 = 4*epsilon_2
-    cse50 = cse30*cse49
-    cse51 = b_tilde*cse12
-    cse52 = b_tilde*cse24
-    cse53 = a_tilde/cse7
-    cse54 = 4*b_tilde
-    cse55 = a_tilde*m
-    cse56 = 2*b_tilde
-    cse57 = b_tilde*cse34
-    cse58 = 6*b_tilde*cse26
-    cse59 = a_tilde*b**3 + cse25*epsilon_1 - cse25*epsilon_2
-    cse60 = 2*a_tilde*cse11
-    cse61 = 6*b
+    cse5 = 1/cse4**2
+    cse6 = 1/hbar
+    cse7 = 2*cse5*cse6
+    cse8 = b**2
+    cse9 = 1/cse4**3
+    cse10 = b - epsilon_1 + epsilon_2
+    cse11 = 1/cse10**2
+    cse12 = 1/m
+    cse13 = cse12*hbar
+    cse14 = cse11*cse13
+    cse15 = 16*cse14*cse9
+    cse16 = a_tilde**2
+    cse17 = cse16*m
+    cse18 = hbar**2
+    cse19 = b_tilde*cse18
+    cse20 = a_tilde*cse8
+    cse21 = b*eta_3
+    cse22 = cse0*cse18
+    cse23 = 6*cse22
+    cse24 = a_tilde*b
+    cse25 = -cse3
+    cse26 = 2*cse25
+    cse27 = cse25*eta_4
+    cse28 = cse26*eta_3
+    cse29 = 2*cse27
+    cse30 = b*cse16
+    cse31 = 1/cse10**3
+    cse32 = cse13*cse31*cse9
+    cse33 = 4*cse30
+    cse34 = b_tilde*eta_4
+    cse35 = 1/cse10
+    cse36 = 1/cse4
+    cse37 = 4*b_tilde
+    cse38 = cse35*cse6
+    cse39 = b_tilde*cse21
+    cse40 = 4*cse39
+    cse41 = a_tilde*cse5
+    cse42 = b_tilde*cse1*cse15*cse20
+    cse43 = b*cse34
+    cse44 = 2*cse14*cse41
     return (
         # c_0: 1
-        -cse0*cse2*cse5,
+        -cse2*cse7,
         # c_0: k_x**2
-        16*cse0*cse1*cse11*cse3**2 - cse32*cse9*(cse12*cse15 + cse12*cse31 + cse14*cse17 - cse15*cse24 - cse19*cse22 - cse2*cse20*cse29 + cse22*cse23 + cse22*cse25 - cse24*cse31 + cse27*cse28 - cse30*cse31 + cse31*epsilon_2*eta_3),
+        -cse11*cse12*cse7*(-b*cse17*cse27 + b*cse23*eta_4 + cse17*cse8*eta_3 + 2*cse19*cse20 + cse19*cse24*cse26 - cse21*cse23 - cse22*cse28 + cse22*cse29) + cse15*cse2*cse8,
         # c_0: k_y**2
-        cse13*cse33*cse5*cse8*(cse12 - cse24 + cse26),
+        cse11*cse30*cse7*(cse21 - cse27),
         # c_0: k_x**4
-        -cse42*cse44,
+        -cse32*cse33*(-cse21*cse26 + cse25**2*eta_4 + cse8*eta_4),
         # c_0: k_x**2*k_y**2
-        cse44*(cse12*cse43 - cse24*cse43 + cse42 + cse46 + cse47 + cse48 - cse50),
+        8*b**3*cse1*cse16*cse32 - cse13*cse31*cse33*cse5*(3*b*eta_4 - cse27 - cse28),
         # c_x: k_y
-        -cse32*cse53*(b_tilde*cse27 - b_tilde*cse29 + cse19 - cse23 + cse25 + cse51 - cse52),
+        2*a_tilde*cse35*cse36*cse6*(cse24 + cse34) - cse1*cse24*cse37*cse38*cse5,
         # c_x: k_x**2*k_y
-        -a_tilde*cse54*cse9*hbar*(eta_3 + eta_4)/cse4,
+        -a_tilde*cse14*cse36*cse37*(eta_3 + eta_4),
         # c_y: k_x
-        -cse3*cse5*cse53*cse54*eta_3 - cse5*cse56*cse6*(cse21 + cse45*cse55 - cse55*eta_4),
+        2*b_tilde*cse12*cse5*cse6*(a_tilde*eta_4*m - cse19) - cse38*cse40*cse41,
         # c_y: k_x**3
-        cse60*(b_tilde*cse46 + cse33*cse51 - cse33*cse52 - cse36*cse56 - cse38*cse56 + cse49*cse51 - 4*cse57 - cse58*epsilon_1 + cse58*epsilon_2 + cse59),
+        cse42 - cse44*(b_tilde*cse29 + cse20 - 6*cse39 + 4*cse43),
         # c_y: k_x*k_y**2
-        cse60*(-b_tilde*cse39 + b_tilde*cse41 + b_tilde*cse47 + b_tilde*cse48 - b_tilde*cse50 + cse17*cse54 + cse51*cse61 - cse52*cse61 - 2*cse57 + cse59),
+        cse42 - cse44*(-b_tilde*cse28 + cse20 - cse40 + 6*cse43),
     )
 
 
 @_kernel(_dJ_y_x_TERMS, _dJ_y_x_coefficients)
 def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """δJ_{y,x} = J_eff_{y,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_y}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = eta_3 - eta_4
-    cse1 = b_tilde**2
-    cse2 = 2*cse1
-    cse3 = 1/hbar
-    cse4 = epsilon_1 - epsilon_2
-    cse5 = -b - cse4
-    cse6 = 1/cse5**2
-    cse7 = cse3*cse6
-    cse8 = a_tilde**2
-    cse9 = k_y**2
+    cse0 = b_tilde**2
+    cse1 = eta_3 - eta_4
+    cse2 = epsilon_1 - epsilon_2
+    cse3 = -b - cse2
+    cse4 = 1/cse3**2
+    cse5 = 1/hbar
+    cse6 = 2*cse4*cse5
+    cse7 = b**2
+    cse8 = k_x**2
+    cse9 = 1/m
     cse10 = b - epsilon_1 + epsilon_2
     cse11 = 1/cse10**2
-    cse12 = b*eta_3
-    cse13 = epsilon_1*eta_4
-    cse14 = epsilon_2*eta_4
-    cse15 = k_x**2
-    cse16 = 1/m
-    cse17 = 1/cse5**3
-    cse18 = b**2
-    cse19 = cse18*eta_4
-    cse20 = epsilon_1**2
-    cse21 = cse20*eta_4
-    cse22 = epsilon_2**2
-    cse23 = cse22*eta_4
-    cse24 = 2*cse12
-    cse25 = cse24*epsilon_1
-    cse26 = 2*epsilon_2
-    cse27 = cse12*cse26
-    cse28 = -cse13*cse26 + cse19 + cse21 + cse23 + cse25 - cse27
-    cse29 = 1/cse10**3
-    cse30 = 4*b
-    cse31 = 2*eta_3
-    cse32 = cse18*cse31
-    cse33 = cse20*cse31
-    cse34 = cse22*cse31
-    cse35 = epsilon_1*eta_3
-    cse36 = 4*epsilon_2
-    cse37 = cse35*cse36
-    cse38 = cse8*m
-    cse39 = b*cse38
-    cse40 = cse18*eta_3
-    cse41 = a_tilde*b
-    cse42 = cse41*epsilon_1
-    cse43 = hbar**2
-    cse44 = b_tilde*cse43
-    cse45 = 2*cse44
-    cse46 = cse41*epsilon_2
-    cse47 = a_tilde*cse18
-    cse48 = cse1*cse43
-    cse49 = b*eta_4
-    cse50 = 6*cse48
-    cse51 = 2*cse7
-    cse52 = cse11*cse15*cse16
-    cse53 = 4*b_tilde
-    cse54 = b_tilde*cse13
-    cse55 = b_tilde*cse14
-    cse56 = a_tilde/cse10
-    cse57 = cse7*k_x
-    cse58 = a_tilde*m
-    cse59 = 2*b_tilde
-    cse60 = b_tilde*cse19
-    cse61 = 6*b_tilde*cse12
-    cse62 = 2*b
-    cse63 = a_tilde*b**3 + cse47*epsilon_1 - cse47*epsilon_2
-    cse64 = 6*b
+    cse12 = 1/cse3**3
+    cse13 = a_tilde**2
+    cse14 = k_y**2
+    cse15 = 1/cse10**3
+    cse16 = b*eta_3
+    cse17 = -cse2
+    cse18 = cse17*eta_4
+    cse19 = 2*cse17
+    cse20 = cse9*hbar
+    cse21 = cse12*cse20
+    cse22 = 4*b*cse13
+    cse23 = cse19*eta_3
+    cse24 = cse13*m
+    cse25 = hbar**2
+    cse26 = b_tilde*cse25
+    cse27 = a_tilde*cse7
+    cse28 = cse0*cse25
+    cse29 = 6*cse28
+    cse30 = a_tilde*b
+    cse31 = 2*cse18
+    cse32 = cse6*cse9
+    cse33 = cse11*cse8
+    cse34 = b_tilde*eta_4
+    cse35 = 1/cse10
+    cse36 = 1/cse3
+    cse37 = 4*b_tilde
+    cse38 = b_tilde*cse16
+    cse39 = 4*cse38
+    cse40 = a_tilde*cse4
+    cse41 = b_tilde*k_x
+    cse42 = cse11*cse20*k_x**3
+    cse43 = cse1*cse27
+    cse44 = cse11*cse14
+    cse45 = b*cse34
+    cse46 = 2*cse40
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=2*b*cse11*cse3*cse6*cse8*cse9*(cse12 + cse13 - cse14) + 4*b*cse15*cse16*cse17*cse29*cse8*cse9*hbar*(cse13*cse30 - cse14*cse30 + cse28 + cse32 + cse33 + cse34 - cse37) + 16*cse0*cse1*cse11*cse15*cse16*cse17*cse4**2*hbar - cse0*cse2*cse7 - cse16*cse17*cse28*cse29*cse30*cse8*hbar*k_x**4 - cse51*cse52*(cse13*cse39 + cse13*cse50 - cse14*cse39 - cse14*cse50 - cse2*cse43*cse49 + cse24*cse48 - cse35*cse50 + cse38*cse40 - cse42*cse45 + cse45*cse46 + cse45*cse47 + cse50*epsilon_2*eta_3),
-        c_x=-a_tilde*cse52*cse53*hbar*k_y*(eta_3 + eta_4)/cse5 - cse51*cse56*k_y*(b_tilde*cse24 - b_tilde*cse49 + cse42 - cse46 + cse47 + cse54 - cse55),
-        c_y=2*a_tilde*cse11*cse16*cse17*cse9*hbar*k_x*(-b_tilde*cse25 + b_tilde*cse27 + b_tilde*cse33 + b_tilde*cse34 - b_tilde*cse37 + cse40*cse53 + cse54*cse64 - cse55*cse64 - 2*cse60 + cse63) + 2*a_tilde*cse11*cse16*cse17*hbar*k_x**3*(b_tilde*cse32 - cse21*cse59 - cse23*cse59 + cse36*cse54 + cse54*cse62 - cse55*cse62 - 4*cse60 - cse61*epsilon_1 + cse61*epsilon_2 + cse63) - cse16*cse57*cse59*(cse31*cse58 + cse44 - cse58*eta_4) - cse4*cse53*cse56*cse57*eta_3,
+        c_0=8*b**3*cse1*cse12*cse13*cse14*cse15*cse8*cse9*hbar + 2*b*cse11*cse13*cse14*cse4*cse5*(cse16 - cse18) + 16*cse0*cse1*cse11*cse12*cse7*cse8*cse9*hbar - cse0*cse1*cse6 - cse14*cse15*cse20*cse22*cse4*cse8*(3*b*eta_4 - cse18 - cse23) - cse15*cse21*cse22*k_x**4*(-cse16*cse19 + cse17**2*eta_4 + cse7*eta_4) - cse32*cse33*(-b*cse18*cse24 + b*cse29*eta_4 - cse16*cse29 + cse19*cse26*cse30 - cse23*cse28 + cse24*cse7*eta_3 + 2*cse26*cse27 + cse28*cse31),
+        c_x=-a_tilde*cse20*cse33*cse36*cse37*k_y*(eta_3 + eta_4) + 2*a_tilde*cse35*cse36*cse5*k_y*(cse30 + cse34) - cse1*cse30*cse35*cse37*cse4*cse5*k_y,
+        c_y=16*b_tilde*cse12*cse42*cse43 - cse20*cse44*cse46*k_x*(-b_tilde*cse23 + cse27 - cse39 + 6*cse45) + 16*cse21*cse41*cse43*cse44 + cse32*cse41*(a_tilde*eta_4*m - cse26) - cse35*cse39*cse40*cse5*k_x - cse42*cse46*(b_tilde*cse31 + cse27 - 6*cse38 + 4*cse45),
         c_z=0,
     )
 
@@ -2491,154 +2228,122 @@ _dJ_y_y_TERMS = (
 
 def _dJ_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """The coefficients of ``_dJ_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
+    cse0 = b**2
+    cse1 = b_tilde**2
     cse2 = 1/m
     cse3 = b - epsilon_1 + epsilon_2
     cse4 = cse2/cse3**2
-    cse5 = -b - cse1
-    cse6 = hbar/cse5**3
-    cse7 = cse4*cse6
-    cse8 = hbar**2
-    cse9 = b_tilde*cse8
-    cse10 = a_tilde*b
-    cse11 = cse10*epsilon_1
-    cse12 = a_tilde**2
-    cse13 = cse12*m
-    cse14 = b*cse13*eta_3
-    cse15 = b**2
-    cse16 = cse15*eta_4
-    cse17 = b*eta_4
-    cse18 = cse0*cse8
-    cse19 = cse10*epsilon_2
-    cse20 = a_tilde*cse15
-    cse21 = cse18*eta_3
-    cse22 = 3*epsilon_1
-    cse23 = cse18*eta_4
-    cse24 = 3*epsilon_2
-    cse25 = 1/(cse5**2*hbar)
-    cse26 = epsilon_1**2
-    cse27 = cse26*eta_4
-    cse28 = epsilon_2**2
-    cse29 = cse28*eta_4
-    cse30 = 2*eta_3
-    cse31 = b*cse30
-    cse32 = cse31*epsilon_1
-    cse33 = cse31*epsilon_2
-    cse34 = epsilon_1*epsilon_2
-    cse35 = 2*eta_4
-    cse36 = cse16 + cse27 + cse29 + cse32 - cse33 - cse34*cse35
-    cse37 = 4*b*cse12*cse2*cse6/cse3**3
-    cse38 = cse15*cse30
-    cse39 = cse26*cse30
-    cse40 = cse28*cse30
-    cse41 = 4*cse17
-    cse42 = 4*cse34
-    cse43 = b_tilde*eta_3
-    cse44 = b*cse43
-    cse45 = cse43*epsilon_2
-    cse46 = 2*b_tilde
-    cse47 = cse17*cse46
-    cse48 = 2*a_tilde
-    cse49 = cse25/cse3
-    cse50 = 4*b_tilde
-    cse51 = a_tilde*cse50
-    cse52 = a_tilde*m
-    cse53 = 6*cse44
-    cse54 = a_tilde*b**3 + cse20*epsilon_1 - cse20*epsilon_2
-    cse55 = cse48*cse7
-    cse56 = 6*b_tilde*cse17
+    cse5 = cse4*hbar
+    cse6 = epsilon_1 - epsilon_2
+    cse7 = -b - cse6
+    cse8 = 1/cse7**3
+    cse9 = eta_3 - eta_4
+    cse10 = cse8*cse9
+    cse11 = 16*cse10*cse5
+    cse12 = hbar**2
+    cse13 = b_tilde*cse12
+    cse14 = a_tilde*cse0
+    cse15 = a_tilde**2
+    cse16 = b*eta_4
+    cse17 = cse1*cse12
+    cse18 = -cse6
+    cse19 = a_tilde*b
+    cse20 = cse18*eta_3
+    cse21 = cse18*eta_4
+    cse22 = 1/hbar
+    cse23 = 1/cse7**2
+    cse24 = cse22*cse23
+    cse25 = 4*cse24
+    cse26 = 2*cse20
+    cse27 = cse15*cse2*hbar/cse3**3
+    cse28 = 4*b*cse27
+    cse29 = 1/cse3
+    cse30 = b_tilde*cse19*cse25*cse29
+    cse31 = 1/cse7
+    cse32 = b_tilde*eta_3
+    cse33 = 2*a_tilde
+    cse34 = 2*b_tilde
+    cse35 = b_tilde*cse11*cse14
+    cse36 = b*cse32
+    cse37 = b_tilde*cse16
+    cse38 = cse23*cse33*cse5
     return (
         # c_0: k_x*k_y
-        16*cse0*cse1**2*cse7*(eta_3 - eta_4) + 4*cse25*cse4*(-b*cse21 + cse11*cse9 + cse13*cse16 + cse14*epsilon_1 - cse14*epsilon_2 + cse17*cse18 - cse19*cse9 - cse20*cse9 + cse21*cse22 - cse21*cse24 - cse22*cse23 + cse23*cse24),
+        cse0*cse1*cse11 + cse25*cse4*(3*b*cse1*cse12*eta_3 - b*cse15*cse20*m + cse0*cse15*eta_4*m + cse1*cse12*cse18*eta_3 - cse13*cse14 - cse13*cse18*cse19 - 3*cse16*cse17 - cse17*cse21),
         # c_0: k_x**3*k_y
-        -cse36*cse37,
+        -cse28*cse8*(-b*cse26 + cse0*eta_4 + cse18**2*eta_4),
         # c_0: k_x*k_y**3
-        cse37*(cse36 + cse38 + cse39 + cse40 + cse41*epsilon_1 - cse41*epsilon_2 - cse42*eta_3),
+        8*b**3*cse10*cse27 - cse23*cse28*(3*b*eta_4 - cse21 - cse26),
         # c_x: k_x
-        cse48*cse49*(cse11 - cse19 + cse20 - cse43*epsilon_1 + cse44 + cse45 - cse47),
+        -cse22*cse29*cse31*cse33*(cse19 - cse32) + cse30*cse9,
         # c_x: k_x*k_y**2
-        -cse4*cse51*hbar*(eta_3 + eta_4)/cse5,
+        -4*a_tilde*b_tilde*cse31*cse5*(eta_3 + eta_4),
         # c_y: k_y
-        cse1*cse49*cse51*eta_4 - cse2*cse25*cse46*(-cse35*cse52 + cse52*eta_3 + cse9),
+        -cse2*cse24*cse34*(a_tilde*eta_3*m + cse13) + cse30*eta_4,
         # c_y: k_x**2*k_y
-        cse55*(b_tilde*cse38 + b_tilde*cse42*eta_4 - cse16*cse50 - cse27*cse46 - cse29*cse46 + cse47*epsilon_1 - cse47*epsilon_2 - cse53*epsilon_1 + cse53*epsilon_2 + cse54),
+        cse35 - cse38*(cse14 + cse21*cse34 - 6*cse36 + 4*cse37),
         # c_y: k_y**3
-        cse55*(-b_tilde*cse32 + b_tilde*cse33 + b_tilde*cse39 + b_tilde*cse40 + 4*cse15*cse43 - cse16*cse46 - 4*cse45*epsilon_1 + cse54 + cse56*epsilon_1 - cse56*epsilon_2),
+        cse35 - cse38*(cse14 - 2*cse18*cse32 - 4*cse36 + 6*cse37),
     )
 
 
 @_kernel(_dJ_y_y_TERMS, _dJ_y_y_coefficients)
 def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4):
     """δJ_{y,y} = J_eff_{y,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_y}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = b_tilde**2
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = b - epsilon_1 + epsilon_2
-    cse3 = 1/cse2**2
-    cse4 = 1/m
-    cse5 = cse4*k_y
-    cse6 = cse3*cse5
-    cse7 = -b - cse1
-    cse8 = hbar/cse7**3
-    cse9 = b**2
-    cse10 = cse9*eta_4
-    cse11 = epsilon_1**2
-    cse12 = cse11*eta_4
-    cse13 = epsilon_2**2
-    cse14 = cse13*eta_4
-    cse15 = 2*eta_3
-    cse16 = b*cse15
-    cse17 = cse16*epsilon_1
-    cse18 = cse16*epsilon_2
-    cse19 = epsilon_1*epsilon_2
-    cse20 = 2*eta_4
-    cse21 = cse10 + cse12 + cse14 + cse17 - cse18 - cse19*cse20
-    cse22 = a_tilde**2
-    cse23 = 4*b*cse22*cse8/cse2**3
-    cse24 = k_y**3
-    cse25 = cse15*cse9
-    cse26 = cse11*cse15
-    cse27 = cse13*cse15
-    cse28 = b*eta_4
-    cse29 = 4*cse28
-    cse30 = 4*cse19
-    cse31 = hbar**2
-    cse32 = b_tilde*cse31
-    cse33 = a_tilde*b
-    cse34 = cse33*epsilon_1
-    cse35 = cse22*m
-    cse36 = b*cse35*eta_3
-    cse37 = cse0*cse31
-    cse38 = cse33*epsilon_2
-    cse39 = a_tilde*cse9
-    cse40 = cse37*eta_3
-    cse41 = 3*epsilon_1
-    cse42 = cse37*eta_4
-    cse43 = 3*epsilon_2
-    cse44 = 1/hbar
-    cse45 = 1/cse7**2
-    cse46 = cse44*cse45
-    cse47 = cse3*cse4
-    cse48 = 4*b_tilde
-    cse49 = a_tilde*cse48
-    cse50 = 1/cse2
-    cse51 = b_tilde*eta_3
-    cse52 = b*cse51
-    cse53 = cse51*epsilon_2
-    cse54 = 2*b_tilde
-    cse55 = cse28*cse54
-    cse56 = a_tilde*m
-    cse57 = 6*epsilon_2
-    cse58 = b_tilde*cse28
-    cse59 = 6*epsilon_1
-    cse60 = a_tilde*b**3 + cse39*epsilon_1 - cse39*epsilon_2
-    cse61 = 2*a_tilde*cse8
+    cse0 = b**2
+    cse1 = b_tilde**2
+    cse2 = 1/m
+    cse3 = epsilon_1 - epsilon_2
+    cse4 = -b - cse3
+    cse5 = cse2/cse4**3
+    cse6 = cse5*k_y
+    cse7 = b - epsilon_1 + epsilon_2
+    cse8 = 1/cse7**2
+    cse9 = hbar*k_x
+    cse10 = cse8*cse9
+    cse11 = eta_3 - eta_4
+    cse12 = 16*cse11
+    cse13 = a_tilde**2
+    cse14 = 1/cse7**3
+    cse15 = cse13*cse14*cse9
+    cse16 = k_y**3
+    cse17 = cse11*cse16*cse5
+    cse18 = -cse3
+    cse19 = cse18*eta_4
+    cse20 = cse18*eta_3
+    cse21 = 2*cse20
+    cse22 = 1/cse4**2
+    cse23 = cse2*cse22
+    cse24 = cse16*cse23
+    cse25 = 4*b
+    cse26 = cse6*hbar
+    cse27 = hbar**2
+    cse28 = b_tilde*cse27
+    cse29 = a_tilde*cse0
+    cse30 = b*eta_4
+    cse31 = cse1*cse27
+    cse32 = a_tilde*b
+    cse33 = 1/hbar
+    cse34 = cse33*k_x
+    cse35 = cse23*k_y
+    cse36 = cse35*cse8
+    cse37 = 1/cse7
+    cse38 = 1/cse4
+    cse39 = b_tilde*eta_3
+    cse40 = 2*a_tilde
+    cse41 = 4*b_tilde
+    cse42 = 2*b_tilde
+    cse43 = b_tilde*cse29*cse8
+    cse44 = k_x**2
+    cse45 = b*cse39
+    cse46 = b_tilde*cse30
+    cse47 = cse40*hbar
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b, eta_3, eta_4).shape
     return _pauli(
         shape,
-        c_0=16*cse0*cse1**2*cse6*cse8*k_x*(eta_3 - eta_4) - cse21*cse23*cse5*k_x**3 + cse23*cse24*cse4*k_x*(cse21 + cse25 + cse26 + cse27 + cse29*epsilon_1 - cse29*epsilon_2 - cse30*eta_3) + 4*cse46*cse6*k_x*(-b*cse40 + cse10*cse35 + cse28*cse37 + cse32*cse34 - cse32*cse38 - cse32*cse39 + cse36*epsilon_1 - cse36*epsilon_2 + cse40*cse41 - cse40*cse43 - cse41*cse42 + cse42*cse43),
-        c_x=2*a_tilde*cse44*cse45*cse50*k_x*(cse34 - cse38 + cse39 - cse51*epsilon_1 + cse52 + cse53 - cse55) - cse47*cse49*hbar*k_x*k_y**2*(eta_3 + eta_4)/cse7,
-        c_y=cse1*cse46*cse49*cse50*eta_4*k_y + cse24*cse47*cse61*(-b_tilde*cse17 + b_tilde*cse18 + b_tilde*cse26 + b_tilde*cse27 - cse10*cse54 + 4*cse51*cse9 - 4*cse53*epsilon_1 - cse57*cse58 + cse58*cse59 + cse60) - cse46*cse5*cse54*(-cse20*cse56 + cse32 + cse56*eta_3) + cse6*cse61*k_x**2*(b_tilde*cse25 + b_tilde*cse30*eta_4 - cse10*cse48 - cse12*cse54 - cse14*cse54 + cse52*cse57 - cse52*cse59 + cse55*epsilon_1 - cse55*epsilon_2 + cse60),
+        c_0=8*b**3*cse15*cse17 + cse0*cse1*cse10*cse12*cse6 - cse13*cse14*cse25*cse26*k_x**3*(-b*cse21 + cse0*eta_4 + cse18**2*eta_4) - cse15*cse24*cse25*(3*b*eta_4 - cse19 - cse21) + 4*cse34*cse36*(3*b*cse1*cse27*eta_3 - b*cse13*cse20*m + cse0*cse13*eta_4*m + cse1*cse18*cse27*eta_3 - cse18*cse28*cse32 - cse19*cse31 - cse28*cse29 - 3*cse30*cse31),
+        c_x=4*a_tilde*b*b_tilde*cse11*cse22*cse33*cse37*k_x - a_tilde*cse10*cse2*cse38*cse41*k_y**2*(eta_3 + eta_4) - cse34*cse37*cse38*cse40*(cse32 - cse39),
+        c_y=cse12*cse26*cse43*cse44 + 16*cse17*cse43*hbar + cse22*cse32*cse33*cse37*cse41*eta_4*k_y - cse24*cse47*cse8*(-2*cse18*cse39 + cse29 - 4*cse45 + 6*cse46) - cse33*cse35*cse42*(a_tilde*eta_3*m + cse28) - cse36*cse44*cse47*(cse19*cse42 + cse29 - 6*cse45 + 4*cse46),
         c_z=0,
     )
 

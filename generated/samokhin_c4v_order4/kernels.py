@@ -589,49 +589,42 @@ def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse2 = -b - cse1
     cse3 = 1/cse2
     cse4 = 1/cse2**3
-    cse5 = 4*cse4
-    cse6 = a_tilde**2
-    cse7 = cse1*cse6
-    cse8 = epsilon_1**2
-    cse9 = epsilon_2**2
-    cse10 = epsilon_1*epsilon_2
-    cse11 = -2*cse10 + cse8 + cse9
-    cse12 = 2*cse4
-    cse13 = b - epsilon_1 + epsilon_2
-    cse14 = cse1**2*cse5/cse13**2
-    cse15 = cse12/cse13
-    cse16 = cse0*cse14*cse6 + cse12*cse6*(3*cse0 + cse11) + cse15*cse7*(cse0 - 4*cse10 + 2*cse8 + 2*cse9) + (1/2)*hbar**2/m - cse7/cse2**2
-    cse17 = a_tilde**4*cse1*(b**2 + cse11)/cse13**3
-    cse18 = -cse17*cse4
-    cse19 = 8*a_tilde*b_tilde**3*cse4 - 2*a_tilde*b_tilde*cse3
-    cse20 = a_tilde**3*b_tilde
-    cse21 = b*cse15*cse20 + cse14*cse20
-    cse22 = -cse21
+    cse5 = b**2
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6**2
+    cse8 = a_tilde**2*cse7
+    cse9 = -cse1
+    cse10 = 24*cse0*cse4*cse5*cse8 + (1/2)*hbar**2/m + cse8*(18*b*cse0 + 8*cse0*cse9 + cse5*cse9 - cse9**3)/cse2**2
+    cse11 = cse9**2
+    cse12 = a_tilde**4*cse4*cse9*(cse11 + cse5)/cse6**3
+    cse13 = 8*a_tilde*b_tilde**3*cse4 - 2*a_tilde*b_tilde*cse3
+    cse14 = 2*a_tilde**3*b_tilde*cse4*cse7*(b*cse9 + 2*cse11 + cse5)
+    cse15 = -cse14
     return (
         # c_0: 1
-        b_tilde**4*cse5 - 2*cse0*cse3 + epsilon_1,
+        4*b_tilde**4*cse4 - 2*cse0*cse3 + epsilon_1,
         # c_0: k_x**2
-        cse16,
+        cse10,
         # c_0: k_y**2
-        cse16,
+        cse10,
         # c_0: k_x**4
-        cse18,
+        cse12,
         # c_0: k_x**2*k_y**2
-        -cse12*cse17,
+        2*cse12,
         # c_0: k_y**4
-        cse18,
+        cse12,
         # c_x: k_y
-        -cse19,
+        -cse13,
         # c_x: k_x**2*k_y
-        cse22,
+        cse15,
         # c_x: k_y**3
-        cse22,
+        cse15,
         # c_y: k_x
-        cse19,
+        cse13,
         # c_y: k_x**3
-        cse21,
+        cse14,
         # c_y: k_x*k_y**2
-        cse21,
+        cse14,
     )
 
 
@@ -647,40 +640,26 @@ def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = 1/cse5
     cse7 = 2*cse6
     cse8 = 1/cse5**3
-    cse9 = 4*cse8
-    cse10 = a_tilde**2
-    cse11 = cse0*cse10
-    cse12 = cse4/cse5**2
-    cse13 = cse10*cse2
-    cse14 = epsilon_1**2
-    cse15 = epsilon_2**2
-    cse16 = epsilon_1*epsilon_2
-    cse17 = cse14 + cse15 - 2*cse16
-    cse18 = 2*cse8
-    cse19 = cse18*(cse17 + 3*cse3)
-    cse20 = b - epsilon_1 + epsilon_2
-    cse21 = cse4**2*cse9/cse20**2
-    cse22 = cse21*cse3
-    cse23 = a_tilde**4*cse4*(b**2 + cse17)/cse20**3
-    cse24 = cse23*cse8
-    cse25 = cse18/cse20
-    cse26 = cse25*cse4*(2*cse14 + 2*cse15 - 4*cse16 + cse3)
-    cse27 = 8*b_tilde**3*cse8
-    cse28 = a_tilde**3*b_tilde
-    cse29 = cse28*k_y**3
-    cse30 = b*cse25
-    cse31 = cse0*k_y
-    cse32 = cse28*cse30
-    cse33 = cse21*cse28
-    cse34 = a_tilde*k_x
-    cse35 = cse28*k_x**3
-    cse36 = cse2*k_x
+    cse9 = b - epsilon_1 + epsilon_2
+    cse10 = 1/cse9**2
+    cse11 = a_tilde**2*cse10
+    cse12 = cse0*cse11
+    cse13 = b**2
+    cse14 = 24*cse13*cse3*cse8
+    cse15 = cse11*cse2
+    cse16 = -cse4
+    cse17 = cse16**2
+    cse18 = a_tilde**4*cse16*cse8*(cse13 + cse17)/cse9**3
+    cse19 = (18*b*cse3 + cse13*cse16 - cse16**3 + 8*cse16*cse3)/cse5**2
+    cse20 = 8*b_tilde**3*cse8
+    cse21 = 2*a_tilde**3*b_tilde*cse10*cse8*(b*cse16 + cse13 + 2*cse17)
+    cse22 = a_tilde*k_x
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=b_tilde**4*cse9 + cse0*cse1 - cse0*cse18*cse2*cse23 + cse1*cse2 - cse11*cse12 + cse11*cse19 + cse11*cse22 + cse11*cse26 - cse12*cse13 + cse13*cse19 + cse13*cse22 + cse13*cse26 - cse24*k_x**4 - cse24*k_y**4 - cse3*cse7 + epsilon_1,
-        c_x=2*a_tilde*b_tilde*cse6*k_y - a_tilde*cse27*k_y - cse21*cse29 - cse29*cse30 - cse31*cse32 - cse31*cse33,
-        c_y=-b_tilde*cse34*cse7 + cse21*cse35 + cse27*cse34 + cse30*cse35 + cse32*cse36 + cse33*cse36,
+        c_0=4*b_tilde**4*cse8 + cse0*cse1 + 2*cse0*cse18*cse2 + cse1*cse2 + cse12*cse14 + cse12*cse19 + cse14*cse15 + cse15*cse19 + cse18*k_x**4 + cse18*k_y**4 - cse3*cse7 + epsilon_1,
+        c_x=2*a_tilde*b_tilde*cse6*k_y - a_tilde*cse20*k_y - cse0*cse21*k_y - cse21*k_y**3,
+        c_y=-b_tilde*cse22*cse7 + cse2*cse21*k_x + cse20*cse22 + cse21*k_x**3,
         c_z=0,
     )
 
@@ -703,104 +682,97 @@ _S_x_TERMS = (
 
 def _S_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_S_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = a_tilde/cse3
-    cse5 = b*b_tilde
-    cse6 = 1/cse1**3
-    cse7 = b_tilde**3
-    cse8 = cse4*cse7
-    cse9 = 1/cse1**4
-    cse10 = 1/cse3**2
-    cse11 = cse0**2
-    cse12 = 2*epsilon_1
-    cse13 = 2*epsilon_2
-    cse14 = -8*a_tilde**3*cse10*cse5*cse9*(b - cse12 + cse13)
-    cse15 = b_tilde**2
-    cse16 = 2*cse2
-    cse17 = a_tilde**2
-    cse18 = 16*cse15
-    cse19 = cse0**3*cse17*cse18*cse9/cse3**3
-    cse20 = epsilon_1**2
-    cse21 = epsilon_2**2
-    cse22 = b**2
-    cse23 = cse10*cse17
-    cse24 = 2*cse9
-    cse25 = cse23*cse24
-    cse26 = 10*epsilon_2
-    cse27 = 5*cse20 + 5*cse21 + cse22 - cse26*epsilon_1
-    cse28 = a_tilde**4*cse22*cse27/cse3**4
-    cse29 = cse24*cse28
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = a_tilde*cse1
+    cse3 = b**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**4
+    cse7 = cse3*cse6
+    cse8 = 1/cse5**3
+    cse9 = b**3
+    cse10 = b_tilde**2
+    cse11 = b*cse10
+    cse12 = -cse4
+    cse13 = cse12**2
+    cse14 = 3*cse10
+    cse15 = cse1*cse6
+    cse16 = -8*a_tilde**3*b*b_tilde*cse15*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse17 = 2*cse10
+    cse18 = a_tilde**2
+    cse19 = cse18/cse0**3
+    cse20 = cse10*cse19*cse6*cse9
+    cse21 = cse10*cse3
+    cse22 = b**4 + 24*cse11*cse12 - cse13*cse3
+    cse23 = 2*cse19*cse8
+    cse24 = 5*cse13 + cse3
+    cse25 = a_tilde**4*cse24*cse7/cse0**4
+    cse26 = 2*cse25
     return (
         # c_0: k_y
-        16*a_tilde*cse10*cse11*cse7*cse9 + 56*cse0*cse8*cse9 + 4*cse2*cse4*cse5 + 28*cse6*cse8,
+        -96*b_tilde**3*cse2*cse7 - 4*b_tilde*cse2*cse8*(-b*cse13 + 17*cse11 + cse12*cse14 + cse9),
         # c_0: k_x**2*k_y
-        cse14,
+        cse16,
         # c_0: k_y**3
-        cse14,
+        cse16,
         # c_x: 1
-        12*b_tilde**4*cse9 - cse15*cse16 + 1,
+        12*b_tilde**4*cse6 - cse17/cse5**2 + 1,
         # c_x: k_x**2
-        -b*cse25*(b**3 - b*cse12*epsilon_2 - 12*b*cse15 + b*cse20 + b*cse21 + cse12*cse22 - cse13*cse22 + cse18*epsilon_1 - cse18*epsilon_2) - cse19,
+        128*cse20 + cse23*(8*cse10*cse13 + 52*cse21 + cse22),
         # c_x: k_y**2
-        96*cse0*cse10*cse15*cse17*cse6 + 64*cse10*cse11*cse15*cse17*cse9 - cse16*cse23*(-11*cse15 + cse22) - cse19,
+        144*cse20 + cse23*(cse13*cse14 + 61*cse21 + cse22),
         # c_x: k_x**4
-        cse29,
+        cse26,
         # c_x: k_x**2*k_y**2
-        4*cse28*cse9,
+        4*cse25,
         # c_x: k_y**4
-        cse29,
+        cse26,
         # c_y: k_x*k_y
-        cse15*cse25*(-b*cse26 + 10*b*epsilon_1 + cse27),
+        cse15*cse17*cse18*(-10*b*cse12 + cse24),
     )
 
 
 @_kernel(_S_x_TERMS, _S_x_coefficients)
 def S_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^x, Eq. (22)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = a_tilde*k_y/cse3
-    cse5 = b*b_tilde
-    cse6 = 1/cse1**3
-    cse7 = b_tilde**3
-    cse8 = cse4*cse7
-    cse9 = 1/cse1**4
-    cse10 = cse0**2
-    cse11 = 1/cse3**2
-    cse12 = cse11*cse9
-    cse13 = cse12*k_y
-    cse14 = 2*epsilon_1
-    cse15 = 2*epsilon_2
-    cse16 = 8*a_tilde**3*cse5*(b - cse14 + cse15)
-    cse17 = k_x**2
-    cse18 = b_tilde**2
-    cse19 = 2*cse2
-    cse20 = a_tilde**2
-    cse21 = k_y**2
-    cse22 = cse20*cse21
-    cse23 = cse11*cse22
-    cse24 = cse18*cse23
-    cse25 = b**2
-    cse26 = cse17*cse20
-    cse27 = 16*cse18
-    cse28 = cse0**3*cse27*cse9/cse3**3
-    cse29 = 10*epsilon_2
-    cse30 = epsilon_1**2
-    cse31 = epsilon_2**2
-    cse32 = cse25 - cse29*epsilon_1 + 5*cse30 + 5*cse31
-    cse33 = a_tilde**4*cse25*cse32*cse9/cse3**4
-    cse34 = 2*cse33
+    cse0 = b**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**4
+    cse4 = cse0*cse3
+    cse5 = b - epsilon_1 + epsilon_2
+    cse6 = 1/cse5**2
+    cse7 = a_tilde*cse6*k_y
+    cse8 = cse3*cse6
+    cse9 = 8*a_tilde**3*b*b_tilde*cse8*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse10 = k_x**2
+    cse11 = 1/cse2**3
+    cse12 = b**3
+    cse13 = b_tilde**2
+    cse14 = b*cse13
+    cse15 = -cse1
+    cse16 = cse15**2
+    cse17 = 3*cse13
+    cse18 = 2*cse13
+    cse19 = a_tilde**2
+    cse20 = cse19/cse5**3
+    cse21 = cse10*cse20
+    cse22 = cse12*cse13*cse3
+    cse23 = k_y**2
+    cse24 = cse20*cse23
+    cse25 = cse0 + 5*cse16
+    cse26 = a_tilde**4*cse25*cse4/cse5**4
+    cse27 = 2*cse26
+    cse28 = cse0*cse13
+    cse29 = b**4 - cse0*cse16 + 24*cse14*cse15
+    cse30 = 2*cse11
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=16*a_tilde*cse10*cse13*cse7 + 56*cse0*cse8*cse9 - cse12*cse16*k_y**3 - cse13*cse16*cse17 + 4*cse2*cse4*cse5 + 28*cse6*cse8,
-        c_x=-2*b*cse12*cse26*(b**3 - b*cse14*epsilon_2 - 12*b*cse18 + b*cse30 + b*cse31 + cse14*cse25 - cse15*cse25 + cse27*epsilon_1 - cse27*epsilon_2) + 12*b_tilde**4*cse9 + 96*cse0*cse24*cse6 + 64*cse10*cse24*cse9 + 4*cse17*cse21*cse33 - cse18*cse19 - cse19*cse23*(-11*cse18 + cse25) - cse22*cse28 - cse26*cse28 + cse34*k_x**4 + cse34*k_y**4 + 1,
-        c_y=2*cse13*cse18*cse20*k_x*(-b*cse29 + 10*b*epsilon_1 + cse32),
+        c_0=-96*b_tilde**3*cse4*cse7 - 4*b_tilde*cse11*cse7*(-b*cse16 + cse12 + 17*cse14 + cse15*cse17) - cse10*cse9*k_y - cse9*k_y**3,
+        c_x=12*b_tilde**4*cse3 + 4*cse10*cse23*cse26 - cse18/cse2**2 + 128*cse21*cse22 + cse21*cse30*(8*cse13*cse16 + 52*cse28 + cse29) + 144*cse22*cse24 + cse24*cse30*(cse16*cse17 + 61*cse28 + cse29) + cse27*k_x**4 + cse27*k_y**4 + 1,
+        c_y=cse18*cse19*cse8*k_x*k_y*(-10*b*cse15 + cse25),
         c_z=0,
     )
 
@@ -823,103 +795,97 @@ _S_y_TERMS = (
 
 def _S_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_S_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = b*b_tilde
-    cse6 = 1/cse1**3
-    cse7 = a_tilde*b_tilde**3
-    cse8 = cse4*cse7
-    cse9 = 1/cse1**4
-    cse10 = 1/cse3**2
-    cse11 = cse0**2
-    cse12 = 2*epsilon_1
-    cse13 = 2*epsilon_2
-    cse14 = 8*a_tilde**3*cse10*cse5*cse9*(b - cse12 + cse13)
-    cse15 = 10*epsilon_2
-    cse16 = b**2
-    cse17 = epsilon_1**2
-    cse18 = epsilon_2**2
-    cse19 = -cse15*epsilon_1 + cse16 + 5*cse17 + 5*cse18
-    cse20 = b_tilde**2
-    cse21 = a_tilde**2
-    cse22 = cse10*cse21
-    cse23 = 2*cse9
-    cse24 = 2*cse2
-    cse25 = 16*cse20
-    cse26 = cse0**3*cse21*cse25*cse9/cse3**3
-    cse27 = a_tilde**4*cse16*cse19/cse3**4
-    cse28 = cse23*cse27
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = a_tilde*cse1
+    cse3 = b**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**4
+    cse7 = cse3*cse6
+    cse8 = 1/cse5**3
+    cse9 = b**3
+    cse10 = b_tilde**2
+    cse11 = b*cse10
+    cse12 = -cse4
+    cse13 = cse12**2
+    cse14 = 3*cse10
+    cse15 = cse1*cse6
+    cse16 = 8*a_tilde**3*b*b_tilde*cse15*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse17 = a_tilde**2
+    cse18 = 5*cse13 + cse3
+    cse19 = 2*cse10
+    cse20 = cse17/cse0**3
+    cse21 = cse10*cse20*cse6*cse9
+    cse22 = cse10*cse3
+    cse23 = b**4 + 24*cse11*cse12 - cse13*cse3
+    cse24 = 2*cse20*cse8
+    cse25 = a_tilde**4*cse18*cse7/cse0**4
+    cse26 = 2*cse25
     return (
         # c_0: k_x
-        -4*a_tilde*cse2*cse4*cse5 - 56*cse0*cse8*cse9 - 16*cse10*cse11*cse7*cse9 - 28*cse6*cse8,
+        96*b_tilde**3*cse2*cse7 + 4*b_tilde*cse2*cse8*(-b*cse13 + 17*cse11 + cse12*cse14 + cse9),
         # c_0: k_x**3
-        cse14,
+        cse16,
         # c_0: k_x*k_y**2
-        cse14,
+        cse16,
         # c_x: k_x*k_y
-        cse20*cse22*cse23*(-b*cse15 + 10*b*epsilon_1 + cse19),
+        cse15*cse17*cse19*(-10*b*cse12 + cse18),
         # c_y: 1
-        12*b_tilde**4*cse9 - cse20*cse24 + 1,
+        12*b_tilde**4*cse6 - cse19/cse5**2 + 1,
         # c_y: k_x**2
-        96*cse0*cse10*cse20*cse21*cse6 + 64*cse10*cse11*cse20*cse21*cse9 - cse22*cse24*(cse16 - 11*cse20) - cse26,
+        144*cse21 + cse24*(cse13*cse14 + 61*cse22 + cse23),
         # c_y: k_y**2
-        -b*cse22*cse23*(b**3 - b*cse12*epsilon_2 + b*cse17 + b*cse18 - 12*b*cse20 + cse12*cse16 - cse13*cse16 + cse25*epsilon_1 - cse25*epsilon_2) - cse26,
+        128*cse21 + cse24*(8*cse10*cse13 + 52*cse22 + cse23),
         # c_y: k_x**4
-        cse28,
+        cse26,
         # c_y: k_x**2*k_y**2
-        4*cse27*cse9,
+        4*cse25,
         # c_y: k_y**4
-        cse28,
+        cse26,
     )
 
 
 @_kernel(_S_y_TERMS, _S_y_coefficients)
 def S_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^y, Eq. (22)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = 1/cse1**3
-    cse6 = a_tilde*b_tilde**3*k_x
-    cse7 = cse4*cse6
-    cse8 = 1/cse1**4
-    cse9 = cse0**2
-    cse10 = 1/cse3**2
-    cse11 = cse10*cse8
-    cse12 = a_tilde**3
-    cse13 = 2*epsilon_1
-    cse14 = 2*epsilon_2
-    cse15 = b - cse13 + cse14
-    cse16 = k_y**2
-    cse17 = b_tilde**2
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = a_tilde*k_x
+    cse3 = b**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**4
+    cse7 = cse3*cse6
+    cse8 = b_tilde*cse1
+    cse9 = 8*a_tilde**3*b*cse6*cse8*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse10 = k_y**2
+    cse11 = 1/cse5**3
+    cse12 = b**3
+    cse13 = b_tilde**2
+    cse14 = b*cse13
+    cse15 = -cse4
+    cse16 = cse15**2
+    cse17 = 3*cse13
     cse18 = a_tilde**2
-    cse19 = 10*epsilon_2
-    cse20 = b**2
-    cse21 = epsilon_1**2
-    cse22 = epsilon_2**2
-    cse23 = -cse19*epsilon_1 + cse20 + 5*cse21 + 5*cse22
-    cse24 = 2*cse11
-    cse25 = 2*cse2
-    cse26 = k_x**2
-    cse27 = cse18*cse26
-    cse28 = cse10*cse27
-    cse29 = cse17*cse28
-    cse30 = 16*cse17
-    cse31 = cse0**3*cse30*cse8/cse3**3
-    cse32 = cse16*cse18
-    cse33 = a_tilde**4*cse20*cse23*cse8/cse3**4
-    cse34 = 2*cse33
+    cse19 = 5*cse16 + cse3
+    cse20 = 2*cse13
+    cse21 = k_x**2
+    cse22 = cse18/cse0**3
+    cse23 = cse21*cse22
+    cse24 = cse12*cse13*cse6
+    cse25 = cse10*cse22
+    cse26 = a_tilde**4*cse19*cse7/cse0**4
+    cse27 = 2*cse26
+    cse28 = cse13*cse3
+    cse29 = b**4 + 24*cse14*cse15 - cse16*cse3
+    cse30 = 2*cse11
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-4*a_tilde*b*b_tilde*cse2*cse4*k_x + 8*b*b_tilde*cse10*cse12*cse15*cse16*cse8*k_x + 8*b*b_tilde*cse10*cse12*cse15*cse8*k_x**3 - 56*cse0*cse7*cse8 - 16*cse11*cse6*cse9 - 28*cse5*cse7,
-        c_x=cse17*cse18*cse24*k_x*k_y*(-b*cse19 + 10*b*epsilon_1 + cse23),
-        c_y=-b*cse24*cse32*(b**3 - b*cse13*epsilon_2 - 12*b*cse17 + b*cse21 + b*cse22 + cse13*cse20 - cse14*cse20 + cse30*epsilon_1 - cse30*epsilon_2) + 12*b_tilde**4*cse8 + 96*cse0*cse29*cse5 + 4*cse16*cse26*cse33 - cse17*cse25 - cse25*cse28*(-11*cse17 + cse20) - cse27*cse31 + 64*cse29*cse8*cse9 - cse31*cse32 + cse34*k_x**4 + cse34*k_y**4 + 1,
+        c_0=96*b_tilde**3*cse1*cse2*cse7 + cse10*cse9*k_x + 4*cse11*cse2*cse8*(-b*cse16 + cse12 + 17*cse14 + cse15*cse17) + cse9*k_x**3,
+        c_x=cse1*cse18*cse20*cse6*k_x*k_y*(-10*b*cse15 + cse19),
+        c_y=12*b_tilde**4*cse6 + 4*cse10*cse21*cse26 - cse20/cse5**2 + 144*cse23*cse24 + cse23*cse30*(cse16*cse17 + 61*cse28 + cse29) + 128*cse24*cse25 + cse25*cse30*(8*cse13*cse16 + 52*cse28 + cse29) + cse27*k_x**4 + cse27*k_y**4 + 1,
         c_z=0,
     )
 
@@ -936,17 +902,18 @@ _S_z_TERMS = (
 def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_S_z_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = b_tilde**2
-    cse1 = -b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1**4
-    cse3 = 14*b
-    cse4 = 2*a_tilde**2*cse0*cse2*(7*b**2 - cse3*epsilon_1 + cse3*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**4
+    cse4 = -cse1
+    cse5 = 2*a_tilde**2*cse0*cse3*(7*b**2 + 14*b*cse4 + 11*cse4**2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: 1
-        24*b_tilde**4*cse2 - 4*cse0/cse1**2 + 1,
+        24*b_tilde**4*cse3 - 4*cse0/cse2**2 + 1,
         # c_z: k_x**2
-        cse4,
+        cse5,
         # c_z: k_y**2
-        cse4,
+        cse5,
     )
 
 
@@ -954,17 +921,18 @@ def _S_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 def S_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin S_eff^z, Eq. (22)."""
     cse0 = b_tilde**2
-    cse1 = -b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1**4
-    cse3 = 14*b
-    cse4 = 2*a_tilde**2*cse0*cse2*(7*b**2 - cse3*epsilon_1 + cse3*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**4
+    cse4 = -cse1
+    cse5 = 2*a_tilde**2*cse0*cse3*(7*b**2 + 14*b*cse4 + 11*cse4**2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=24*b_tilde**4*cse2 - 4*cse0/cse1**2 + cse4*k_x**2 + cse4*k_y**2 + 1,
+        c_z=24*b_tilde**4*cse3 - 4*cse0/cse2**2 + cse5*k_x**2 + cse5*k_y**2 + 1,
     )
 
 
@@ -979,38 +947,42 @@ _T_x_TERMS = (
 
 def _T_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_T_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = 1/hbar
-    cse2 = a_tilde*cse1
-    cse3 = 4*b_tilde
-    cse4 = 1/cse0**3
-    cse5 = a_tilde**3*cse1*cse3*cse4*(3*b**2 - b*epsilon_1 + b*epsilon_2 + 2*epsilon_1**2 - 4*epsilon_1*epsilon_2 + 2*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/hbar
+    cse3 = a_tilde*cse2
+    cse4 = 4*b_tilde
+    cse5 = 1/cse1**3
+    cse6 = -cse0
+    cse7 = a_tilde**3*cse2*cse4*cse5*(3*b**2 + b*cse6 + 2*cse6**2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: k_x
-        24*b_tilde**3*cse2*cse4 - cse2*cse3/cse0,
+        24*b_tilde**3*cse3*cse5 - cse3*cse4/cse1,
         # c_z: k_x**3
-        cse5,
+        cse7,
         # c_z: k_x*k_y**2
-        cse5,
+        cse7,
     )
 
 
 @_kernel(_T_x_TERMS, _T_x_coefficients)
 def T_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^x = (i/ħ)[H_eff, S_eff^x], Eq. (21)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = 1/hbar
-    cse2 = a_tilde*cse1*k_x
-    cse3 = 4*b_tilde
-    cse4 = 1/cse0**3
-    cse5 = a_tilde**3*cse1*cse3*cse4*(3*b**2 - b*epsilon_1 + b*epsilon_2 + 2*epsilon_1**2 - 4*epsilon_1*epsilon_2 + 2*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/hbar
+    cse3 = a_tilde*cse2*k_x
+    cse4 = 4*b_tilde
+    cse5 = 1/cse1**3
+    cse6 = -cse0
+    cse7 = a_tilde**3*cse2*cse4*cse5*(3*b**2 + b*cse6 + 2*cse6**2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=24*b_tilde**3*cse2*cse4 + cse5*k_x**3 + cse5*k_x*k_y**2 - cse2*cse3/cse0,
+        c_z=24*b_tilde**3*cse3*cse5 + cse7*k_x**3 + cse7*k_x*k_y**2 - cse3*cse4/cse1,
     )
 
 
@@ -1025,38 +997,42 @@ _T_y_TERMS = (
 
 def _T_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_T_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = 1/hbar
-    cse2 = a_tilde*cse1
-    cse3 = 4*b_tilde
-    cse4 = 1/cse0**3
-    cse5 = a_tilde**3*cse1*cse3*cse4*(3*b**2 - b*epsilon_1 + b*epsilon_2 + 2*epsilon_1**2 - 4*epsilon_1*epsilon_2 + 2*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/hbar
+    cse3 = a_tilde*cse2
+    cse4 = 4*b_tilde
+    cse5 = 1/cse1**3
+    cse6 = -cse0
+    cse7 = a_tilde**3*cse2*cse4*cse5*(3*b**2 + b*cse6 + 2*cse6**2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: k_y
-        24*b_tilde**3*cse2*cse4 - cse2*cse3/cse0,
+        24*b_tilde**3*cse3*cse5 - cse3*cse4/cse1,
         # c_z: k_x**2*k_y
-        cse5,
+        cse7,
         # c_z: k_y**3
-        cse5,
+        cse7,
     )
 
 
 @_kernel(_T_y_TERMS, _T_y_coefficients)
 def T_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin torque T_eff^y = (i/ħ)[H_eff, S_eff^y], Eq. (21)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = 1/hbar
-    cse2 = a_tilde*cse1*k_y
-    cse3 = 4*b_tilde
-    cse4 = 1/cse0**3
-    cse5 = a_tilde**3*cse1*cse3*cse4*(3*b**2 - b*epsilon_1 + b*epsilon_2 + 2*epsilon_1**2 - 4*epsilon_1*epsilon_2 + 2*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/hbar
+    cse3 = a_tilde*cse2*k_y
+    cse4 = 4*b_tilde
+    cse5 = 1/cse1**3
+    cse6 = -cse0
+    cse7 = a_tilde**3*cse2*cse4*cse5*(3*b**2 + b*cse6 + 2*cse6**2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=24*b_tilde**3*cse2*cse4 + cse5*k_x**2*k_y + cse5*k_y**3 - cse2*cse3/cse0,
+        c_z=24*b_tilde**3*cse3*cse5 + cse7*k_x**2*k_y + cse7*k_y**3 - cse3*cse4/cse1,
     )
 
 
@@ -1079,22 +1055,21 @@ def _T_z_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse2 = -b - cse1
     cse3 = 1/cse2**3
     cse4 = -32*a_tilde*b_tilde**3*cse0*cse3 + 4*a_tilde*b_tilde*cse0/cse2
-    cse5 = b - epsilon_1 + epsilon_2
-    cse6 = a_tilde**3*cse0*cse3
-    cse7 = -4*b*b_tilde*cse6/cse5 - 8*b_tilde*cse1**2*cse6/cse5**2
+    cse5 = -cse1
+    cse6 = -4*a_tilde**3*b_tilde*cse0*cse3*(b**2 + b*cse5 + 2*cse5**2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_x: k_x
         cse4,
         # c_x: k_x**3
-        cse7,
+        cse6,
         # c_x: k_x*k_y**2
-        cse7,
+        cse6,
         # c_y: k_y
         cse4,
         # c_y: k_x**2*k_y
-        cse7,
+        cse6,
         # c_y: k_y**3
-        cse7,
+        cse6,
     )
 
 
@@ -1108,22 +1083,14 @@ def T_z(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse4 = a_tilde*cse0
     cse5 = 1/cse2**3
     cse6 = 32*b_tilde**3*cse5
-    cse7 = a_tilde**3*cse0*cse5
-    cse8 = cse7*k_x**3
-    cse9 = b - epsilon_1 + epsilon_2
-    cse10 = 4*b*b_tilde/cse9
-    cse11 = k_x*k_y**2
-    cse12 = cse10*cse7
-    cse13 = 8*b_tilde*cse1**2/cse9**2
-    cse14 = cse13*cse7
-    cse15 = cse7*k_y**3
-    cse16 = k_x**2*k_y
+    cse7 = -cse1
+    cse8 = 4*a_tilde**3*b_tilde*cse0*cse5*(b**2 + b*cse7 + 2*cse7**2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
-        c_x=4*a_tilde*b_tilde*cse0*cse3*k_x - cse10*cse8 - cse11*cse12 - cse11*cse14 - cse13*cse8 - cse4*cse6*k_x,
-        c_y=4*a_tilde*b_tilde*cse0*cse3*k_y - cse10*cse15 - cse12*cse16 - cse13*cse15 - cse14*cse16 - cse4*cse6*k_y,
+        c_x=4*a_tilde*b_tilde*cse0*cse3*k_x - cse4*cse6*k_x - cse8*k_x**3 - cse8*k_x*k_y**2,
+        c_y=4*a_tilde*b_tilde*cse0*cse3*k_y - cse4*cse6*k_y - cse8*k_x**2*k_y - cse8*k_y**3,
         c_z=0,
     )
 
@@ -1150,102 +1117,82 @@ def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = epsilon_1 - epsilon_2
     cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = a_tilde*b_tilde*cse4
-    cse6 = 1/m
-    cse7 = cse6*hbar
-    cse8 = b*cse7
-    cse9 = 2*epsilon_1
-    cse10 = a_tilde**2
-    cse11 = cse10*m
-    cse12 = cse11*cse9
-    cse13 = 2*epsilon_2
-    cse14 = cse11*cse13
+    cse2 = 1/cse1**3
+    cse3 = 1/m
+    cse4 = cse3*hbar
+    cse5 = b - epsilon_1 + epsilon_2
+    cse6 = 1/cse5**2
+    cse7 = a_tilde*b_tilde**3*cse6
+    cse8 = b**2
+    cse9 = 1/cse1**4
+    cse10 = cse4*cse9
+    cse11 = cse10*cse8
+    cse12 = 1/hbar
+    cse13 = 1/cse1**2
+    cse14 = hbar**2
     cse15 = b_tilde**2
-    cse16 = hbar**2
-    cse17 = cse15*cse16
-    cse18 = 7*cse17
-    cse19 = 1/cse1**3
-    cse20 = 1/hbar
-    cse21 = cse20*cse6
-    cse22 = cse21*cse5
-    cse23 = cse12 - cse14
-    cse24 = 1/cse1**4
-    cse25 = 8*cse24
-    cse26 = cse0**2
-    cse27 = 16*cse24
-    cse28 = cse26*cse27
-    cse29 = 1/cse3**2
-    cse30 = b_tilde*cse29
-    cse31 = -a_tilde**3*cse25*cse30*cse8*(b + cse13 - cse9)
-    cse32 = epsilon_1**2
-    cse33 = epsilon_2**2
-    cse34 = cse9*epsilon_2
-    cse35 = cse32 + cse33 - cse34
-    cse36 = cse10*cse20
-    cse37 = cse15*cse29
-    cse38 = cse36*cse37
-    cse39 = cse0**3*cse27
-    cse40 = cse11*epsilon_1
-    cse41 = cse11*epsilon_2
-    cse42 = cse40 - cse41
-    cse43 = 2*cse21
-    cse44 = cse2*cse43
-    cse45 = cse36*cse4
-    cse46 = epsilon_1**3
-    cse47 = epsilon_2**3
-    cse48 = 4*cse24
-    cse49 = 1/cse3**3
-    cse50 = cse10*cse39*cse49
-    cse51 = cse21*cse50*(cse10*epsilon_1*m - cse17 - cse41)
-    cse52 = b**3
-    cse53 = b*cse11
-    cse54 = 4*cse53
-    cse55 = b**2
-    cse56 = b*epsilon_2
-    cse57 = cse17*cse55
-    cse58 = cse10*cse29
-    cse59 = cse24*cse58
-    cse60 = cse0*cse19
-    cse61 = 8*cse17
-    cse62 = 8*cse26
-    cse63 = a_tilde**4
-    cse64 = epsilon_1*epsilon_2
-    cse65 = cse55*cse63*cse7*(5*cse32 + 5*cse33 + cse55 - 10*cse64)/cse3**4
-    cse66 = 2*cse24*cse65
-    cse67 = 2*b
-    cse68 = cse15*cse45
-    cse69 = 3*cse32
-    cse70 = 3*cse33
-    cse71 = 13*cse17
-    cse72 = cse19*cse49
+    cse16 = cse14*cse15
+    cse17 = a_tilde**2
+    cse18 = cse17*m
+    cse19 = -cse0
+    cse20 = 2*cse19
+    cse21 = cse18*cse20
+    cse22 = -8*a_tilde**3*b*b_tilde*cse10*cse6*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse23 = cse14*cse8
+    cse24 = b_tilde**4
+    cse25 = 6*cse24
+    cse26 = b**4
+    cse27 = cse14*cse26
+    cse28 = b**3
+    cse29 = cse18*cse28
+    cse30 = cse19**4
+    cse31 = 2*cse18
+    cse32 = b*cse19
+    cse33 = cse19**2
+    cse34 = cse19**3
+    cse35 = cse15*cse20
+    cse36 = cse23*cse33
+    cse37 = 2*cse9
+    cse38 = cse12*cse6
+    cse39 = 1/cse5**3
+    cse40 = cse15*cse17
+    cse41 = cse10*cse28*cse39*cse40
+    cse42 = cse15*cse23
+    cse43 = 24*cse16*cse32 + cse21*cse8 + cse27 + cse31*cse34 - cse36
+    cse44 = 2*cse17
+    cse45 = cse12*cse2*cse39
+    cse46 = cse3*cse44*cse45
+    cse47 = 3*cse33
+    cse48 = a_tilde**4
+    cse49 = 5*cse33
+    cse50 = cse48*(cse49 + cse8)/cse5**4
+    cse51 = cse37*cse4*cse50*cse8
+    cse52 = b*cse33
     return (
         # c_0: k_x*k_y
-        a_tilde*cse21*cse28*cse30*(cse17 + cse23) + cse0*cse22*cse25*(cse18 + cse23) - 4*cse19*cse22*(cse12 - cse14 - cse18) + 4*cse2*cse5*cse8,
+        4*a_tilde*b_tilde*cse12*cse13*cse3*cse6*(b*cse14*cse19 + cse14*cse8 - 3*cse16 - cse21) - 80*b*cse2*cse4*cse7 - 96*cse11*cse7,
         # c_0: k_x**3*k_y
-        cse31,
+        cse22,
         # c_0: k_x*k_y**3
-        cse31,
+        cse22,
         # c_x: k_x
-        4*cse10*cse19*cse20*(2*cse15 + cse35) - cse21*cse48*(-3*b_tilde**4*cse16 + cse10*cse15*epsilon_1*m + 6*cse10*cse33*epsilon_1*m + 2*cse10*cse46*m - 2*cse11*cse47 - cse15*cse41 - 6*cse32*cse41) - cse28*cse45*(cse15 + cse35) - cse38*cse39 - cse44*(cse17 + cse42) + cse6*hbar,
+        cse3*cse37*cse38*(b*cse30*cse31 + 12*cse14*cse24*cse32 + cse14*cse25*cse33 + 6*cse15*cse18*cse34 - cse15*cse27 - 4*cse15*cse29 + 2*cse15*cse36 - cse16*cse30 - cse18*cse19**5 + cse18*cse19*cse26 - cse18*cse35*cse8 + cse23*cse25 - 2*cse29*cse33) + cse4,
         # c_x: k_x**3
-        -cse43*cse59*(b**4*cse16 + 8*b*cse10*epsilon_1*epsilon_2*m + 16*b*cse15*cse16*epsilon_1 + 18*cse10*cse32*epsilon_2*m + 6*cse10*cse47*m + 2*cse10*cse55*epsilon_2*m - 6*cse11*cse46 - cse12*cse55 - cse13*cse16*cse52 + cse16*cse32*cse55 + cse16*cse33*cse55 - cse16*cse34*cse55 + 2*cse16*cse52*epsilon_1 - 16*cse17*cse56 - cse32*cse54 - 18*cse33*cse40 - cse33*cse54 - 12*cse57) + cse51,
+        128*cse41 + cse46*(8*cse16*cse33 + 52*cse42 + cse43),
         # c_x: k_x*k_y**2
-        96*cse10*cse37*cse60*cse7 + cse21*cse59*cse62*(cse42 + cse61) - cse44*cse58*(cse16*cse55 - 11*cse17 - cse23) + cse51,
+        144*cse41 + cse46*(cse16*cse47 + 61*cse42 + cse43),
         # c_x: k_x**5
-        cse66,
+        cse51,
         # c_x: k_x**3*k_y**2
-        cse48*cse65,
+        4*cse11*cse50,
         # c_x: k_x*k_y**4
-        cse66,
+        cse51,
         # c_y: k_y
-        -cse19*cse38*cse62 - 8*cse2*cse68 - 20*cse60*cse68 - cse45*cse67/cse1,
+        cse13*cse38*cse44*(12*b*cse15 + cse28 + cse35 - cse52) + 32*cse2*cse38*cse40*cse8,
         # c_y: k_x**2*k_y
-        cse10*cse43*cse72*(-b*cse61*epsilon_1 + cse11*cse52 - 26*cse17*cse64 + cse32*cse71 + cse33*cse71 - 6*cse40*cse56 + cse53*cse69 + cse53*cse70 + cse56*cse61 - cse57) + cse15*cse50*cse7,
+        2*cse12*cse17*cse2*cse3*cse39*(cse16*cse49 + 3*cse18*cse52 + cse29 - 9*cse42) - 16*cse41,
         # c_y: k_y**3
-        cse20*cse63*cse67*cse72*(cse55 - 6*cse64 + cse69 + cse70),
+        2*b*cse45*cse48*(cse47 + cse8),
     )
 
 
@@ -1253,85 +1200,76 @@ def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{x,x}, Eq. (20)."""
     cse0 = 1/m
-    cse1 = b - epsilon_1 + epsilon_2
-    cse2 = 1/cse1
+    cse1 = cse0*k_x
+    cse2 = cse1*hbar
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
-    cse5 = 1/cse4**2
-    cse6 = k_y**3
-    cse7 = cse0*k_x
-    cse8 = cse7*hbar
-    cse9 = 2*epsilon_1
-    cse10 = 2*epsilon_2
-    cse11 = 1/cse4**4
-    cse12 = 1/cse1**2
-    cse13 = cse11*cse12
-    cse14 = 8*a_tilde**3*cse13*(b + cse10 - cse9)
-    cse15 = b_tilde*k_y
-    cse16 = k_x**3
-    cse17 = cse0*cse16*hbar
-    cse18 = a_tilde**2
-    cse19 = cse18*m
-    cse20 = cse19*cse9
-    cse21 = cse10*cse19
-    cse22 = b_tilde**2
-    cse23 = hbar**2
-    cse24 = cse22*cse23
-    cse25 = 7*cse24
-    cse26 = 1/hbar
-    cse27 = cse26*cse7
-    cse28 = 1/cse4**3
-    cse29 = 4*cse28
-    cse30 = cse20 - cse21
-    cse31 = cse3**2
-    cse32 = epsilon_1**2
-    cse33 = epsilon_2**2
-    cse34 = cse9*epsilon_2
-    cse35 = cse32 + cse33 - cse34
-    cse36 = cse18*cse26
-    cse37 = cse36*k_x
-    cse38 = 16*cse37
-    cse39 = cse3**3
-    cse40 = cse28*cse3
-    cse41 = cse12*cse22
-    cse42 = k_y**2
-    cse43 = cse18*cse42
-    cse44 = cse19*epsilon_1
-    cse45 = cse19*epsilon_2
-    cse46 = cse44 - cse45
-    cse47 = 2*cse27*cse5
-    cse48 = 2*cse0
-    cse49 = b**2
-    cse50 = a_tilde**4
-    cse51 = epsilon_1*epsilon_2
-    cse52 = cse49*cse50*(5*cse32 + 5*cse33 + cse49 - 10*cse51)/cse1**4
-    cse53 = 4*cse11
-    cse54 = cse16*cse36
-    cse55 = 1/cse1**3
-    cse56 = cse11*cse39*(cse18*epsilon_1*m - cse24 - cse45)
-    cse57 = 8*cse24
-    cse58 = 8*cse31
-    cse59 = cse27*cse43
-    cse60 = epsilon_1**3
-    cse61 = epsilon_2**3
-    cse62 = b**3
-    cse63 = b*cse19
-    cse64 = 4*cse63
-    cse65 = b*epsilon_2
-    cse66 = cse24*cse49
-    cse67 = cse36*k_y
-    cse68 = cse2*cse67
-    cse69 = cse22*cse68
-    cse70 = k_x**2
-    cse71 = 3*cse32
-    cse72 = 3*cse33
-    cse73 = 13*cse24
+    cse5 = 1/cse4**3
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6**2
+    cse8 = cse7*k_y
+    cse9 = cse5*cse8
+    cse10 = a_tilde*b_tilde**3
+    cse11 = b**2
+    cse12 = 1/cse4**4
+    cse13 = cse12*cse7
+    cse14 = cse13*cse2
+    cse15 = b*k_y**3
+    cse16 = 8*a_tilde**3*b_tilde*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse17 = cse0*k_x**3
+    cse18 = 1/hbar
+    cse19 = 1/cse4**2
+    cse20 = hbar**2
+    cse21 = b_tilde**2
+    cse22 = cse20*cse21
+    cse23 = a_tilde**2
+    cse24 = cse23*m
+    cse25 = -cse3
+    cse26 = 2*cse25
+    cse27 = cse24*cse26
+    cse28 = cse12*hbar
+    cse29 = cse17*cse28
+    cse30 = b**3
+    cse31 = 1/cse6**3
+    cse32 = cse21*cse23
+    cse33 = cse30*cse31*cse32
+    cse34 = k_y**2
+    cse35 = cse12*cse2
+    cse36 = cse0*cse28
+    cse37 = a_tilde**4
+    cse38 = 1/cse6**4
+    cse39 = cse25**2
+    cse40 = 5*cse39
+    cse41 = cse11 + cse40
+    cse42 = 2*cse11*cse37*cse38*cse41
+    cse43 = cse11*cse20
+    cse44 = cse21*cse43
+    cse45 = b**4
+    cse46 = cse20*cse45
+    cse47 = cse39*cse43
+    cse48 = cse25**3
+    cse49 = 2*cse24
+    cse50 = b*cse25
+    cse51 = cse11*cse27 + 24*cse22*cse50 + cse46 - cse47 + cse48*cse49
+    cse52 = 2*cse18
+    cse53 = cse23*cse52
+    cse54 = cse31*cse5
+    cse55 = cse53*cse54
+    cse56 = 3*cse39
+    cse57 = cse1*cse52
+    cse58 = b_tilde**4
+    cse59 = 6*cse58
+    cse60 = cse24*cse30
+    cse61 = cse25**4
+    cse62 = cse21*cse26
+    cse63 = k_x**2*k_y
+    cse64 = b*cse39
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=4*a_tilde*b*b_tilde*cse0*cse2*cse5*hbar*k_x*k_y + 16*a_tilde*b_tilde*cse0*cse11*cse12*cse26*cse31*k_x*k_y*(cse24 + cse30) + 8*a_tilde*b_tilde*cse0*cse11*cse2*cse26*cse3*k_x*k_y*(cse25 + cse30) - a_tilde*cse15*cse2*cse27*cse29*(cse20 - cse21 - cse25) - b*b_tilde*cse14*cse6*cse8 - b*cse14*cse15*cse17,
-        c_x=16*cse0*cse54*cse55*cse56 - cse11*cse2*cse31*cse38*(cse22 + cse35) + cse11*cse48*cse52*hbar*k_x**5 + 2*cse11*cse52*cse8*k_y**4 - cse12*cse43*cse47*(cse23*cse49 - 11*cse24 - cse30) - cse13*cse22*cse38*cse39 - cse13*cse48*cse54*(b**4*cse23 + 8*b*cse18*epsilon_1*epsilon_2*m + 16*b*cse22*cse23*epsilon_1 - cse10*cse23*cse62 + 18*cse18*cse32*epsilon_2*m + 2*cse18*cse49*epsilon_2*m + 6*cse18*cse61*m - 6*cse19*cse60 - cse20*cse49 + cse23*cse32*cse49 + cse23*cse33*cse49 - cse23*cse34*cse49 + 2*cse23*cse62*epsilon_1 - 16*cse24*cse65 - cse32*cse64 - 18*cse33*cse44 - cse33*cse64 - 12*cse66) + cse13*cse58*cse59*(cse46 + cse57) + cse17*cse42*cse52*cse53 - cse27*cse53*(-3*b_tilde**4*cse23 + cse18*cse22*epsilon_1*m + 6*cse18*cse33*epsilon_1*m + 2*cse18*cse60*m - 2*cse19*cse61 - cse22*cse45 - 6*cse32*cse45) + cse29*cse37*(2*cse22 + cse35) + 96*cse40*cse41*cse43*cse8 - cse47*(cse24 + cse46) + 16*cse55*cse56*cse59 + cse8,
-        c_y=2*b*cse26*cse28*cse50*cse55*cse6*(cse49 - 6*cse51 + cse71 + cse72) - 2*b*cse68/cse4 + 16*cse0*cse11*cse18*cse22*cse39*cse55*cse70*hbar*k_y + 2*cse0*cse18*cse26*cse28*cse55*cse70*k_y*(-b*cse57*epsilon_1 + cse19*cse62 - 26*cse24*cse51 + cse32*cse73 + cse33*cse73 - 6*cse44*cse65 + cse57*cse65 + cse63*cse71 + cse63*cse72 - cse66) - cse28*cse41*cse58*cse67 - 20*cse40*cse69 - 8*cse5*cse69,
+        c_0=4*a_tilde*b_tilde*cse0*cse18*cse19*cse7*k_x*k_y*(b*cse20*cse25 + cse11*cse20 - 3*cse22 - cse27) - 80*b*cse10*cse2*cse9 - b*cse13*cse16*cse17*hbar*k_y - 96*cse10*cse11*cse14*k_y - cse14*cse15*cse16,
+        c_x=4*cse11*cse29*cse34*cse37*cse38*cse41 + cse13*cse57*(b*cse49*cse61 - cse11*cse24*cse62 + cse20*cse39*cse59 + 12*cse20*cse50*cse58 + 6*cse21*cse24*cse48 - cse21*cse46 + 2*cse21*cse47 - 4*cse21*cse60 - cse22*cse61 - cse24*cse25**5 + cse24*cse25*cse45 - 2*cse39*cse60 + cse43*cse59) + cse17*cse55*(8*cse22*cse39 + 52*cse44 + cse51) + cse2 + cse23*cse34*cse54*cse57*(cse22*cse56 + 61*cse44 + cse51) + 128*cse29*cse33 + 144*cse33*cse34*cse35 + cse35*cse42*k_y**4 + cse36*cse42*k_x**5,
+        c_y=cse0*cse55*cse63*(cse22*cse40 + 3*cse24*cse64 - 9*cse44 + cse60) + 32*cse11*cse18*cse32*cse9 + cse15*cse37*cse52*cse54*(cse11 + cse56) + cse19*cse53*cse8*(12*b*cse21 + cse30 + cse62 - cse64) - 16*cse33*cse36*cse63,
         c_z=0,
     )
 
@@ -1361,106 +1299,91 @@ def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = 1/hbar
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/cse2
-    cse4 = a_tilde*cse0
-    cse5 = 1/cse2**3
-    cse6 = 8*cse5
-    cse7 = 3*b
-    cse8 = -epsilon_1 + epsilon_2
-    cse9 = 2*cse5
-    cse10 = b + cse8
-    cse11 = 1/cse10**2
-    cse12 = 2*epsilon_1
-    cse13 = 2*epsilon_2
-    cse14 = a_tilde**3*b_tilde*cse11*(b - cse12 + cse13)
-    cse15 = b_tilde**2
-    cse16 = hbar**2
-    cse17 = cse15*cse16
-    cse18 = 14*cse17
-    cse19 = a_tilde**2
-    cse20 = cse19*m
-    cse21 = cse20*epsilon_2
-    cse22 = cse20*epsilon_1
-    cse23 = -3*cse21 + 3*cse22
-    cse24 = 1/cse2**4
-    cse25 = 4*cse24
-    cse26 = 1/cse10
-    cse27 = cse1*cse26
-    cse28 = 1/m
-    cse29 = b_tilde*cse28*cse4
-    cse30 = cse1**2
-    cse31 = 8*cse30
-    cse32 = cse20*cse7
-    cse33 = b*cse16
-    cse34 = b**2
-    cse35 = cse16*cse34
-    cse36 = cse28*hbar
-    cse37 = cse24*cse36
-    cse38 = -8*b*cse14*cse37
-    cse39 = epsilon_1**2
-    cse40 = epsilon_2**2
-    cse41 = cse12*epsilon_2
-    cse42 = cse39 + cse40 - cse41
-    cse43 = cse0*cse19
-    cse44 = cse11*cse15
-    cse45 = cse43*cse44
-    cse46 = 16*cse24
-    cse47 = cse1**3*cse46
-    cse48 = -cse21 + cse22
-    cse49 = 1/cse2**2
-    cse50 = cse0*cse28
-    cse51 = 2*cse50
-    cse52 = cse49*cse51
-    cse53 = cse26*cse43
-    cse54 = epsilon_1**3
-    cse55 = epsilon_2**3
-    cse56 = 1/cse10**3
-    cse57 = cse19*cse47*cse56
-    cse58 = cse50*cse57*(-cse17 + cse19*epsilon_1*m - cse21)
-    cse59 = b**3
-    cse60 = 4*b*cse20
-    cse61 = cse12*cse20
-    cse62 = b*epsilon_2
-    cse63 = cse17*cse34
-    cse64 = cse11*cse19
-    cse65 = cse24*cse64
-    cse66 = 8*cse17
-    cse67 = a_tilde**4
-    cse68 = 2*cse67
-    cse69 = epsilon_1*epsilon_2
-    cse70 = cse34*(cse34 + 5*cse39 + 5*cse40 - 10*cse69)/cse10**4
-    cse71 = cse37*cse68*cse70
-    cse72 = cse5*cse56
-    cse73 = 13*cse17
+    cse3 = b_tilde**3
+    cse4 = 1/cse2**3
+    cse5 = a_tilde*cse0*cse4
+    cse6 = 3*b
+    cse7 = -epsilon_1 + epsilon_2
+    cse8 = 2*b_tilde
+    cse9 = b + cse7
+    cse10 = 1/cse9**2
+    cse11 = cse0*cse10
+    cse12 = cse11*cse4
+    cse13 = a_tilde**3*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse14 = b**2
+    cse15 = 1/cse2**4
+    cse16 = 1/m
+    cse17 = cse16*hbar
+    cse18 = cse15*cse17
+    cse19 = cse14*cse18
+    cse20 = b**3
+    cse21 = hbar**2
+    cse22 = 2*cse21
+    cse23 = a_tilde**2
+    cse24 = cse23*m
+    cse25 = cse14*cse24
+    cse26 = b_tilde**2
+    cse27 = cse21*cse26
+    cse28 = -cse1
+    cse29 = cse24*cse28
+    cse30 = cse28**2
+    cse31 = 6*cse30
+    cse32 = b*cse30
+    cse33 = cse27*cse28
+    cse34 = -8*b*b_tilde*cse10*cse13*cse18
+    cse35 = b_tilde**4
+    cse36 = cse14*cse21
+    cse37 = b**4
+    cse38 = cse21*cse37
+    cse39 = cse20*cse24
+    cse40 = cse28**4
+    cse41 = 2*cse24
+    cse42 = cse21*cse35
+    cse43 = cse28**3
+    cse44 = 4*cse26*cse28
+    cse45 = cse14*cse26
+    cse46 = 2*cse15
+    cse47 = 1/cse9**3
+    cse48 = cse18*cse20*cse23*cse26*cse47
+    cse49 = cse14*cse27
+    cse50 = 24*b*cse33 + 2*cse25*cse28 - cse30*cse36 + cse38 + cse41*cse43
+    cse51 = 2*cse23
+    cse52 = cse0*cse4*cse47
+    cse53 = cse16*cse51*cse52
+    cse54 = 3*cse30
+    cse55 = a_tilde**4
+    cse56 = 5*cse30
+    cse57 = cse55*(cse14 + cse56)/cse9**4
+    cse58 = cse14*cse17*cse46*cse57
     return (
         # c_0: 1
-        2*a_tilde*b_tilde*cse0*cse3 - b_tilde**3*cse4*cse6,
+        2*a_tilde*b_tilde*cse0/cse2 - 8*cse3*cse5,
         # c_0: k_x**2
-        -cse0*cse14*cse9*(cse7 + cse8),
+        -cse12*cse13*cse8*(cse6 + cse7),
         # c_0: k_y**2
-        cse11*cse24*cse29*cse31*(2*cse17 + cse23) + cse25*cse27*cse29*(cse18 + cse23) - cse26*cse29*cse9*(cse12*cse33 - cse13*cse33 - cse18 + cse32 + 2*cse35),
+        -96*a_tilde*cse10*cse19*cse3 - cse10*cse16*cse5*cse8*(34*b*cse27 + cse20*cse22 - cse22*cse32 + cse24*cse31 + 3*cse25 + cse29*cse6 + 6*cse33),
         # c_0: k_x**2*k_y**2
-        cse38,
+        cse34,
         # c_0: k_y**4
-        cse38,
+        cse34,
         # c_x: k_y
-        4*cse0*cse19*cse5*(3*cse15 + cse42) - cse25*cse50*(-3*b_tilde**4*cse16 + cse15*cse19*epsilon_1*m - cse15*cse21 + 6*cse19*cse40*epsilon_1*m + 2*cse19*cse54*m - 2*cse20*cse55 - 6*cse21*cse39) + cse28*hbar - cse30*cse46*cse53*(cse15 + cse42) - cse45*cse47 - cse52*(cse17 + cse48),
+        cse11*cse16*cse46*(12*b*cse28*cse42 + b*cse40*cse41 + cse22*cse30*cse45 + 8*cse24*cse26*cse43 - cse24*cse28**5 - cse25*cse44 + cse26*cse32*cse41 - cse26*cse38 - 6*cse26*cse39 - cse27*cse40 + cse29*cse37 - 2*cse30*cse39 + cse31*cse42 + 6*cse35*cse36) + cse17,
         # c_x: k_x**2*k_y
-        -cse51*cse65*(b**4*cse16 + 16*b*cse15*cse16*epsilon_1 + 8*b*cse19*epsilon_1*epsilon_2*m - cse13*cse16*cse59 + cse16*cse34*cse39 + cse16*cse34*cse40 + 2*cse16*cse59*epsilon_1 - 16*cse17*cse62 + 2*cse19*cse34*epsilon_2*m + 18*cse19*cse39*epsilon_2*m + 6*cse19*cse55*m - 6*cse20*cse54 - 18*cse22*cse40 - cse34*cse61 - cse35*cse41 - cse39*cse60 - cse40*cse60 - 12*cse63) + cse58,
+        128*cse48 + cse53*(8*cse27*cse30 + 52*cse49 + cse50),
         # c_x: k_y**3
-        96*cse1*cse19*cse36*cse44*cse5 + cse31*cse50*cse65*(cse48 + cse66) - cse52*cse64*(cse16*cse34 - 11*cse17 + 2*cse19*epsilon_2*m - cse61) + cse58,
+        144*cse48 + cse53*(cse27*cse54 + 61*cse49 + cse50),
         # c_x: k_x**4*k_y
-        cse71,
+        cse58,
         # c_x: k_x**2*k_y**3
-        cse25*cse36*cse67*cse70,
+        4*cse19*cse57,
         # c_x: k_y**5
-        cse71,
+        cse58,
         # c_y: k_x
-        2*b*cse3*cse53 + 28*cse15*cse27*cse43*cse5 + 12*cse15*cse49*cse53 + cse30*cse45*cse6,
+        -cse11*cse51*(18*b*cse26 + cse20 - cse32 + cse44)/cse2**2 - 48*cse12*cse23*cse45,
         # c_y: k_x**3
-        -b*cse0*cse68*cse72*(cse34 + 3*cse39 + 3*cse40 - 6*cse69),
+        -2*b*cse52*cse55*(cse14 + cse54),
         # c_y: k_x*k_y**2
-        cse15*cse36*cse57 - cse19*cse51*cse72*(b*cse66*epsilon_1 + 26*cse17*cse69 + cse20*cse59 - 6*cse22*cse62 + cse32*cse39 + cse32*cse40 - cse39*cse73 - cse40*cse73 - cse62*cse66 + cse63),
+        -16*cse48 - cse53*(cse24*cse30*cse6 - cse27*cse56 + cse39 + 9*cse49),
     )
 
 
@@ -1470,95 +1393,80 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse0 = 1/hbar
     cse1 = epsilon_1 - epsilon_2
     cse2 = -b - cse1
-    cse3 = 1/cse2
-    cse4 = a_tilde*cse0
-    cse5 = 1/cse2**3
-    cse6 = 8*cse5
-    cse7 = -epsilon_1 + epsilon_2
-    cse8 = b + cse7
-    cse9 = 1/cse8**2
-    cse10 = 2*epsilon_1
-    cse11 = 2*epsilon_2
-    cse12 = a_tilde**3*b_tilde*(b - cse10 + cse11)
+    cse3 = b_tilde**3
+    cse4 = 1/cse2**3
+    cse5 = a_tilde*cse0*cse4
+    cse6 = b**2
+    cse7 = cse6*hbar
+    cse8 = -epsilon_1 + epsilon_2
+    cse9 = b + cse8
+    cse10 = 1/cse9**2
+    cse11 = 1/cse2**4
+    cse12 = cse10*cse11
     cse13 = 1/m
-    cse14 = cse13*hbar
-    cse15 = 1/cse2**4
-    cse16 = 8*cse15
-    cse17 = b*cse16
+    cse14 = cse13*k_y**2
+    cse15 = cse12*cse14
+    cse16 = a_tilde**3*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse17 = 8*b*b_tilde*hbar
     cse18 = k_x**2
-    cse19 = cse18*cse9
-    cse20 = cse12*cse19
-    cse21 = k_y**2
-    cse22 = cse13*cse21
-    cse23 = cse22*hbar
-    cse24 = 3*b
-    cse25 = 2*cse5
-    cse26 = cse0*cse25
-    cse27 = 1/cse8
-    cse28 = b_tilde**2
-    cse29 = hbar**2
-    cse30 = cse28*cse29
-    cse31 = 14*cse30
-    cse32 = a_tilde**2
-    cse33 = cse32*m
-    cse34 = cse33*epsilon_2
-    cse35 = cse33*epsilon_1
-    cse36 = -3*cse34 + 3*cse35
-    cse37 = cse1**2
-    cse38 = cse24*cse33
-    cse39 = b*cse29
-    cse40 = b**2
-    cse41 = cse29*cse40
-    cse42 = cse22*cse25
-    cse43 = cse13*k_y
-    cse44 = cse43*hbar
-    cse45 = epsilon_1**2
-    cse46 = epsilon_2**2
-    cse47 = cse10*epsilon_2
-    cse48 = cse45 + cse46 - cse47
-    cse49 = cse0*cse32
-    cse50 = cse49*k_y
-    cse51 = cse1**3
-    cse52 = cse28*cse9
-    cse53 = 16*cse15*cse50
-    cse54 = cse1*cse5
-    cse55 = cse13*k_y**3
-    cse56 = cse55*hbar
-    cse57 = -cse34 + cse35
-    cse58 = cse0*cse43
-    cse59 = 1/cse2**2
-    cse60 = 2*cse59
-    cse61 = a_tilde**4
-    cse62 = 1/cse8**4
-    cse63 = epsilon_1*epsilon_2
-    cse64 = cse40 + 5*cse45 + 5*cse46 - 10*cse63
-    cse65 = 2*cse15
-    cse66 = cse40*cse61*cse62*cse64*cse65
-    cse67 = 4*cse15
-    cse68 = 8*cse30
-    cse69 = cse49*cse55
-    cse70 = cse69*cse9
-    cse71 = 1/cse8**3
-    cse72 = 16*cse15*cse51*cse71
-    cse73 = cse72*(-cse30 + cse32*epsilon_1*m - cse34)
-    cse74 = cse10*cse33
-    cse75 = cse32*cse58
-    cse76 = epsilon_1**3
-    cse77 = epsilon_2**3
-    cse78 = b**3
-    cse79 = 4*b*cse33
-    cse80 = b*epsilon_2
-    cse81 = cse30*cse40
-    cse82 = cse49*k_x
-    cse83 = cse27*cse82
-    cse84 = cse28*cse83
-    cse85 = 13*cse30
+    cse19 = cse16*cse18
+    cse20 = 3*b
+    cse21 = cse0*cse4
+    cse22 = 2*b_tilde*cse10
+    cse23 = b**3
+    cse24 = hbar**2
+    cse25 = 2*cse24
+    cse26 = a_tilde**2
+    cse27 = cse26*m
+    cse28 = cse27*cse6
+    cse29 = b_tilde**2
+    cse30 = cse24*cse29
+    cse31 = -cse1
+    cse32 = cse27*cse31
+    cse33 = cse31**2
+    cse34 = 6*cse33
+    cse35 = b*cse33
+    cse36 = cse30*cse31
+    cse37 = cse13*k_y
+    cse38 = cse37*hbar
+    cse39 = cse13*k_y**3
+    cse40 = cse11*cse39
+    cse41 = 1/cse9**3
+    cse42 = cse23*cse29*cse41
+    cse43 = cse26*cse42*hbar
+    cse44 = cse18*cse26
+    cse45 = a_tilde**4
+    cse46 = 1/cse9**4
+    cse47 = 5*cse33
+    cse48 = cse47 + cse6
+    cse49 = 2*cse11*cse45*cse46*cse48
+    cse50 = 3*cse33
+    cse51 = cse30*cse6
+    cse52 = b**4
+    cse53 = cse24*cse52
+    cse54 = cse24*cse6
+    cse55 = cse31**3
+    cse56 = 2*cse27
+    cse57 = 24*b*cse36 + 2*cse28*cse31 - cse33*cse54 + cse53 + cse55*cse56
+    cse58 = 2*cse0
+    cse59 = cse26*cse58
+    cse60 = cse4*cse41
+    cse61 = cse59*cse60
+    cse62 = cse37*cse58
+    cse63 = b_tilde**4
+    cse64 = cse23*cse27
+    cse65 = cse31**4
+    cse66 = cse24*cse63
+    cse67 = 4*cse29*cse31
+    cse68 = cse29*cse6
+    cse69 = cse10*k_x
+    cse70 = cse14*k_x
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=4*a_tilde*b_tilde*cse0*cse1*cse13*cse15*cse21*cse27*(cse31 + cse36) + 8*a_tilde*b_tilde*cse0*cse13*cse15*cse21*cse37*cse9*(2*cse30 + cse36) + 2*a_tilde*b_tilde*cse0*cse3 - b_tilde**3*cse4*cse6 - b_tilde*cse27*cse4*cse42*(cse10*cse39 - cse11*cse39 - cse31 + cse38 + 2*cse41) - cse12*cse14*cse17*cse9*k_y**4 - cse17*cse20*cse23 - cse20*cse26*(cse24 + cse7),
-        c_x=cse14*cse66*k_y**5 + cse16*cse37*cse70*(cse57 + cse68) + cse18*cse40*cse56*cse61*cse62*cse64*cse67 + cse18*cse73*cse75 - cse19*cse65*cse75*(b**4*cse29 + 16*b*cse28*cse29*epsilon_1 + 8*b*cse32*epsilon_1*epsilon_2*m - cse11*cse29*cse78 + cse29*cse40*cse45 + cse29*cse40*cse46 + 2*cse29*cse78*epsilon_1 - 16*cse30*cse80 + 2*cse32*cse40*epsilon_2*m + 18*cse32*cse45*epsilon_2*m + 6*cse32*cse77*m - 6*cse33*cse76 - 18*cse35*cse46 - cse40*cse74 - cse41*cse47 - cse45*cse79 - cse46*cse79 - 12*cse81) - cse27*cse37*cse53*(cse28 + cse48) + 96*cse32*cse52*cse54*cse56 + cse44*cse66*k_x**4 + cse44 + 4*cse5*cse50*(3*cse28 + cse48) - cse51*cse52*cse53 - cse58*cse60*(cse30 + cse57) - cse58*cse67*(-3*b_tilde**4*cse29 + cse28*cse32*epsilon_1*m - cse28*cse34 + 6*cse32*cse46*epsilon_1*m + 2*cse32*cse76*m - 2*cse33*cse77 - 6*cse34*cse45) - cse60*cse70*(cse29*cse40 - 11*cse30 + 2*cse32*epsilon_2*m - cse74) + cse69*cse73,
-        c_y=-b*cse26*cse61*cse71*k_x**3*(cse40 + 3*cse45 + 3*cse46 - 6*cse63) + 2*b*cse3*cse83 + cse23*cse28*cse32*cse72*k_x + cse37*cse52*cse6*cse82 - cse42*cse71*cse82*(b*cse68*epsilon_1 + 26*cse30*cse63 + cse33*cse78 - 6*cse35*cse80 + cse38*cse45 + cse38*cse46 - cse45*cse85 - cse46*cse85 - cse68*cse80 + cse81) + 28*cse54*cse84 + 12*cse59*cse84,
+        c_0=2*a_tilde*b_tilde*cse0/cse2 - 96*a_tilde*cse15*cse3*cse7 - cse12*cse13*cse16*cse17*k_y**4 - cse14*cse22*cse5*(34*b*cse30 + cse20*cse32 + cse23*cse25 - cse25*cse35 + cse27*cse34 + 3*cse28 + 6*cse36) - cse15*cse17*cse19 - cse19*cse21*cse22*(cse20 + cse8) - 8*cse3*cse5,
+        c_x=128*cse11*cse38*cse42*cse44 + cse12*cse62*(12*b*cse31*cse66 + b*cse56*cse65 + cse25*cse33*cse68 + 8*cse27*cse29*cse55 - cse27*cse31**5 - cse28*cse67 + cse29*cse35*cse56 - cse29*cse53 - 6*cse29*cse64 - cse30*cse65 + cse32*cse52 - 2*cse33*cse64 + cse34*cse66 + 6*cse54*cse63) + cse13*cse49*cse7*k_y**5 + 4*cse18*cse40*cse45*cse46*cse48*cse7 + cse38*cse49*cse6*k_x**4 + cse38 + cse39*cse61*(cse30*cse50 + 61*cse51 + cse57) + 144*cse40*cse43 + cse44*cse60*cse62*(8*cse30*cse33 + 52*cse51 + cse57),
+        c_y=-b*cse45*cse58*cse60*k_x**3*(cse50 + cse6) - 16*cse11*cse43*cse70 - 48*cse21*cse26*cse68*cse69 - cse61*cse70*(cse20*cse27*cse33 - cse30*cse47 + 9*cse51 + cse64) - cse59*cse69*(18*b*cse29 + cse23 - cse35 + cse67)/cse2**2,
         c_z=0,
     )
 
@@ -1587,109 +1495,95 @@ def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = epsilon_1 - epsilon_2
     cse1 = -b - cse0
-    cse2 = 2/cse1
-    cse3 = 1/hbar
-    cse4 = a_tilde*cse3
-    cse5 = b_tilde*cse4
-    cse6 = 1/cse1**3
-    cse7 = 8*cse6
-    cse8 = b_tilde**2
-    cse9 = hbar**2
-    cse10 = cse8*cse9
-    cse11 = 14*cse10
-    cse12 = a_tilde**2
-    cse13 = cse12*m
-    cse14 = cse13*epsilon_2
-    cse15 = cse13*epsilon_1
-    cse16 = -3*cse14 + 3*cse15
-    cse17 = 1/cse1**4
-    cse18 = 4*cse17
-    cse19 = -epsilon_1 + epsilon_2
-    cse20 = b + cse19
-    cse21 = 1/cse20
-    cse22 = 1/m
-    cse23 = cse22*cse5
-    cse24 = cse0**2
-    cse25 = 1/cse20**2
-    cse26 = cse24*cse25
-    cse27 = 8*cse17*cse26
-    cse28 = 3*b
-    cse29 = cse13*cse28
-    cse30 = 2*epsilon_1
-    cse31 = b*cse9
-    cse32 = 2*epsilon_2
-    cse33 = b**2
-    cse34 = cse33*cse9
-    cse35 = 2*cse3
-    cse36 = a_tilde**3*b_tilde*(b - cse30 + cse32)
-    cse37 = cse22*hbar
-    cse38 = cse17*cse25
-    cse39 = 8*b*cse36*cse37*cse38
-    cse40 = cse12*cse3
-    cse41 = cse21*cse40
-    cse42 = 1/cse1**2
-    cse43 = cse0*cse8
-    cse44 = cse40*cse8
-    cse45 = 1/cse20**3
-    cse46 = 16*cse17
-    cse47 = cse0**3*cse46
-    cse48 = cse12*cse45*cse47
-    cse49 = b**3
-    cse50 = epsilon_1*epsilon_2
-    cse51 = 6*cse50
-    cse52 = b*cse13
-    cse53 = cse10*cse33
-    cse54 = epsilon_1**2
-    cse55 = epsilon_2**2
-    cse56 = 8*cse10
-    cse57 = b*cse56
-    cse58 = 13*cse10
-    cse59 = cse45*cse6
-    cse60 = cse22*cse3
+    cse2 = 1/hbar
+    cse3 = a_tilde*cse2
+    cse4 = 2*b_tilde
+    cse5 = cse3*cse4
+    cse6 = b_tilde**3
+    cse7 = 1/cse1**3
+    cse8 = -epsilon_1 + epsilon_2
+    cse9 = b + cse8
+    cse10 = 1/cse9**2
+    cse11 = b**2
+    cse12 = 1/cse1**4
+    cse13 = 1/m
+    cse14 = cse13*hbar
+    cse15 = cse12*cse14
+    cse16 = cse11*cse15
+    cse17 = b**3
+    cse18 = hbar**2
+    cse19 = 2*cse18
+    cse20 = a_tilde**2
+    cse21 = cse20*m
+    cse22 = cse11*cse21
+    cse23 = b_tilde**2
+    cse24 = b*cse23
+    cse25 = 3*b
+    cse26 = -cse0
+    cse27 = cse21*cse26
+    cse28 = cse26**2
+    cse29 = 6*cse28
+    cse30 = b*cse28
+    cse31 = cse23*cse26
+    cse32 = cse18*cse31
+    cse33 = cse10*cse2
+    cse34 = a_tilde**3*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse35 = 8*b*b_tilde*cse10*cse15*cse34
+    cse36 = cse11*cse23
+    cse37 = cse20*cse7
+    cse38 = 4*cse31
+    cse39 = 2*cse2
+    cse40 = cse10*cse39
+    cse41 = 1/cse9**3
+    cse42 = cse15*cse17*cse20*cse23*cse41
+    cse43 = cse17*cse21
+    cse44 = cse18*cse23
+    cse45 = cse11*cse44
+    cse46 = 5*cse28
+    cse47 = cse39*cse41
+    cse48 = cse13*cse37*cse47
+    cse49 = a_tilde**4
+    cse50 = 3*cse28
+    cse51 = b_tilde**4
+    cse52 = cse11*cse18
+    cse53 = b**4
+    cse54 = cse18*cse53
+    cse55 = cse26**4
+    cse56 = 2*cse21
+    cse57 = cse18*cse51
+    cse58 = cse26**3
+    cse59 = 24*b*cse32 + 2*cse22*cse26 - cse28*cse52 + cse54 + cse56*cse58
+    cse60 = cse16*cse49*(cse11 + cse46)/cse9**4
     cse61 = 2*cse60
-    cse62 = cse12*cse61
-    cse63 = a_tilde**4
-    cse64 = cse30*epsilon_2
-    cse65 = cse54 + cse55 - cse64
-    cse66 = -cse14 + cse15
-    cse67 = cse42*cse61
-    cse68 = epsilon_1**3
-    cse69 = epsilon_2**3
-    cse70 = cse12*cse25
-    cse71 = cse48*cse60*(-cse10 + cse12*epsilon_1*m - cse14)
-    cse72 = cse13*cse30
-    cse73 = 4*cse52
-    cse74 = cse33*cse37*cse63*(cse33 - 10*cse50 + 5*cse54 + 5*cse55)/cse20**4
-    cse75 = 2*cse17*cse74
     return (
         # c_0: 1
-        b_tilde**3*cse4*cse7 - cse2*cse5,
+        8*cse3*cse6*cse7 - cse5/cse1,
         # c_0: k_x**2
-        2*a_tilde*b_tilde*cse21*cse22*cse3*cse6*(-cse11 + cse29 + cse30*cse31 - cse31*cse32 + 2*cse34) - cse0*cse18*cse21*cse23*(cse11 + cse16) - cse23*cse27*(2*cse10 + cse16),
+        96*a_tilde*cse10*cse16*cse6 + cse10*cse13*cse5*cse7*(cse17*cse19 + 34*cse18*cse24 - cse19*cse30 + cse21*cse29 + 3*cse22 + cse25*cse27 + 6*cse32),
         # c_0: k_y**2
-        cse25*cse35*cse36*cse6*(cse19 + cse28),
+        cse33*cse34*cse4*cse7*(cse25 + cse8),
         # c_0: k_x**4
-        cse39,
+        cse35,
         # c_0: k_x**2*k_y**2
-        cse39,
+        cse35,
         # c_x: k_y
-        b*cse2*cse41 + 28*cse21*cse40*cse43*cse6 + cse26*cse44*cse7 + 12*cse41*cse42*cse8,
+        -48*cse33*cse36*cse37 - cse20*cse40*(cse17 + 18*cse24 - cse30 + cse38)/cse1**2,
         # c_x: k_x**2*k_y
-        cse37*cse48*cse8 - cse59*cse62*(26*cse10*cse50 + cse13*cse49 + cse29*cse54 + cse29*cse55 - cse51*cse52 + cse53 - cse54*cse58 - cse55*cse58 + cse57*epsilon_1 - cse57*epsilon_2),
+        -16*cse42 - cse48*(cse21*cse25*cse28 + cse43 - cse44*cse46 + 9*cse45),
         # c_x: k_y**3
-        -b*cse35*cse59*cse63*(cse33 - cse51 + 3*cse54 + 3*cse55),
+        -b*cse47*cse49*cse7*(cse11 + cse50),
         # c_y: k_x
-        4*cse12*cse3*cse6*(cse65 + 3*cse8) - cse18*cse60*(-3*b_tilde**4*cse9 + 6*cse12*cse55*epsilon_1*m + 2*cse12*cse68*m + cse12*cse8*epsilon_1*m - 2*cse13*cse69 - 6*cse14*cse54 - cse14*cse8) + cse22*hbar - cse24*cse41*cse46*(cse65 + cse8) - cse25*cse44*cse47 - cse67*(cse10 + cse66),
+        cse12*cse13*cse40*(12*b*cse26*cse57 + b*cse55*cse56 + cse19*cse28*cse36 + 8*cse21*cse23*cse58 - cse21*cse26**5 - cse22*cse38 + cse23*cse30*cse56 - 6*cse23*cse43 - cse23*cse54 + cse27*cse53 - 2*cse28*cse43 + cse29*cse57 - cse44*cse55 + 6*cse51*cse52) + cse14,
         # c_y: k_x**3
-        cse12*cse27*cse60*(cse56 + cse66) + 96*cse37*cse43*cse6*cse70 - cse67*cse70*(-11*cse10 + 2*cse12*epsilon_2*m + cse33*cse9 - cse72) + cse71,
+        144*cse42 + cse48*(cse44*cse50 + 61*cse45 + cse59),
         # c_y: k_x*k_y**2
-        -cse38*cse62*(b**4*cse9 - 16*b*cse10*epsilon_2 + 8*b*cse12*epsilon_1*epsilon_2*m + 16*b*cse8*cse9*epsilon_1 + 2*cse12*cse33*epsilon_2*m + 18*cse12*cse54*epsilon_2*m + 6*cse12*cse69*m - 6*cse13*cse68 - 18*cse15*cse55 - cse32*cse49*cse9 + cse33*cse54*cse9 + cse33*cse55*cse9 - cse33*cse72 - cse34*cse64 + 2*cse49*cse9*epsilon_1 - 12*cse53 - cse54*cse73 - cse55*cse73) + cse71,
+        128*cse42 + cse48*(8*cse28*cse44 + 52*cse45 + cse59),
         # c_y: k_x**5
-        cse75,
+        cse61,
         # c_y: k_x**3*k_y**2
-        cse18*cse74,
+        4*cse60,
         # c_y: k_x*k_y**4
-        cse75,
+        cse61,
     )
 
 
@@ -1698,98 +1592,86 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,x}, Eq. (20)."""
     cse0 = epsilon_1 - epsilon_2
     cse1 = -b - cse0
-    cse2 = 2/cse1
-    cse3 = 1/hbar
-    cse4 = a_tilde*cse3
-    cse5 = b_tilde*cse4
-    cse6 = 1/cse1**3
-    cse7 = 8*cse6
-    cse8 = 2*epsilon_1
-    cse9 = 2*epsilon_2
-    cse10 = a_tilde**3*b_tilde*(b - cse8 + cse9)
-    cse11 = 1/m
-    cse12 = cse11*hbar
-    cse13 = 1/cse1**4
-    cse14 = -epsilon_1 + epsilon_2
-    cse15 = b + cse14
-    cse16 = 1/cse15**2
-    cse17 = cse13*cse16
-    cse18 = 8*b
-    cse19 = cse11*k_x**2
-    cse20 = k_y**2
-    cse21 = cse16*cse20
-    cse22 = cse10*cse21
-    cse23 = 3*b
-    cse24 = 2*cse6
-    cse25 = cse24*cse3
-    cse26 = b_tilde**2
-    cse27 = hbar**2
-    cse28 = cse26*cse27
-    cse29 = 14*cse28
+    cse2 = 1/hbar
+    cse3 = a_tilde*cse2
+    cse4 = 2*b_tilde
+    cse5 = cse3*cse4
+    cse6 = b_tilde**3
+    cse7 = 1/cse1**3
+    cse8 = b**2
+    cse9 = 1/cse1**4
+    cse10 = cse9*hbar
+    cse11 = cse10*cse8
+    cse12 = -epsilon_1 + epsilon_2
+    cse13 = b + cse12
+    cse14 = 1/cse13**2
+    cse15 = 1/m
+    cse16 = k_x**2
+    cse17 = cse15*cse16
+    cse18 = cse14*cse17
+    cse19 = a_tilde**3*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse20 = cse10*cse15
+    cse21 = 8*b*b_tilde
+    cse22 = k_y**2
+    cse23 = cse19*cse22
+    cse24 = 3*b
+    cse25 = cse14*cse7
+    cse26 = cse2*cse25
+    cse27 = b**3
+    cse28 = hbar**2
+    cse29 = 2*cse28
     cse30 = a_tilde**2
     cse31 = cse30*m
-    cse32 = cse31*epsilon_2
-    cse33 = cse31*epsilon_1
-    cse34 = -3*cse32 + 3*cse33
-    cse35 = 4*cse13
-    cse36 = 1/cse15
-    cse37 = cse0*cse36
-    cse38 = cse19*cse5
-    cse39 = cse0**2
-    cse40 = 8*cse39
-    cse41 = cse23*cse31
-    cse42 = b*cse27
-    cse43 = b**2
-    cse44 = cse27*cse43
-    cse45 = cse3*cse30
-    cse46 = cse45*k_y
-    cse47 = cse36*cse46
-    cse48 = 1/cse1**2
-    cse49 = cse45*cse6
-    cse50 = cse49*k_y
-    cse51 = cse16*cse26
-    cse52 = 16*cse0**3
-    cse53 = 1/cse15**3
-    cse54 = cse19*cse53
-    cse55 = cse30*hbar
-    cse56 = a_tilde**4
-    cse57 = epsilon_1*epsilon_2
-    cse58 = 6*cse57
-    cse59 = epsilon_1**2
-    cse60 = epsilon_2**2
-    cse61 = b**3
-    cse62 = b*cse31
-    cse63 = cse28*cse43
-    cse64 = 8*cse28
-    cse65 = b*cse64
-    cse66 = 13*cse28
-    cse67 = cse11*k_x
-    cse68 = cse67*hbar
-    cse69 = cse8*epsilon_2
-    cse70 = cse59 + cse60 - cse69
-    cse71 = cse13*cse45
-    cse72 = cse71*k_x
-    cse73 = cse11*k_x**3
-    cse74 = -cse32 + cse33
-    cse75 = cse3*cse67
-    cse76 = 2*cse48
-    cse77 = 1/cse15**4
-    cse78 = cse43 - 10*cse57 + 5*cse59 + 5*cse60
-    cse79 = 2*cse13
-    cse80 = cse43*cse56*cse77*cse78*cse79
-    cse81 = cse16*cse73
-    cse82 = cse52*cse53*(-cse28 + cse30*epsilon_1*m - cse32)
-    cse83 = cse31*cse8
-    cse84 = cse30*cse75
-    cse85 = epsilon_1**3
-    cse86 = epsilon_2**3
-    cse87 = 4*cse62
+    cse32 = cse31*cse8
+    cse33 = b_tilde**2
+    cse34 = b*cse33
+    cse35 = -cse0
+    cse36 = cse31*cse35
+    cse37 = cse35**2
+    cse38 = 6*cse37
+    cse39 = b*cse37
+    cse40 = cse33*cse35
+    cse41 = cse28*cse40
+    cse42 = cse33*cse8
+    cse43 = cse30*k_y
+    cse44 = 1/cse13**3
+    cse45 = cse27*cse33*cse44
+    cse46 = a_tilde**4
+    cse47 = 3*cse37
+    cse48 = 2*cse2
+    cse49 = cse44*cse48*cse7
+    cse50 = 4*cse40
+    cse51 = cse14*cse48
+    cse52 = cse27*cse31
+    cse53 = cse28*cse33
+    cse54 = cse53*cse8
+    cse55 = 5*cse37
+    cse56 = cse15*cse49
+    cse57 = cse15*k_x
+    cse58 = cse57*hbar
+    cse59 = k_x**3
+    cse60 = cse30*cse59
+    cse61 = cse22*cse30
+    cse62 = cse58*cse9
+    cse63 = 1/cse13**4
+    cse64 = cse55 + cse8
+    cse65 = 2*cse46*cse63*cse64
+    cse66 = cse11*cse15
+    cse67 = b**4
+    cse68 = cse28*cse67
+    cse69 = cse28*cse8
+    cse70 = cse35**3
+    cse71 = 2*cse31
+    cse72 = 24*b*cse41 + 2*cse32*cse35 - cse37*cse69 + cse68 + cse70*cse71
+    cse73 = b_tilde**4
+    cse74 = cse35**4
+    cse75 = cse28*cse73
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=b_tilde**3*cse4*cse7 + cse10*cse12*cse17*cse18*k_x**4 + cse13*cse18*cse19*cse22*hbar - cse17*cse38*cse40*(2*cse28 + cse34) - cse2*cse5 + cse22*cse25*(cse14 + cse23) + cse24*cse36*cse38*(-cse29 + cse41 + cse42*cse8 - cse42*cse9 + 2*cse44) - cse35*cse37*cse38*(cse29 + cse34),
-        c_x=b*cse2*cse47 - b*cse25*cse53*cse56*k_y**3*(cse43 - cse58 + 3*cse59 + 3*cse60) + cse13*cse26*cse52*cse54*cse55*k_y + 28*cse26*cse37*cse50 + 12*cse26*cse47*cse48 + cse39*cse46*cse51*cse7 - 2*cse50*cse54*(26*cse28*cse57 + cse31*cse61 + cse41*cse59 + cse41*cse60 - cse58*cse62 - cse59*cse66 - cse60*cse66 + cse63 + cse65*epsilon_1 - cse65*epsilon_2),
-        c_y=96*cse0*cse51*cse55*cse6*cse73 + cse12*cse80*k_x**5 + cse13*cse20*cse82*cse84 + cse20*cse35*cse43*cse56*cse73*cse77*cse78*hbar - cse21*cse79*cse84*(b**4*cse27 + 16*b*cse26*cse27*epsilon_1 - 16*b*cse28*epsilon_2 + 8*b*cse30*epsilon_1*epsilon_2*m + cse27*cse43*cse59 + cse27*cse43*cse60 - cse27*cse61*cse9 + 2*cse27*cse61*epsilon_1 + 2*cse30*cse43*epsilon_2*m + 18*cse30*cse59*epsilon_2*m + 6*cse30*cse86*m - 6*cse31*cse85 - 18*cse33*cse60 - cse43*cse83 - cse44*cse69 - cse59*cse87 - cse60*cse87 - 12*cse63) - cse35*cse75*(-3*b_tilde**4*cse27 + cse26*cse30*epsilon_1*m - cse26*cse32 + 6*cse30*cse60*epsilon_1*m + 2*cse30*cse85*m - 2*cse31*cse86 - 6*cse32*cse59) - 16*cse36*cse39*cse72*(cse26 + cse70) + cse40*cse71*cse81*(cse64 + cse74) - cse45*cse76*cse81*(cse27*cse43 - 11*cse28 + 2*cse30*epsilon_2*m - cse83) + 4*cse49*k_x*(3*cse26 + cse70) - cse51*cse52*cse72 + cse68*cse80*k_y**4 + cse68 + cse71*cse73*cse82 - cse75*cse76*(cse28 + cse74),
+        c_0=96*a_tilde*cse11*cse18*cse6 + cse10*cse18*cse21*cse23 + cse14*cse19*cse20*cse21*k_x**4 + cse17*cse25*cse5*(cse24*cse36 + cse27*cse29 + 34*cse28*cse34 - cse29*cse39 + cse31*cse38 + 3*cse32 + 6*cse41) + cse23*cse26*cse4*(cse12 + cse24) + 8*cse3*cse6*cse7 - cse5/cse1,
+        c_x=-b*cse46*cse49*k_y**3*(cse47 + cse8) - 16*cse10*cse17*cse43*cse45 - cse16*cse43*cse56*(cse24*cse31*cse37 + cse52 - cse53*cse55 + 9*cse54) - 48*cse26*cse42*cse43 - cse43*cse51*(cse27 + 18*cse34 - cse39 + cse50)/cse1**2,
+        c_y=144*cse20*cse45*cse60 + 4*cse22*cse46*cse59*cse63*cse64*cse66 + 128*cse45*cse61*cse62 + cse49*cse57*cse61*(8*cse37*cse53 + 52*cse54 + cse72) + cse51*cse57*cse9*(12*b*cse35*cse75 + b*cse71*cse74 + cse29*cse37*cse42 + 8*cse31*cse33*cse70 - cse31*cse35**5 - cse32*cse50 + cse33*cse39*cse71 - 6*cse33*cse52 - cse33*cse68 + cse36*cse67 - 2*cse37*cse52 + cse38*cse75 - cse53*cse74 + 6*cse69*cse73) + cse56*cse60*(cse47*cse53 + 61*cse54 + cse72) + cse58 + cse62*cse65*cse8*k_y**4 + cse65*cse66*k_x**5,
         c_z=0,
     )
 
@@ -1816,103 +1698,83 @@ def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = epsilon_1 - epsilon_2
     cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = a_tilde*b_tilde
-    cse6 = cse4*cse5
-    cse7 = 1/m
-    cse8 = cse7*hbar
-    cse9 = b*cse8
-    cse10 = 1/hbar
-    cse11 = 1/cse1**3
-    cse12 = 2*epsilon_1
-    cse13 = a_tilde**2
-    cse14 = cse13*m
-    cse15 = cse12*cse14
-    cse16 = 2*epsilon_2
-    cse17 = cse14*cse16
-    cse18 = b_tilde**2
-    cse19 = hbar**2
-    cse20 = cse18*cse19
-    cse21 = 7*cse20
-    cse22 = 1/cse1**4
-    cse23 = cse15 - cse17
-    cse24 = cse10*cse7
-    cse25 = 1/cse3**2
-    cse26 = cse0**2
-    cse27 = 16*cse22
-    cse28 = cse26*cse27
-    cse29 = cse22*cse25
-    cse30 = 8*a_tilde**3*b_tilde*cse29*cse9*(b - cse12 + cse16)
-    cse31 = cse10*cse13
-    cse32 = cse31*cse4
-    cse33 = 2*b
-    cse34 = cse18*cse32
-    cse35 = cse0*cse11
-    cse36 = cse18*cse25
-    cse37 = cse31*cse36
-    cse38 = 8*cse26
-    cse39 = a_tilde**4
-    cse40 = b**2
-    cse41 = epsilon_1*epsilon_2
+    cse2 = 1/cse1**3
+    cse3 = b*cse2
+    cse4 = b - epsilon_1 + epsilon_2
+    cse5 = 1/cse4**2
+    cse6 = 1/m
+    cse7 = cse6*hbar
+    cse8 = cse5*cse7
+    cse9 = a_tilde*b_tilde**3*cse8
+    cse10 = b**2
+    cse11 = 1/cse1**4
+    cse12 = cse10*cse11
+    cse13 = 1/cse1**2
+    cse14 = hbar**2
+    cse15 = b_tilde**2
+    cse16 = cse14*cse15
+    cse17 = -cse0
+    cse18 = 2*cse17
+    cse19 = a_tilde**2
+    cse20 = cse19*m
+    cse21 = cse18*cse20
+    cse22 = 1/hbar
+    cse23 = cse22*cse5
+    cse24 = 8*a_tilde**3*b*b_tilde*cse11*cse8*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse25 = cse19*cse2
+    cse26 = b**3
+    cse27 = cse17**2
+    cse28 = b*cse27
+    cse29 = cse15*cse18
+    cse30 = 2*cse22
+    cse31 = cse30*cse5
+    cse32 = a_tilde**4
+    cse33 = 3*cse27
+    cse34 = 1/cse4**3
+    cse35 = cse30*cse34
+    cse36 = cse11*cse15*cse19*cse26*cse34*cse7
+    cse37 = cse20*cse26
+    cse38 = cse10*cse14
+    cse39 = cse15*cse38
+    cse40 = 5*cse27
+    cse41 = b_tilde**4
     cse42 = 6*cse41
-    cse43 = epsilon_1**2
-    cse44 = 3*cse43
-    cse45 = epsilon_2**2
-    cse46 = 3*cse45
-    cse47 = 1/cse3**3
-    cse48 = cse11*cse47
-    cse49 = cse13*cse8
-    cse50 = cse0**3*cse27
-    cse51 = cse47*cse50
-    cse52 = b**3
-    cse53 = b*cse14
-    cse54 = 8*cse20
-    cse55 = b*cse54
-    cse56 = cse20*cse40
-    cse57 = 13*cse20
-    cse58 = 2*cse24
-    cse59 = cse13*cse58
-    cse60 = cse12*epsilon_2
-    cse61 = cse43 + cse45 - cse60
-    cse62 = cse14*epsilon_1
-    cse63 = cse14*epsilon_2
-    cse64 = cse62 - cse63
-    cse65 = cse2*cse58
-    cse66 = epsilon_1**3
-    cse67 = epsilon_2**3
-    cse68 = 4*cse22
-    cse69 = cse13*cse25
-    cse70 = cse13*cse24*cse51*(cse13*epsilon_1*m - cse20 - cse63)
-    cse71 = 4*cse53
-    cse72 = cse39*cse40*cse8*(cse40 - 10*cse41 + 5*cse43 + 5*cse45)/cse3**4
-    cse73 = 2*cse22*cse72
+    cse43 = b**4
+    cse44 = cse14*cse43
+    cse45 = cse17**4
+    cse46 = 2*cse20
+    cse47 = b*cse17
+    cse48 = cse17**3
+    cse49 = cse27*cse38
+    cse50 = cse10*cse21 + 24*cse16*cse47 + cse44 + cse46*cse48 - cse49
+    cse51 = cse25*cse35*cse6
+    cse52 = cse12*cse32*cse7*(cse10 + cse40)/cse4**4
+    cse53 = 2*cse52
     return (
         # c_0: k_x*k_y
-        4*a_tilde*b_tilde*cse10*cse11*cse4*cse7*(cse15 - cse17 - cse21) - 8*cse0*cse22*cse24*cse6*(cse21 + cse23) - 4*cse2*cse6*cse9 - cse24*cse25*cse28*cse5*(cse20 + cse23),
+        -4*a_tilde*b_tilde*cse13*cse23*cse6*(b*cse14*cse17 + cse10*cse14 - 3*cse16 - cse21) + 96*cse12*cse9 + 80*cse3*cse9,
         # c_0: k_x**3*k_y
-        cse30,
+        cse24,
         # c_0: k_x*k_y**3
-        cse30,
+        cse24,
         # c_x: k_x
-        -cse11*cse37*cse38 - 8*cse2*cse34 - 20*cse34*cse35 - cse32*cse33/cse1,
+        32*cse10*cse15*cse23*cse25 + cse13*cse19*cse31*(12*b*cse15 + cse26 - cse28 + cse29),
         # c_x: k_x**3
-        cse10*cse33*cse39*cse48*(cse40 - cse42 + cse44 + cse46),
+        cse3*cse32*cse35*(cse10 + cse33),
         # c_x: k_x*k_y**2
-        cse18*cse49*cse51 + cse48*cse59*(cse14*cse52 - 26*cse20*cse41 - cse42*cse53 + cse43*cse57 + cse44*cse53 + cse45*cse57 + cse46*cse53 - cse55*epsilon_1 + cse55*epsilon_2 - cse56),
+        2*cse19*cse2*cse22*cse34*cse6*(cse16*cse40 + 3*cse20*cse28 + cse37 - 9*cse39) - 16*cse36,
         # c_y: k_y
-        4*cse10*cse11*cse13*(2*cse18 + cse61) - cse24*cse68*(-3*b_tilde**4*cse19 + cse13*cse18*epsilon_1*m + 6*cse13*cse45*epsilon_1*m + 2*cse13*cse66*m - 2*cse14*cse67 - cse18*cse63 - 6*cse43*cse63) - cse28*cse32*(cse18 + cse61) - cse37*cse50 - cse65*(cse20 + cse64) + cse7*hbar,
+        cse11*cse31*cse6*(b*cse45*cse46 - cse10*cse20*cse29 + cse14*cse27*cse42 + 12*cse14*cse41*cse47 + 6*cse15*cse20*cse48 - 4*cse15*cse37 - cse15*cse44 + 2*cse15*cse49 - cse16*cse45 - cse17**5*cse20 + cse17*cse20*cse43 - 2*cse27*cse37 + cse38*cse42) + cse7,
         # c_y: k_x**2*k_y
-        cse22*cse24*cse38*cse69*(cse54 + cse64) + 96*cse35*cse36*cse49 - cse65*cse69*(cse19*cse40 - 11*cse20 - cse23) + cse70,
+        144*cse36 + cse51*(cse16*cse33 + 61*cse39 + cse50),
         # c_y: k_y**3
-        -cse29*cse59*(b**4*cse19 + 8*b*cse13*epsilon_1*epsilon_2*m + 16*b*cse18*cse19*epsilon_1 - 16*b*cse20*epsilon_2 + 2*cse13*cse40*epsilon_2*m + 18*cse13*cse43*epsilon_2*m + 6*cse13*cse67*m - 6*cse14*cse66 - cse15*cse40 - cse16*cse19*cse52 + cse19*cse40*cse43 + cse19*cse40*cse45 - cse19*cse40*cse60 + 2*cse19*cse52*epsilon_1 - cse43*cse71 - 18*cse45*cse62 - cse45*cse71 - 12*cse56) + cse70,
+        128*cse36 + cse51*(8*cse16*cse27 + 52*cse39 + cse50),
         # c_y: k_x**4*k_y
-        cse73,
+        cse53,
         # c_y: k_x**2*k_y**3
-        cse68*cse72,
+        4*cse52,
         # c_y: k_y**5
-        cse73,
+        cse53,
     )
 
 
@@ -1921,91 +1783,72 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{y,y}, Eq. (20)."""
     cse0 = epsilon_1 - epsilon_2
     cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = 1/m
-    cse4 = cse3*k_y
-    cse5 = cse4*hbar
-    cse6 = b*cse5
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7
-    cse9 = a_tilde*b_tilde*k_x
-    cse10 = cse8*cse9
-    cse11 = k_y**3
-    cse12 = cse11*cse3
-    cse13 = 2*epsilon_1
-    cse14 = 2*epsilon_2
-    cse15 = 1/cse1**4
-    cse16 = 1/cse7**2
-    cse17 = cse15*cse16
-    cse18 = 8*a_tilde**3*b_tilde*cse17*(b - cse13 + cse14)
-    cse19 = k_x**3
-    cse20 = a_tilde**2
-    cse21 = cse20*m
-    cse22 = cse13*cse21
-    cse23 = cse14*cse21
-    cse24 = b_tilde**2
-    cse25 = hbar**2
-    cse26 = cse24*cse25
-    cse27 = 7*cse26
-    cse28 = 1/cse1**3
-    cse29 = 4*cse28
-    cse30 = 1/hbar
-    cse31 = cse30*cse4
-    cse32 = cse10*cse31
-    cse33 = cse22 - cse23
-    cse34 = cse0**2
-    cse35 = 16*cse15
-    cse36 = cse20*cse30
-    cse37 = cse36*k_x
-    cse38 = cse37*cse8
-    cse39 = cse24*cse38
-    cse40 = cse0*cse28
-    cse41 = cse16*cse24
-    cse42 = 8*cse34
-    cse43 = k_y**2
-    cse44 = cse0**3
-    cse45 = 1/cse7**3
-    cse46 = a_tilde**4
-    cse47 = b**2
-    cse48 = epsilon_1*epsilon_2
-    cse49 = 6*cse48
-    cse50 = epsilon_1**2
-    cse51 = 3*cse50
-    cse52 = epsilon_2**2
-    cse53 = 3*cse52
-    cse54 = b**3
-    cse55 = b*cse21
-    cse56 = 8*cse26
-    cse57 = b*cse56
-    cse58 = cse26*cse47
-    cse59 = 13*cse26
-    cse60 = cse13*epsilon_2
-    cse61 = cse50 + cse52 - cse60
-    cse62 = cse36*k_y
-    cse63 = cse35*cse62
-    cse64 = k_x**2
-    cse65 = cse20*cse64
-    cse66 = cse21*epsilon_1
-    cse67 = cse21*epsilon_2
-    cse68 = cse66 - cse67
-    cse69 = 2*cse2*cse31
-    cse70 = 2*cse3
-    cse71 = 1/cse7**4
-    cse72 = cse47 - 10*cse48 + 5*cse50 + 5*cse52
-    cse73 = cse15*cse46*cse47*cse71*cse72
-    cse74 = 4*cse15
-    cse75 = cse11*cse36
-    cse76 = cse45*(cse20*epsilon_1*m - cse26 - cse67)
-    cse77 = cse31*cse65
-    cse78 = epsilon_1**3
-    cse79 = epsilon_2**3
-    cse80 = 4*cse55
+    cse2 = 1/cse1**3
+    cse3 = b - epsilon_1 + epsilon_2
+    cse4 = 1/cse3**2
+    cse5 = cse4*k_x
+    cse6 = cse2*cse5
+    cse7 = 1/m
+    cse8 = cse7*k_y
+    cse9 = cse8*hbar
+    cse10 = a_tilde*b_tilde**3*cse9
+    cse11 = b**2
+    cse12 = 1/cse1**4
+    cse13 = cse7*k_y**3
+    cse14 = cse12*hbar
+    cse15 = cse13*cse14
+    cse16 = 8*a_tilde**3*b_tilde*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse17 = cse12*cse4
+    cse18 = b*k_x**3
+    cse19 = 1/hbar
+    cse20 = hbar**2
+    cse21 = b_tilde**2
+    cse22 = cse20*cse21
+    cse23 = -cse0
+    cse24 = 2*cse23
+    cse25 = a_tilde**2
+    cse26 = cse25*m
+    cse27 = cse24*cse26
+    cse28 = cse5/cse1**2
+    cse29 = cse21*cse25
+    cse30 = cse7*k_x*k_y**2
+    cse31 = b**3
+    cse32 = 1/cse3**3
+    cse33 = cse29*cse31*cse32
+    cse34 = a_tilde**4
+    cse35 = cse23**2
+    cse36 = 3*cse35
+    cse37 = 2*cse19
+    cse38 = cse2*cse32
+    cse39 = b*cse35
+    cse40 = cse21*cse24
+    cse41 = cse25*cse37
+    cse42 = cse26*cse31
+    cse43 = cse11*cse20
+    cse44 = cse21*cse43
+    cse45 = 5*cse35
+    cse46 = cse38*cse41
+    cse47 = k_x**2
+    cse48 = cse12*cse9
+    cse49 = 1/cse3**4
+    cse50 = cse11 + cse45
+    cse51 = 2*cse11*cse34*cse49*cse50
+    cse52 = b**4
+    cse53 = cse20*cse52
+    cse54 = cse35*cse43
+    cse55 = cse23**3
+    cse56 = 2*cse26
+    cse57 = b*cse23
+    cse58 = cse11*cse27 + 24*cse22*cse57 + cse53 - cse54 + cse55*cse56
+    cse59 = b_tilde**4
+    cse60 = 6*cse59
+    cse61 = cse23**4
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=b*cse12*cse18*hbar*k_x - 8*cse0*cse15*cse32*(cse27 + cse33) - 4*cse10*cse2*cse6 - cse16*cse31*cse34*cse35*cse9*(cse26 + cse33) + cse18*cse19*cse6 + cse29*cse32*(cse22 - cse23 - cse27),
-        c_x=2*b*cse19*cse28*cse30*cse45*cse46*(cse47 - cse49 + cse51 + cse53) - 2*b*cse38/cse1 + 16*cse15*cse20*cse24*cse3*cse43*cse44*cse45*hbar*k_x - 8*cse2*cse39 + 2*cse20*cse28*cse3*cse30*cse43*cse45*k_x*(cse21*cse54 - 26*cse26*cse48 - cse49*cse55 + cse50*cse59 + cse51*cse55 + cse52*cse59 + cse53*cse55 - cse57*epsilon_1 + cse57*epsilon_2 - cse58) - cse28*cse37*cse41*cse42 - 20*cse39*cse40,
-        c_y=cse12*cse46*cse47*cse64*cse71*cse72*cse74*hbar - cse16*cse65*cse69*(cse25*cse47 - 11*cse26 - cse33) + cse17*cse42*cse77*(cse56 + cse68) - cse17*cse70*cse75*(b**4*cse25 + 8*b*cse20*epsilon_1*epsilon_2*m + 16*b*cse24*cse25*epsilon_1 - 16*b*cse26*epsilon_2 - cse14*cse25*cse54 + 2*cse20*cse47*epsilon_2*m + 18*cse20*cse50*epsilon_2*m + 6*cse20*cse79*m - 6*cse21*cse78 - cse22*cse47 + cse25*cse47*cse50 + cse25*cse47*cse52 - cse25*cse47*cse60 + 2*cse25*cse54*epsilon_1 - cse50*cse80 - 18*cse52*cse66 - cse52*cse80 - 12*cse58) + cse29*cse62*(2*cse24 + cse61) + cse3*cse35*cse44*cse75*cse76 - cse31*cse74*(-3*b_tilde**4*cse25 + cse20*cse24*epsilon_1*m + 6*cse20*cse52*epsilon_1*m + 2*cse20*cse78*m - 2*cse21*cse79 - cse24*cse67 - 6*cse50*cse67) - cse34*cse63*cse8*(cse24 + cse61) + cse35*cse44*cse76*cse77 + 96*cse40*cse41*cse5*cse65 - cse41*cse44*cse63 + 2*cse5*cse73*k_x**4 + cse5 - cse69*(cse26 + cse68) + cse70*cse73*hbar*k_y**5,
+        c_0=-4*a_tilde*b_tilde*cse19*cse28*cse8*(b*cse20*cse23 + cse11*cse20 - 3*cse22 - cse27) + 80*b*cse10*cse6 + b*cse15*cse16*cse5 + 96*cse10*cse11*cse12*cse5 + cse16*cse17*cse18*cse9,
+        c_x=32*cse11*cse19*cse29*cse6 - 16*cse14*cse30*cse33 + cse18*cse34*cse37*cse38*(cse11 + cse36) + cse28*cse41*(12*b*cse21 + cse31 - cse39 + cse40) + cse30*cse46*(cse22*cse45 + 3*cse26*cse39 + cse42 - 9*cse44),
+        c_y=4*cse11*cse15*cse34*cse47*cse49*cse50 + cse13*cse46*(8*cse22*cse35 + 52*cse44 + cse58) + cse14*cse51*cse7*k_y**5 + 128*cse15*cse33 + cse17*cse37*cse8*(b*cse56*cse61 - cse11*cse26*cse40 + cse20*cse35*cse60 + 12*cse20*cse57*cse59 + 6*cse21*cse26*cse55 - 4*cse21*cse42 - cse21*cse53 + 2*cse21*cse54 - cse22*cse61 - cse23**5*cse26 + cse23*cse26*cse52 - 2*cse35*cse42 + cse43*cse60) + 144*cse33*cse47*cse48 + cse46*cse47*cse8*(cse22*cse36 + 61*cse44 + cse58) + cse48*cse51*k_x**4 + cse9,
         c_z=0,
     )
 
@@ -2022,45 +1865,42 @@ _J_z_x_TERMS = (
 def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = 1/hbar
+    cse1 = cse0*hbar
+    cse2 = b - epsilon_1 + epsilon_2
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
-    cse5 = b_tilde**2
-    cse6 = 2*cse5
-    cse7 = epsilon_1**2
-    cse8 = epsilon_2**2
-    cse9 = epsilon_1*epsilon_2
-    cse10 = cse7 + cse8 - 2*cse9
-    cse11 = b - epsilon_1 + epsilon_2
-    cse12 = 1/cse11**2
-    cse13 = 1/cse4**4
-    cse14 = 16*cse13
-    cse15 = cse1*cse14*cse2
-    cse16 = cse1*m
-    cse17 = cse16*epsilon_1
-    cse18 = cse16*epsilon_2
-    cse19 = hbar**2
-    cse20 = cse0*cse2
-    cse21 = epsilon_1**3
-    cse22 = epsilon_2**3
-    cse23 = cse18*cse7
-    cse24 = cse13*cse20
-    cse25 = 6*cse16
-    cse26 = 4*b*cse16
-    cse27 = b**2
-    cse28 = 2*cse27
-    cse29 = cse19*cse5
-    cse30 = 14*b*cse29
-    cse31 = 11*cse29
-    cse32 = a_tilde**4*cse14*cse2*cse3**4/cse11**3 + 2*cse1*cse12*cse24*(-8*b*cse17*epsilon_2 + cse17*cse28 + 18*cse17*cse8 - cse18*cse28 + cse21*cse25 - cse22*cse25 - 18*cse23 + cse26*cse7 + cse26*cse8 + 7*cse27*cse29 - 22*cse29*cse9 - cse30*epsilon_1 + cse30*epsilon_2 + cse31*cse7 + cse31*cse8)
+    cse5 = 1/cse4**4
+    cse6 = b**2
+    cse7 = hbar**2
+    cse8 = b_tilde**4*cse7
+    cse9 = 12*cse8
+    cse10 = b**4
+    cse11 = b_tilde**2
+    cse12 = cse11*cse7
+    cse13 = 2*cse12
+    cse14 = b**3
+    cse15 = a_tilde**2
+    cse16 = cse15*m
+    cse17 = cse11*cse16
+    cse18 = -cse3
+    cse19 = cse16*cse18
+    cse20 = cse18**4
+    cse21 = 2*cse16
+    cse22 = b*cse18
+    cse23 = cse18**2
+    cse24 = cse18**3
+    cse25 = 2*cse19*cse6
+    cse26 = cse12*cse23
+    cse27 = 2*cse0/hbar
+    cse28 = cse15/cse2**3
+    cse29 = 128*cse1*cse11*cse14*cse28*cse5 + cse27*cse28*(36*cse12*cse22 + 57*cse12*cse6 + cse21*cse24 + cse25 + 11*cse26)/cse4**3
     return (
         # c_z: k_x
-        cse0*hbar + 4*cse1*cse2*(cse10 + cse6)/cse4**3 - cse12*cse15*cse3**3*cse5 - 2*cse20*(cse17 - cse18 + cse19*cse6)/cse4**2 - 4*cse24*(-6*b_tilde**4*cse19 + 2*cse1*cse21*m + cse1*cse5*epsilon_1*m + 6*cse1*cse8*epsilon_1*m - 2*cse16*cse22 - cse18*cse5 - 6*cse23) - cse15*cse3**2*(cse10 + cse5)/cse11,
+        cse1 + cse27*cse5*(b*cse20*cse21 - cse10*cse13 + cse10*cse19 - cse11*cse25 - cse13*cse20 - 4*cse14*cse17 - cse14*cse21*cse23 - cse16*cse18**5 + 6*cse17*cse24 + 24*cse22*cse8 + cse23*cse9 + 4*cse26*cse6 + cse6*cse9)/cse2**2,
         # c_z: k_x**3
-        cse32,
+        cse29,
         # c_z: k_x*k_y**2
-        cse32,
+        cse29,
     )
 
 
@@ -2069,50 +1909,46 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,x}, Eq. (20)."""
     cse0 = 1/m
     cse1 = cse0*k_x
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = -b - cse2
+    cse2 = cse1*hbar
+    cse3 = cse0*k_x**3
     cse4 = b_tilde**2
-    cse5 = 2*cse4
-    cse6 = epsilon_1**2
-    cse7 = epsilon_2**2
-    cse8 = epsilon_1*epsilon_2
-    cse9 = cse6 + cse7 - 2*cse8
-    cse10 = a_tilde**2
-    cse11 = 1/hbar
-    cse12 = cse10*cse11
-    cse13 = cse12*k_x
-    cse14 = k_x**3
-    cse15 = b - epsilon_1 + epsilon_2
-    cse16 = 1/cse3**4
-    cse17 = 16*cse16
-    cse18 = a_tilde**4*cse11*cse17*cse2**4/cse15**3
-    cse19 = 1/cse15**2
-    cse20 = cse13*cse17
-    cse21 = k_y**2
-    cse22 = cse10*m
-    cse23 = cse22*epsilon_1
-    cse24 = cse22*epsilon_2
-    cse25 = hbar**2
-    cse26 = cse1*cse11
-    cse27 = epsilon_1**3
-    cse28 = epsilon_2**3
-    cse29 = cse24*cse6
-    cse30 = cse16*cse26
-    cse31 = 6*cse22
-    cse32 = 4*b*cse22
-    cse33 = b**2
-    cse34 = 2*cse33
-    cse35 = cse25*cse4
-    cse36 = 14*b*cse35
-    cse37 = 11*cse35
-    cse38 = 2*cse19*(-8*b*cse23*epsilon_2 + cse23*cse34 + 18*cse23*cse7 - cse24*cse34 + cse27*cse31 - cse28*cse31 - 18*cse29 + cse32*cse6 + cse32*cse7 + 7*cse33*cse35 - 22*cse35*cse8 - cse36*epsilon_1 + cse36*epsilon_2 + cse37*cse6 + cse37*cse7)
+    cse5 = b**3
+    cse6 = epsilon_1 - epsilon_2
+    cse7 = -b - cse6
+    cse8 = 1/cse7**4
+    cse9 = a_tilde**2
+    cse10 = b - epsilon_1 + epsilon_2
+    cse11 = cse9/cse10**3
+    cse12 = 128*cse11*cse4*cse5*cse8
+    cse13 = k_y**2
+    cse14 = 2/hbar
+    cse15 = b**2
+    cse16 = hbar**2
+    cse17 = cse16*cse4
+    cse18 = -cse6
+    cse19 = cse18**3
+    cse20 = cse9*m
+    cse21 = 2*cse20
+    cse22 = cse18*cse20
+    cse23 = 2*cse15*cse22
+    cse24 = b*cse18
+    cse25 = cse18**2
+    cse26 = cse17*cse25
+    cse27 = cse11*(57*cse15*cse17 + 36*cse17*cse24 + cse19*cse21 + cse23 + 11*cse26)/cse7**3
+    cse28 = cse1*cse14
+    cse29 = b_tilde**4*cse16
+    cse30 = 12*cse29
+    cse31 = b**4
+    cse32 = 2*cse17
+    cse33 = cse20*cse4
+    cse34 = cse18**4
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=cse0*cse12*cse14*cse16*cse38 + cse1*hbar + cse10*cse21*cse30*cse38 + 4*cse13*(cse5 + cse9)/cse3**3 + cse14*cse18 + cse18*cse21*k_x - cse19*cse2**3*cse20*cse4 - 2*cse26*(cse23 - cse24 + cse25*cse5)/cse3**2 - 4*cse30*(-6*b_tilde**4*cse25 + 2*cse10*cse27*m + cse10*cse4*epsilon_1*m + 6*cse10*cse7*epsilon_1*m - 2*cse22*cse28 - cse24*cse4 - 6*cse29) - cse2**2*cse20*(cse4 + cse9)/cse15,
+        c_z=cse12*cse13*cse2 + cse12*cse3*hbar + cse13*cse27*cse28 + cse14*cse27*cse3 + cse2 + cse28*cse8*(b*cse21*cse34 + 4*cse15*cse26 + cse15*cse30 - cse18**5*cse20 + 6*cse19*cse33 - cse21*cse25*cse5 + cse22*cse31 - cse23*cse4 + 24*cse24*cse29 + cse25*cse30 - cse31*cse32 - cse32*cse34 - 4*cse33*cse5)/cse10**2,
     )
 
 
@@ -2128,45 +1964,42 @@ _J_z_y_TERMS = (
 def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_J_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
     cse0 = 1/m
-    cse1 = a_tilde**2
-    cse2 = 1/hbar
+    cse1 = cse0*hbar
+    cse2 = b - epsilon_1 + epsilon_2
     cse3 = epsilon_1 - epsilon_2
     cse4 = -b - cse3
-    cse5 = b_tilde**2
-    cse6 = 2*cse5
-    cse7 = epsilon_1**2
-    cse8 = epsilon_2**2
-    cse9 = epsilon_1*epsilon_2
-    cse10 = cse7 + cse8 - 2*cse9
-    cse11 = b - epsilon_1 + epsilon_2
-    cse12 = 1/cse11**2
-    cse13 = 1/cse4**4
-    cse14 = 16*cse13
-    cse15 = cse1*cse14*cse2
-    cse16 = cse1*m
-    cse17 = cse16*epsilon_1
-    cse18 = cse16*epsilon_2
-    cse19 = hbar**2
-    cse20 = cse0*cse2
-    cse21 = epsilon_1**3
-    cse22 = epsilon_2**3
-    cse23 = cse18*cse7
-    cse24 = cse13*cse20
-    cse25 = 6*cse16
-    cse26 = 4*b*cse16
-    cse27 = b**2
-    cse28 = 2*cse27
-    cse29 = cse19*cse5
-    cse30 = 14*b*cse29
-    cse31 = 11*cse29
-    cse32 = a_tilde**4*cse14*cse2*cse3**4/cse11**3 + 2*cse1*cse12*cse24*(-8*b*cse17*epsilon_2 + cse17*cse28 + 18*cse17*cse8 - cse18*cse28 + cse21*cse25 - cse22*cse25 - 18*cse23 + cse26*cse7 + cse26*cse8 + 7*cse27*cse29 - 22*cse29*cse9 - cse30*epsilon_1 + cse30*epsilon_2 + cse31*cse7 + cse31*cse8)
+    cse5 = 1/cse4**4
+    cse6 = b**2
+    cse7 = hbar**2
+    cse8 = b_tilde**4*cse7
+    cse9 = 12*cse8
+    cse10 = b**4
+    cse11 = b_tilde**2
+    cse12 = cse11*cse7
+    cse13 = 2*cse12
+    cse14 = b**3
+    cse15 = a_tilde**2
+    cse16 = cse15*m
+    cse17 = cse11*cse16
+    cse18 = -cse3
+    cse19 = cse16*cse18
+    cse20 = cse18**4
+    cse21 = 2*cse16
+    cse22 = b*cse18
+    cse23 = cse18**2
+    cse24 = cse18**3
+    cse25 = 2*cse19*cse6
+    cse26 = cse12*cse23
+    cse27 = 2*cse0/hbar
+    cse28 = cse15/cse2**3
+    cse29 = 128*cse1*cse11*cse14*cse28*cse5 + cse27*cse28*(36*cse12*cse22 + 57*cse12*cse6 + cse21*cse24 + cse25 + 11*cse26)/cse4**3
     return (
         # c_z: k_y
-        cse0*hbar + 4*cse1*cse2*(cse10 + cse6)/cse4**3 - cse12*cse15*cse3**3*cse5 - 2*cse20*(cse17 - cse18 + cse19*cse6)/cse4**2 - 4*cse24*(-6*b_tilde**4*cse19 + 2*cse1*cse21*m + cse1*cse5*epsilon_1*m + 6*cse1*cse8*epsilon_1*m - 2*cse16*cse22 - cse18*cse5 - 6*cse23) - cse15*cse3**2*(cse10 + cse5)/cse11,
+        cse1 + cse27*cse5*(b*cse20*cse21 - cse10*cse13 + cse10*cse19 - cse11*cse25 - cse13*cse20 - 4*cse14*cse17 - cse14*cse21*cse23 - cse16*cse18**5 + 6*cse17*cse24 + 24*cse22*cse8 + cse23*cse9 + 4*cse26*cse6 + cse6*cse9)/cse2**2,
         # c_z: k_x**2*k_y
-        cse32,
+        cse29,
         # c_z: k_y**3
-        cse32,
+        cse29,
     )
 
 
@@ -2175,50 +2008,46 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective spin current J_eff_{z,y}, Eq. (20)."""
     cse0 = 1/m
     cse1 = cse0*k_y
-    cse2 = epsilon_1 - epsilon_2
-    cse3 = -b - cse2
+    cse2 = cse1*hbar
+    cse3 = cse0*k_y**3
     cse4 = b_tilde**2
-    cse5 = 2*cse4
-    cse6 = epsilon_1**2
-    cse7 = epsilon_2**2
-    cse8 = epsilon_1*epsilon_2
-    cse9 = cse6 + cse7 - 2*cse8
-    cse10 = a_tilde**2
-    cse11 = 1/hbar
-    cse12 = cse10*cse11
-    cse13 = cse12*k_y
-    cse14 = k_y**3
-    cse15 = b - epsilon_1 + epsilon_2
-    cse16 = 1/cse3**4
-    cse17 = 16*cse16
-    cse18 = a_tilde**4*cse11*cse17*cse2**4/cse15**3
-    cse19 = 1/cse15**2
-    cse20 = cse13*cse17
-    cse21 = k_x**2
-    cse22 = cse10*m
-    cse23 = cse22*epsilon_1
-    cse24 = cse22*epsilon_2
-    cse25 = hbar**2
-    cse26 = cse1*cse11
-    cse27 = epsilon_1**3
-    cse28 = epsilon_2**3
-    cse29 = cse24*cse6
-    cse30 = cse16*cse26
-    cse31 = 6*cse22
-    cse32 = 4*b*cse22
-    cse33 = b**2
-    cse34 = 2*cse33
-    cse35 = cse25*cse4
-    cse36 = 14*b*cse35
-    cse37 = 11*cse35
-    cse38 = 2*cse19*(-8*b*cse23*epsilon_2 + cse23*cse34 + 18*cse23*cse7 - cse24*cse34 + cse27*cse31 - cse28*cse31 - 18*cse29 + cse32*cse6 + cse32*cse7 + 7*cse33*cse35 - 22*cse35*cse8 - cse36*epsilon_1 + cse36*epsilon_2 + cse37*cse6 + cse37*cse7)
+    cse5 = b**3
+    cse6 = epsilon_1 - epsilon_2
+    cse7 = -b - cse6
+    cse8 = 1/cse7**4
+    cse9 = a_tilde**2
+    cse10 = b - epsilon_1 + epsilon_2
+    cse11 = cse9/cse10**3
+    cse12 = 128*cse11*cse4*cse5*cse8
+    cse13 = k_x**2
+    cse14 = 2/hbar
+    cse15 = b**2
+    cse16 = hbar**2
+    cse17 = cse16*cse4
+    cse18 = -cse6
+    cse19 = cse18**3
+    cse20 = cse9*m
+    cse21 = 2*cse20
+    cse22 = cse18*cse20
+    cse23 = 2*cse15*cse22
+    cse24 = b*cse18
+    cse25 = cse18**2
+    cse26 = cse17*cse25
+    cse27 = cse11*(57*cse15*cse17 + 36*cse17*cse24 + cse19*cse21 + cse23 + 11*cse26)/cse7**3
+    cse28 = cse1*cse14
+    cse29 = b_tilde**4*cse16
+    cse30 = 12*cse29
+    cse31 = b**4
+    cse32 = 2*cse17
+    cse33 = cse20*cse4
+    cse34 = cse18**4
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=cse0*cse12*cse14*cse16*cse38 + cse1*hbar + cse10*cse21*cse30*cse38 + 4*cse13*(cse5 + cse9)/cse3**3 + cse14*cse18 + cse18*cse21*k_y - cse19*cse2**3*cse20*cse4 - 2*cse26*(cse23 - cse24 + cse25*cse5)/cse3**2 - 4*cse30*(-6*b_tilde**4*cse25 + 2*cse10*cse27*m + cse10*cse4*epsilon_1*m + 6*cse10*cse7*epsilon_1*m - 2*cse22*cse28 - cse24*cse4 - 6*cse29) - cse2**2*cse20*(cse4 + cse9)/cse15,
+        c_z=cse12*cse13*cse2 + cse12*cse3*hbar + cse13*cse27*cse28 + cse14*cse27*cse3 + cse2 + cse28*cse8*(b*cse21*cse34 + 4*cse15*cse26 + cse15*cse30 - cse18**5*cse20 + 6*cse19*cse33 - cse21*cse25*cse5 + cse22*cse31 - cse23*cse4 + 24*cse24*cse29 + cse25*cse30 - cse31*cse32 - cse32*cse34 - 4*cse33*cse5)/cse10**2,
     )
 
 
@@ -2242,159 +2071,132 @@ _dJ_x_x_TERMS = (
 
 def _dJ_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_dJ_x_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**4
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = cse2*cse4
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6**2
-    cse8 = cse0**2
-    cse9 = cse7*cse8
-    cse10 = 1/hbar
-    cse11 = b**3
-    cse12 = hbar**2
-    cse13 = b**2
-    cse14 = a_tilde**2
-    cse15 = cse14*m
-    cse16 = epsilon_1**2
-    cse17 = b*cse16
-    cse18 = epsilon_2**2
-    cse19 = b*cse18
-    cse20 = b*epsilon_2
-    cse21 = 3*cse15
-    cse22 = b_tilde**2
-    cse23 = b*cse22
-    cse24 = cse12*cse23
-    cse25 = cse12*cse22
-    cse26 = 1/cse1**3
-    cse27 = 4*cse26
-    cse28 = b_tilde*cse7
-    cse29 = 2*epsilon_1
-    cse30 = 2*epsilon_2
-    cse31 = -8*a_tilde**3*b*cse28*cse5*(b - cse29 + cse30)
-    cse32 = 1/cse1**2
-    cse33 = 2*cse4
-    cse34 = cse32*cse33
-    cse35 = cse10*cse14
-    cse36 = cse22*cse35
-    cse37 = 1/cse6**3
-    cse38 = 16*cse22
-    cse39 = cse0**3*cse14*cse37*cse38*cse5
-    cse40 = cse14*cse7
-    cse41 = cse2*cse33
-    cse42 = a_tilde**4
-    cse43 = epsilon_1*epsilon_2
-    cse44 = cse13*cse42*(cse13 + 5*cse16 + 5*cse18 - 10*cse43)/cse6**4
-    cse45 = cse41*cse44
-    cse46 = 1/cse6
-    cse47 = 2*cse35
-    cse48 = cse36*cse46
-    cse49 = 6*cse43
-    cse50 = 8*cse24
-    cse51 = 13*cse25
-    cse52 = cse26*cse37
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = a_tilde*cse1
+    cse3 = b**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**4
+    cse7 = 1/m
+    cse8 = cse7*hbar
+    cse9 = cse6*cse8
+    cse10 = cse3*cse9
+    cse11 = 1/hbar
+    cse12 = 1/cse5**3
+    cse13 = b**3
+    cse14 = hbar**2
+    cse15 = a_tilde**2
+    cse16 = cse15*m
+    cse17 = b_tilde**2
+    cse18 = -cse4
+    cse19 = cse18**2
+    cse20 = b*cse19
+    cse21 = 3*cse16
+    cse22 = -8*a_tilde**3*b*b_tilde*cse1*cse9*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse23 = 2/cse5**2
+    cse24 = cse17*cse8
+    cse25 = cse11*cse15
+    cse26 = cse12*cse25
+    cse27 = 1/cse0**3
+    cse28 = cse13*cse15*cse24*cse27*cse6
+    cse29 = cse17*cse3
+    cse30 = cse17*cse18
+    cse31 = b**4 + 24*b*cse30 - cse19*cse3
+    cse32 = 2*cse12*cse27
+    cse33 = cse15*cse32*cse8
+    cse34 = 3*cse19
+    cse35 = a_tilde**4
+    cse36 = 5*cse19
+    cse37 = cse10*cse35*(cse3 + cse36)/cse0**4
+    cse38 = 2*cse37
     return (
         # c_0: k_x*k_y
-        -96*a_tilde*b_tilde**3*cse5*cse9 - a_tilde*cse10*cse27*cse28*cse3*(2*b*cse12*epsilon_1*epsilon_2 + 3*b*cse14*epsilon_1*m + cse11*cse12 - cse12*cse17 - cse12*cse19 + 21*cse12*cse22*epsilon_1 - cse13*cse15 - cse20*cse21 - 7*cse24 - 21*cse25*epsilon_2),
+        -96*b_tilde**3*cse10*cse2 - 4*b_tilde*cse11*cse12*cse2*cse7*(17*b*cse14*cse17 - b*cse18*cse21 + cse13*cse14 + 3*cse14*cse17*cse18 - cse14*cse20 - cse16*cse3),
         # c_0: k_x**3*k_y
-        cse31,
+        cse22,
         # c_0: k_x*k_y**3
-        cse31,
+        cse22,
         # c_x: k_x
-        12*b_tilde**4*cse2*cse3*hbar - cse22*cse34 - cse27*cse36,
+        12*b_tilde**4*cse6*cse7*hbar - 4*cse17*cse26 - cse23*cse24,
         # c_x: k_x**3
-        -b*cse40*cse41*(cse11 + cse13*cse29 - cse13*cse30 + cse17 + cse19 - cse20*cse29 - 12*cse23 + cse38*epsilon_1 - cse38*epsilon_2) - cse39,
+        128*cse28 + cse33*(8*cse17*cse19 + 52*cse29 + cse31),
         # c_x: k_x*k_y**2
-        96*cse0*cse14*cse22*cse26*cse3*cse7*hbar + 64*cse14*cse2*cse22*cse3*cse7*cse8*hbar - cse34*cse40*(cse13 - 11*cse22) - cse39,
+        144*cse28 + cse33*(cse17*cse34 + 61*cse29 + cse31),
         # c_x: k_x**5
-        cse45,
+        cse38,
         # c_x: k_x**3*k_y**2
-        4*cse44*cse5,
+        4*cse37,
         # c_x: k_x*k_y**4
-        cse45,
+        cse38,
         # c_y: k_y
-        -b*cse46*cse47/cse1 - 20*cse0*cse26*cse48 - 8*cse26*cse36*cse9 - 8*cse32*cse48,
+        cse1*cse23*cse25*(12*b*cse17 + cse13 - cse20 + 2*cse30) + 32*cse1*cse26*cse29,
         # c_y: k_x**2*k_y
-        cse3*cse47*cse52*(-b*cse15*cse49 + cse11*cse15 - cse13*cse25 + cse16*cse51 + cse17*cse21 + cse18*cse51 + cse19*cse21 - 26*cse25*cse43 - cse50*epsilon_1 + cse50*epsilon_2) + cse39,
+        2*cse11*cse12*cse15*cse27*cse7*(cse13*cse16 + cse14*cse17*cse36 - 9*cse14*cse29 + cse20*cse21) - 16*cse28,
         # c_y: k_y**3
-        2*b*cse10*cse42*cse52*(cse13 + 3*cse16 + 3*cse18 - cse49),
+        b*cse11*cse32*cse35*(cse3 + cse34),
     )
 
 
 @_kernel(_dJ_x_x_TERMS, _dJ_x_x_coefficients)
 def dJ_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{x,x} = J_eff_{x,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_x}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**4
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = cse2*cse4
+    cse0 = b**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**4
+    cse4 = 1/m
+    cse5 = cse4*hbar
     cse6 = cse5*k_x
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = cse0**2*cse8
-    cse10 = a_tilde*k_y
-    cse11 = k_y**3
-    cse12 = 2*epsilon_1
-    cse13 = 2*epsilon_2
-    cse14 = b*cse8
-    cse15 = a_tilde**3*b_tilde*cse14*(b - cse12 + cse13)
-    cse16 = 8*k_y
-    cse17 = k_x**3
-    cse18 = cse17*cse5
-    cse19 = b**3
-    cse20 = hbar**2
-    cse21 = b**2
-    cse22 = a_tilde**2
-    cse23 = cse22*m
-    cse24 = epsilon_1**2
-    cse25 = b*cse24
-    cse26 = epsilon_2**2
-    cse27 = b*cse26
-    cse28 = b*epsilon_2
-    cse29 = 3*cse23
-    cse30 = b_tilde**2
-    cse31 = b*cse30
-    cse32 = cse20*cse31
-    cse33 = cse20*cse30
-    cse34 = 1/hbar
-    cse35 = 1/cse1**3
-    cse36 = cse8*k_x
-    cse37 = cse30*k_x
-    cse38 = 1/cse1**2
-    cse39 = 2*cse4
-    cse40 = cse38*cse39
-    cse41 = cse22*cse34
-    cse42 = cse35*cse41
-    cse43 = k_y**2
-    cse44 = cse22*cse43
-    cse45 = cse37*cse44
-    cse46 = cse17*cse22
-    cse47 = 1/cse7**3
-    cse48 = cse0**3
-    cse49 = 16*cse30
-    cse50 = cse47*cse48*cse49
-    cse51 = cse2*cse39
-    cse52 = a_tilde**4
-    cse53 = epsilon_1*epsilon_2
-    cse54 = cse21*cse52*(cse21 + 5*cse24 + 5*cse26 - 10*cse53)/cse7**4
-    cse55 = cse51*cse54
-    cse56 = 1/cse7
-    cse57 = cse41*cse56
-    cse58 = cse16*cse30
-    cse59 = k_x**2
-    cse60 = 6*cse53
-    cse61 = 8*cse32
-    cse62 = 13*cse33
+    cse7 = cse3*cse6
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = cse9*k_y
+    cse11 = a_tilde*cse10
+    cse12 = b*k_y**3
+    cse13 = 8*a_tilde**3*b_tilde*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse14 = k_x**3
+    cse15 = cse14*cse5
+    cse16 = b**3
+    cse17 = hbar**2
+    cse18 = a_tilde**2
+    cse19 = cse18*m
+    cse20 = b_tilde**2
+    cse21 = -cse1
+    cse22 = cse21**2
+    cse23 = b*cse22
+    cse24 = 3*cse19
+    cse25 = 1/hbar
+    cse26 = 1/cse2**3
+    cse27 = cse25*cse26
+    cse28 = 2/cse2**2
+    cse29 = cse20*k_x
+    cse30 = cse29*cse5
+    cse31 = cse18*cse25
+    cse32 = cse26*cse31
+    cse33 = 1/cse8**3
+    cse34 = cse18*cse33
+    cse35 = cse16*cse3*cse34
+    cse36 = cse20*cse35
+    cse37 = k_y**2
+    cse38 = 2*cse5
+    cse39 = a_tilde**4
+    cse40 = 5*cse22
+    cse41 = cse0*cse39*(cse0 + cse40)/cse8**4
+    cse42 = cse3*cse41
+    cse43 = cse0*cse20
+    cse44 = cse20*cse21
+    cse45 = b**4 + 24*b*cse44 - cse0*cse22
+    cse46 = cse26*cse34
+    cse47 = 3*cse22
+    cse48 = k_x**2*k_y
+    cse49 = 2*cse33
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-96*b_tilde**3*cse10*cse6*cse9 - 4*b_tilde*cse10*cse3*cse34*cse35*cse36*(2*b*cse20*epsilon_1*epsilon_2 + 3*b*cse22*epsilon_1*m + cse19*cse20 - cse20*cse25 - cse20*cse27 + 21*cse20*cse30*epsilon_1 - cse21*cse23 - cse28*cse29 - 7*cse32 - 21*cse33*epsilon_2) - 8*cse11*cse15*cse6 - cse15*cse16*cse18,
-        c_x=12*b_tilde**4*cse6 + 96*cse0*cse35*cse4*cse45*cse8 - cse14*cse46*cse51*(cse12*cse21 - cse12*cse28 - cse13*cse21 + cse19 + cse25 + cse27 - 12*cse31 + cse49*epsilon_1 - cse49*epsilon_2) + 4*cse18*cse43*cse54 - cse36*cse40*cse44*(cse21 - 11*cse30) - cse37*cse40 - 4*cse37*cse42 - cse44*cse50*cse6 + 64*cse45*cse5*cse9 - cse46*cse5*cse50 + cse55*k_x**5 + cse55*k_x*k_y**4,
-        c_y=2*b*cse11*cse34*cse35*cse47*cse52*(cse21 + 3*cse24 + 3*cse26 - cse60) - 2*b*cse57*k_y/cse1 - 20*cse0*cse30*cse42*cse56*k_y + 16*cse2*cse22*cse3*cse30*cse47*cse48*cse59*hbar*k_y + 2*cse22*cse3*cse34*cse35*cse47*cse59*k_y*(-b*cse23*cse60 + cse19*cse23 - cse21*cse33 + cse24*cse62 + cse25*cse29 + cse26*cse62 + cse27*cse29 - 26*cse33*cse53 - cse61*epsilon_1 + cse61*epsilon_2) - cse38*cse57*cse58 - cse42*cse58*cse9,
+        c_0=-b*cse10*cse13*cse15*cse3 - 96*b_tilde**3*cse0*cse11*cse7 - 4*b_tilde*cse11*cse27*cse4*k_x*(17*b*cse17*cse20 - b*cse21*cse24 - cse0*cse19 + cse16*cse17 + 3*cse17*cse20*cse21 - cse17*cse23) - cse12*cse13*cse7*cse9,
+        c_x=12*b_tilde**4*cse7 + cse14*cse38*cse46*(8*cse20*cse22 + 52*cse43 + cse45) + 128*cse15*cse36 + 4*cse15*cse37*cse42 - cse28*cse30 - 4*cse29*cse32 + 144*cse30*cse35*cse37 + 2*cse37*cse46*cse6*(cse20*cse47 + 61*cse43 + cse45) + cse38*cse42*k_x**5 + 2*cse41*cse7*k_y**4,
+        c_y=cse10*cse28*cse31*(12*b*cse20 + cse16 - cse23 + 2*cse44) + 32*cse10*cse32*cse43 + cse12*cse27*cse39*cse49*(cse0 + cse47) + cse32*cse4*cse48*cse49*(cse16*cse19 + cse17*cse20*cse40 - 9*cse17*cse43 + cse23*cse24) - 16*cse36*cse48*cse5,
         c_z=0,
     )
 
@@ -2420,169 +2222,146 @@ _dJ_x_y_TERMS = (
 
 def _dJ_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_dJ_x_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = a_tilde**3
-    cse1 = epsilon_1 - epsilon_2
-    cse2 = -b - cse1
-    cse3 = 1/cse2**3
-    cse4 = b - epsilon_1 + epsilon_2
-    cse5 = 1/cse4**2
-    cse6 = cse3*cse5
-    cse7 = 1/hbar
-    cse8 = b*cse7
-    cse9 = 4*b_tilde
-    cse10 = 1/cse2**2
-    cse11 = 1/cse4
-    cse12 = b*cse11
-    cse13 = 1/m
-    cse14 = cse13*hbar
-    cse15 = a_tilde*cse14
-    cse16 = 28*cse3
-    cse17 = b_tilde**3
-    cse18 = cse11*cse17
-    cse19 = 1/cse2**4
-    cse20 = cse14*cse19
-    cse21 = a_tilde*cse20
-    cse22 = cse1**2
-    cse23 = 2*epsilon_1
-    cse24 = 2*epsilon_2
-    cse25 = -8*b*b_tilde*cse0*cse20*cse5*(b - cse23 + cse24)
-    cse26 = b_tilde**2
-    cse27 = cse10*cse26
-    cse28 = 2*cse14
-    cse29 = a_tilde**2
-    cse30 = 1/cse4**3
-    cse31 = 16*cse26
-    cse32 = cse1**3*cse20*cse29*cse30*cse31
-    cse33 = b**3
-    cse34 = epsilon_1**2
-    cse35 = b*cse34
-    cse36 = epsilon_2**2
-    cse37 = b*cse36
-    cse38 = b*cse26
-    cse39 = b**2
-    cse40 = cse28*cse29*cse5
-    cse41 = a_tilde**4
-    cse42 = epsilon_1*epsilon_2
-    cse43 = cse39*cse41*(5*cse34 + 5*cse36 + cse39 - 10*cse42)/cse4**4
-    cse44 = cse19*cse28*cse43
-    cse45 = cse29*cse7
-    cse46 = 2*cse45
-    cse47 = cse11*cse45
-    cse48 = 6*cse42
-    cse49 = cse3*cse30
-    cse50 = cse29*m
-    cse51 = hbar**2
-    cse52 = cse26*cse51
-    cse53 = 3*cse50
-    cse54 = 8*cse38*cse51
-    cse55 = 13*cse52
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = 1/cse1**3
+    cse3 = a_tilde**3
+    cse4 = 1/hbar
+    cse5 = b*cse4
+    cse6 = b - epsilon_1 + epsilon_2
+    cse7 = 1/cse6**2
+    cse8 = 4*b_tilde*cse7
+    cse9 = b**2
+    cse10 = 1/cse1**4
+    cse11 = 1/m
+    cse12 = cse11*hbar
+    cse13 = cse10*cse12
+    cse14 = cse13*cse9
+    cse15 = b_tilde**2
+    cse16 = -cse0
+    cse17 = cse15*cse16
+    cse18 = b*cse15
+    cse19 = b**3
+    cse20 = cse16**2
+    cse21 = b*cse20
+    cse22 = cse19 - cse21
+    cse23 = cse12*cse2
+    cse24 = -8*b*b_tilde*cse13*cse3*cse7*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse25 = 2/cse1**2
+    cse26 = cse12*cse15
+    cse27 = a_tilde**2
+    cse28 = 1/cse6**3
+    cse29 = cse27*cse28
+    cse30 = cse10*cse19*cse26*cse29
+    cse31 = cse15*cse9
+    cse32 = b**4 + 24*b*cse17 - cse20*cse9
+    cse33 = 2*cse23*cse29
+    cse34 = 3*cse20
+    cse35 = a_tilde**4
+    cse36 = 2*cse35
+    cse37 = 5*cse20
+    cse38 = cse14*(cse37 + cse9)/cse6**4
+    cse39 = cse36*cse38
+    cse40 = cse27*cse4
+    cse41 = cse40*cse7
+    cse42 = cse2*cse28
+    cse43 = cse27*m
+    cse44 = hbar**2
     return (
         # c_0: k_x**2
-        -cse0*cse6*cse8*cse9*(b - 3*epsilon_1 + 3*epsilon_2),
+        -cse2*cse3*cse5*cse8*(b - 3*epsilon_1 + 3*epsilon_2),
         # c_0: k_y**2
-        56*cse1*cse18*cse21 + cse10*cse12*cse15*cse9 + cse15*cse16*cse18 + 16*cse17*cse21*cse22*cse5,
+        -96*a_tilde*b_tilde**3*cse14*cse7 - a_tilde*cse23*cse8*(3*cse17 + 17*cse18 + cse22),
         # c_0: k_x**2*k_y**2
-        cse25,
+        cse24,
         # c_0: k_y**4
-        cse25,
+        cse24,
         # c_x: k_y
-        12*b_tilde**4*cse20 - cse27*cse28,
+        12*b_tilde**4*cse13 - cse25*cse26,
         # c_x: k_x**2*k_y
-        -b*cse19*cse40*(-b*cse23*epsilon_2 + cse23*cse39 - cse24*cse39 + cse31*epsilon_1 - cse31*epsilon_2 + cse33 + cse35 + cse37 - 12*cse38) - cse32,
+        128*cse30 + cse33*(8*cse15*cse20 + 52*cse31 + cse32),
         # c_x: k_y**3
-        96*cse1*cse13*cse26*cse29*cse3*cse5*hbar - cse10*cse40*(-11*cse26 + cse39) + 64*cse13*cse19*cse22*cse26*cse29*cse5*hbar - cse32,
+        144*cse30 + cse33*(cse15*cse34 + 61*cse31 + cse32),
         # c_x: k_x**4*k_y
-        cse44,
+        cse39,
         # c_x: k_x**2*k_y**3
-        4*cse20*cse43,
+        4*cse35*cse38,
         # c_x: k_y**5
-        cse44,
+        cse39,
         # c_y: k_x
-        cse1*cse16*cse26*cse47 + cse12*cse46/cse2 + 8*cse22*cse26*cse45*cse6 + 12*cse27*cse47,
+        -48*cse2*cse31*cse41 - cse25*cse41*(4*cse17 + 18*cse18 + cse22),
         # c_y: k_x**3
-        -2*cse41*cse49*cse8*(3*cse34 + 3*cse36 + cse39 - cse48),
+        -cse36*cse42*cse5*(cse34 + cse9),
         # c_y: k_x*k_y**2
-        -cse13*cse46*cse49*(-b*cse48*cse50 + cse33*cse50 - cse34*cse55 + cse35*cse53 - cse36*cse55 + cse37*cse53 + cse39*cse52 + 26*cse42*cse52 + cse54*epsilon_1 - cse54*epsilon_2) + cse32,
+        -2*cse11*cse40*cse42*(-cse15*cse37*cse44 + cse19*cse43 + 3*cse21*cse43 + 9*cse31*cse44) - 16*cse30,
     )
 
 
 @_kernel(_dJ_x_y_TERMS, _dJ_x_y_coefficients)
 def dJ_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{x,y} = J_eff_{x,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_x}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = k_y**2
-    cse6 = 1/m
-    cse7 = cse6*hbar
-    cse8 = cse5*cse7
-    cse9 = a_tilde*cse4*cse8
-    cse10 = 4*b_tilde
-    cse11 = 1/cse1**3
-    cse12 = 28*cse11
-    cse13 = b_tilde**3
-    cse14 = cse13*cse9
-    cse15 = 1/cse1**4
-    cse16 = 1/cse3**2
-    cse17 = cse0**2
-    cse18 = cse16*cse17
-    cse19 = cse15*cse8
-    cse20 = 1/hbar
-    cse21 = b*cse20
-    cse22 = cse11*cse21
-    cse23 = a_tilde**3
-    cse24 = k_x**2
-    cse25 = cse16*cse24
-    cse26 = cse23*cse25
-    cse27 = cse15*cse7
-    cse28 = 2*epsilon_1
-    cse29 = 2*epsilon_2
-    cse30 = 8*b*b_tilde*(b - cse28 + cse29)
-    cse31 = b_tilde**2
-    cse32 = cse2*cse31
-    cse33 = cse7*k_y
-    cse34 = 2*cse33
-    cse35 = cse15*cse33
-    cse36 = a_tilde**2
-    cse37 = cse7*k_y**3
-    cse38 = cse16*cse37
-    cse39 = cse11*cse31
-    cse40 = b**2
-    cse41 = 2*cse36
-    cse42 = cse15*cse36
-    cse43 = 1/cse3**3
-    cse44 = 16*cse31
-    cse45 = cse0**3*cse43*cse44
-    cse46 = cse36*cse45
-    cse47 = a_tilde**4
-    cse48 = 2*cse47
-    cse49 = epsilon_1*epsilon_2
-    cse50 = epsilon_1**2
-    cse51 = epsilon_2**2
-    cse52 = cse40*(cse40 - 10*cse49 + 5*cse50 + 5*cse51)/cse3**4
-    cse53 = cse15*cse47*cse52
-    cse54 = b**3
-    cse55 = b*cse50
-    cse56 = b*cse51
-    cse57 = b*cse31
-    cse58 = cse4*k_x
-    cse59 = cse20*cse36
-    cse60 = cse58*cse59
-    cse61 = 6*cse49
-    cse62 = cse36*m
-    cse63 = hbar**2
-    cse64 = cse31*cse63
-    cse65 = 3*cse62
-    cse66 = 8*cse57*cse63
-    cse67 = 13*cse64
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = k_y**2
+    cse3 = a_tilde*cse1*cse2
+    cse4 = b**2
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = -b - cse5
+    cse7 = 1/cse6**4
+    cse8 = 1/m
+    cse9 = cse8*hbar
+    cse10 = cse7*cse9
+    cse11 = cse10*cse4
+    cse12 = 1/hbar
+    cse13 = cse1*cse12
+    cse14 = 1/cse6**3
+    cse15 = b*cse14
+    cse16 = 4*b_tilde
+    cse17 = a_tilde**3
+    cse18 = k_x**2
+    cse19 = cse17*cse18
+    cse20 = 8*b*b_tilde*cse1*cse10*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse21 = b_tilde**2
+    cse22 = -cse5
+    cse23 = cse21*cse22
+    cse24 = b*cse21
+    cse25 = b**3
+    cse26 = cse22**2
+    cse27 = b*cse26
+    cse28 = cse25 - cse27
+    cse29 = cse14*cse9
+    cse30 = 2/cse6**2
+    cse31 = cse9*k_y
+    cse32 = cse21*cse31
+    cse33 = cse31*cse7
+    cse34 = k_y**3
+    cse35 = a_tilde**2
+    cse36 = 1/cse0**3
+    cse37 = cse35*cse36
+    cse38 = cse25*cse37
+    cse39 = cse10*cse21
+    cse40 = 1/cse0**4
+    cse41 = 5*cse26
+    cse42 = cse4 + cse41
+    cse43 = a_tilde**4
+    cse44 = 2*cse43
+    cse45 = cse40*cse42*cse44
+    cse46 = 3*cse26
+    cse47 = cse21*cse4
+    cse48 = b**4 + 24*b*cse23 - cse26*cse4
+    cse49 = 2*cse37
+    cse50 = cse35*k_x
+    cse51 = cse13*cse50
+    cse52 = cse2*cse50
+    cse53 = cse12*cse36
+    cse54 = cse35*m
+    cse55 = hbar**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=16*a_tilde*cse13*cse18*cse19 + b*cse10*cse2*cse9 + 56*cse0*cse14*cse15 - cse10*cse22*cse26*(b - 3*epsilon_1 + 3*epsilon_2) + cse12*cse14 - cse16*cse23*cse27*cse30*k_y**4 - cse19*cse26*cse30,
-        c_x=-b*cse25*cse34*cse42*(-b*cse28*epsilon_2 + cse28*cse40 - cse29*cse40 + cse44*epsilon_1 - cse44*epsilon_2 + cse54 + cse55 + cse56 - 12*cse57) + 12*b_tilde**4*cse35 + 96*cse0*cse36*cse38*cse39 + 64*cse17*cse31*cse38*cse42 - cse2*cse38*cse41*(-11*cse31 + cse40) - cse24*cse35*cse46 + 4*cse24*cse37*cse53 + cse27*cse48*cse52*k_y**5 - cse32*cse34 + cse34*cse53*k_x**4 - cse37*cse42*cse45,
-        c_y=cse0*cse12*cse31*cse60 - cse11*cse20*cse41*cse43*cse5*cse6*k_x*(-b*cse61*cse62 + cse40*cse64 + 26*cse49*cse64 - cse50*cse67 - cse51*cse67 + cse54*cse62 + cse55*cse65 + cse56*cse65 + cse66*epsilon_1 - cse66*epsilon_2) + 8*cse18*cse39*cse59*k_x + cse19*cse46*k_x - cse22*cse43*cse48*k_x**3*(cse40 + 3*cse50 + 3*cse51 - cse61) + 12*cse32*cse60 + cse21*cse41*cse58/cse1,
+        c_0=-96*b_tilde**3*cse11*cse3 - cse13*cse15*cse16*cse19*(b - 3*epsilon_1 + 3*epsilon_2) - cse16*cse29*cse3*(3*cse23 + 17*cse24 + cse28) - cse17*cse20*k_y**4 - cse19*cse2*cse20,
+        c_x=12*b_tilde**4*cse33 + 4*cse11*cse18*cse34*cse40*cse42*cse43 + cse11*cse45*k_y**5 + cse14*cse18*cse31*cse49*(8*cse21*cse26 + 52*cse47 + cse48) + 128*cse18*cse32*cse38*cse7 + cse29*cse34*cse49*(cse21*cse46 + 61*cse47 + cse48) - cse30*cse32 + cse33*cse4*cse45*k_x**4 + 144*cse34*cse38*cse39,
+        c_y=-48*cse14*cse47*cse51 - 2*cse14*cse52*cse53*cse8*(-cse21*cse41*cse55 + cse25*cse54 + 3*cse27*cse54 + 9*cse47*cse55) - cse15*cse44*cse53*k_x**3*(cse4 + cse46) - 16*cse25*cse36*cse39*cse52 - cse30*cse51*(4*cse23 + 18*cse24 + cse28),
         c_z=0,
     )
 
@@ -2608,165 +2387,144 @@ _dJ_y_x_TERMS = (
 
 def _dJ_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_dJ_y_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = cse2*cse4
-    cse6 = b - epsilon_1 + epsilon_2
-    cse7 = 1/cse6
-    cse8 = b*cse7
-    cse9 = 4*b_tilde
-    cse10 = 1/cse1**3
-    cse11 = 28*cse10
-    cse12 = a_tilde*b_tilde**3
-    cse13 = cse12*cse7
-    cse14 = 1/cse1**4
-    cse15 = cse14*cse4
-    cse16 = cse0**2
-    cse17 = 1/cse6**2
-    cse18 = cse16*cse17
-    cse19 = 1/hbar
-    cse20 = b*cse19
-    cse21 = a_tilde**3*cse17
-    cse22 = 2*epsilon_1
-    cse23 = 2*epsilon_2
-    cse24 = b*cse15
-    cse25 = 8*b_tilde*cse21*cse24*(b - cse22 + cse23)
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = a_tilde*cse1
+    cse3 = b**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**4
+    cse7 = 1/m
+    cse8 = cse7*hbar
+    cse9 = cse6*cse8
+    cse10 = cse3*cse9
+    cse11 = b_tilde**2
+    cse12 = -cse4
+    cse13 = cse11*cse12
+    cse14 = b*cse11
+    cse15 = b**3
+    cse16 = cse12**2
+    cse17 = b*cse16
+    cse18 = cse15 - cse17
+    cse19 = 1/cse5**3
+    cse20 = 4*b_tilde*cse19
+    cse21 = 1/hbar
+    cse22 = b*cse21
+    cse23 = a_tilde**3*cse1
+    cse24 = 8*b*b_tilde*cse23*cse9*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse25 = cse11*cse3
     cse26 = a_tilde**2
-    cse27 = cse19*cse26
-    cse28 = 2*cse27
-    cse29 = b_tilde**2
-    cse30 = 12*cse29
-    cse31 = cse27*cse7
-    cse32 = 1/cse6**3
-    cse33 = 16*cse29
-    cse34 = cse0**3*cse15*cse26*cse32*cse33
-    cse35 = b**3
-    cse36 = cse26*m
-    cse37 = epsilon_1*epsilon_2
-    cse38 = 6*cse37
-    cse39 = b*cse36
-    cse40 = b**2
-    cse41 = cse29*hbar**2
-    cse42 = epsilon_1**2
-    cse43 = 3*cse42
-    cse44 = epsilon_2**2
-    cse45 = 3*cse44
-    cse46 = 8*cse41
-    cse47 = b*epsilon_2
-    cse48 = 13*cse41
-    cse49 = cse10*cse32
-    cse50 = a_tilde**4
-    cse51 = 2*cse50
-    cse52 = 2*cse5
-    cse53 = cse17*cse26
-    cse54 = cse15*cse40*(-10*cse37 + cse40 + 5*cse42 + 5*cse44)/cse6**4
-    cse55 = cse51*cse54
+    cse27 = cse21*cse26
+    cse28 = cse1*cse27
+    cse29 = 2/cse5**2
+    cse30 = 1/cse0**3
+    cse31 = cse11*cse8
+    cse32 = cse15*cse26*cse30*cse31*cse6
+    cse33 = cse26*m
+    cse34 = hbar**2
+    cse35 = 5*cse16
+    cse36 = 2*cse19*cse30
+    cse37 = a_tilde**4
+    cse38 = 3*cse16
+    cse39 = b**4 + 24*b*cse13 - cse16*cse3
+    cse40 = cse26*cse36*cse8
+    cse41 = cse10*cse37*(cse3 + cse35)/cse0**4
+    cse42 = 2*cse41
     return (
         # c_0: k_x**2
-        -a_tilde*cse5*cse8*cse9 - 56*cse0*cse13*cse15 - cse11*cse13*cse4 - 16*cse12*cse15*cse18,
+        96*b_tilde**3*cse10*cse2 + cse2*cse20*cse8*(3*cse13 + 17*cse14 + cse18),
         # c_0: k_y**2
-        cse10*cse20*cse21*cse9*(b - 3*epsilon_1 + 3*epsilon_2),
+        cse20*cse22*cse23*(b - 3*epsilon_1 + 3*epsilon_2),
         # c_0: k_x**4
-        cse25,
+        cse24,
         # c_0: k_x**2*k_y**2
-        cse25,
+        cse24,
         # c_x: k_y
-        cse0*cse11*cse29*cse31 + 8*cse10*cse18*cse27*cse29 + cse2*cse30*cse31 + cse28*cse8/cse1,
+        -48*cse19*cse25*cse28 - cse28*cse29*(4*cse13 + 18*cse14 + cse18),
         # c_x: k_x**2*k_y
-        -cse28*cse3*cse49*(b*cse46*epsilon_1 + cse35*cse36 + 26*cse37*cse41 - cse38*cse39 + cse39*cse43 + cse39*cse45 + cse40*cse41 - cse42*cse48 - cse44*cse48 - cse46*cse47) + cse34,
+        -cse27*cse36*cse7*(-cse11*cse34*cse35 + cse15*cse33 + 3*cse17*cse33 + 9*cse25*cse34) - 16*cse32,
         # c_x: k_y**3
-        -cse20*cse49*cse51*(-cse38 + cse40 + cse43 + cse45),
+        -cse22*cse36*cse37*(cse3 + cse38),
         # c_y: k_x
-        12*b_tilde**4*cse15 - cse29*cse52,
+        12*b_tilde**4*cse9 - cse29*cse31,
         # c_y: k_x**3
-        96*cse0*cse10*cse17*cse26*cse29*cse3*hbar + 64*cse14*cse16*cse17*cse26*cse29*cse3*hbar - cse34 - cse52*cse53*(-11*cse29 + cse40),
+        144*cse32 + cse40*(cse11*cse38 + 61*cse25 + cse39),
         # c_y: k_x*k_y**2
-        -2*cse24*cse53*(-b*cse30 + b*cse42 + b*cse44 + cse22*cse40 - cse22*cse47 - cse23*cse40 + cse33*epsilon_1 - cse33*epsilon_2 + cse35) - cse34,
+        128*cse32 + cse40*(8*cse11*cse16 + 52*cse25 + cse39),
         # c_y: k_x**5
-        cse55,
+        cse42,
         # c_y: k_x**3*k_y**2
-        4*cse50*cse54,
+        4*cse41,
         # c_y: k_x*k_y**4
-        cse55,
+        cse42,
     )
 
 
 @_kernel(_dJ_y_x_TERMS, _dJ_y_x_coefficients)
 def dJ_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{y,x} = J_eff_{y,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_y}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**2
-    cse3 = b - epsilon_1 + epsilon_2
-    cse4 = 1/cse3
-    cse5 = b*cse4
-    cse6 = k_x**2
-    cse7 = 1/m
-    cse8 = cse7*hbar
-    cse9 = cse6*cse8
-    cse10 = a_tilde*cse9
-    cse11 = 1/cse1**3
-    cse12 = 28*cse11
-    cse13 = b_tilde**3*cse10
-    cse14 = cse13*cse4
-    cse15 = 1/cse1**4
-    cse16 = 1/cse3**2
-    cse17 = cse0**2*cse16
-    cse18 = a_tilde**3
-    cse19 = 1/hbar
-    cse20 = k_y**2
-    cse21 = 2*epsilon_1
-    cse22 = 2*epsilon_2
-    cse23 = b - cse21 + cse22
-    cse24 = a_tilde**2
-    cse25 = cse24*k_y
-    cse26 = 2*cse19
-    cse27 = cse25*cse26
-    cse28 = b_tilde**2
-    cse29 = 12*cse28
-    cse30 = cse19*cse25
-    cse31 = cse30*cse4
-    cse32 = cse0*cse28
-    cse33 = cse17*cse28
-    cse34 = 1/cse3**3
-    cse35 = 16*cse28
-    cse36 = cse0**3*cse34*cse35
-    cse37 = a_tilde**4
-    cse38 = b**2
-    cse39 = epsilon_1*epsilon_2
-    cse40 = 6*cse39
-    cse41 = epsilon_1**2
-    cse42 = 3*cse41
-    cse43 = epsilon_2**2
-    cse44 = 3*cse43
-    cse45 = b**3
-    cse46 = cse24*m
-    cse47 = b*cse46
-    cse48 = cse28*hbar**2
-    cse49 = 8*cse48
-    cse50 = b*epsilon_2
-    cse51 = 13*cse48
-    cse52 = cse8*k_x
-    cse53 = 2*cse2
-    cse54 = cse15*cse52
-    cse55 = k_x**3
-    cse56 = cse24*cse55
-    cse57 = cse16*cse56*cse8
-    cse58 = cse15*cse8
-    cse59 = cse56*cse58
-    cse60 = cse24*cse54
-    cse61 = 1/cse3**4
-    cse62 = cse38 - 10*cse39 + 5*cse41 + 5*cse43
-    cse63 = 2*cse37*cse38*cse61*cse62
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = k_x**2
+    cse3 = a_tilde*cse1*cse2
+    cse4 = b**2
+    cse5 = epsilon_1 - epsilon_2
+    cse6 = -b - cse5
+    cse7 = 1/cse6**4
+    cse8 = 1/m
+    cse9 = cse8*hbar
+    cse10 = cse7*cse9
+    cse11 = cse10*cse4
+    cse12 = 1/hbar
+    cse13 = cse1*cse12
+    cse14 = 1/cse6**3
+    cse15 = b*cse14
+    cse16 = 4*b_tilde
+    cse17 = a_tilde**3
+    cse18 = k_y**2
+    cse19 = cse17*cse18
+    cse20 = 8*b*b_tilde*cse1*cse10*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse21 = b_tilde**2
+    cse22 = -cse5
+    cse23 = cse21*cse22
+    cse24 = b*cse21
+    cse25 = b**3
+    cse26 = cse22**2
+    cse27 = b*cse26
+    cse28 = cse25 - cse27
+    cse29 = cse14*cse9
+    cse30 = cse21*cse4
+    cse31 = a_tilde**2
+    cse32 = cse31*k_y
+    cse33 = cse13*cse32
+    cse34 = 1/cse0**3
+    cse35 = cse2*cse32
+    cse36 = cse10*cse21
+    cse37 = 3*cse26
+    cse38 = a_tilde**4
+    cse39 = 2*cse38
+    cse40 = cse12*cse34
+    cse41 = 2/cse6**2
+    cse42 = cse31*m
+    cse43 = hbar**2
+    cse44 = 5*cse26
+    cse45 = cse9*k_x
+    cse46 = cse21*cse45
+    cse47 = cse45*cse7
+    cse48 = k_x**3
+    cse49 = cse31*cse34
+    cse50 = cse25*cse49
+    cse51 = 1/cse0**4
+    cse52 = cse4 + cse44
+    cse53 = cse39*cse51*cse52
+    cse54 = b**4 + 24*b*cse23 - cse26*cse4
+    cse55 = 2*cse49
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=4*b*b_tilde*cse11*cse16*cse18*cse19*cse20*(b - 3*epsilon_1 + 3*epsilon_2) + 8*b*b_tilde*cse15*cse16*cse18*cse20*cse23*cse6*cse7*hbar + 8*b*b_tilde*cse15*cse16*cse18*cse23*cse7*hbar*k_x**4 - 4*b_tilde*cse10*cse2*cse5 - 56*cse0*cse14*cse15 - cse12*cse14 - 16*cse13*cse15*cse17,
-        c_x=-b*cse11*cse26*cse34*cse37*k_y**3*(cse38 - cse40 + cse42 + cse44) - cse11*cse27*cse34*cse6*cse7*(b*cse49*epsilon_1 + cse38*cse48 + 26*cse39*cse48 - cse40*cse47 - cse41*cse51 + cse42*cse47 - cse43*cse51 + cse44*cse47 + cse45*cse46 - cse49*cse50) + 8*cse11*cse30*cse33 + cse12*cse31*cse32 + cse15*cse25*cse36*cse9 + cse2*cse29*cse31 + cse27*cse5/cse1,
-        c_y=-2*b*cse16*cse20*cse60*(-b*cse29 + b*cse41 + b*cse43 + cse21*cse38 - cse21*cse50 - cse22*cse38 + cse35*epsilon_1 - cse35*epsilon_2 + cse45) + 12*b_tilde**4*cse54 + 96*cse11*cse32*cse57 - cse20*cse36*cse60 + 4*cse20*cse37*cse38*cse55*cse58*cse61*cse62 - cse28*cse52*cse53 + 64*cse33*cse59 - cse36*cse59 - cse53*cse57*(-11*cse28 + cse38) + cse54*cse63*k_y**4 + cse58*cse63*k_x**5,
+        c_0=96*b_tilde**3*cse11*cse3 + cse13*cse15*cse16*cse19*(b - 3*epsilon_1 + 3*epsilon_2) + cse16*cse29*cse3*(3*cse23 + 17*cse24 + cse28) + cse17*cse20*k_x**4 + cse19*cse2*cse20,
+        c_x=-48*cse14*cse30*cse33 - 2*cse14*cse35*cse40*cse8*(-cse21*cse43*cse44 + cse25*cse42 + 3*cse27*cse42 + 9*cse30*cse43) - cse15*cse39*cse40*k_y**3*(cse37 + cse4) - 16*cse25*cse34*cse35*cse36 - cse33*cse41*(4*cse23 + 18*cse24 + cse28),
+        c_y=12*b_tilde**4*cse47 + 4*cse11*cse18*cse38*cse48*cse51*cse52 + cse11*cse53*k_x**5 + cse14*cse18*cse45*cse55*(8*cse21*cse26 + 52*cse30 + cse54) + 128*cse18*cse46*cse50*cse7 + cse29*cse48*cse55*(cse21*cse37 + 61*cse30 + cse54) + 144*cse36*cse48*cse50 + cse4*cse47*cse53*k_y**4 - cse41*cse46,
         c_z=0,
     )
 
@@ -2791,158 +2549,136 @@ _dJ_y_y_TERMS = (
 
 def _dJ_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_dJ_y_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**4
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = cse2*cse4
-    cse6 = cse0**2
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
+    cse0 = b - epsilon_1 + epsilon_2
+    cse1 = 1/cse0**2
+    cse2 = a_tilde*cse1
+    cse3 = b**2
+    cse4 = epsilon_1 - epsilon_2
+    cse5 = -b - cse4
+    cse6 = 1/cse5**4
+    cse7 = 1/m
+    cse8 = cse7*hbar
     cse9 = cse6*cse8
-    cse10 = 1/hbar
+    cse10 = cse3*cse9
     cse11 = b**3
     cse12 = hbar**2
-    cse13 = b**2
-    cse14 = a_tilde**2
-    cse15 = cse14*m
-    cse16 = epsilon_1**2
-    cse17 = b*cse16
-    cse18 = epsilon_2**2
-    cse19 = b*cse18
-    cse20 = b*epsilon_2
-    cse21 = b_tilde**2
-    cse22 = cse12*cse21
-    cse23 = b*cse22
-    cse24 = 1/cse1**3
-    cse25 = 4*cse24
-    cse26 = b_tilde*cse8
-    cse27 = 2*epsilon_1
-    cse28 = 2*epsilon_2
-    cse29 = 8*a_tilde**3*b*cse26*cse5*(b - cse27 + cse28)
-    cse30 = 1/cse7
-    cse31 = cse10*cse14
-    cse32 = 2*b
-    cse33 = 1/cse1**2
-    cse34 = cse21*cse31
-    cse35 = cse30*cse34
-    cse36 = a_tilde**4
-    cse37 = epsilon_1*epsilon_2
-    cse38 = 6*cse37
-    cse39 = 3*cse16
-    cse40 = 3*cse18
-    cse41 = 1/cse7**3
-    cse42 = cse24*cse41
-    cse43 = 16*cse21
-    cse44 = cse0**3*cse14*cse41*cse43*cse5
-    cse45 = b*cse15
-    cse46 = 8*cse23
-    cse47 = 13*cse22
-    cse48 = 2*cse33
-    cse49 = cse14*cse8
-    cse50 = cse13*cse36*cse5*(cse13 + 5*cse16 + 5*cse18 - 10*cse37)/cse7**4
-    cse51 = 2*cse50
+    cse13 = a_tilde**2
+    cse14 = cse13*m
+    cse15 = b_tilde**2
+    cse16 = -cse4
+    cse17 = cse16**2
+    cse18 = b*cse17
+    cse19 = 3*cse14
+    cse20 = 1/hbar
+    cse21 = 1/cse5**3
+    cse22 = cse20*cse21
+    cse23 = 8*a_tilde**3*b*b_tilde*cse1*cse9*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse24 = cse15*cse3
+    cse25 = cse13*cse20
+    cse26 = cse21*cse25
+    cse27 = cse15*cse16
+    cse28 = 2/cse5**2
+    cse29 = a_tilde**4
+    cse30 = 3*cse17
+    cse31 = 1/cse0**3
+    cse32 = 2*cse31
+    cse33 = cse15*cse8
+    cse34 = cse11*cse13*cse31*cse33*cse6
+    cse35 = 5*cse17
+    cse36 = b**4 + 24*b*cse27 - cse17*cse3
+    cse37 = cse13*cse21*cse32*cse8
+    cse38 = cse10*cse29*(cse3 + cse35)/cse0**4
+    cse39 = 2*cse38
     return (
         # c_0: k_x*k_y
-        96*a_tilde*b_tilde**3*cse5*cse9 + a_tilde*cse10*cse25*cse26*cse3*(2*b*cse12*epsilon_1*epsilon_2 + 3*b*cse14*epsilon_1*m + cse11*cse12 - cse12*cse17 - cse12*cse19 + 21*cse12*cse21*epsilon_1 - cse13*cse15 - 3*cse15*cse20 - 21*cse22*epsilon_2 - 7*cse23),
+        96*b_tilde**3*cse10*cse2 + 4*b_tilde*cse2*cse22*cse7*(17*b*cse12*cse15 - b*cse16*cse19 + cse11*cse12 + 3*cse12*cse15*cse16 - cse12*cse18 - cse14*cse3),
         # c_0: k_x**3*k_y
-        cse29,
+        cse23,
         # c_0: k_x*k_y**3
-        cse29,
+        cse23,
         # c_x: k_x
-        -20*cse0*cse24*cse35 - 8*cse24*cse34*cse9 - 8*cse33*cse35 - cse30*cse31*cse32/cse1,
+        32*cse1*cse24*cse26 + cse1*cse25*cse28*(12*b*cse15 + cse11 - cse18 + 2*cse27),
         # c_x: k_x**3
-        cse10*cse32*cse36*cse42*(cse13 - cse38 + cse39 + cse40),
+        b*cse22*cse29*cse32*(cse3 + cse30),
         # c_x: k_x*k_y**2
-        2*cse3*cse31*cse42*(cse11*cse15 - cse13*cse22 + cse16*cse47 + cse18*cse47 - 26*cse22*cse37 - cse38*cse45 + cse39*cse45 + cse40*cse45 - cse46*epsilon_1 + cse46*epsilon_2) + cse44,
+        2*cse13*cse20*cse21*cse31*cse7*(cse11*cse14 + cse12*cse15*cse35 - 9*cse12*cse24 + cse18*cse19) - 16*cse34,
         # c_y: k_y
-        12*b_tilde**4*cse2*cse3*hbar - cse21*cse4*cse48 - cse25*cse34,
+        12*b_tilde**4*cse6*cse7*hbar - 4*cse15*cse26 - cse28*cse33,
         # c_y: k_x**2*k_y
-        96*cse0*cse14*cse21*cse24*cse3*cse8*hbar + 64*cse14*cse2*cse21*cse3*cse6*cse8*hbar - cse4*cse48*cse49*(cse13 - 11*cse21) - cse44,
+        144*cse34 + cse37*(cse15*cse30 + 61*cse24 + cse36),
         # c_y: k_y**3
-        -cse32*cse49*cse5*(-12*b*cse21 + cse11 + cse13*cse27 - cse13*cse28 + cse17 + cse19 - cse20*cse27 + cse43*epsilon_1 - cse43*epsilon_2) - cse44,
+        128*cse34 + cse37*(8*cse15*cse17 + 52*cse24 + cse36),
         # c_y: k_x**4*k_y
-        cse51,
+        cse39,
         # c_y: k_x**2*k_y**3
-        4*cse50,
+        4*cse38,
         # c_y: k_y**5
-        cse51,
+        cse39,
     )
 
 
 @_kernel(_dJ_y_y_TERMS, _dJ_y_y_coefficients)
 def dJ_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{y,y} = J_eff_{y,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_y}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = epsilon_1 - epsilon_2
-    cse1 = -b - cse0
-    cse2 = 1/cse1**4
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = cse2*cse4
+    cse0 = b**2
+    cse1 = epsilon_1 - epsilon_2
+    cse2 = -b - cse1
+    cse3 = 1/cse2**4
+    cse4 = 1/m
+    cse5 = cse4*hbar
     cse6 = cse5*k_y
-    cse7 = b - epsilon_1 + epsilon_2
-    cse8 = 1/cse7**2
-    cse9 = cse0**2*cse8
-    cse10 = a_tilde*k_x
-    cse11 = 8*k_x
+    cse7 = cse3*cse6
+    cse8 = b - epsilon_1 + epsilon_2
+    cse9 = 1/cse8**2
+    cse10 = cse9*k_x
+    cse11 = a_tilde*cse10
     cse12 = k_y**3
-    cse13 = cse12*cse5
-    cse14 = 2*epsilon_1
-    cse15 = 2*epsilon_2
-    cse16 = b*cse8
-    cse17 = a_tilde**3*b_tilde*cse16*(b - cse14 + cse15)
-    cse18 = k_x**3
-    cse19 = b**3
-    cse20 = hbar**2
-    cse21 = b**2
-    cse22 = a_tilde**2
-    cse23 = cse22*m
-    cse24 = epsilon_1**2
-    cse25 = b*cse24
-    cse26 = epsilon_2**2
-    cse27 = b*cse26
-    cse28 = b*epsilon_2
-    cse29 = b_tilde**2
-    cse30 = cse20*cse29
-    cse31 = b*cse30
-    cse32 = 1/hbar
-    cse33 = 1/cse1**3
-    cse34 = cse8*k_y
-    cse35 = 1/cse7
-    cse36 = cse22*cse32
-    cse37 = cse35*cse36
-    cse38 = 1/cse1**2
-    cse39 = cse11*cse29
-    cse40 = cse33*cse36
-    cse41 = k_y**2
-    cse42 = cse0**3
-    cse43 = 1/cse7**3
-    cse44 = a_tilde**4
-    cse45 = epsilon_1*epsilon_2
-    cse46 = 6*cse45
-    cse47 = 3*cse24
-    cse48 = 3*cse26
-    cse49 = b*cse23
-    cse50 = 8*cse31
-    cse51 = 13*cse30
-    cse52 = cse29*k_y
-    cse53 = 2*cse4
-    cse54 = cse38*cse53
-    cse55 = k_x**2
-    cse56 = cse22*cse55
-    cse57 = cse52*cse56
-    cse58 = cse12*cse22
-    cse59 = 16*cse29
-    cse60 = cse2*cse53
-    cse61 = cse21*cse44*(cse21 + 5*cse24 + 5*cse26 - 10*cse45)/cse7**4
-    cse62 = cse60*cse61
+    cse13 = cse3*cse5
+    cse14 = cse12*cse13
+    cse15 = 8*a_tilde**3*b_tilde*(b - 2*epsilon_1 + 2*epsilon_2)
+    cse16 = b*k_x**3
+    cse17 = b**3
+    cse18 = hbar**2
+    cse19 = a_tilde**2
+    cse20 = cse19*m
+    cse21 = b_tilde**2
+    cse22 = -cse1
+    cse23 = cse22**2
+    cse24 = b*cse23
+    cse25 = 3*cse20
+    cse26 = 1/hbar
+    cse27 = 1/cse2**3
+    cse28 = cse26*cse27
+    cse29 = cse0*cse21
+    cse30 = cse19*cse26
+    cse31 = cse27*cse30
+    cse32 = cse19*cse5
+    cse33 = k_x*k_y**2
+    cse34 = 1/cse8**3
+    cse35 = cse17*cse3*cse34
+    cse36 = cse21*cse35
+    cse37 = a_tilde**4
+    cse38 = 3*cse23
+    cse39 = 2*cse34
+    cse40 = cse21*cse22
+    cse41 = 2/cse2**2
+    cse42 = 5*cse23
+    cse43 = cse21*k_y
+    cse44 = cse43*cse5
+    cse45 = cse12*cse32
+    cse46 = k_x**2
+    cse47 = cse19*cse46
+    cse48 = 1/cse8**4
+    cse49 = cse0 + cse42
+    cse50 = 2*cse0*cse37*cse48*cse49
+    cse51 = b**4 + 24*b*cse40 - cse0*cse23
+    cse52 = cse27*cse39
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=96*b_tilde**3*cse10*cse6*cse9 + 4*b_tilde*cse10*cse3*cse32*cse33*cse34*(2*b*cse20*epsilon_1*epsilon_2 + 3*b*cse22*epsilon_1*m + cse19*cse20 - cse20*cse25 - cse20*cse27 + 21*cse20*cse29*epsilon_1 - cse21*cse23 - 3*cse23*cse28 - 21*cse30*epsilon_2 - 7*cse31) + cse11*cse13*cse17 + 8*cse17*cse18*cse6,
-        c_x=2*b*cse18*cse32*cse33*cse43*cse44*(cse21 - cse46 + cse47 + cse48) - 2*b*cse37*k_x/cse1 - 20*cse0*cse29*cse35*cse40*k_x + 16*cse2*cse22*cse29*cse3*cse41*cse42*cse43*hbar*k_x + 2*cse22*cse3*cse32*cse33*cse41*cse43*k_x*(cse19*cse23 - cse21*cse30 + cse24*cse51 + cse26*cse51 - 26*cse30*cse45 - cse46*cse49 + cse47*cse49 + cse48*cse49 - cse50*epsilon_1 + cse50*epsilon_2) - cse37*cse38*cse39 - cse39*cse40*cse9,
-        c_y=12*b_tilde**4*cse6 + 96*cse0*cse33*cse4*cse57*cse8 + 4*cse13*cse55*cse61 - cse16*cse58*cse60*(-12*b*cse29 + cse14*cse21 - cse14*cse28 - cse15*cse21 + cse19 + cse25 + cse27 + cse59*epsilon_1 - cse59*epsilon_2) - cse34*cse54*cse56*(cse21 - 11*cse29) - 4*cse40*cse52 - cse42*cse43*cse5*cse58*cse59 - cse42*cse43*cse56*cse59*cse6 + 64*cse5*cse57*cse9 - cse52*cse54 + cse62*k_x**4*k_y + cse62*k_y**5,
+        c_0=b*cse10*cse14*cse15 + 96*b_tilde**3*cse0*cse11*cse7 + 4*b_tilde*cse11*cse28*cse4*k_y*(17*b*cse18*cse21 - b*cse22*cse25 - cse0*cse20 + cse17*cse18 + 3*cse18*cse21*cse22 - cse18*cse24) + cse15*cse16*cse7*cse9,
+        c_x=32*cse10*cse29*cse31 + cse10*cse30*cse41*(12*b*cse21 + cse17 - cse24 + 2*cse40) + cse16*cse28*cse37*cse39*(cse0 + cse38) + cse31*cse33*cse39*cse4*(cse17*cse20 + cse18*cse21*cse42 - 9*cse18*cse29 + cse24*cse25) - 16*cse32*cse33*cse36,
+        c_y=12*b_tilde**4*cse7 + 4*cse0*cse14*cse37*cse46*cse48*cse49 + cse13*cse50*k_y**5 - 4*cse31*cse43 + 144*cse35*cse44*cse47 + 128*cse36*cse45 - cse41*cse44 + cse45*cse52*(8*cse21*cse23 + 52*cse29 + cse51) + cse47*cse52*cse6*(cse21*cse38 + 61*cse29 + cse51) + cse50*cse7*k_x**4,
         c_z=0,
     )
 
@@ -2958,44 +2694,46 @@ _dJ_z_x_TERMS = (
 
 def _dJ_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_dJ_z_x_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = b_tilde**2
-    cse2 = 4*cse1
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = 1/cse0**4
-    cse6 = a_tilde**2
-    cse7 = 14*b
-    cse8 = 2*cse1*cse4*cse5*cse6*(7*b**2 - cse7*epsilon_1 + cse7*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = b_tilde**2
+    cse3 = 4*cse2
+    cse4 = 1/m
+    cse5 = cse4*hbar
+    cse6 = 1/cse1**4
+    cse7 = a_tilde**2
+    cse8 = -cse0
+    cse9 = 2*cse2*cse5*cse6*cse7*(7*b**2 + 14*b*cse8 + 11*cse8**2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: k_x
-        24*b_tilde**4*cse3*cse5*hbar - cse2*cse4/cse0**2 - cse2*cse6/(cse0**3*hbar),
+        24*b_tilde**4*cse4*cse6*hbar - cse3*cse5/cse1**2 - cse3*cse7/(cse1**3*hbar),
         # c_z: k_x**3
-        cse8,
+        cse9,
         # c_z: k_x*k_y**2
-        cse8,
+        cse9,
     )
 
 
 @_kernel(_dJ_z_x_TERMS, _dJ_z_x_coefficients)
 def dJ_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{z,x} = J_eff_{z,x} − ½{(1/ħ)∂H_eff/∂k_x, σ_z}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = b_tilde**2
-    cse2 = 4*cse1*k_x
-    cse3 = hbar/m
-    cse4 = cse3/cse0**4
-    cse5 = cse4*k_x
-    cse6 = a_tilde**2
-    cse7 = 14*b
-    cse8 = 2*cse1*cse6*(7*b**2 - cse7*epsilon_1 + cse7*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = b_tilde**2
+    cse3 = 4*cse2*k_x
+    cse4 = hbar/m
+    cse5 = cse4/cse1**4
+    cse6 = cse5*k_x
+    cse7 = a_tilde**2
+    cse8 = -cse0
+    cse9 = 2*cse2*cse7*(7*b**2 + 14*b*cse8 + 11*cse8**2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=24*b_tilde**4*cse5 + cse4*cse8*k_x**3 + cse5*cse8*k_y**2 - cse2*cse3/cse0**2 - cse2*cse6/(cse0**3*hbar),
+        c_z=24*b_tilde**4*cse6 + cse5*cse9*k_x**3 + cse6*cse9*k_y**2 - cse3*cse4/cse1**2 - cse3*cse7/(cse1**3*hbar),
     )
 
 
@@ -3010,44 +2748,46 @@ _dJ_z_y_TERMS = (
 
 def _dJ_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """The coefficients of ``_dJ_z_y_TERMS`` at scalar parameters (no momentum: k-free)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = b_tilde**2
-    cse2 = 4*cse1
-    cse3 = 1/m
-    cse4 = cse3*hbar
-    cse5 = 1/cse0**4
-    cse6 = a_tilde**2
-    cse7 = 14*b
-    cse8 = 2*cse1*cse4*cse5*cse6*(7*b**2 - cse7*epsilon_1 + cse7*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = b_tilde**2
+    cse3 = 4*cse2
+    cse4 = 1/m
+    cse5 = cse4*hbar
+    cse6 = 1/cse1**4
+    cse7 = a_tilde**2
+    cse8 = -cse0
+    cse9 = 2*cse2*cse5*cse6*cse7*(7*b**2 + 14*b*cse8 + 11*cse8**2)/(b - epsilon_1 + epsilon_2)**2
     return (
         # c_z: k_y
-        24*b_tilde**4*cse3*cse5*hbar - cse2*cse4/cse0**2 - cse2*cse6/(cse0**3*hbar),
+        24*b_tilde**4*cse4*cse6*hbar - cse3*cse5/cse1**2 - cse3*cse7/(cse1**3*hbar),
         # c_z: k_x**2*k_y
-        cse8,
+        cse9,
         # c_z: k_y**3
-        cse8,
+        cse9,
     )
 
 
 @_kernel(_dJ_z_y_TERMS, _dJ_z_y_coefficients)
 def dJ_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """δJ_{z,y} = J_eff_{z,y} − ½{(1/ħ)∂H_eff/∂k_y, σ_z}: the part beyond the standard definition, Eq. (27)."""
-    cse0 = -b - epsilon_1 + epsilon_2
-    cse1 = b_tilde**2
-    cse2 = 4*cse1*k_y
-    cse3 = hbar/m
-    cse4 = cse3/cse0**4
-    cse5 = cse4*k_y
-    cse6 = a_tilde**2
-    cse7 = 14*b
-    cse8 = 2*cse1*cse6*(7*b**2 - cse7*epsilon_1 + cse7*epsilon_2 + 11*epsilon_1**2 - 22*epsilon_1*epsilon_2 + 11*epsilon_2**2)/(b - epsilon_1 + epsilon_2)**2
+    cse0 = epsilon_1 - epsilon_2
+    cse1 = -b - cse0
+    cse2 = b_tilde**2
+    cse3 = 4*cse2*k_y
+    cse4 = hbar/m
+    cse5 = cse4/cse1**4
+    cse6 = cse5*k_y
+    cse7 = a_tilde**2
+    cse8 = -cse0
+    cse9 = 2*cse2*cse7*(7*b**2 + 14*b*cse8 + 11*cse8**2)/(b - epsilon_1 + epsilon_2)**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=24*b_tilde**4*cse5 + cse4*cse8*k_y**3 + cse5*cse8*k_x**2 - cse2*cse3/cse0**2 - cse2*cse6/(cse0**3*hbar),
+        c_z=24*b_tilde**4*cse6 + cse5*cse9*k_y**3 + cse6*cse9*k_x**2 - cse3*cse4/cse1**2 - cse3*cse7/(cse1**3*hbar),
     )
 
 

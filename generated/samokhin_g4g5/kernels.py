@@ -600,20 +600,22 @@ def _H_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
 @_kernel(_H_TERMS, _H_coefficients)
 def H(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     """Effective Hamiltonian H_eff(k), Eq. (18)."""
-    cse0 = k_x**2
-    cse1 = (1/2)*hbar**2/m
-    cse2 = k_y**2
-    cse3 = 1/(b - epsilon_1 + epsilon_2)
-    cse4 = 2*cse3
-    cse5 = epsilon_1 - epsilon_2
-    cse6 = a_tilde**2*cse3*cse5/(-b - cse5)
-    cse7 = a_tilde*b_tilde*cse4
+    cse0 = -epsilon_1
+    cse1 = hbar**2
+    cse2 = k_x**2
+    cse3 = 1/m
+    cse4 = k_y**2
+    cse5 = 1/(b + cse0 + epsilon_2)
+    cse6 = 2*cse5
+    cse7 = epsilon_1 - epsilon_2
+    cse8 = -a_tilde**2*cse5*cse7/(-b - cse7)
+    cse9 = a_tilde*b_tilde*cse6
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-b_tilde**2*cse4 + cse0*cse1 + cse0*cse6 + cse1*cse2 + cse2*cse6 + epsilon_1,
-        c_x=-cse7*k_y,
-        c_y=cse7*k_x,
+        c_0=-b_tilde**2*cse6 - cse0 + (1/2)*cse1*cse2*cse3 + (1/2)*cse1*cse3*cse4 - cse2*cse8 - cse4*cse8,
+        c_x=-cse9*k_y,
+        c_y=cse9*k_x,
         c_z=0,
     )
 
@@ -845,23 +847,22 @@ def _J_x_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse4 = 1/m
     cse5 = cse4*hbar
     cse6 = cse5/cse3**2
-    cse7 = 4*cse2*cse6
+    cse7 = 4*b*cse2*cse6
     cse8 = b_tilde**2
     cse9 = a_tilde**2
-    cse10 = cse9*m
-    cse11 = 2*cse2/(cse3*hbar)
-    cse12 = -2*b**2*cse6*cse9/cse1**2
+    cse10 = 2*cse2/(cse3*hbar)
+    cse11 = -2*b**2*cse6*cse9/cse1**2
     return (
         # c_0: k_x*k_y
-        a_tilde*b*b_tilde*cse7,
+        a_tilde*b_tilde*cse7,
         # c_x: k_x
-        cse0*cse7*cse8 + cse11*cse4*(cse10*epsilon_1 - cse10*epsilon_2 + cse8*hbar**2) + cse5,
+        -cse10*cse4*(-cse0*cse9*m + cse8*hbar**2) + cse5 + cse7*cse8,
         # c_x: k_x**3
-        cse12,
+        cse11,
         # c_x: k_x*k_y**2
-        cse12,
+        cse11,
         # c_y: k_y
-        b*cse11*cse9,
+        b*cse10*cse9,
     )
 
 
@@ -877,18 +878,16 @@ def J_x_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = 1/m
     cse7 = cse6*k_x
     cse8 = cse7*hbar
-    cse9 = 4*cse3*cse5*cse8
+    cse9 = b_tilde**2
     cse10 = a_tilde**2
     cse11 = 2*b**2*cse10*cse5/cse2**2
-    cse12 = b_tilde**2
-    cse13 = cse10*m
-    cse14 = 2*cse3/(cse4*hbar)
+    cse12 = 2*cse3/(cse4*hbar)
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=a_tilde*b_tilde*cse0*cse9,
-        c_x=cse1*cse12*cse9 - cse11*cse6*hbar*k_x**3 - cse11*cse8*k_y**2 + cse14*cse7*(cse12*hbar**2 + cse13*epsilon_1 - cse13*epsilon_2) + cse8,
-        c_y=cse0*cse10*cse14,
+        c_0=4*a_tilde*b_tilde*cse0*cse3*cse5*cse8,
+        c_x=4*b*cse3*cse5*cse6*cse9*hbar*k_x - cse11*cse6*hbar*k_x**3 - cse11*cse8*k_y**2 - cse12*cse7*(-cse1*cse10*m + cse9*hbar**2) + cse6*hbar*k_x,
+        c_y=cse0*cse10*cse12,
         c_z=0,
     )
 
@@ -916,25 +915,24 @@ def _J_x_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = 1/m
     cse7 = cse6*hbar
     cse8 = cse7/cse1**2
-    cse9 = 4*cse5*cse8
+    cse9 = 4*b*cse5*cse8
     cse10 = b_tilde**2
     cse11 = a_tilde**2
-    cse12 = cse11*m
-    cse13 = cse2*cse5
-    cse14 = -2*b**2*cse11*cse8/cse4**2
+    cse12 = cse2*cse5
+    cse13 = -2*b**2*cse11*cse8/cse4**2
     return (
         # c_0: 1
         -cse0*cse2,
         # c_0: k_y**2
-        b*cse0*cse9,
+        cse0*cse9,
         # c_x: k_y
-        cse10*cse3*cse9 + cse13*cse6*(cse10*hbar**2 + cse12*epsilon_1 - cse12*epsilon_2) + cse7,
+        cse10*cse9 - cse12*cse6*(cse10*hbar**2 - cse11*cse3*m) + cse7,
         # c_x: k_x**2*k_y
-        cse14,
+        cse13,
         # c_x: k_y**3
-        cse14,
+        cse13,
         # c_y: k_x
-        -b*cse11*cse13,
+        -b*cse11*cse12,
     )
 
 
@@ -950,21 +948,17 @@ def J_x_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = epsilon_1 - epsilon_2
     cse7 = -b - cse6
     cse8 = 1/cse7
-    cse9 = 4*cse8
-    cse10 = cse3*k_y
-    cse11 = cse10*hbar
-    cse12 = a_tilde**2
-    cse13 = 2*b**2*cse12/cse7**2
-    cse14 = b_tilde**2
-    cse15 = cse11*cse4
-    cse16 = cse12*m
-    cse17 = cse2*cse8
+    cse9 = b_tilde**2
+    cse10 = a_tilde**2
+    cse11 = 2*b**2*cse10/cse7**2
+    cse12 = cse3*k_y
+    cse13 = cse2*cse8
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=b*cse0*cse5*cse9*k_y**2 - cse0*cse2,
-        c_x=cse10*cse17*(cse14*hbar**2 + cse16*epsilon_1 - cse16*epsilon_2) + cse11 - cse13*cse15*k_x**2 - cse13*cse5*k_y**3 + cse14*cse15*cse6*cse9,
-        c_y=-b*cse12*cse17*k_x,
+        c_0=4*b*cse0*cse5*cse8*k_y**2 - cse0*cse2,
+        c_x=4*b*cse3*cse4*cse8*cse9*hbar*k_y - cse11*cse12*cse4*hbar*k_x**2 - cse11*cse5*k_y**3 - cse12*cse13*(-cse10*cse6*m + cse9*hbar**2) + cse3*hbar*k_y,
+        c_y=-b*cse10*cse13*k_x,
         c_z=0,
     )
 
@@ -992,25 +986,24 @@ def _J_y_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = 1/m
     cse7 = cse6*hbar
     cse8 = cse7/cse1**2
-    cse9 = 4*cse5*cse8
+    cse9 = 4*b*cse5*cse8
     cse10 = a_tilde**2
     cse11 = cse2*cse5
     cse12 = b_tilde**2
-    cse13 = cse10*m
-    cse14 = -2*b**2*cse10*cse8/cse4**2
+    cse13 = -2*b**2*cse10*cse8/cse4**2
     return (
         # c_0: 1
         cse0*cse2,
         # c_0: k_x**2
-        -b*cse0*cse9,
+        -cse0*cse9,
         # c_x: k_y
         -b*cse10*cse11,
         # c_y: k_x
-        cse11*cse6*(cse12*hbar**2 + cse13*epsilon_1 - cse13*epsilon_2) + cse12*cse3*cse9 + cse7,
+        -cse11*cse6*(-cse10*cse3*m + cse12*hbar**2) + cse12*cse9 + cse7,
         # c_y: k_x**3
-        cse14,
+        cse13,
         # c_y: k_x*k_y**2
-        cse14,
+        cse13,
     )
 
 
@@ -1026,21 +1019,17 @@ def J_y_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = epsilon_1 - epsilon_2
     cse7 = -b - cse6
     cse8 = 1/cse7
-    cse9 = 4*cse8
-    cse10 = a_tilde**2
-    cse11 = 2*cse0*cse2*cse8
-    cse12 = cse3*k_x
-    cse13 = cse12*hbar
-    cse14 = 2*b**2*cse10/cse7**2
-    cse15 = b_tilde**2
-    cse16 = cse13*cse4
-    cse17 = cse10*m
+    cse9 = a_tilde**2
+    cse10 = 2*cse0*cse2*cse8
+    cse11 = b_tilde**2
+    cse12 = 2*b**2*cse9/cse7**2
+    cse13 = cse3*k_x
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-a_tilde*b*b_tilde*cse5*cse9*k_x**2 + 2*a_tilde*b_tilde*cse0*cse2,
-        c_x=-b*cse10*cse11*k_y,
-        c_y=cse11*cse12*(cse15*hbar**2 + cse17*epsilon_1 - cse17*epsilon_2) + cse13 - cse14*cse16*k_y**2 - cse14*cse5*k_x**3 + cse15*cse16*cse6*cse9,
+        c_0=-4*a_tilde*b*b_tilde*cse5*cse8*k_x**2 + 2*a_tilde*b_tilde*cse0*cse2,
+        c_x=-b*cse10*cse9*k_y,
+        c_y=4*b*cse11*cse3*cse4*cse8*hbar*k_x - cse10*cse13*(cse11*hbar**2 - cse6*cse9*m) - cse12*cse13*cse4*hbar*k_y**2 - cse12*cse5*k_x**3 + cse3*hbar*k_x,
         c_z=0,
     )
 
@@ -1066,24 +1055,23 @@ def _J_y_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse5 = 1/m
     cse6 = cse5*hbar
     cse7 = cse6/cse4**2
-    cse8 = 4*cse7
+    cse8 = 4*cse3*cse7
     cse9 = a_tilde**2
     cse10 = 2*cse9
     cse11 = 1/(cse4*hbar)
     cse12 = b_tilde**2
-    cse13 = cse9*m
-    cse14 = -b**2*cse10*cse7/cse1**2
+    cse13 = -b**2*cse10*cse7/cse1**2
     return (
         # c_0: k_x*k_y
-        -a_tilde*b_tilde*cse3*cse8,
+        -a_tilde*b_tilde*cse8,
         # c_x: k_x
         cse10*cse11*cse3,
         # c_y: k_y
-        cse0*cse12*cse2*cse8 + 2*cse11*cse2*cse5*(cse12*hbar**2 + cse13*epsilon_1 - cse13*epsilon_2) + cse6,
+        -2*cse11*cse2*cse5*(-cse0*cse9*m + cse12*hbar**2) + cse12*cse8 + cse6,
         # c_y: k_x**2*k_y
-        cse14,
+        cse13,
         # c_y: k_y**3
-        cse14,
+        cse13,
     )
 
 
@@ -1099,19 +1087,17 @@ def J_y_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse6 = 1/m
     cse7 = cse6*k_y
     cse8 = cse7*hbar
-    cse9 = 4*cse5*cse8
-    cse10 = a_tilde**2
-    cse11 = 2*cse10
-    cse12 = 1/(cse4*hbar)
-    cse13 = b**2*cse11*cse5/cse1**2
-    cse14 = b_tilde**2
-    cse15 = cse10*m
+    cse9 = a_tilde**2
+    cse10 = 2*cse9
+    cse11 = 1/(cse4*hbar)
+    cse12 = b_tilde**2
+    cse13 = b**2*cse10*cse5/cse1**2
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
-        c_0=-a_tilde*b_tilde*cse3*cse9,
-        c_x=cse11*cse12*cse3,
-        c_y=cse0*cse14*cse2*cse9 + 2*cse12*cse2*cse7*(cse14*hbar**2 + cse15*epsilon_1 - cse15*epsilon_2) - cse13*cse6*hbar*k_y**3 - cse13*cse8*k_x**2 + cse8,
+        c_0=-4*a_tilde*b_tilde*cse3*cse5*cse8,
+        c_x=cse10*cse11*cse3,
+        c_y=4*b*cse12*cse2*cse5*cse6*hbar*k_y - 2*cse11*cse2*cse7*(-cse0*cse9*m + cse12*hbar**2) - cse13*cse6*hbar*k_y**3 - cse13*cse8*k_x**2 + cse6*hbar*k_y,
         c_z=0,
     )
 
@@ -1131,10 +1117,9 @@ def _J_z_x_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse3 = epsilon_1 - epsilon_2
     cse4 = 1/(-b - cse3)
     cse5 = b - epsilon_1 + epsilon_2
-    cse6 = a_tilde**2*m
     return (
         # c_z: k_x
-        2*cse0*cse4*(2*cse2*hbar**2 + cse6*epsilon_1 - cse6*epsilon_2)/(cse5*hbar) + 8*cse1*cse2*cse3*cse4/cse5**2 + cse1,
+        8*b*cse1*cse2*cse4/cse5**2 - 2*cse0*cse4*(-a_tilde**2*cse3*m + 2*cse2*hbar**2)/(cse5*hbar) + cse1,
     )
 
 
@@ -1147,14 +1132,13 @@ def J_z_x(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse3 = epsilon_1 - epsilon_2
     cse4 = 1/(-b - cse3)
     cse5 = b - epsilon_1 + epsilon_2
-    cse6 = a_tilde**2*m
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=2*cse0*cse4*(2*cse2*hbar**2 + cse6*epsilon_1 - cse6*epsilon_2)/(cse5*hbar) + 8*cse1*cse2*cse3*cse4/cse5**2 + cse1,
+        c_z=8*b*cse1*cse2*cse4/cse5**2 - 2*cse0*cse4*(-a_tilde**2*cse3*m + 2*cse2*hbar**2)/(cse5*hbar) + cse1,
     )
 
 
@@ -1173,10 +1157,9 @@ def _J_z_y_coefficients(hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse3 = epsilon_1 - epsilon_2
     cse4 = 1/(-b - cse3)
     cse5 = b - epsilon_1 + epsilon_2
-    cse6 = a_tilde**2*m
     return (
         # c_z: k_y
-        2*cse0*cse4*(2*cse2*hbar**2 + cse6*epsilon_1 - cse6*epsilon_2)/(cse5*hbar) + 8*cse1*cse2*cse3*cse4/cse5**2 + cse1,
+        8*b*cse1*cse2*cse4/cse5**2 - 2*cse0*cse4*(-a_tilde**2*cse3*m + 2*cse2*hbar**2)/(cse5*hbar) + cse1,
     )
 
 
@@ -1189,14 +1172,13 @@ def J_z_y(k_x, k_y, *, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b):
     cse3 = epsilon_1 - epsilon_2
     cse4 = 1/(-b - cse3)
     cse5 = b - epsilon_1 + epsilon_2
-    cse6 = a_tilde**2*m
     shape = numpy.broadcast(k_x, k_y, hbar, m, epsilon_1, epsilon_2, a_tilde, b_tilde, b).shape
     return _pauli(
         shape,
         c_0=0,
         c_x=0,
         c_y=0,
-        c_z=2*cse0*cse4*(2*cse2*hbar**2 + cse6*epsilon_1 - cse6*epsilon_2)/(cse5*hbar) + 8*cse1*cse2*cse3*cse4/cse5**2 + cse1,
+        c_z=8*b*cse1*cse2*cse4/cse5**2 - 2*cse0*cse4*(-a_tilde**2*cse3*m + 2*cse2*hbar**2)/(cse5*hbar) + cse1,
     )
 
 
