@@ -95,7 +95,9 @@ def _cases_to_order(orders):
     return out
 
 
-@pytest.mark.parametrize("sizes,seed", CASES)
+@pytest.mark.parametrize(
+    "sizes,seed", [pytest.param(*c, marks=[pytest.mark.slow] if sum(c[0]) >= 8 else []) for c in CASES]
+)
 def test_three_blocks_exact_identities(sizes, seed):
     """U†U = 1 and every off-diagonal block of U†HU vanishes, order by order, exactly."""
     order = 3

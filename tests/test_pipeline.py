@@ -190,7 +190,8 @@ def test_committed_generated_is_fresh():
 
 def test_regeneration_is_deterministic_across_processes(tmp_path):
     """Two cold generations in processes with different hash seeds give identical bytes."""
-    names = ["samokhin_c4v", "samokhin_g4g5", "isolated_gamma5"]  # c4v has observables.py too
+    # c4v has observables.py too; g4g5 (the same code paths as c4v) is left to make check-generated
+    names = ["samokhin_c4v", "isolated_gamma5"]
     outs = []
     for seed in ("1", "2"):
         out = tmp_path / f"run{seed}"
