@@ -345,6 +345,8 @@ def _grid_option(text):
     """``--grid NAME=START:STOP:N`` (N evenly spaced points, START < STOP) or ``NAME=VALUE``: (name, values)."""
     import numpy as np
 
+    from .pipeline.sweep import MAX_POINTS
+
     usage = "--grid takes NAME=START:STOP:N (N ≥ 2 points, START < STOP) or NAME=VALUE"
     key, sep, spec = text.partition("=")
     key = key.strip()
@@ -370,6 +372,8 @@ def _grid_option(text):
         raise ModelError(
             f"--grid {text}: N = {count} gives {what}. Fix: N ≥ 2, e.g. --grid {key}={spec[: spec.rfind(':')]}:26."
         )
+    if count > MAX_POINTS:
+        raise ModelError(f"--grid {text}: N = {count:,} is more than {MAX_POINTS:,} points. Fix: split the sweep.")
     if not bounds[0] < bounds[1]:
         raise ModelError(
             f"--grid {text}: START = {bounds[0]:g} is not below STOP = {bounds[1]:g}. Fix: e.g. --grid "

@@ -137,6 +137,12 @@ def test_effective_progress_lines_on_stderr(capsys, progress, expect):
         assert err == ""
 
 
+@pytest.mark.parametrize("progress", ["yes", 1, 0.5])
+def test_effective_progress_of_another_type_is_one_model_error(progress):
+    with pytest.raises(ssw.ModelError, match=r"progress must be True, False or a callable"):
+        ssw.effective(ssw.models.rashba_toy(), 2, progress=progress)
+
+
 def test_effective_progress_to_a_callable():
     heard = []
     ssw.effective(ssw.models.samokhin_c4v(), 2, progress=heard.append).operator("S_z")

@@ -167,6 +167,8 @@ BAD_SWEEPS = [
     ({"client": 3}, "client must be"),
     ({"chunk": 0}, "chunk must be"),
     ({"client": "synchronous", "workers": 2}, "drop one"),
+    ({"grid": {"mu": range(10**12)}}, "more than 10,000,000 points"),
+    ({"grid": {"mu": np.linspace(0.1, 0.2, 4000), "b": np.linspace(0, 0.1, 4000)}}, "the grid has 16,000,000 points"),
 ]
 
 
@@ -188,6 +190,7 @@ BAD_CLI = [
     (["--grid", "mu=0.1:0.2:3", "--grid", "mu=0.1:0.2:3"], "given twice"),
     (["--grid", "mu=0.1:0.2:3", "--fixed", "b=x"], "--fixed takes NAME=NUMBER"),
     ([], "at least one --grid"),
+    (["--grid", "mu=0.05:0.3:100000000000"], "is more than 10,000,000 points"),
     (["--grid", "mu=0.1:0.2:3", "--quantity-override", "sigma_xx"], "unknown quantity 'sigma_xx'"),
 ]
 

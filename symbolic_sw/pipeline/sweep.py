@@ -33,6 +33,7 @@ overrides them and ``grid`` spans the sweep.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
 import os
@@ -53,6 +54,8 @@ __all__ = ["QUANTITIES", "SWEEP_EXTRA", "evaluate_points", "sweep"]
 QUANTITIES = ("J_s", "sigma_sh", "sigma_sh_intra", "sigma_sh_remote")
 #: how to install what a distributed sweep needs
 SWEEP_EXTRA = "pip install 'symbolic-sw[sweep]'"
+#: largest grid (per axis and in all): 10⁷ points are ~3 s of J_s and 80 MB of result
+MAX_POINTS = 10**7
 _PARTS = {"sigma_sh": "total", "sigma_sh_intra": "intra", "sigma_sh_remote": "remote"}
 #: options of each quantity and their defaults (``spin``, ``current``: the μ, i of ⟨j_{μ,i}⟩ or σ^μ_ij)
 _OPTIONS = {
@@ -310,7 +313,8 @@ def _grid_axis(name, values):
         raise ModelError(f"grid[{name!r}] is text ({values!r}); it must be numbers. Fix: e.g. [0.1, 0.2].")
     if not isinstance(values, np.ndarray):
         try:
-            values = list(values)
+            # at most MAX_POINTS + 1 items: range(10**12) is refused, not materialised
+            values = list(itertools.islice(iter(values), MAX_POINTS + 1))
         except TypeError:
             raise ModelError(
                 f"grid[{name!r}] must be a sequence of numbers, got {values!r}. Fix: e.g. np.linspace(0.05, 0.3, 26)."
@@ -321,6 +325,8 @@ def _grid_axis(name, values):
     array = np.asarray([_number(v, f"grid[{name!r}] value") for v in objects], dtype=float)
     if array.size == 0:
         raise ModelError(f"grid[{name!r}] has no points. Fix: give at least one value.")
+    if array.size > MAX_POINTS:
+        raise ModelError(f"grid[{name!r}] has more than {MAX_POINTS:,} points. Fix: split the sweep into parts.")
     return array
 
 
@@ -393,6 +399,12 @@ def _parameters(quantity, evaluator, grid, fixed):
     if both:
         raise ModelError(f"{both[0]} is both on the grid and fixed. Fix: give it in one of them.")
     axes = {k: _grid_axis(k, v) for k, v in grid.items()}
+    total = math.prod(a.size for a in axes.values())
+    if total > MAX_POINTS:
+        raise ModelError(
+            f"the grid has {total:,} points, more than {MAX_POINTS:,} (the result alone would take "
+            f"{8 * total / 1e9:.1f} GB). Fix: split the sweep into parts or use fewer points per axis."
+        )
     values = {"T": 0.0, **evaluator.defaults(), **{k: _number(v, f"fixed[{k!r}]") for k, v in fixed.items()}}
     missing = [k for k in known if k not in values and k not in axes]
     if missing:

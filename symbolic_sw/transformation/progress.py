@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ..errors import ModelError
+
 __all__ = ["Progress", "reporter"]
 
 
@@ -52,4 +54,8 @@ def reporter(progress, label=""):
         return Progress(label)
     if callable(progress):
         return progress
-    return None
+    if progress is None or progress is False:
+        return None
+    raise ModelError(
+        f"progress must be True, False or a callable receiving each line, got {progress!r}. Fix: progress=True."
+    )
