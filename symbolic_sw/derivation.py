@@ -15,6 +15,13 @@ validates it into a :class:`Derivation`.  Fields (upper case, module level):
 ``BLOCKS``         with ``HAMILTONIAN``: block sizes (required), e.g. ``[2, 4]``
 ``SYMBOLS``        with ``HAMILTONIAN``: names of the parameters beyond the package's
 ``BASIS``          with ``HAMILTONIAN``: labels of the basis states (optional)
+``COMMUTATORS``    with ``HAMILTONIAN``: non-commuting symbols (issue 16), ``{"a, b": "c"}``
+                   meaning ``[a, b] = c``, e.g. ``{"k_x, k_y": "-I*e*B_z/hbar"}``; names
+                   and values in the Hamiltonian's syntax, parsed the same safe way
+                   (:func:`symbolic_sw.parsing.parse_commutators`). A ``MODEL`` function's
+                   Model declares its own. Such a model is derived, shown and written as
+                   kernels of the Weyl symbol; ``symbolic-sw check`` and ``OBSERVABLES``
+                   (closed forms for commuting momenta) refuse it
 ``MODEL_OPTIONS``  keyword arguments of the factory / of ``Model.from_string``
                    (``spin``, ``time_reversal``, ``momenta``, ``perturbation`` …)
 ``ORDER``          powers of the inter-block coupling kept (required, ≥ 1)
@@ -64,6 +71,7 @@ from . import models
 from . import operators as ops
 from .errors import ModelError
 from .model import Model
+from .parsing import parse_commutators
 
 __all__ = [
     "CHECKOUT",
@@ -127,6 +135,7 @@ _FIELDS = {
     "BLOCKS",
     "SYMBOLS",
     "BASIS",
+    "COMMUTATORS",
 }
 
 
@@ -149,10 +158,21 @@ class Derivation:
     values: dict = field(default_factory=dict)
     scale: tuple = ()
     observables: bool = False
-    #: ``HAMILTONIAN``, ``BLOCKS``, ``SYMBOLS``, ``BASIS`` of a string model
+    #: ``HAMILTONIAN``, ``BLOCKS``, ``SYMBOLS``, ``BASIS``, ``COMMUTATORS`` of a string model
     string_model: dict | None = None
     #: source text of a user model file (part of the digest)
     model_source: str = ""
+
+    @property
+    def declares_commutators(self) -> bool:
+        """Whether the spec itself declares non-commuting symbols (``COMMUTATORS`` or the option).
+
+        Known without building the model; a ``MODEL`` function that returns a field
+        model by itself is found only when the model is built.
+        """
+        if self.string_model is not None and self.string_model.get("COMMUTATORS"):
+            return True
+        return bool(self.model_options.get("commutators"))
 
     def model(self):
         """Build the model (with the ``PERTURBATIVE`` symbols moved to the perturbation)."""
@@ -167,6 +187,8 @@ class Derivation:
                 symbols=sm["SYMBOLS"],
                 basis=sm["BASIS"],
                 name=self.name,
+                # COMMUTATORS, or (never both: checked on load) the older MODEL_OPTIONS["commutators"]
+                **({"commutators": sm["COMMUTATORS"]} if sm.get("COMMUTATORS") is not None else {}),
                 **self.model_options,
             )
         else:
@@ -177,6 +199,8 @@ class Derivation:
                     f"derivation {self.name!r}: MODEL {self.model_factory!r} returned "
                     f"{type(model).__name__}, not a symbolic_sw Model."
                 )
+        if self.observables and model.commutators:
+            raise ModelError(_observables_refusal(self.name, model))
         if self.perturbative:
             names = [s for group in self.perturbative for s in group]
             model = model.with_perturbative([_symbol(model, s, self.name) for s in names])
@@ -186,6 +210,15 @@ class Derivation:
     def digest(self) -> str:
         """SHA-256 of the spec file's bytes (and of the user model's file, if any)."""
         return hashlib.sha256((self.source + "\0" + self.model_source).encode()).hexdigest()
+
+
+def _observables_refusal(spec, model) -> str:
+    """One line: why a spec with ``OBSERVABLES = True`` cannot have this field model."""
+    pairs = ", ".join(f"[{a}, {b}]" for a, b in model.commutators)
+    return (
+        f"derivation {spec!r}: OBSERVABLES = True, but the model declares commutators ({pairs}); the closed-form "
+        f"equilibrium current (Eqs. 49-52) assumes commuting momenta. Fix: remove OBSERVABLES from the spec."
+    )
 
 
 def _call_factory(spec, label, function, *args, **options):
@@ -400,6 +433,29 @@ def _check_symbols(bad, symbols):
     _strings(bad, "SYMBOLS", symbols, "the parameters beyond the package's", allow_symbols=True)
 
 
+def _check_commutators(bad, commutators, symbols, observables):
+    """``COMMUTATORS``: parsed now (cheap, nothing evaluated), so a bad entry is reported before any work.
+
+    Whether each value is central and imaginary is checked when the model is built.
+    """
+    if commutators is None:
+        return
+    if not isinstance(commutators, dict) or not commutators:
+        raise bad(
+            f'COMMUTATORS must be a non-empty dict {{"a, b": "c"}} meaning [a, b] = c, got '
+            f'{_show(commutators)}. Fix: e.g. COMMUTATORS = {{"k_x, k_y": "-I*e*B_z/hbar"}}.'
+        )
+    try:
+        parsed = parse_commutators(commutators, symbols=symbols)
+    except ModelError as exc:
+        raise bad(str(exc).replace("commutators", "COMMUTATORS", 1)) from None
+    if observables is True and any(c != 0 for c in parsed.values()):
+        raise bad(
+            "OBSERVABLES = True, but COMMUTATORS declares non-commuting symbols; the closed-form equilibrium "
+            "current (Eqs. 49-52) assumes commuting momenta. Fix: remove OBSERVABLES from the spec."
+        )
+
+
 def _check_values(bad, values) -> dict:
     if not isinstance(values, dict):
         raise bad(
@@ -517,7 +573,7 @@ def _validate(path, source, module) -> Derivation:
     if "ORDER" not in fields:
         raise bad("missing ORDER.")
     string_model, model_source, function = None, "", None
-    string_fields = sorted({"HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS"} & set(fields))
+    string_fields = sorted({"HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS", "COMMUTATORS"} & set(fields))
     if "HAMILTONIAN" in fields:
         if "MODEL" in fields:
             raise bad("give either MODEL or HAMILTONIAN, not both.")
@@ -527,10 +583,12 @@ def _validate(path, source, module) -> Derivation:
         _check_symbols(bad, fields.get("SYMBOLS"))
         if fields.get("BASIS") is not None:
             _strings(bad, "BASIS", fields["BASIS"], "labels of the basis states")
-        string_model = {k: fields.get(k) for k in ("HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS")}
+        _check_commutators(bad, fields.get("COMMUTATORS"), fields.get("SYMBOLS"), fields.get("OBSERVABLES"))
+        string_model = {k: fields.get(k) for k in ("HAMILTONIAN", "BLOCKS", "SYMBOLS", "BASIS", "COMMUTATORS")}
         factory = "Model.from_string"
     elif string_fields:
-        raise bad(f"{', '.join(string_fields)} only go with HAMILTONIAN (a string model).")
+        own = " (a MODEL function's Model declares its own commutators)" if "COMMUTATORS" in string_fields else ""
+        raise bad(f"{', '.join(string_fields)} only go with HAMILTONIAN (a string model){own}.")
     elif "MODEL" not in fields:
         raise bad("missing MODEL (a factory name or 'file.py:function') or HAMILTONIAN.")
     else:
@@ -545,6 +603,8 @@ def _validate(path, source, module) -> Derivation:
     if not _is_int(order) or order < 1:
         raise bad(f"ORDER must be an integer ≥ 1, got {order!r}.")
     options = _check_options(bad, fields.get("MODEL_OPTIONS", {}), function, factory)
+    if string_model is not None and string_model["COMMUTATORS"] is not None and "commutators" in options:
+        raise bad("give the commutators once: as COMMUTATORS or in MODEL_OPTIONS, not both.")
     kinds = tuple(ops.KINDS)
     operators = fields.get("OPERATORS", ops.default_kinds())
     if not _is_sequence(operators) or not all(isinstance(o, str) for o in operators):

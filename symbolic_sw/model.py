@@ -514,6 +514,7 @@ class Model:
         time_reversal: bool = False,
         hbar=None,
         name: str | None = None,
+        commutators=None,
         **options,
     ) -> "Model":
         """A model from a Hamiltonian written as a string, kwant-continuum style.
@@ -552,6 +553,13 @@ class Model:
             Passed to :class:`Model`.
         hbar : sympy.Symbol, optional
             Default: the symbol the string calls ``hbar``.
+        commutators : mapping, optional
+            Non-commuting symbols (issue 16): ``{"a, b": "c"}`` means ``[a, b] = c``, e.g.
+            ``{"k_x, k_y": "-I*e*B_z/hbar", "z, k_z": "I"}``. A key names two symbols of the
+            string's table (built-ins and ``symbols``) as ``"a, b"`` (or the tuple ``("a", "b")``);
+            a value is a scalar string in the same grammar, parsed the same way (never
+            evaluated), or a SymPy expression. Then as for :class:`Model` (``c`` central and
+            imaginary; ``H`` in the Weyl convention).
 
         Returns
         -------
@@ -572,6 +580,7 @@ class Model:
             time_reversal=time_reversal,
             hbar=hbar,
             name=name,
+            commutators=commutators,
             **options,
         )
 

@@ -112,6 +112,7 @@ __all__ = [
     "model_from_string",
     "namespace",
     "parse",
+    "parse_commutators",
     "parse_hamiltonian",
 ]
 
@@ -1398,6 +1399,105 @@ def _resolve_symbols(names, items, what):
     return resolved
 
 
+_COMMUTATORS_FORM = 'e.g. commutators={"k_x, k_y": "-I*e*B_z/hbar", "z, k_z": "I"}'
+
+
+def _commutator_key(names, key) -> tuple:
+    """The two symbols named by a key of ``commutators``: ``"a, b"`` or ``("a", "b")``."""
+    if isinstance(key, str):
+        parts = [p.strip() for p in key.split(",")]
+    elif isinstance(key, tuple):
+        parts = list(key)
+    else:
+        parts = None
+    if not parts or len(parts) != 2 or not all(isinstance(p, (str, sympy.Symbol)) and str(p) for p in parts):
+        raise ModelError(
+            f"commutators entry {_clip(repr(key))}: a key must name two symbols, [a, b] written as the string "
+            f'"a, b" (or the tuple ("a", "b")). Fix: {_COMMUTATORS_FORM}.'
+        )
+    out = []
+    for part in parts:
+        if isinstance(part, sympy.Symbol):
+            out.append(part)
+            continue
+        found = names.get(part)
+        if not isinstance(found, sympy.Symbol):
+            what = "a matrix, not a symbol" if found is not None else "not a symbol of the string syntax"
+            hint = difflib.get_close_matches(part, [n for n, v in names.items() if isinstance(v, sympy.Symbol)], n=1)
+            better = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ModelError(
+                f"commutators entry {_clip(repr(key))}: {part!r} is {what}{better}. Fix: use a built-in name "
+                f"(k_x, k_y, k_z, ...) or declare it with symbols=[{part!r}] (SYMBOLS in a derivation spec)."
+            )
+        out.append(found)
+    return tuple(out)
+
+
+def parse_commutators(commutators, *, symbols=None) -> dict:
+    """``{(a, b): c}`` for :class:`~symbolic_sw.Model` from commutators written as strings (issue 16).
+
+    Parameters
+    ----------
+    commutators : mapping
+        ``{"a, b": "c"}`` meaning ``[a, b] = c``, e.g. ``{"k_x, k_y": "-I*e*B_z/hbar",
+        "z, k_z": "I"}``. A key names two symbols, as the string ``"a, b"`` or the tuple
+        ``("a", "b")``; a value is a scalar in the grammar of the Hamiltonian string (parsed
+        by :func:`parse`, never evaluated) or a SymPy expression / number used as is. Names
+        resolve through the same table as the Hamiltonian (built-ins and ``symbols``), so the
+        commutator's symbols are the Hamiltonian's.
+    symbols : iterable or mapping, optional
+        Extra names, see :func:`namespace`.
+
+    Returns
+    -------
+    dict
+        ``{(sympy.Symbol, sympy.Symbol): sympy.Expr}``; whether each value is central and
+        imaginary is checked by :class:`~symbolic_sw.Model`.
+
+    Raises
+    ------
+    ModelError
+        Naming the entry: not a mapping, a malformed key, an unknown name, a value that does not
+        parse or is a matrix.
+    """
+    if commutators is None:
+        return {}
+    if not isinstance(commutators, Mapping):
+        raise ModelError(
+            f'commutators must be a mapping {{"a, b": "c"}} meaning [a, b] = c, got '
+            f"{type(commutators).__name__}. Fix: {_COMMUTATORS_FORM}."
+        )
+    names = namespace(symbols)
+    out = {}
+    for key, value in commutators.items():
+        pair = _commutator_key(names, key)
+        if isinstance(value, str):
+            try:
+                value = parse(value, symbols=symbols)
+            except ModelError as exc:
+                text = str(exc).replace("the Hamiltonian string", "the value")
+                raise ModelError(f"commutators entry {_clip(repr(key))}: {text}") from None
+        elif isinstance(value, bool) or not isinstance(value, (sympy.Basic, int, fractions.Fraction)):
+            raise ModelError(
+                f'commutators entry {_clip(repr(key))}: the value must be a string (e.g. "-I*e*B_z/hbar") or a '
+                f"SymPy expression, got {type(value).__name__}. Fix: {_COMMUTATORS_FORM}."
+            )
+        if _is_matrix(value):
+            raise ModelError(
+                f"commutators entry {_clip(repr(key))}: the value is {_short(value)}; [a, b] must be a "
+                f"scalar (a number or an expression in commuting symbols). Fix: {_COMMUTATORS_FORM}."
+            )
+        if pair in out or pair[::-1] in out:
+            raise ModelError(
+                f"commutators entry {_clip(repr(key))}: the pair [{pair[0]}, {pair[1]}] is given twice. Fix: list "
+                f"each pair once ([b, a] = -[a, b] follows)."
+            )
+        if isinstance(value, (int, fractions.Fraction)):  # a number: converted exactly, nothing parsed
+            value = sympy.Rational(value.numerator, value.denominator)
+        out[pair] = value
+    return out
+
+
 def model_from_string(
     cls,
     text,
@@ -1416,6 +1516,8 @@ def model_from_string(
     """The implementation of :meth:`symbolic_sw.Model.from_string` (see there)."""
     names = namespace(symbols)
     H = parse_hamiltonian(text, symbols=symbols)
+    if options.get("commutators") is not None:
+        options["commutators"] = parse_commutators(options["commutators"], symbols=symbols)
     if isinstance(perturbation, str):
         perturbation = parse_hamiltonian(perturbation, symbols=symbols)
     if momenta is not None:

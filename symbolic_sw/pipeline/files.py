@@ -233,6 +233,8 @@ def _readme(derived: Derived, files, out=None) -> str:
         values=values,
         functions=[{"name": n, "doc": describe(n)} for n in derived.operators],
         observables="observables.py" in files,
+        # certify's exact rotation multiplies floats, where momenta commute: no check for fields
+        certifiable=not d.declares_commutators,
         **{"other_out": False, **_provenance(d, derived.order, out)},
         name=d.name,
         title=d.title,
