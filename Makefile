@@ -26,11 +26,12 @@ check-generated: generated
 	git diff --exit-code --stat generated/ || \
 	  (echo "generated/ is stale: run 'make generated' and commit it" >&2; exit 1)
 
+# every core, one test module per worker (pytest-xdist; plain `pytest` stays serial)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow -n auto --dist loadfile
 
 # benchmarks against pymablock (optional extra `bench`); writes benchmarks/RESULTS.md
 bench: $(STAMP)
